@@ -1,0 +1,70 @@
+/*
+ * config.c: settings from the environment, validated once at start.
+ */
+#include <string.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "num.h"
+
+enum config_int {
+	CONFIG_MAX_UPLOAD,
+	CONFIG_THREADS,
+	CONFIG_LEASE_SECONDS,
+	CONFIG_MAX_ATTEMPTS,
+	CONFIG_REPORTS_PUBLIC,
+	CONFIG__MAX
+};
+
+static const struct {
+	const char	*name;
+	int64_t		 def, min, max;
+} config_ints[CONFIG__MAX] = {
+	/* CONFIG_MAX_UPLOAD: 4 GiB, the size of a 30M-row file */
+	{ "TRIPLINE_MAX_UPLOAD", 4LL << 30, 1, INT64_MAX },
+	{ "TRIPLINE_THREADS", 8, 1, 256 },		/* CONFIG_THREADS */
+	{ "TRIPLINE_LEASE_SECONDS", 30, 2, 86400 },	/* CONFIG_LEASE_SECONDS */
+	{ "TRIPLINE_MAX_ATTEMPTS", 3, 1, 100 },	/* CONFIG_MAX_ATTEMPTS */
+	{ "TRIPLINE_REPORTS_PUBLIC", 1, 0, 1 },	/* CONFIG_REPORTS_PUBLIC */
+};
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && v[0] != '\0') ? v : def;
+}
+
+int
+config_load(struct config *cfg, const char *role_default)
+{
+	int64_t		 v[CONFIG__MAX];
+	const char	*s;
+	size_t		 i;
+
+	for (i = 0; i < CONFIG__MAX; i++) {
+		v[i] = config_ints[i].def;
+		s = getenv(config_ints[i].name);
+		if (s == NULL || s[0] == '\0')
+			continue;
+		if (num_parse_i64(s, strlen(s), config_ints[i].min,
+		    config_ints[i].max, &v[i]) != 0) {
+			log_error("invalid %s: \"%s\"", config_ints[i].name, s);
+			return -1;
+		}
+	}
+	cfg->db_user = env_or("TRIPLINE_DB_USER", role_default);
+	cfg->spool_dir = env_or("TRIPLINE_SPOOL", "var/spool");
+	cfg->inbox_dir = env_or("TRIPLINE_INBOX", "var/inbox");
+	cfg->socket_path = env_or("TRIPLINE_SOCKET", "var/run/cgi.sock");
+	cfg->sql_dir = env_or("TRIPLINE_SQL_DIR", "sql");
+	cfg->token = env_or("TRIPLINE_TOKEN", "");
+	cfg->max_upload = v[CONFIG_MAX_UPLOAD];
+	cfg->threads = (int)v[CONFIG_THREADS];
+	cfg->lease_seconds = (int)v[CONFIG_LEASE_SECONDS];
+	cfg->max_attempts = (int)v[CONFIG_MAX_ATTEMPTS];
+	cfg->reports_public = (int)v[CONFIG_REPORTS_PUBLIC];
+	return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * config.h: the installation's settings, read once from the environment
+ * (TRIPLINE_* variables, written by scripts/stack.sh into var/env).  The
+ * database is reached through libpq's own PGHOST, PGPORT and PGDATABASE.
+ */
+#ifndef TRIPLINE_CONFIG_H
+#define TRIPLINE_CONFIG_H
+
+#include <stdint.h>
+
+struct config {
+	const char	*db_user;	/* TRIPLINE_DB_USER: login role */
+	const char	*spool_dir;	/* TRIPLINE_SPOOL: upload spool */
+	const char	*inbox_dir;	/* TRIPLINE_INBOX: server-side inbox */
+	const char	*socket_path;	/* TRIPLINE_SOCKET: FastCGI unix socket */
+	const char	*sql_dir;	/* TRIPLINE_SQL_DIR: sql/ of the install */
+	const char	*token;		/* TRIPLINE_TOKEN: bearer token, "" = none */
+	int64_t		 max_upload;	/* TRIPLINE_MAX_UPLOAD: bytes */
+	int		 threads;	/* TRIPLINE_THREADS: FastCGI workers */
+	int		 lease_seconds;	/* TRIPLINE_LEASE_SECONDS */
+	int		 max_attempts;	/* TRIPLINE_MAX_ATTEMPTS */
+	int		 reports_public; /* TRIPLINE_REPORTS_PUBLIC: 0 = need token */
+};
+
+/*
+ * Fill cfg from the environment, with defaults for what is unset; the
+ * strings point into the environment.  role_default names the database
+ * role when TRIPLINE_DB_USER is unset.  Returns 0, or -1 after logging
+ * which variable is malformed.
+ */
+int	config_load(struct config *cfg, const char *role_default);
+
+#endif

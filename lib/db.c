@@ -1,0 +1,76 @@
+/*
+ * db.c: libpq connections and the SQL files of sql/.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+
+PGconn *
+db_connect(const struct config *cfg, const char *appname)
+{
+	/* Everything else (host, port, dbname) comes from the PG* variables. */
+	const char *const keys[] = { "user", "application_name",
+	    "connect_timeout", NULL };
+	const char *const vals[] = { cfg->db_user, appname, "10", NULL };
+	PGconn	*conn;
+
+	conn = PQconnectdbParams(keys, vals, 0);
+	if (conn == NULL) {
+		log_error("could not connect to the database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		log_error("could not connect to the database: %s",
+		    PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+const char *
+db_sqlstate(const PGresult *res)
+{
+	const char *s = res == NULL ? NULL :
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return s == NULL ? "" : s;
+}
+
+char *
+db_sql_load(const char *dir, const char *name)
+{
+	char	 path[4096];
+	char	*buf = NULL;
+	FILE	*f = NULL;
+	long	 sz;
+	int	 n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		log_error("sql path too long: \"%s/%s\"", dir, name);
+		goto out;
+	}
+	if ((f = fopen(path, "r")) == NULL ||
+	    fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		log_error("could not read %s: %m", path);
+		goto out;
+	}
+	if ((buf = malloc((size_t)sz + 1)) == NULL ||
+	    fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+		log_error("could not read %s", path);
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[sz] = '\0';
+out:
+	if (f != NULL)
+		fclose(f);
+	return buf;
+}

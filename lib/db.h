@@ -1,0 +1,30 @@
+/*
+ * db.h: connections and SQL files shared by both programs.
+ */
+#ifndef TRIPLINE_DB_H
+#define TRIPLINE_DB_H
+
+#include <libpq-fe.h>
+
+struct config;
+
+/*
+ * Connect as cfg->db_user with application_name set (visible in
+ * pg_stat_activity); host, port and database come from PGHOST, PGPORT and
+ * PGDATABASE.  Returns an open connection (free with PQfinish) or NULL
+ * after logging why.
+ */
+PGconn	*db_connect(const struct config *cfg, const char *appname);
+
+/* The SQLSTATE of a result, or "" when there is none. */
+const char *db_sqlstate(const PGresult *res);
+
+/*
+ * Read the SQL file dir/name (for example "reports/weekly_average.sql")
+ * into a new NUL-terminated string the caller frees with free().  Returns
+ * NULL after logging.  SQL files are read once at start, so the HTTP
+ * endpoints and psql run the very same text.
+ */
+char	*db_sql_load(const char *dir, const char *name);
+
+#endif

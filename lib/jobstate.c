@@ -1,0 +1,55 @@
+/*
+ * jobstate.c: names of job states and events.  Keep each table in the
+ * order of its enum in jobstate.h and of the job_state type in
+ * sql/migrations/001_core.sql.
+ */
+#include <string.h>
+
+#include "jobstate.h"
+
+const char *const job_state_names[JOB_STATE__MAX] = {
+	"queued",	/* JOB_QUEUED */
+	"running",	/* JOB_RUNNING */
+	"succeeded",	/* JOB_SUCCEEDED */
+	"failed",	/* JOB_FAILED */
+	"cancelled",	/* JOB_CANCELLED */
+};
+
+const char *const job_event_names[JOB_EVENT__MAX] = {
+	"queued",	/* JOB_EVENT_QUEUED */
+	"started",	/* JOB_EVENT_STARTED */
+	"progress",	/* JOB_EVENT_PROGRESS */
+	"succeeded",	/* JOB_EVENT_SUCCEEDED */
+	"failed",	/* JOB_EVENT_FAILED */
+	"cancelled",	/* JOB_EVENT_CANCELLED */
+	"retrying",	/* JOB_EVENT_RETRYING */
+};
+
+int
+job_event_is_final(enum job_event e)
+{
+	return e == JOB_EVENT_SUCCEEDED || e == JOB_EVENT_FAILED ||
+	    e == JOB_EVENT_CANCELLED;
+}
+
+enum job_state
+job_state_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < JOB_STATE__MAX; i++)
+		if (strcmp(job_state_names[i], name) == 0)
+			break;
+	return (enum job_state)i;
+}
+
+enum job_event
+job_event_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < JOB_EVENT__MAX; i++)
+		if (strcmp(job_event_names[i], name) == 0)
+			break;
+	return (enum job_event)i;
+}
