@@ -29,7 +29,7 @@ LIB_OBJ	 = $(patsubst %.c,build/%.o,$(LIB_SRC))
 ASAN_LIB_OBJ = $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
 HDRS	 = $(wildcard lib/*.h cgi/*.h jobs/*.h)
 
-.PHONY: all up down reset test check unit bench fuzz deps clean compose-test
+.PHONY: all up down reset test check unit bench fuzz deps deps-test clean compose-test
 
 all: $(BIN)
 
@@ -66,7 +66,11 @@ build/asan/unit/%: tests/unit/%.c tests/unit/unit.h $(ASAN_LIB_OBJ) $(CGI_NOMAIN
 deps:
 	@scripts/install-deps.sh
 
-up: deps all
+deps-test:
+	@scripts/install-deps.sh test
+
+up: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/stack.sh up
 
 down:
@@ -77,7 +81,9 @@ reset:
 
 unit: $(UNIT_BIN)
 
-test: deps $(BIN) $(ASAN_BIN) $(UNIT_BIN)
+# Install first, then build: a fresh machine has no compiler or headers yet.
+test: deps-test
+	@$(MAKE) --no-print-directory $(BIN) $(ASAN_BIN) $(UNIT_BIN)
 	@tests/run.sh
 
 check: test

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# stack.sh: the local stack under var/ — a private PostgreSQL cluster, nginx,
+# the FastCGI program and the job runners, each started by pid and stopped by
+# pid.  Nothing here touches the system's own PostgreSQL or nginx.
+#
+#   scripts/stack.sh up | down | reset | status | runners N
+#
+# Settings (environment; defaults in brackets):
+#   TRIPLINE_VAR        state directory [<repo>/var]
+#   TRIPLINE_HTTP_HOST  nginx address [127.0.0.1];  TRIPLINE_HTTP_PORT [8080]
+#   TRIPLINE_PGPORT     PostgreSQL port (unix socket only) [54329]
+#   TRIPLINE_BIN        where the binaries are [<repo>/build]
+#   TRIPLINE_RUNNERS    job runners to start [1]
+#   TRIPLINE_THREADS    FastCGI worker threads [8]
+#   TRIPLINE_MAX_UPLOAD largest upload in bytes [4294967296]
+#   TRIPLINE_TOKEN      bearer token [generated once into var/token]
+#   TRIPLINE_USER       OS user for everything when run as root [tripline]
+#   TRIPLINE_PG_SHARED_BUFFERS [512MB];  TRIPLINE_PG_FSYNC [on]
+#   TRIPLINE_SUBMIT_RATE, TRIPLINE_SUBMIT_BURST  POSTs per second per client [20, 200]
+#   TRIPLINE_CELL_PRECISION  geohash characters of a trip-group cell [7]
+#   TRIPLINE_SLOT_MINUTES    minutes of a time-of-day slot [30]
+#   DEMO                 1 = load a generated demo file on up [1]
+#   TRIPLINE_DEMO_ROWS   rows of the demo file [10000]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VAR=${TRIPLINE_VAR:-$ROOT/var}
+HOST=${TRIPLINE_HTTP_HOST:-127.0.0.1}
+PORT=${TRIPLINE_HTTP_PORT:-8080}
+PGPORT_=${TRIPLINE_PGPORT:-54329}
+BIN=${TRIPLINE_BIN:-$ROOT/build}
+RUNNERS=${TRIPLINE_RUNNERS:-1}
+PGBIN=/usr/lib/postgresql/15/bin
+DB=tripline
+ADMIN=tripline_admin
+URL="http://$HOST:$PORT"
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+
+# PostgreSQL refuses to run as root, and nothing here needs root: as root,
+# every process runs as an unprivileged user (created when missing).
+if [ "$(id -u)" -eq 0 ]; then
+	RUN_USER=${TRIPLINE_USER:-tripline}
+	if ! id -u "$RUN_USER" >/dev/null 2>&1; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin "$RUN_USER"
+	fi
+	RUN_GROUP=$(id -gn "$RUN_USER")
+	as_user() { setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --init-groups -- "$@"; }
+else
+	RUN_USER=$(id -un)
+	as_user() { "$@"; }
+fi
+
+pidfile() { echo "$VAR/run/$1.pid"; }
+alive() { local f; f=$(pidfile "$1"); [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# The environment every program and psql session of this stack uses.
+write_env() {
+	umask 077
+	cat > "$VAR/env" <<-EOV
+	export PGHOST='$VAR/run'
+	export PGPORT='$PGPORT_'
+	export PGDATABASE='$DB'
+	export PGUSER='$ADMIN'
+	export TRIPLINE_URL='$URL'
+	export TRIPLINE_TOKEN='$TOKEN'
+	export TRIPLINE_VAR='$VAR'
+	EOV
+	umask 022
+}
+
+prog_env() {
+	echo PGHOST="$VAR/run" PGPORT="$PGPORT_" PGDATABASE="$DB" \
+	    TRIPLINE_SPOOL="$VAR/spool" TRIPLINE_INBOX="$VAR/inbox" \
+	    TRIPLINE_SOCKET="$VAR/run/cgi.sock" TRIPLINE_SQL_DIR="$ROOT/sql" \
+	    TRIPLINE_TOKEN="$TOKEN" \
+	    TRIPLINE_THREADS="${TRIPLINE_THREADS:-8}" \
+	    TRIPLINE_MAX_UPLOAD="${TRIPLINE_MAX_UPLOAD:-4294967296}" \
+	    TRIPLINE_LEASE_SECONDS="${TRIPLINE_LEASE_SECONDS:-30}" \
+	    TRIPLINE_MAX_ATTEMPTS="${TRIPLINE_MAX_ATTEMPTS:-3}" \
+	    TRIPLINE_REPORTS_PUBLIC="${TRIPLINE_REPORTS_PUBLIC:-1}" \
+	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path=$VAR/log/asan}" \
+	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
+}
+
+# Start a program in its own session, as the run user, by pid.  setsid and
+# setpriv exec in place, so $! is the program's own pid.
+start_prog() {
+	local name=$1; shift
+	# shellcheck disable=SC2046
+	setsid env -i PATH="$PATH" $(prog_env) "$@" >>"$VAR/log/$name.log" 2>&1 </dev/null &
+	echo $! > "$(pidfile "$name")"
+}
+
+prepare_dirs() {
+	mkdir -p "$VAR"/{run,log,spool,inbox,nginx/{client_body,proxy,fastcgi,uwsgi,scgi}}
+	if [ ! -s "$VAR/token" ]; then
+		( umask 077; openssl rand -hex 24 > "$VAR/token" )
+	fi
+	TOKEN=${TRIPLINE_TOKEN:-$(cat "$VAR/token")}
+	if [ "$(id -u)" -eq 0 ]; then
+		chown -R "$RUN_USER:$RUN_GROUP" "$VAR"
+		as_user test -r "$ROOT/sql/migrations/001_core.sql" ||
+		    die "user $RUN_USER cannot read $ROOT; make its parent directories searchable (chmod o+x) or set TRIPLINE_USER"
+	fi
+	chmod 750 "$VAR/run"
+}
+
+pg_up() {
+	if [ ! -s "$VAR/pgdata/PG_VERSION" ]; then
+		say "initialising PostgreSQL cluster in $VAR/pgdata"
+		# trust on the unix socket only: the socket directory is 0750 and
+		# owned by the run user, so only it (and root) can connect.
+		as_user "$PGBIN/initdb" -D "$VAR/pgdata" -U "$ADMIN" --auth=trust \
+		    -E UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log" 2>&1 ||
+		    die "initdb failed, see $VAR/log/initdb.log"
+		cat >> "$VAR/pgdata/postgresql.conf" <<-EOC
+		# tripline: private cluster, unix socket only
+		listen_addresses = ''
+		port = $PGPORT_
+		unix_socket_directories = '$VAR/run'
+		max_connections = 300
+		shared_buffers = ${TRIPLINE_PG_SHARED_BUFFERS:-512MB}
+		fsync = ${TRIPLINE_PG_FSYNC:-on}
+		max_wal_size = 4GB
+		checkpoint_timeout = 15min
+		maintenance_work_mem = 512MB
+		work_mem = 32MB
+		EOC
+	fi
+	if ! as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; then
+		as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -l "$VAR/log/postgresql.log" \
+		    -w -t 60 start >/dev/null || die "PostgreSQL did not start, see $VAR/log/postgresql.log"
+	fi
+	export PGHOST="$VAR/run" PGPORT="$PGPORT_" PGUSER="$ADMIN"
+	if [ -z "$(psql -d postgres -XAtc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
+		psql -d postgres -Xq -c "CREATE DATABASE $DB"
+	fi
+	PGDATABASE=$DB TRIPLINE_CELL_PRECISION=${TRIPLINE_CELL_PRECISION:-7} \
+	    TRIPLINE_SLOT_MINUTES=${TRIPLINE_SLOT_MINUTES:-30} "$ROOT/scripts/migrate.sh"
+}
+
+nginx_up() {
+	alive nginx && return 0
+	sed -e "s|@VAR@|$VAR|g" -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" \
+	    -e "s|@SOCKET@|$VAR/run/cgi.sock|g" -e "s|@WWW@|$ROOT/nginx/www|g" \
+	    -e "s|@MAX_BODY@|${TRIPLINE_MAX_UPLOAD:-4294967296}|g" \
+	    -e "s|@SUBMIT_RATE@|${TRIPLINE_SUBMIT_RATE:-20}|g" \
+	    -e "s|@SUBMIT_BURST@|${TRIPLINE_SUBMIT_BURST:-200}|g" \
+	    "$ROOT/nginx/nginx.conf.in" > "$VAR/nginx/nginx.conf"
+	as_user nginx -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
+	    die "nginx did not start, see $VAR/log/nginx-error.log (is port $PORT free?)"
+}
+
+# The command prefix that drops to the run user, as words for start_prog
+# (a shell function cannot be exec'd).
+as_user_exec_prefix() {
+	if [ "$(id -u)" -eq 0 ]; then
+		echo setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --init-groups --
+	fi
+}
+
+progs_up() {
+	local pre i
+	pre=$(as_user_exec_prefix)
+	if ! alive cgi; then
+		rm -f "$VAR/run/cgi.sock"
+		# shellcheck disable=SC2086
+		start_prog cgi $pre env TRIPLINE_DB_USER=tripline_web "$BIN/tripline-cgi"
+	fi
+	for i in $(seq 1 "$RUNNERS"); do
+		alive "runner-$i" && continue
+		# shellcheck disable=SC2086
+		start_prog "runner-$i" $pre env TRIPLINE_DB_USER=tripline_runner "$BIN/tripline-runner"
+	done
+}
+
+wait_http() {
+	local i
+	for i in $(seq 1 100); do
+		if curl -fsS -o /dev/null "$URL/api/health" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	die "$URL/api/health does not answer; see $VAR/log/"
+}
+
+demo_load() {
+	[ "${DEMO:-1}" = 0 ] && return 0
+	local n
+	n=$(psql -XAtc "SELECT count(*) FROM tripline.jobs" "$DB")
+	[ "$n" = 0 ] || return 0
+	"$BIN/tripline-gen" -n "${TRIPLINE_DEMO_ROWS:-10000}" -s 1 -o "$VAR/inbox/demo.csv"
+	[ "$(id -u)" -eq 0 ] && chown "$RUN_USER:$RUN_GROUP" "$VAR/inbox/demo.csv"
+	curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" \
+	    -H 'Content-Type: application/json' --data '{"path":"demo.csv"}' \
+	    "$URL/api/jobs" || die "could not queue the demo file"
+	say "queued the demo file ($VAR/inbox/demo.csv, ${TRIPLINE_DEMO_ROWS:-10000} rows)"
+}
+
+up() {
+	for b in tripline-cgi tripline-runner tripline-gen; do
+		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
+	done
+	prepare_dirs
+	write_env
+	pg_up
+	progs_up
+	nginx_up
+	wait_http
+	demo_load
+	cat <<-EOM
+
+	tripline is up.
+	  page:      $URL/
+	  API:       $URL/api/jobs
+	  health:    $URL/api/health
+	  token:     $TOKEN   (for POST /api/jobs and cancel)
+	  database:  . $VAR/env && psql
+	  logs:      $VAR/log/
+	  stop:      make down
+	EOM
+}
+
+stop_pid() {
+	local name=$1 sig=${2:-TERM} f pid i
+	f=$(pidfile "$name")
+	[ -s "$f" ] || return 0
+	pid=$(cat "$f")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -"$sig" "$pid" 2>/dev/null || true
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$f"
+}
+
+down() {
+	[ -d "$VAR/run" ] || return 0
+	stop_pid nginx QUIT
+	stop_pid cgi
+	local f
+	for f in "$VAR"/run/runner-*.pid; do
+		[ -e "$f" ] && stop_pid "$(basename "$f" .pid)"
+	done
+	if [ -s "$VAR/pgdata/PG_VERSION" ]; then
+		as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	say "tripline stopped (data kept in $VAR)"
+}
+
+status() {
+	local n
+	for n in nginx cgi $(cd "$VAR/run" 2>/dev/null && ls runner-*.pid 2>/dev/null | sed 's/\.pid$//'); do
+		if alive "$n"; then say "$n: running (pid $(cat "$(pidfile "$n")"))"; else say "$n: stopped"; fi
+	done
+	as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1 &&
+	    say "postgresql: running" || say "postgresql: stopped"
+}
+
+case "${1:-}" in
+up)	up ;;
+down)	down ;;
+reset)	down; rm -rf "$VAR"; say "removed $VAR" ;;
+status)	status ;;
+runners)	# make sure runners 1..N are running (tests start extra ones this way)
+	RUNNERS=${2:?usage: $0 runners N}; prepare_dirs; progs_up ;;
+*)	echo "usage: $0 up|down|reset|status|runners N" >&2; exit 2 ;;
+esac
