@@ -99,8 +99,15 @@ num_format_double(double v, char *buf, size_t bufsz)
 
 	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		n = snprintf(buf, bufsz, fmts[i], v);
+		if (n < 0 || (size_t)n >= bufsz)
+			break;
 		if (strtod(buf, NULL) == v)
 			break;
 	}
-	return n < 0 ? 0 : (size_t)n;
+	/*
+	 * snprintf returns the length it would have written: a cut text
+	 * must not be reported as whole, or a caller copies past the
+	 * terminator.
+	 */
+	return (n < 0 || (size_t)n >= bufsz) ? 0 : (size_t)n;
 }
