@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# run.sh: make bench.  For each size in SIZES, a fresh stack (optimised
+# build) under $BENCH_VAR: generate the file with the project's generator,
+# upload it through nginx and the FastCGI program, time it from "upload
+# accepted" (202) to "job succeeded", then measure bytes per trip, the peak
+# memory of both programs, and run the report and stream benchmarks when
+# present.  Every figure is appended to docs/bench/results.csv with the
+# date, the machine and the git commit.
+#
+#   make bench                          SIZES="10000000"
+#   make bench SIZES="1000000 10000000 100000000"
+#   BENCH_PARTS="ingest" make bench     only the ingest figures
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+SIZES=${SIZES:-10000000}
+PARTS=${BENCH_PARTS:-ingest reports stream}
+BENCH_VAR=${BENCH_VAR:-$ROOT/build/bench}
+RESULTS=$ROOT/docs/bench/results.csv
+PY=/usr/bin/python3
+
+export TRIPLINE_VAR=$BENCH_VAR/var
+export TRIPLINE_HTTP_PORT=${TRIPLINE_HTTP_PORT:-18080}
+export TRIPLINE_PGPORT=${TRIPLINE_PGPORT:-55432}
+export TRIPLINE_MAX_UPLOAD=${TRIPLINE_MAX_UPLOAD:-68719476736}
+export TRIPLINE_PG_SHARED_BUFFERS=${TRIPLINE_PG_SHARED_BUFFERS:-4GB}
+export DEMO=0
+
+date_=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+machine="$(nproc)cpu-$(awk '/MemTotal/ {printf "%.0fGiB", $2/1048576}' /proc/meminfo)-$(uname -m)"
+mkdir -p "$(dirname "$RESULTS")" "$BENCH_VAR"
+[ -s "$RESULTS" ] || echo "date,machine,commit,rows,figure,value,unit" > "$RESULTS"
+
+# record ROWS FIGURE VALUE UNIT
+record() {
+	echo "$date_,$machine,$commit,$1,$2,$3,$4" >> "$RESULTS"
+	printf '  %-28s %s %s\n' "$2" "$3" "$4"
+}
+
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }	# calc FORMAT EXPR
+
+peak_kib() {	# VmHWM (peak resident set) of a pid file's process, in KiB
+	local pid
+	pid=$(cat "$TRIPLINE_VAR/run/$1.pid" 2>/dev/null) || { echo 0; return; }
+	awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0
+}
+
+for rows in $SIZES; do
+	echo "== $rows rows ($machine, $date_, $commit)"
+	scripts/stack.sh reset >/dev/null 2>&1 || true
+	scripts/stack.sh up >/dev/null
+	. "$TRIPLINE_VAR/env"
+	file=$BENCH_VAR/trips-$rows.csv
+	if [ ! -s "$file" ]; then
+		echo "  generating $file"
+		build/tripline-gen -n "$rows" -s 42 -o "$file"
+	fi
+	if [[ " $PARTS " == *" ingest "* ]]; then
+		t0=$(date +%s.%N)
+		job=$(curl -fsS -T "$file" -X POST -H 'Content-Type: text/csv' \
+		    -H "Authorization: Bearer $TRIPLINE_TOKEN" "$TRIPLINE_URL/api/jobs?filename=bench.csv" |
+		    $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+		t1=$(date +%s.%N)
+		state=$($PY - "$TRIPLINE_URL" "$job" <<-'EOF'
+		import json, sys, time, urllib.request
+		url, job = sys.argv[1], sys.argv[2]
+		while True:
+		    j = json.load(urllib.request.urlopen("%s/api/jobs/%s" % (url, job)))
+		    if j["state"] in ("succeeded", "failed", "cancelled"):
+		        print(j["state"], j["rows_loaded"], j["rows_rejected"])
+		        break
+		    time.sleep(0.05)
+		EOF
+		)
+		t2=$(date +%s.%N)
+		read -r st loaded rejected <<<"$state"
+		[ "$st" = succeeded ] || { echo "job $job $st"; exit 1; }
+		record "$rows" upload_seconds "$(calc "%.2f" "$t1 - $t0")" s
+		record "$rows" load_seconds "$(calc "%.2f" "$t2 - $t1")" s
+		record "$rows" ingest_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t1)")" rows/s
+		record "$rows" upload_and_load_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t0)")" rows/s
+		record "$rows" rows_rejected "$rejected" rows
+		psql -XAtq -c "VACUUM ANALYZE" >/dev/null
+		bytes=$(psql -XAtc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
+		    JOIN pg_namespace n ON n.oid = c.relnamespace
+		    WHERE n.nspname = 'tripline' AND c.relkind IN ('r', 'p', 'm')")
+		heap=$(psql -XAtc "SELECT pg_table_size('tripline.trips')")
+		record "$rows" db_bytes_per_trip "$(calc "%.1f" "$bytes / $loaded")" bytes
+		record "$rows" trips_heap_bytes_per_trip "$(calc "%.1f" "$heap / $loaded")" bytes
+		record "$rows" runner_peak_rss "$(peak_kib runner-1)" KiB
+		record "$rows" cgi_peak_rss "$(peak_kib cgi)" KiB
+	fi
+	if [[ " $PARTS " == *" reports "* ]] && [ -e tests/bench/bench_reports.py ]; then
+		$PY tests/bench/bench_reports.py --url "$TRIPLINE_URL" --rows "$rows" \
+		    --results "$RESULTS" --date "$date_" --machine "$machine" --commit "$commit"
+	fi
+	if [[ " $PARTS " == *" stream "* ]] && [ -x tests/bench/bench_stream.sh ]; then
+		tests/bench/bench_stream.sh "$rows" "$RESULTS" "$date_" "$machine" "$commit"
+	fi
+	scripts/stack.sh down >/dev/null
+done
+echo "results appended to $RESULTS"
