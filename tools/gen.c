@@ -3,7 +3,7 @@
  * input format, for tests and benchmarks:
  *
  *	region,origin_coord,destination_coord,datetime,datasource
- *	Prague,POINT (14.4973794438195 50.00136875782316),POINT (...),2018-05-28 09:03:40,funny_car
+ *	Prague,POINT (14.42559591323251 50.05243955448663),POINT (...),2018-05-04 19:33:36,funny_car
  *
  * Trips start and end around a few real hotspots per city, so that
  * similar trips (same geohash cells, same hour) exist; more trips run at
