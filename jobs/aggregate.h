@@ -1,0 +1,30 @@
+/*
+ * aggregate.h: the hook through which a load keeps the report aggregates
+ * current.  The loader calls it inside its one load transaction, so the
+ * aggregates become visible together with the trips they count.
+ */
+#ifndef TRIPLINE_AGGREGATE_H
+#define TRIPLINE_AGGREGATE_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "trip.h"
+
+struct agg;
+
+/*
+ * Each int function returns 0 on success and -1 on failure, which fails
+ * the job (it is retried as a transient error).
+ */
+
+/* Called after BEGIN, before the trips COPY; NULL on failure. */
+struct agg *agg_new(PGconn *work, int job_id);
+/* Called per loaded row, while the trips COPY is open: no SQL here. */
+int	agg_add(struct agg *, const struct trip *t, uint64_t origin_cell,
+	    uint64_t dest_cell, int slot, int region_id, int datasource_id);
+int	agg_flush(struct agg *); /* called inside the load transaction after the trips COPY has ended */
+void	agg_free(struct agg *);
+
+#endif

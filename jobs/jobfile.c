@@ -1,0 +1,175 @@
+/*
+ * jobfile.c: openat2(2) with RESOLVE_BENEATH refuses "..", absolute paths
+ * and symbolic links that lead out of the directory; RESOLVE_NO_MAGICLINKS
+ * refuses /proc-style links (Linux 5.6, openat2(2)).  glibc 2.36 has no
+ * wrapper, hence syscall(2).  An upload path is absolute, so it is first
+ * checked to start with the spool directory, then opened beneath it.
+ */
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/openat2.h>
+
+#include "jobfile.h"
+#include "log.h"
+
+struct jobfile {
+	int	 dirfd[JOBFILE__MAX];
+	/* The spool directory as configured and as resolved. */
+	char	*spool_as_given;
+	char	*spool_real;
+};
+
+static const char *const jobfile_sources[JOBFILE__MAX] = {
+	"upload",	/* JOBFILE_UPLOAD */
+	"inbox",	/* JOBFILE_INBOX */
+};
+
+enum jobfile_source
+jobfile_source(const char *name)
+{
+	int i;
+
+	for (i = 0; i < JOBFILE__MAX; i++)
+		if (strcmp(jobfile_sources[i], name) == 0)
+			break;
+	return (enum jobfile_source)i;
+}
+
+struct jobfile *
+jobfile_new(const char *spool_dir, const char *inbox_dir)
+{
+	const char	*dirs[JOBFILE__MAX] = { spool_dir, inbox_dir };
+	struct jobfile	*j;
+	int		 i, n = 0;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	for (i = 0; i < JOBFILE__MAX; i++) {
+		j->dirfd[i] = open(dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (j->dirfd[i] == -1)
+			log_warn("cannot open the %s directory %s: %m",
+			    jobfile_sources[i], dirs[i]);
+		else
+			n++;
+	}
+	j->spool_as_given = strdup(spool_dir);
+	j->spool_real = realpath(spool_dir, NULL);
+	if (n == 0 || j->spool_as_given == NULL) {
+		jobfile_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void
+jobfile_free(struct jobfile *j)
+{
+	int i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < JOBFILE__MAX; i++)
+		if (j->dirfd[i] != -1)
+			close(j->dirfd[i]);
+	free(j->spool_as_given);
+	free(j->spool_real);
+	free(j);
+}
+
+/* The part of path after "dir/", or NULL. */
+static const char *
+jobfile_beneath(const char *dir, const char *path)
+{
+	size_t n;
+
+	if (dir == NULL || dir[0] != '/')
+		return NULL;
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) != 0 || path[n] != '/')
+		return NULL;
+	path += n;
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+int
+jobfile_open(const struct jobfile *j, enum jobfile_source src,
+    const char *path, int64_t *size, int *permanent, char *err, size_t errsz)
+{
+	struct open_how	 how;
+	struct stat	 st;
+	const char	*rel = path;
+	int		 fd = -1, e;
+
+	*permanent = 1;
+	if (src == JOBFILE_UPLOAD &&
+	    (rel = jobfile_beneath(j->spool_as_given, path)) == NULL &&
+	    (rel = jobfile_beneath(j->spool_real, path)) == NULL) {
+		snprintf(err, errsz, "file is outside the spool directory");
+		return -1;
+	}
+	if (src >= JOBFILE__MAX || j->dirfd[src] == -1) {
+		*permanent = 0;
+		snprintf(err, errsz, "the %s directory is not available",
+		    src < JOBFILE__MAX ? jobfile_sources[src] : "job's");
+		return -1;
+	}
+	memset(&how, 0, sizeof(how));
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, j->dirfd[src], rel, &how, sizeof(how));
+	if (fd == -1) {
+		e = errno;
+		switch (e) {
+		case ENOENT:
+		case ENOTDIR:
+			snprintf(err, errsz, "file not found");
+			break;
+		case EXDEV:
+		case ELOOP:
+			snprintf(err, errsz, "file is outside the %s directory",
+			    jobfile_sources[src]);
+			break;
+		default:
+			*permanent = 0;
+			snprintf(err, errsz, "could not open the file: %s",
+			    strerror(e));
+			break;
+		}
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		*permanent = 0;
+		snprintf(err, errsz, "could not open the file: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "not a regular file");
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, 0) == -1) {
+		*permanent = 0;
+		snprintf(err, errsz, "could not open the file: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	*size = st.st_size;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}

@@ -1,0 +1,294 @@
+/*
+ * lease.c: the control thread.  It never touches the load transaction's
+ * connection: a PGconn is not safe to share between threads (libpq docs,
+ * "Behavior in Threaded Programs").
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "jobstate.h"
+#include "lease.h"
+#include "log.h"
+#include "runner_db.h"
+#include "runner_event.h"
+
+struct lease {
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stop;		/* under mu */
+	_Atomic int		 cancelled;
+	_Atomic int		 lost;
+	PGconn			*conn;
+	const struct job	*job;
+	struct lease_counters	*ctr;
+	int			 lease_seconds;
+	char			 id[16], attempt[16], secs[16];
+};
+
+/* Also keeps jobs.bytes_read current for GET /api/jobs/{id}. */
+static const char extend_sql[] =
+    "UPDATE tripline.jobs SET lease_until = now() + $4 * interval '1 second', "
+    "bytes_read = $5 WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
+    "AND state = 'running' RETURNING cancel_requested";
+
+static const char cancel_sql[] =
+    "SELECT cancel_requested FROM tripline.jobs WHERE id = $1 "
+    "AND lease_owner = $2 AND attempts = $3 AND state = 'running'";
+
+enum lease_task {
+	LEASE_TASK_CANCEL,
+	LEASE_TASK_EXTEND,
+	LEASE_TASK_PROGRESS,
+	LEASE_TASK__MAX
+};
+
+static int64_t
+lease_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Keep the connection usable: a broken one is reset before next use. */
+static void
+lease_conn_check(struct lease *l)
+{
+	if (PQstatus(l->conn) != CONNECTION_OK) {
+		log_warn("job %d: control connection lost, reconnecting",
+		    l->job->id);
+		PQreset(l->conn);
+	}
+}
+
+/*
+ * Run a one-row query about the job: 1 and the cancel flag in *cancel
+ * when the job is still ours, 0 when it is not, -1 on error.
+ */
+static int
+lease_query(struct lease *l, const char *sql, int *cancel)
+{
+	char		 bytes[24];
+	const char	*vals[5] = { l->id, l->job->owner, l->attempt, l->secs,
+	    bytes };
+	PGresult	*res;
+	int		 rc = -1;
+
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)
+	    atomic_load_explicit(&l->ctr->bytes_read, memory_order_relaxed));
+	res = PQexecParams(l->conn, sql, sql == extend_sql ? 5 : 3, NULL,
+	    vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("job %d: control query failed: %s", l->job->id,
+		    PQerrorMessage(l->conn));
+	} else if (PQntuples(res) == 1) {
+		*cancel = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		rc = 1;
+	} else
+		rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+/* A number rounded to tenths. */
+static struct json_object *
+lease_tenths(double v)
+{
+	return runner_event_number(round(v * 10) / 10);
+}
+
+static void
+lease_progress(struct lease *l)
+{
+	struct json_object	*o;
+	uint64_t		 rows, rej, bytes;
+	double			 secs, total, pct;
+
+	rows = atomic_load_explicit(&l->ctr->rows_loaded,
+	    memory_order_relaxed);
+	rej = atomic_load_explicit(&l->ctr->rows_rejected,
+	    memory_order_relaxed);
+	bytes = atomic_load_explicit(&l->ctr->bytes_read,
+	    memory_order_relaxed);
+	secs = runner_db_elapsed(&l->job->t0);
+	total = (double)l->job->bytes;
+	pct = total > 0 ? 100.0 * (double)bytes / total : 0;
+	if (pct > 100)
+		pct = 100;
+	o = json_object_new_object();
+	json_object_object_add(o, "job", json_object_new_int(l->job->id));
+	json_object_object_add(o, "rows_loaded",
+	    json_object_new_int64((int64_t)rows));
+	json_object_object_add(o, "rows_rejected",
+	    json_object_new_int64((int64_t)rej));
+	json_object_object_add(o, "bytes_read",
+	    json_object_new_int64((int64_t)bytes));
+	json_object_object_add(o, "bytes_total",
+	    json_object_new_int64(l->job->bytes));
+	json_object_object_add(o, "percent", lease_tenths(pct));
+	json_object_object_add(o, "rows_per_s", json_object_new_int64(
+	    secs > 0 ? (int64_t)((double)(rows + rej) / secs) : 0));
+	/* Unknown (null) until some bytes are read. */
+	json_object_object_add(o, "eta_s", bytes > 0 && total >= (double)bytes ?
+	    lease_tenths(secs * (total - (double)bytes) / (double)bytes) :
+	    NULL);
+	if (runner_event_emit(l->conn, l->job->id, JOB_EVENT_PROGRESS, o) != 0)
+		lease_conn_check(l);
+}
+
+static void
+lease_task(struct lease *l, enum lease_task t)
+{
+	int cancel = 0, r;
+
+	switch (t) {
+	case LEASE_TASK_CANCEL:
+	case LEASE_TASK_EXTEND:
+		r = lease_query(l, t == LEASE_TASK_EXTEND ? extend_sql :
+		    cancel_sql, &cancel);
+		if (r < 0) {
+			lease_conn_check(l);
+			break;
+		}
+		if (r == 0) {
+			if (!atomic_exchange(&l->lost, 1))
+				log_warn("job %d: lease lost", l->job->id);
+			break;
+		}
+		if (cancel && !atomic_exchange(&l->cancelled, 1))
+			log_info("job %d: cancel requested", l->job->id);
+		break;
+	case LEASE_TASK_PROGRESS:
+		lease_progress(l);
+		break;
+	default:
+		break;
+	}
+}
+
+static void *
+lease_main(void *arg)
+{
+	struct lease	*l = arg;
+	int64_t		 period[LEASE_TASK__MAX], due[LEASE_TASK__MAX];
+	int64_t		 now, next;
+	struct timespec	 ts;
+	int		 t, stop;
+
+	period[LEASE_TASK_CANCEL] = LEASE_CANCEL_MS;
+	period[LEASE_TASK_EXTEND] = l->lease_seconds * 1000 / 3;
+	period[LEASE_TASK_PROGRESS] = LEASE_PROGRESS_MS;
+	now = lease_now_ms();
+	for (t = 0; t < LEASE_TASK__MAX; t++)
+		due[t] = now + period[t];
+	for (;;) {
+		next = due[0];
+		for (t = 1; t < LEASE_TASK__MAX; t++)
+			if (due[t] < next)
+				next = due[t];
+		/* Wait on CLOCK_MONOTONIC (see lease_start) until next. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = lease_now_ms();
+		if (next > now) {
+			ts.tv_sec += (next - now) / 1000;
+			ts.tv_nsec += ((next - now) % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+		}
+		pthread_mutex_lock(&l->mu);
+		while (!l->stop && next > lease_now_ms())
+			if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) ==
+			    ETIMEDOUT)
+				break;
+		stop = l->stop;
+		pthread_mutex_unlock(&l->mu);
+		if (stop)
+			break;
+		now = lease_now_ms();
+		for (t = 0; t < LEASE_TASK__MAX; t++)
+			if (due[t] <= now) {
+				lease_task(l, (enum lease_task)t);
+				due[t] = lease_now_ms() + period[t];
+			}
+	}
+	return NULL;
+}
+
+struct lease *
+lease_start(const struct config *cfg, PGconn *conn, const struct job *job,
+    struct lease_counters *ctr)
+{
+	struct lease		*l;
+	pthread_condattr_t	 ca;
+	sigset_t		 all, old;
+	int			 e;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->conn = conn;
+	l->job = job;
+	l->ctr = ctr;
+	l->lease_seconds = cfg->lease_seconds;
+	snprintf(l->id, sizeof(l->id), "%d", job->id);
+	snprintf(l->attempt, sizeof(l->attempt), "%d", job->attempt);
+	snprintf(l->secs, sizeof(l->secs), "%d", cfg->lease_seconds);
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Signals are for the main thread: the new thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&l->thread, NULL, lease_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		log_error("could not start the control thread: %s",
+		    strerror(e));
+		pthread_cond_destroy(&l->cv);
+		pthread_mutex_destroy(&l->mu);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+lease_stop(struct lease *l)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = 1;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+int
+lease_cancelled(const struct lease *l)
+{
+	return atomic_load(&l->cancelled);
+}
+
+int
+lease_lost(const struct lease *l)
+{
+	return atomic_load(&l->lost);
+}

@@ -1,0 +1,44 @@
+/*
+ * lease.h: the control thread that runs beside a load.  On its own
+ * connection it extends the job's lease every lease_seconds / 3, looks
+ * for a cancel request every LEASE_CANCEL_MS, and commits a 'progress'
+ * event every LEASE_PROGRESS_MS from the counters the loader updates, so
+ * watchers see progress while the load transaction is still open.
+ */
+#ifndef TRIPLINE_LEASE_H
+#define TRIPLINE_LEASE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+struct config;
+struct job;
+struct lease;
+
+#define LEASE_CANCEL_MS		200
+#define LEASE_PROGRESS_MS	500
+
+/* Written by the loader, read by the control thread. */
+struct lease_counters {
+	_Atomic uint64_t	rows_loaded;
+	_Atomic uint64_t	rows_rejected;
+	_Atomic uint64_t	bytes_read;
+};
+
+/*
+ * Start the control thread on conn (which it uses alone until
+ * lease_stop).  Returns NULL after logging.
+ */
+struct lease *lease_start(const struct config *, PGconn *conn,
+	    const struct job *, struct lease_counters *);
+/* Stop and join the thread; accepts NULL. */
+void	lease_stop(struct lease *);
+
+/* A cancel was requested for the job. */
+int	lease_cancelled(const struct lease *);
+/* The lease could not be extended: another runner may own the job. */
+int	lease_lost(const struct lease *);
+
+#endif

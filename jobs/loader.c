@@ -1,0 +1,485 @@
+/*
+ * loader.c: the load of one job.  The file is read in chunks into the
+ * CSV reader; each good record becomes a binary COPY tuple (copybin.h),
+ * sent every LOADER_BUF bytes, so parsing here overlaps with the server
+ * storing the previous buffers in its own process.  Nothing is allocated
+ * per row.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aggregate.h"
+#include "config.h"
+#include "copybin.h"
+#include "csvstream.h"
+#include "dimcache.h"
+#include "geohash.h"
+#include "jobfile.h"
+#include "lease.h"
+#include "loader.h"
+#include "log.h"
+#include "num.h"
+#include "rejectlog.h"
+#include "runner_db.h"
+#include "trip.h"
+
+#define LOADER_CHUNK	(256 * 1024)	/* bytes read per read(2) */
+#define LOADER_BUF	(256 * 1024)	/* bytes per PQputCopyData */
+#define LOADER_TUPLE	128		/* a trips tuple needs 114 */
+
+/*
+ * PostgreSQL timestamps count microseconds from 2000-01-01; valid from
+ * 4714-11-24 BC to 294276 AD (src/include/datatype/timestamp.h,
+ * MIN_TIMESTAMP and END_TIMESTAMP).
+ */
+#define PG_EPOCH_US	INT64_C(946684800000000)
+#define PG_TS_MIN	INT64_C(-211813488000000000)
+#define PG_TS_END	INT64_C(9223371331200000000)
+
+#define US_PER_MINUTE	INT64_C(60000000)
+#define SLOT_DEFAULT	30
+
+static const char trips_copy_sql[] =
+    "COPY tripline.trips (origin_lon, origin_lat, dest_lon, dest_lat, ts, "
+    "origin_cell, dest_cell, job_id, region_id, datasource_id, slot) "
+    "FROM STDIN (FORMAT binary)";
+#define TRIPS_NFIELDS	11
+
+static const char slot_sql[] =
+    "SELECT value FROM tripline.settings WHERE key = 'slot_minutes'";
+
+struct loader {
+	const struct loader_env	*env;
+	const struct job	*job;
+	struct csvstream	*csv;
+	struct rejectlog	*rejects;
+	struct agg		*agg;
+	struct copybin		 out;
+	struct trip_header	 hdr;
+	int			 have_header;
+	int			 slot_minutes;
+	int			 in_copy;	/* the trips COPY is open */
+	uint64_t		 loaded;
+	/* Set by a callback that stops the reader. */
+	enum loader_outcome	 fail;
+	char			*err;
+	size_t			 errsz;
+};
+
+static int
+loader_stop(struct loader *l, enum loader_outcome o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+loader_stop(struct loader *l, enum loader_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+
+	l->fail = o;
+	va_start(ap, fmt);
+	vsnprintf(l->err, l->errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The installation's slot length (settings, written by migrate.sh). */
+static int
+loader_slot_minutes(struct loader *l)
+{
+	PGresult	*res;
+	int64_t		 v = SLOT_DEFAULT;
+	const char	*s;
+	int		 rc = 0;
+
+	res = PQexec(l->env->work, slot_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = loader_stop(l, LOADER_ERROR, "could not read settings: %s",
+		    PQerrorMessage(l->env->work));
+	} else if (PQntuples(res) == 1) {
+		s = PQgetvalue(res, 0, 0);
+		if (num_parse_i64(s, strlen(s), 1, 1440, &v) != 0)
+			rc = loader_stop(l, LOADER_FAILED,
+			    "invalid setting slot_minutes: \"%.32s\"", s);
+	}
+	l->slot_minutes = (int)v;
+	PQclear(res);
+	return rc;
+}
+
+static int
+loader_send(struct loader *l)
+{
+	if (l->out.len == 0)
+		return 0;
+	if (PQputCopyData(l->env->work, l->out.buf, (int)l->out.len) != 1)
+		return loader_stop(l, LOADER_ERROR, "could not send trips: %s",
+		    PQerrorMessage(l->env->work));
+	l->out.len = 0;
+	return 0;
+}
+
+static int
+loader_reject(struct loader *l, const struct csvstream_row *row,
+    const char *reason)
+{
+	if (rejectlog_add(l->rejects, row->line, reason, strlen(reason),
+	    row->raw, row->rawlen) != 0)
+		return loader_stop(l, LOADER_ERROR,
+		    "could not write the rejects: %s", strerror(errno));
+	return 0;
+}
+
+static int
+loader_header(struct loader *l, const struct csvstream_row *row)
+{
+	char err[256];
+
+	l->have_header = 1;
+	if (row->too_long)
+		return loader_stop(l, LOADER_FAILED,
+		    "not a trips CSV: first line longer than 64 KiB");
+	if (trip_header_parse(row->field, row->len, row->nfields, &l->hdr,
+	    err, sizeof(err)) != 0)
+		return loader_stop(l, LOADER_FAILED, "not a trips CSV: %s",
+		    err);
+	return 0;
+}
+
+/* The time-of-day slot of a timestamp (floor division: before 1970 too). */
+static int
+loader_slot(const struct loader *l, int64_t ts_us)
+{
+	int64_t min = ts_us / US_PER_MINUTE;
+
+	if (ts_us % US_PER_MINUTE < 0)
+		min--;
+	min %= 1440;
+	if (min < 0)
+		min += 1440;
+	return (int)(min / l->slot_minutes);
+}
+
+static int
+loader_row(void *arg, const struct csvstream_row *row)
+{
+	struct loader	*l = arg;
+	struct trip	 t;
+	char		 reason[256];
+	uint64_t	 ocell, dcell;
+	int64_t		 ts;
+	int		 region, ds, slot;
+
+	if (!l->have_header)
+		return loader_header(l, row);
+	if (row->too_long)
+		return loader_reject(l, row, "line longer than 64 KiB");
+	if (trip_parse(&l->hdr, row->field, row->len, row->nfields, &t,
+	    reason, sizeof(reason)) != 0)
+		return loader_reject(l, row, reason);
+	ts = t.ts_us - PG_EPOCH_US;
+	if (ts < PG_TS_MIN || ts >= PG_TS_END)
+		return loader_reject(l, row, "datetime out of range");
+	switch (dimcache_id(l->env->dims, DIM_REGION, t.region, t.region_len,
+	    &region, reason, sizeof(reason))) {
+	case DIMCACHE_OK:
+		break;
+	case DIMCACHE_REJECT:
+		return loader_reject(l, row, reason);
+	default:
+		return loader_stop(l, LOADER_ERROR, "%s", reason);
+	}
+	switch (dimcache_id(l->env->dims, DIM_DATASOURCE, t.datasource,
+	    t.datasource_len, &ds, reason, sizeof(reason))) {
+	case DIMCACHE_OK:
+		break;
+	case DIMCACHE_REJECT:
+		return loader_reject(l, row, reason);
+	default:
+		return loader_stop(l, LOADER_ERROR, "%s", reason);
+	}
+	ocell = geohash_encode(t.olon, t.olat);
+	dcell = geohash_encode(t.dlon, t.dlat);
+	slot = loader_slot(l, t.ts_us);
+	if (copybin_room(&l->out) < LOADER_TUPLE && loader_send(l) != 0)
+		return -1;
+	copybin_tuple(&l->out, TRIPS_NFIELDS);
+	copybin_f64(&l->out, t.olon);
+	copybin_f64(&l->out, t.olat);
+	copybin_f64(&l->out, t.dlon);
+	copybin_f64(&l->out, t.dlat);
+	copybin_i64(&l->out, ts);
+	copybin_i64(&l->out, (int64_t)ocell);
+	copybin_i64(&l->out, (int64_t)dcell);
+	copybin_i32(&l->out, l->job->id);
+	copybin_i32(&l->out, region);
+	copybin_i16(&l->out, (int16_t)ds);
+	copybin_i16(&l->out, (int16_t)slot);
+	if (agg_add(l->agg, &t, ocell, dcell, slot, region, ds) != 0)
+		return loader_stop(l, LOADER_ERROR, "could not aggregate");
+	l->loaded++;
+	return 0;
+}
+
+/* End the trips COPY; with why, make the server abort it. */
+static int
+loader_copy_end(struct loader *l, const char *why)
+{
+	PGconn		*c = l->env->work;
+	PGresult	*res;
+	int		 rc = 0;
+
+	l->in_copy = 0;
+	if (PQputCopyEnd(c, why) != 1)
+		rc = -1;
+	while ((res = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = -1;
+		PQclear(res);
+	}
+	if (rc != 0 && why == NULL)
+		loader_stop(l, LOADER_ERROR, "could not store trips: %s",
+		    PQerrorMessage(c));
+	return rc;
+}
+
+/* Open the transaction and the trips COPY. */
+static int
+loader_begin(struct loader *l)
+{
+	PGconn		*c = l->env->work;
+	PGresult	*res;
+	int		 rc = 0;
+
+	if (runner_db_command(c, "BEGIN") != 0)
+		return loader_stop(l, LOADER_ERROR, "could not start: %s",
+		    PQerrorMessage(c));
+	if ((l->agg = agg_new(c, l->job->id)) == NULL)
+		return loader_stop(l, LOADER_ERROR, "could not aggregate");
+	res = PQexec(c, trips_copy_sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		rc = loader_stop(l, LOADER_ERROR, "could not store trips: %s",
+		    PQerrorMessage(c));
+	else
+		l->in_copy = 1;
+	PQclear(res);
+	if (rc == 0) {
+		copybin_header(&l->out);
+		rc = loader_send(l);
+	}
+	return rc;
+}
+
+/* Read the whole file through the reader; 0 or -1 with l->fail set. */
+static int
+loader_read(struct loader *l, int fd, struct lease *lease,
+    struct lease_counters *ctr)
+{
+	char		*buf;
+	ssize_t		 n;
+	uint64_t	 bytes = 0;
+	int		 rc = -1;
+
+	if ((buf = malloc(LOADER_CHUNK)) == NULL)
+		return loader_stop(l, LOADER_ERROR, "out of memory");
+	for (;;) {
+		if (*l->env->stop) {
+			loader_stop(l, LOADER_STOPPED, "the runner is stopping");
+			goto out;
+		}
+		if (lease_cancelled(lease)) {
+			loader_stop(l, LOADER_CANCELLED, "cancelled");
+			goto out;
+		}
+		if (lease_lost(lease)) {
+			loader_stop(l, LOADER_LOST, "lease lost");
+			goto out;
+		}
+		n = read(fd, buf, LOADER_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			loader_stop(l, LOADER_ERROR,
+			    "could not read the file: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (csvstream_feed(l->csv, buf, (size_t)n) != 0)
+			goto csv_failed;
+		bytes += (uint64_t)n;
+		atomic_store_explicit(&ctr->bytes_read, bytes,
+		    memory_order_relaxed);
+		atomic_store_explicit(&ctr->rows_loaded, l->loaded,
+		    memory_order_relaxed);
+		atomic_store_explicit(&ctr->rows_rejected,
+		    rejectlog_count(l->rejects), memory_order_relaxed);
+	}
+	if (csvstream_finish(l->csv) != 0)
+		goto csv_failed;
+	if (csvstream_records(l->csv) == 0) {
+		loader_stop(l, LOADER_FAILED, "empty file");
+		goto out;
+	}
+	atomic_store_explicit(&ctr->rows_loaded, l->loaded,
+	    memory_order_relaxed);
+	atomic_store_explicit(&ctr->rows_rejected,
+	    rejectlog_count(l->rejects), memory_order_relaxed);
+	rc = 0;
+	goto out;
+csv_failed:
+	/* A callback stopped the reader, or the CSV itself is broken. */
+	if (l->err[0] == '\0')
+		loader_stop(l, LOADER_FAILED, "line %llu: %s",
+		    (unsigned long long)csvstream_lines(l->csv),
+		    csvstream_error(l->csv));
+out:
+	free(buf);
+	return rc;
+}
+
+/*
+ * Commit the load: the job row and its event join the transaction.
+ * Returns the outcome; the transaction is closed either way.
+ */
+static enum loader_outcome
+loader_commit(struct loader *l, struct job_result *r)
+{
+	PGconn			*c = l->env->work;
+	enum runner_db_status	 st;
+	int			 w;
+
+	st = runner_db_end(c, l->job, RUNNER_DB_SUCCEEDED, r);
+	if (st == RUNNER_DB_OK) {
+		if (runner_db_command(c, "COMMIT") == 0)
+			return LOADER_DONE;
+		loader_stop(l, LOADER_ERROR, "could not commit: %s",
+		    PQerrorMessage(c));
+		return LOADER_ERROR;
+	}
+	runner_db_command(c, "ROLLBACK");
+	if (st == RUNNER_DB_GONE) {
+		/* Cancelled at the last moment, or no longer ours. */
+		l->fail = LOADER_CANCELLED;
+		return LOADER_CANCELLED;
+	}
+	if (st == RUNNER_DB_DUPLICATE) {
+		/* Same content committed first by a concurrent load. */
+		if ((w = runner_db_winner(c, l->job)) > 0) {
+			memset(r, 0, sizeof(*r));
+			r->duplicate_of = w;
+			log_info("job %d: same content as job %d, loaded "
+			    "concurrently", l->job->id, w);
+			st = runner_db_finish(c, l->job, RUNNER_DB_SUCCEEDED,
+			    r);
+			if (st == RUNNER_DB_OK)
+				return LOADER_DONE;
+		}
+	}
+	loader_stop(l, LOADER_ERROR, "could not record the job: %s",
+	    PQerrorMessage(c));
+	return LOADER_ERROR;
+}
+
+enum loader_outcome
+loader_run(const struct loader_env *env, const struct job *job,
+    struct job_result *r, char *err, size_t errsz)
+{
+	struct loader		 l;
+	struct lease_counters	 ctr;
+	struct lease		*lease = NULL;
+	enum loader_outcome	 o;
+	int64_t			 size;
+	int			 fd = -1, permanent;
+
+	memset(&l, 0, sizeof(l));
+	memset(r, 0, sizeof(*r));
+	l.env = env;
+	l.job = job;
+	l.err = err;
+	l.errsz = errsz;
+	l.fail = LOADER_ERROR;
+	err[0] = '\0';
+	atomic_init(&ctr.rows_loaded, 0);
+	atomic_init(&ctr.rows_rejected, 0);
+	atomic_init(&ctr.bytes_read, 0);
+
+	fd = jobfile_open(env->files, jobfile_source(job->source), job->path,
+	    &size, &permanent, err, errsz);
+	if (fd == -1) {
+		l.fail = permanent ? LOADER_FAILED : LOADER_ERROR;
+		goto out;
+	}
+	if (size == 0) {
+		loader_stop(&l, LOADER_FAILED, "empty file");
+		goto out;
+	}
+	if (copybin_init(&l.out, LOADER_BUF) != 0 ||
+	    (l.rejects = rejectlog_new(job->id)) == NULL ||
+	    (l.csv = csvstream_new(LOADER_MAX_RECORD, loader_row, &l)) ==
+	    NULL) {
+		loader_stop(&l, LOADER_ERROR, "out of memory or temporary "
+		    "files: %s", strerror(errno));
+		goto out;
+	}
+	if (loader_slot_minutes(&l) != 0 || loader_begin(&l) != 0)
+		goto out;
+	if ((lease = lease_start(env->cfg, env->control, job, &ctr)) == NULL) {
+		loader_stop(&l, LOADER_ERROR, "could not start the control "
+		    "thread");
+		goto out;
+	}
+	if (loader_read(&l, fd, lease, &ctr) != 0)
+		goto out;
+	copybin_trailer(&l.out);
+	if (loader_send(&l) != 0 || loader_copy_end(&l, NULL) != 0)
+		goto out;
+	if (rejectlog_copy(l.rejects, env->work, err, errsz) != 0 ||
+	    agg_flush(l.agg) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errsz, "could not aggregate");
+		l.fail = LOADER_ERROR;
+		goto out;
+	}
+	if (*env->stop || lease_cancelled(lease) || lease_lost(lease)) {
+		loader_stop(&l, *env->stop ? LOADER_STOPPED :
+		    lease_lost(lease) ? LOADER_LOST : LOADER_CANCELLED,
+		    "interrupted");
+		goto out;
+	}
+	/*
+	 * Stop the control thread before the job row is locked: its last
+	 * progress event must come before 'succeeded', and its lease update
+	 * would only wait for our commit.
+	 */
+	lease_stop(lease);
+	lease = NULL;
+	r->rows_loaded = l.loaded;
+	r->rows_rejected = rejectlog_count(l.rejects);
+	r->bytes_read = atomic_load(&ctr.bytes_read);
+	o = loader_commit(&l, r);
+	goto done;
+out:
+	o = l.fail;
+	lease_stop(lease);
+	if (l.in_copy)
+		loader_copy_end(&l, "cancelled");
+	if (PQtransactionStatus(env->work) != PQTRANS_IDLE &&
+	    PQstatus(env->work) == CONNECTION_OK)
+		runner_db_command(env->work, "ROLLBACK");
+	r->rows_loaded = l.loaded;
+	r->rows_rejected = l.rejects != NULL ? rejectlog_count(l.rejects) : 0;
+	r->bytes_read = atomic_load(&ctr.bytes_read);
+done:
+	agg_free(l.agg);
+	csvstream_free(l.csv);
+	rejectlog_free(l.rejects);
+	copybin_release(&l.out);
+	if (fd != -1)
+		close(fd);
+	return o;
+}

@@ -1,0 +1,293 @@
+/*
+ * main.c: tripline-runner, the job runner.  It sleeps on LISTEN
+ * tripline_jobs, claims jobs one at a time, loads each (loader.c) and
+ * ends it: succeeded, failed, cancelled, or queued again with a backoff.
+ * Any number of runners, on any number of machines, share the queue.
+ *
+ * Connections: "work" (claims, the load transaction, job ends; LISTEN),
+ * "control" (the lease thread of lease.c), and the dimension cache's
+ * own autocommit connection (dimcache.c).
+ *
+ * SIGTERM or SIGINT: an idle runner exits at once; a loading one rolls
+ * back, queues the job again without counting the attempt, and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "db.h"
+#include "dimcache.h"
+#include "jobfile.h"
+#include "loader.h"
+#include "log.h"
+#include "runner_db.h"
+#include "utf8.h"
+
+#define RUNNER_IDLE_MAX		5.0	/* seconds between queue checks */
+#define RUNNER_IDLE_MIN		0.1
+#define RUNNER_BACKOFF_MAX	300	/* seconds, retry of a failed load */
+#define RUNNER_RECONNECT_MAX	30	/* seconds between reconnects */
+
+static volatile sig_atomic_t runner_stop;
+static int runner_wake[2] = { -1, -1 };
+
+struct runner {
+	struct config		 cfg;
+	char			 owner[HOST_NAME_MAX + 24];
+	PGconn			*work;
+	PGconn			*control;
+	struct dimcache		*dims;
+	struct jobfile		*files;
+};
+
+static void
+runner_signal(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	runner_stop = 1;
+	/* Wake the poll(2) of runner_db_wait (the self-pipe trick). */
+	(void)!write(runner_wake[1], "", 1);
+	errno = saved;
+}
+
+static int
+runner_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(runner_wake, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = runner_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Sleep up to seconds, waking early on a signal. */
+static void
+runner_sleep(struct runner *rn, double seconds)
+{
+	struct pollfd	 pfd = { runner_wake[0], POLLIN, 0 };
+	char		 buf[64];
+
+	if (runner_stop)
+		return;
+	if (rn->work != NULL && PQstatus(rn->work) == CONNECTION_OK)
+		(void)runner_db_wait(rn->work, runner_wake[0], seconds);
+	else
+		(void)poll(&pfd, 1, (int)(seconds * 1000));
+	while (read(runner_wake[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * Make sure both connections are up, reconnecting with a growing pause.
+ * Returns 0, or -1 when stopping.
+ */
+static int
+runner_connect(struct runner *rn)
+{
+	int pause = 1;
+
+	for (;;) {
+		if (rn->work != NULL && PQstatus(rn->work) != CONNECTION_OK) {
+			PQfinish(rn->work);
+			rn->work = NULL;
+		}
+		if (rn->control != NULL &&
+		    PQstatus(rn->control) != CONNECTION_OK) {
+			PQfinish(rn->control);
+			rn->control = NULL;
+		}
+		if (rn->work == NULL &&
+		    (rn->work = db_connect(&rn->cfg, "tripline-runner")) !=
+		    NULL && runner_db_listen(rn->work) != 0) {
+			PQfinish(rn->work);
+			rn->work = NULL;
+		}
+		if (rn->control == NULL)
+			rn->control = db_connect(&rn->cfg,
+			    "tripline-runner-control");
+		if (rn->work != NULL && rn->control != NULL)
+			return 0;
+		if (runner_stop)
+			return -1;
+		log_warn("database unavailable, trying again in %d s", pause);
+		runner_sleep(rn, pause);
+		if (runner_stop)
+			return -1;
+		pause = pause * 2 > RUNNER_RECONNECT_MAX ?
+		    RUNNER_RECONNECT_MAX : pause * 2;
+	}
+}
+
+/*
+ * An error for jobs.error and the event: one line (libpq's messages
+ * have several, ending in a newline), valid UTF-8.
+ */
+static void
+runner_clean_error(const char *in, char *out, size_t outsz)
+{
+	char	 line[1024];
+	size_t	 i, n = 0;
+
+	for (i = 0; in[i] != '\0' && n < sizeof(line) - 1; i++)
+		line[n++] = (in[i] == '\n' || in[i] == '\r' ||
+		    in[i] == '\t') ? ' ' : in[i];
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	utf8_sanitize(line, n, out, outsz);
+}
+
+/* 2^attempt seconds: 2, 4, 8, ... up to RUNNER_BACKOFF_MAX. */
+static int
+runner_backoff(int attempt)
+{
+	return attempt >= 8 ? RUNNER_BACKOFF_MAX :
+	    (1 << attempt) > RUNNER_BACKOFF_MAX ? RUNNER_BACKOFF_MAX :
+	    1 << attempt;
+}
+
+static void
+runner_run(struct runner *rn, struct job *job)
+{
+	struct loader_env	 env = { &rn->cfg, rn->work, rn->control,
+	    rn->dims, rn->files, &runner_stop };
+	struct job_result	 r;
+	enum runner_db_end	 end;
+	enum loader_outcome	 o;
+	char			 err[1024], clean[1024];
+
+	o = loader_run(&env, job, &r, err, sizeof(err));
+	runner_clean_error(err, clean, sizeof(clean));
+	r.error = clean;
+	switch (o) {
+	case LOADER_DONE:
+		log_info("job %d: succeeded, %llu rows loaded, %llu rejected, "
+		    "%.1f s", job->id, (unsigned long long)r.rows_loaded,
+		    (unsigned long long)r.rows_rejected,
+		    runner_db_elapsed(&job->t0));
+		return;
+	case LOADER_LOST:
+		log_warn("job %d: lease lost, leaving it to its new runner",
+		    job->id);
+		return;
+	case LOADER_CANCELLED:
+		end = RUNNER_DB_CANCELLED;
+		break;
+	case LOADER_STOPPED:
+		end = RUNNER_DB_REQUEUE;
+		break;
+	case LOADER_FAILED:
+		end = RUNNER_DB_FAILED;
+		break;
+	case LOADER_ERROR:
+	default:
+		end = job->attempt < job->max_attempts ? RUNNER_DB_RETRY :
+		    RUNNER_DB_FAILED;
+		r.retry_in = runner_backoff(job->attempt);
+		break;
+	}
+	log_info("job %d: %s (attempt %d): %s", job->id,
+	    end == RUNNER_DB_RETRY ? "retrying" :
+	    end == RUNNER_DB_REQUEUE ? "queued again" :
+	    end == RUNNER_DB_CANCELLED ? "cancelled" : "failed",
+	    job->attempt, clean);
+	/* A lost connection is the usual transient error: reconnect. */
+	if (runner_connect(rn) != 0 && end != RUNNER_DB_REQUEUE)
+		return;
+	if (rn->work == NULL)
+		return;
+	if (runner_db_finish(rn->work, job, end, &r) == RUNNER_DB_GONE)
+		log_warn("job %d: no longer ours, left as it is", job->id);
+}
+
+static int
+runner_loop(struct runner *rn)
+{
+	struct job	job;
+	double		wait;
+
+	while (!runner_stop) {
+		if (runner_connect(rn) != 0)
+			break;
+		switch (runner_db_claim(rn->work, &rn->cfg, rn->owner, &job)) {
+		case RUNNER_DB_CLAIM_RUN:
+			runner_run(rn, &job);
+			runner_db_job_release(&job);
+			break;
+		case RUNNER_DB_CLAIM_DONE:
+			break;
+		case RUNNER_DB_CLAIM_NONE:
+			wait = runner_db_next_due(rn->work, RUNNER_IDLE_MAX);
+			if (wait < RUNNER_IDLE_MIN)
+				wait = RUNNER_IDLE_MIN;
+			runner_sleep(rn, wait);
+			break;
+		case RUNNER_DB_CLAIM_ERROR:
+		default:
+			runner_sleep(rn, 1);
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct runner	 rn;
+	char		 host[HOST_NAME_MAX + 1];
+	int		 rc = 1;
+
+	(void)argv;
+	memset(&rn, 0, sizeof(rn));
+	log_init("tripline-runner");
+	if (argc != 1) {
+		fprintf(stderr, "usage: tripline-runner\n"
+		    "(settings come from PG* and TRIPLINE_* variables)\n");
+		return 2;
+	}
+	if (config_load(&rn.cfg, "tripline_runner") != 0)
+		return 1;
+	if (runner_signals() != 0) {
+		log_error("could not set up signals: %m");
+		return 1;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(rn.owner, sizeof(rn.owner), "%s:%ld", host, (long)getpid());
+	if ((rn.files = jobfile_new(rn.cfg.spool_dir, rn.cfg.inbox_dir)) ==
+	    NULL || (rn.dims = dimcache_new(&rn.cfg)) == NULL) {
+		log_error("could not start: no spool or inbox directory, or "
+		    "out of memory");
+		goto out;
+	}
+	log_info("runner %s started (lease %d s, %d attempts)", rn.owner,
+	    rn.cfg.lease_seconds, rn.cfg.max_attempts);
+	rc = runner_loop(&rn);
+	log_info("runner %s stopped", rn.owner);
+out:
+	PQfinish(rn.work);
+	PQfinish(rn.control);
+	dimcache_free(rn.dims);
+	jobfile_free(rn.files);
+	return rc;
+}

@@ -1,0 +1,436 @@
+/*
+ * runner_db.c: claim and end jobs.  The claim follows the queue pattern
+ * of the PostgreSQL docs (SELECT, "The Locking Clause"): SKIP LOCKED lets
+ * any number of runners on any number of machines take different rows of
+ * the one jobs table without waiting for each other.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "db.h"
+#include "jobstate.h"
+#include "log.h"
+#include "runner_db.h"
+#include "runner_event.h"
+
+/* Type OIDs (src/include/catalog/pg_type.dat). */
+#define OID_INT8	20
+#define OID_INT4	23
+#define OID_TEXT	25
+
+/*
+ * A re-claimed job whose attempts are used up is not counted again: the
+ * CASE keeps attempts as they were, and runner_db_claim fails the job.
+ */
+static const char claim_sql[] =
+    "UPDATE tripline.jobs AS j SET state = 'running', "
+    "attempts = CASE WHEN c.attempts >= $3 THEN c.attempts "
+    "ELSE c.attempts + 1 END, "
+    "max_attempts = $3, lease_owner = $1, "
+    "lease_until = now() + $2 * interval '1 second', "
+    "started_at = coalesce(j.started_at, now()) "
+    "FROM (SELECT id, state, attempts FROM tripline.jobs "
+    "WHERE (state = 'queued' AND run_after <= now()) "
+    "OR (state = 'running' AND lease_until < now()) "
+    "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AS c "
+    "WHERE j.id = c.id "
+    "RETURNING j.id, j.attempts, c.attempts, j.source, j.path, j.bytes, "
+    "j.sha256, j.cancel_requested, coalesce(j.error, '')";
+
+enum claim_col {
+	CLAIM_ID, CLAIM_ATTEMPTS, CLAIM_PREV_ATTEMPTS, CLAIM_SOURCE,
+	CLAIM_PATH, CLAIM_BYTES, CLAIM_SHA256, CLAIM_CANCEL, CLAIM_ERROR,
+	CLAIM__MAX
+};
+
+static const char winner_sql[] =
+    "SELECT id FROM tripline.jobs WHERE sha256 = $1 AND id <> $2 "
+    "AND state = 'succeeded' AND duplicate_of IS NULL";
+
+static const char next_due_sql[] =
+    "SELECT extract(epoch FROM min(CASE WHEN state = 'queued' "
+    "THEN run_after ELSE lease_until END) - now()) "
+    "FROM tripline.jobs WHERE state IN ('queued', 'running')";
+
+#define END_WHERE \
+    " WHERE id = $1 AND lease_owner = $2 AND attempts = $3 " \
+    "AND state = 'running'"
+#define END_FREE	"lease_owner = NULL, lease_until = NULL"
+#define END_NEXT_TRY \
+    " RETURNING to_char(run_after AT TIME ZONE 'UTC', " \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/*
+ * Parameters of every end statement: $1 id, $2 owner, $3 attempt,
+ * $4 rows_loaded, $5 rows_rejected, $6 bytes_read, $7 duplicate_of,
+ * $8 error, $9 retry delay in seconds.  Each uses what it needs; the
+ * types are given, so unused ones are allowed.
+ */
+#define END_NPARAMS	9
+static const Oid end_types[END_NPARAMS] = { OID_INT4, OID_TEXT, OID_INT4,
+    OID_INT8, OID_INT8, OID_INT8, OID_INT4, OID_TEXT, OID_INT4 };
+
+static const struct {
+	const char	*sql;		/* returns one row when it applied */
+	enum job_event	 event;
+} ends[RUNNER_DB_END__MAX] = {
+	{ "UPDATE tripline.jobs SET state = 'succeeded', rows_loaded = $4, "
+	  "rows_rejected = $5, bytes_read = $6, duplicate_of = $7, "
+	  "error = NULL, finished_at = now(), " END_FREE END_WHERE
+	  " AND NOT cancel_requested RETURNING ''",
+	  JOB_EVENT_SUCCEEDED },	/* RUNNER_DB_SUCCEEDED */
+	{ "UPDATE tripline.jobs SET state = 'failed', error = $8, "
+	  "rows_loaded = 0, rows_rejected = 0, finished_at = now(), "
+	  END_FREE END_WHERE " RETURNING ''",
+	  JOB_EVENT_FAILED },		/* RUNNER_DB_FAILED */
+	{ "UPDATE tripline.jobs SET state = 'cancelled', rows_loaded = 0, "
+	  "rows_rejected = 0, finished_at = now(), " END_FREE END_WHERE
+	  " RETURNING ''",
+	  JOB_EVENT_CANCELLED },	/* RUNNER_DB_CANCELLED */
+	{ "UPDATE tripline.jobs SET state = 'queued', error = $8, "
+	  "run_after = now() + $9 * interval '1 second', " END_FREE
+	  END_WHERE END_NEXT_TRY,
+	  JOB_EVENT_RETRYING },		/* RUNNER_DB_RETRY */
+	/* Another runner may take it at once: wake them. */
+	{ "UPDATE tripline.jobs SET state = 'queued', "
+	  "attempts = attempts - 1, run_after = now(), " END_FREE
+	  END_WHERE END_NEXT_TRY ", pg_notify('tripline_jobs', id::text)",
+	  JOB_EVENT_RETRYING },		/* RUNNER_DB_REQUEUE */
+};
+
+static const char requeue_error[] = "the runner stopped; queued again";
+static const char lost_error[] = "the runner stopped during the load";
+
+double
+runner_db_elapsed(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int
+runner_db_command(PGconn *conn, const char *sql)
+{
+	PGresult	*res;
+	int		 rc = 0;
+
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_error("%s: %s", sql, PQerrorMessage(conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+runner_db_listen(PGconn *conn)
+{
+	return runner_db_command(conn, "LISTEN tripline_jobs");
+}
+
+void
+runner_db_job_release(struct job *job)
+{
+	free(job->path);
+	job->path = NULL;
+}
+
+/* The event of an end, as documented in docs and the report. */
+static struct json_object *
+end_event(const struct job *job, enum runner_db_end end,
+    const struct job_result *r, const char *next_try)
+{
+	struct json_object	*o = json_object_new_object();
+	double			 secs;
+
+	json_object_object_add(o, "job", json_object_new_int(job->id));
+	switch (end) {
+	case RUNNER_DB_SUCCEEDED:
+		secs = runner_db_elapsed(&job->t0);
+		json_object_object_add(o, "rows_loaded",
+		    json_object_new_int64((int64_t)r->rows_loaded));
+		json_object_object_add(o, "rows_rejected",
+		    json_object_new_int64((int64_t)r->rows_rejected));
+		json_object_object_add(o, "duplicate_of", r->duplicate_of ?
+		    json_object_new_int(r->duplicate_of) : NULL);
+		json_object_object_add(o, "elapsed_s",
+		    runner_event_number((double)(int64_t)(secs * 1000) / 1000));
+		json_object_object_add(o, "rows_per_s",
+		    json_object_new_int64(secs > 0 ? (int64_t)
+		    ((double)(r->rows_loaded + r->rows_rejected) / secs) : 0));
+		break;
+	case RUNNER_DB_FAILED:
+		json_object_object_add(o, "error",
+		    json_object_new_string(r->error));
+		json_object_object_add(o, "attempts",
+		    json_object_new_int(job->attempt));
+		break;
+	case RUNNER_DB_CANCELLED:
+		json_object_object_add(o, "rows_loaded_before_cancel",
+		    json_object_new_int64((int64_t)r->rows_loaded));
+		break;
+	case RUNNER_DB_RETRY:
+	case RUNNER_DB_REQUEUE:
+		json_object_object_add(o, "attempt",
+		    json_object_new_int(job->attempt));
+		json_object_object_add(o, "next_try",
+		    json_object_new_string(next_try));
+		json_object_object_add(o, "error", json_object_new_string(
+		    end == RUNNER_DB_RETRY ? r->error : requeue_error));
+		break;
+	default:
+		break;
+	}
+	return o;
+}
+
+enum runner_db_status
+runner_db_end(PGconn *conn, const struct job *job, enum runner_db_end end,
+    const struct job_result *r)
+{
+	char		 num[7][24];
+	const char	*vals[END_NPARAMS];
+	PGresult	*res;
+	const char	*cons;
+	enum runner_db_status st = RUNNER_DB_OK;
+
+	snprintf(num[0], sizeof(num[0]), "%d", job->id);
+	snprintf(num[1], sizeof(num[1]), "%d", job->attempt);
+	snprintf(num[2], sizeof(num[2]), "%llu",
+	    (unsigned long long)r->rows_loaded);
+	snprintf(num[3], sizeof(num[3]), "%llu",
+	    (unsigned long long)r->rows_rejected);
+	snprintf(num[4], sizeof(num[4]), "%llu",
+	    (unsigned long long)r->bytes_read);
+	snprintf(num[5], sizeof(num[5]), "%d", r->duplicate_of);
+	snprintf(num[6], sizeof(num[6]), "%d", r->retry_in);
+	vals[0] = num[0];
+	vals[1] = job->owner;
+	vals[2] = num[1];
+	vals[3] = num[2];
+	vals[4] = num[3];
+	vals[5] = num[4];
+	vals[6] = r->duplicate_of ? num[5] : NULL;
+	vals[7] = r->error;
+	vals[8] = num[6];
+	res = PQexecParams(conn, ends[end].sql, END_NPARAMS, end_types, vals,
+	    NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+		if (strcmp(db_sqlstate(res), "23505") == 0 && cons != NULL &&
+		    strcmp(cons, "jobs_loaded_sha256") == 0) {
+			st = RUNNER_DB_DUPLICATE;
+		} else {
+			log_error("job %d: could not end as %s: %s", job->id,
+			    job_event_names[ends[end].event],
+			    PQerrorMessage(conn));
+			st = RUNNER_DB_ERROR;
+		}
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		st = RUNNER_DB_GONE;
+		goto out;
+	}
+	if (runner_event_emit(conn, job->id, ends[end].event,
+	    end_event(job, end, r, PQgetvalue(res, 0, 0))) != 0)
+		st = RUNNER_DB_ERROR;
+out:
+	PQclear(res);
+	return st;
+}
+
+enum runner_db_status
+runner_db_finish(PGconn *conn, const struct job *job, enum runner_db_end end,
+    const struct job_result *r)
+{
+	enum runner_db_status st;
+
+	if (runner_db_command(conn, "BEGIN") != 0)
+		return RUNNER_DB_ERROR;
+	st = runner_db_end(conn, job, end, r);
+	if (st == RUNNER_DB_OK) {
+		if (runner_db_command(conn, "COMMIT") != 0)
+			st = RUNNER_DB_ERROR;
+	} else
+		runner_db_command(conn, "ROLLBACK");
+	return st;
+}
+
+int
+runner_db_winner(PGconn *conn, const struct job *job)
+{
+	char		 id[16];
+	const char	*vals[2] = { job->sha256, id };
+	PGresult	*res;
+	int		 w = -1;
+
+	snprintf(id, sizeof(id), "%d", job->id);
+	res = PQexecParams(conn, winner_sql, 2, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_error("job %d: could not look for duplicates: %s",
+		    job->id, PQerrorMessage(conn));
+	else
+		w = PQntuples(res) > 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	return w;
+}
+
+/*
+ * The claimed job ends at once: a cancel request, used-up attempts, or
+ * a duplicate.  Returns 1 when it did, 0 when the job is to be loaded,
+ * -1 on error.  Runs inside the claim's transaction.
+ */
+static int
+claim_settle(PGconn *conn, struct job *job, int cancel, int prev_attempts,
+    const char *prev_error)
+{
+	struct job_result	 r;
+	struct json_object	*o;
+	int			 w;
+
+	memset(&r, 0, sizeof(r));
+	if (cancel)
+		return runner_db_end(conn, job, RUNNER_DB_CANCELLED, &r) ==
+		    RUNNER_DB_OK ? 1 : -1;
+	if (prev_attempts >= job->max_attempts) {
+		/* Its last attempt died with its runner (lease expired). */
+		r.error = prev_error[0] != '\0' ? prev_error : lost_error;
+		log_warn("job %d: attempts used up: %s", job->id, r.error);
+		return runner_db_end(conn, job, RUNNER_DB_FAILED, &r) ==
+		    RUNNER_DB_OK ? 1 : -1;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "job", json_object_new_int(job->id));
+	json_object_object_add(o, "attempt", json_object_new_int(job->attempt));
+	json_object_object_add(o, "bytes_total",
+	    json_object_new_int64(job->bytes));
+	if (runner_event_emit(conn, job->id, JOB_EVENT_STARTED, o) != 0)
+		return -1;
+	if ((w = runner_db_winner(conn, job)) <= 0)
+		return w;
+	r.duplicate_of = w;
+	log_info("job %d: same content as job %d", job->id, w);
+	return runner_db_end(conn, job, RUNNER_DB_SUCCEEDED, &r) ==
+	    RUNNER_DB_OK ? 1 : -1;
+}
+
+enum runner_db_claim
+runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
+    struct job *job)
+{
+	char		 lease[16], maxat[16];
+	const char	*vals[3] = { owner, lease, maxat };
+	PGresult	*res = NULL;
+	enum runner_db_claim rc = RUNNER_DB_CLAIM_ERROR;
+	int		 r;
+
+	memset(job, 0, sizeof(*job));
+	snprintf(lease, sizeof(lease), "%d", cfg->lease_seconds);
+	snprintf(maxat, sizeof(maxat), "%d", cfg->max_attempts);
+	if (runner_db_command(conn, "BEGIN") != 0)
+		return RUNNER_DB_CLAIM_ERROR;
+	res = PQexecParams(conn, claim_sql, 3, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQnfields(res) != CLAIM__MAX) {
+		log_error("could not claim a job: %s", PQerrorMessage(conn));
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		rc = RUNNER_DB_CLAIM_NONE;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &job->t0);
+	job->id = atoi(PQgetvalue(res, 0, CLAIM_ID));
+	job->attempt = atoi(PQgetvalue(res, 0, CLAIM_ATTEMPTS));
+	job->max_attempts = cfg->max_attempts;
+	job->owner = owner;
+	snprintf(job->source, sizeof(job->source), "%s",
+	    PQgetvalue(res, 0, CLAIM_SOURCE));
+	job->bytes = strtoll(PQgetvalue(res, 0, CLAIM_BYTES), NULL, 10);
+	snprintf(job->sha256, sizeof(job->sha256), "%s",
+	    PQgetvalue(res, 0, CLAIM_SHA256));
+	if ((job->path = strdup(PQgetvalue(res, 0, CLAIM_PATH))) == NULL)
+		goto out;
+	log_info("job %d: claimed, attempt %d of %d", job->id, job->attempt,
+	    job->max_attempts);
+	r = claim_settle(conn, job,
+	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0,
+	    atoi(PQgetvalue(res, 0, CLAIM_PREV_ATTEMPTS)),
+	    PQgetvalue(res, 0, CLAIM_ERROR));
+	if (r < 0)
+		goto out;
+	rc = r == 1 ? RUNNER_DB_CLAIM_DONE : RUNNER_DB_CLAIM_RUN;
+out:
+	PQclear(res);
+	if (rc == RUNNER_DB_CLAIM_ERROR) {
+		runner_db_command(conn, "ROLLBACK");
+		runner_db_job_release(job);
+	} else if (runner_db_command(conn, "COMMIT") != 0) {
+		runner_db_job_release(job);
+		rc = RUNNER_DB_CLAIM_ERROR;
+	}
+	if (rc != RUNNER_DB_CLAIM_RUN)
+		runner_db_job_release(job);
+	return rc;
+}
+
+double
+runner_db_next_due(PGconn *conn, double max)
+{
+	PGresult	*res;
+	double		 s = -1;
+
+	res = PQexec(conn, next_due_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_error("could not read the queue: %s", PQerrorMessage(conn));
+	else if (PQgetisnull(res, 0, 0))
+		s = max;
+	else {
+		s = strtod(PQgetvalue(res, 0, 0), NULL);
+		s = s < 0 ? 0 : s > max ? max : s;
+	}
+	PQclear(res);
+	return s;
+}
+
+int
+runner_db_wait(PGconn *conn, int wakefd, double seconds)
+{
+	struct pollfd	 pfd[2];
+	PGnotify	*n;
+	int		 got = 0, r;
+
+	pfd[0].fd = PQsocket(conn);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = wakefd;
+	pfd[1].events = POLLIN;
+	if (pfd[0].fd < 0)
+		return -1;
+	r = poll(pfd, 2, (int)(seconds * 1000));
+	if (r < 0 && errno != EINTR)
+		return -1;
+	if (r > 0 && pfd[1].revents != 0)
+		got = 1;
+	if (PQconsumeInput(conn) == 0) {
+		log_error("lost the database connection: %s",
+		    PQerrorMessage(conn));
+		return -1;
+	}
+	while ((n = PQnotifies(conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
