@@ -147,9 +147,12 @@ runner_clean_error(const char *in, char *out, size_t outsz)
 	char	 line[1024];
 	size_t	 i, n = 0;
 
-	for (i = 0; in[i] != '\0' && n < sizeof(line) - 1; i++)
-		line[n++] = (in[i] == '\n' || in[i] == '\r' ||
-		    in[i] == '\t') ? ' ' : in[i];
+	for (i = 0; in[i] != '\0' && n < sizeof(line) - 1; i++) {
+		if (in[i] != '\n' && in[i] != '\r' && in[i] != '\t')
+			line[n++] = in[i];
+		else if (n > 0 && line[n - 1] != ' ')
+			line[n++] = ' ';
+	}
 	while (n > 0 && line[n - 1] == ' ')
 		n--;
 	utf8_sanitize(line, n, out, outsz);

@@ -83,15 +83,15 @@ static const struct {
 } ends[RUNNER_DB_END__MAX] = {
 	{ "UPDATE tripline.jobs SET state = 'succeeded', rows_loaded = $4, "
 	  "rows_rejected = $5, bytes_read = $6, duplicate_of = $7, "
-	  "error = NULL, finished_at = now(), " END_FREE END_WHERE
+	  "error = NULL, finished_at = statement_timestamp(), " END_FREE END_WHERE
 	  " AND NOT cancel_requested RETURNING ''",
 	  JOB_EVENT_SUCCEEDED },	/* RUNNER_DB_SUCCEEDED */
 	{ "UPDATE tripline.jobs SET state = 'failed', error = $8, "
-	  "rows_loaded = 0, rows_rejected = 0, finished_at = now(), "
+	  "rows_loaded = 0, rows_rejected = 0, finished_at = statement_timestamp(), "
 	  END_FREE END_WHERE " RETURNING ''",
 	  JOB_EVENT_FAILED },		/* RUNNER_DB_FAILED */
 	{ "UPDATE tripline.jobs SET state = 'cancelled', rows_loaded = 0, "
-	  "rows_rejected = 0, finished_at = now(), " END_FREE END_WHERE
+	  "rows_rejected = 0, finished_at = statement_timestamp(), " END_FREE END_WHERE
 	  " RETURNING ''",
 	  JOB_EVENT_CANCELLED },	/* RUNNER_DB_CANCELLED */
 	{ "UPDATE tripline.jobs SET state = 'queued', error = $8, "
