@@ -1,0 +1,310 @@
+/*
+ * h_jobs.c: reading and cancelling jobs (see h_jobs.h).
+ *
+ * Paging is by key, not offset (the "next" link carries the last id or
+ * line seen), so a page costs an index range scan however deep it is and
+ * new jobs do not shift the pages.  A page asks for one row more than it
+ * shows: that row only says whether a next page exists.
+ *
+ * Cancelling races with the runner claiming or finishing the job; every
+ * UPDATE is guarded by the state it expects, so exactly one side wins.
+ *   queued   -> cancelled now, 'cancelled' event, NOTIFY: 200 and the job
+ *   running  -> cancel_requested: the runner stops within a second and
+ *               writes the 'cancelled' event itself: 202 and the job
+ *   finished -> 409
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "h_jobs.h"
+#include "http.h"
+#include "job_json.h"
+#include "log.h"
+#include "query.h"
+
+#define LIMIT_DEFAULT	50
+#define LIMIT_MAX	500
+#define REJECTS_DEFAULT	100
+#define REJECTS_MAX	1000
+
+enum jobs_sql {
+	SQL_GET,
+	SQL_LIST,
+	SQL_CANCEL_QUEUED,
+	SQL_CANCEL_RUNNING,
+	SQL_STATE,
+	SQL_REJECTS,
+	SQL__MAX
+};
+
+static const char *const jobs_sql[SQL__MAX] = {
+	/* SQL_GET: $1 id */
+	"SELECT " JOB_JSON_COLUMNS " FROM tripline.jobs WHERE id = $1",
+
+	/* SQL_LIST: $1 ids below, $2 rows */
+	"SELECT " JOB_JSON_COLUMNS " FROM tripline.jobs"
+	" WHERE id < $1::bigint ORDER BY id DESC LIMIT $2",
+
+	/*
+	 * SQL_CANCEL_QUEUED: $1 id.  One statement, so one transaction;
+	 * the notification is delivered at commit (PostgreSQL docs, NOTIFY).
+	 * Its payload is the event id: listeners read the event row.
+	 */
+	"WITH c AS ("
+	"  UPDATE tripline.jobs SET state = 'cancelled', finished_at = now()"
+	"  WHERE id = $1 AND state = 'queued' RETURNING *"
+	"), e AS ("
+	"  INSERT INTO tripline.job_events (job_id, event, data)"
+	"  SELECT id, 'cancelled',"
+	"    jsonb_build_object('job', id, 'state', 'cancelled') FROM c"
+	"  RETURNING id AS event_id"
+	") SELECT " JOB_JSON_COLUMNS ","
+	"  pg_notify('tripline_events', e.event_id::text) FROM c, e",
+
+	/* SQL_CANCEL_RUNNING: $1 id */
+	"UPDATE tripline.jobs SET cancel_requested = true"
+	" WHERE id = $1 AND state = 'running' RETURNING " JOB_JSON_COLUMNS,
+
+	/* SQL_STATE: $1 id */
+	"SELECT state FROM tripline.jobs WHERE id = $1",
+
+	/*
+	 * SQL_REJECTS: $1 id, $2 lines after, $3 rows.  The outer join
+	 * tells an unknown job (no row) from one without rejects (a row of
+	 * nulls) in one round trip.
+	 */
+	"SELECT r.line, r.reason, r.raw FROM tripline.jobs j"
+	" LEFT JOIN LATERAL (SELECT line, reason, raw FROM tripline.job_rejects"
+	"   WHERE job_id = j.id AND line > $2::bigint ORDER BY line LIMIT $3) r"
+	" ON true WHERE j.id = $1 ORDER BY r.line",
+};
+
+enum { LIST_LIMIT, LIST_BEFORE, LIST__MAX };
+static const struct query_param list_params[LIST__MAX] = {
+	[LIST_LIMIT] = { "limit", QUERY_INT, 1, LIMIT_MAX, 0, 0, 0 },
+	[LIST_BEFORE] = { "before", QUERY_INT, 1, 2147483647, 0, 0, 0 },
+};
+
+enum { REJ_LIMIT, REJ_AFTER, REJ__MAX };
+static const struct query_param rejects_params[REJ__MAX] = {
+	[REJ_LIMIT] = { "limit", QUERY_INT, 1, REJECTS_MAX, 0, 0, 0 },
+	[REJ_AFTER] = { "after_line", QUERY_INT, 0, INT64_MAX - 1, 0, 0, 0 },
+};
+
+/* Refuse any query string on endpoints that take none. */
+static int
+no_query(struct http_req *req)
+{
+	struct query_values	 qv;
+	char			 err[256];
+
+	if (query_parse(req->query, strlen(req->query), NULL, 0, &qv, err,
+	    sizeof(err)) != 0) {
+		http_problem_query(req, &qv, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+no_such_job(struct http_req *req)
+{
+	http_problem(req, 404, "no job %" PRId64, req->id);
+}
+
+/* Answer with the job in res's first row. */
+static void
+reply_job(struct http_req *req, int status, const PGresult *res)
+{
+	struct json_object *job = job_json_new(res, 0, 0);
+
+	if (job == NULL) {
+		http_problem(req, 500, "internal error");
+		return;
+	}
+	http_json(req, status, job);
+	json_object_put(job);
+}
+
+void
+h_jobs_get(struct http_req *req)
+{
+	PGresult	*res;
+	char		 id[24];
+	const char	*params[1] = { id };
+
+	if (no_query(req) != 0)
+		return;
+	snprintf(id, sizeof(id), "%" PRId64, req->id);
+	if ((res = http_exec(req, "get job", jobs_sql[SQL_GET], 1, params,
+	    1)) == NULL)
+		return;
+	if (PQntuples(res) == 0)
+		no_such_job(req);
+	else
+		reply_job(req, 200, res);
+	PQclear(res);
+}
+
+void
+h_jobs_list(struct http_req *req)
+{
+	struct query_values	 qv;
+	struct json_object	*body = NULL, *jobs, *links;
+	PGresult		*res = NULL;
+	char			 before[24], rows[24], err[256], next[96];
+	const char		*params[2] = { before, rows };
+	int64_t			 limit;
+	int			 i, n;
+
+	if (query_parse(req->query, strlen(req->query), list_params,
+	    LIST__MAX, &qv, err, sizeof(err)) != 0) {
+		http_problem_query(req, &qv, err);
+		return;
+	}
+	limit = qv.v[LIST_LIMIT].present ? qv.v[LIST_LIMIT].i : LIMIT_DEFAULT;
+	snprintf(before, sizeof(before), "%" PRId64,
+	    qv.v[LIST_BEFORE].present ? qv.v[LIST_BEFORE].i : INT64_C(2147483648));
+	snprintf(rows, sizeof(rows), "%" PRId64, limit + 1);
+	if ((res = http_exec(req, "list jobs", jobs_sql[SQL_LIST], 2, params,
+	    1)) == NULL)
+		return;
+	n = PQntuples(res);
+	body = json_object_new_object();
+	jobs = json_object_new_array();
+	json_object_object_add(body, "jobs", jobs);
+	for (i = 0; i < n && i < limit; i++)
+		json_object_array_add(jobs, job_json_new(res, i, 0));
+	links = json_object_new_object();
+	json_object_object_add(body, "links", links);
+	if (n > limit) {
+		/* The last job shown starts the next page. */
+		snprintf(next, sizeof(next), "/api/jobs?before=%s&limit=%" PRId64,
+		    PQgetvalue(res, (int)limit - 1, 0), limit);
+		json_object_object_add(links, "next",
+		    json_object_new_string(next));
+		/* RFC 8288 section 3. */
+		http_header(req, "Link", "<%s>; rel=\"next\"", next);
+	}
+	http_json(req, 200, body);
+	json_object_put(body);
+	PQclear(res);
+}
+
+void
+h_jobs_cancel(struct http_req *req)
+{
+	PGresult		*res = NULL;
+	char			 id[24];
+	const char		*params[1] = { id };
+	const char		*state;
+	int			 tries;
+
+	if (no_query(req) != 0)
+		return;
+	snprintf(id, sizeof(id), "%" PRId64, req->id);
+	/*
+	 * A job can move between our statements (claimed, or put back to
+	 * queued for a retry), so look again a few times.
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		if ((res = http_exec(req, "cancel queued job",
+		    jobs_sql[SQL_CANCEL_QUEUED], 1, params, 0)) == NULL)
+			return;
+		if (PQntuples(res) == 1) {
+			log_info("job %s cancelled while queued", id);
+			reply_job(req, 200, res);
+			goto out;
+		}
+		PQclear(res);
+		if ((res = http_exec(req, "cancel running job",
+		    jobs_sql[SQL_CANCEL_RUNNING], 1, params, 0)) == NULL)
+			return;
+		if (PQntuples(res) == 1) {
+			log_info("job %s: cancel requested", id);
+			reply_job(req, 202, res);
+			goto out;
+		}
+		PQclear(res);
+		if ((res = http_exec(req, "job state", jobs_sql[SQL_STATE], 1,
+		    params, 1)) == NULL)
+			return;
+		if (PQntuples(res) == 0) {
+			no_such_job(req);
+			goto out;
+		}
+		state = PQgetvalue(res, 0, 0);
+		if (strcmp(state, "queued") != 0 &&
+		    strcmp(state, "running") != 0) {
+			http_problem(req, 409, "job %s is already %s", id,
+			    state);
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	http_problem(req, 409, "job %s changed state while cancelling, "
+	    "try again", id);
+out:
+	PQclear(res);
+}
+
+void
+h_jobs_rejects(struct http_req *req)
+{
+	struct query_values	 qv;
+	struct json_object	*body, *list, *links, *one;
+	PGresult		*res;
+	char			 id[24], after[24], rows[24], err[256];
+	char			 next[128];
+	const char		*params[3] = { id, after, rows };
+	int64_t			 limit;
+	int			 i, n;
+
+	if (query_parse(req->query, strlen(req->query), rejects_params,
+	    REJ__MAX, &qv, err, sizeof(err)) != 0) {
+		http_problem_query(req, &qv, err);
+		return;
+	}
+	limit = qv.v[REJ_LIMIT].present ? qv.v[REJ_LIMIT].i : REJECTS_DEFAULT;
+	snprintf(id, sizeof(id), "%" PRId64, req->id);
+	snprintf(after, sizeof(after), "%" PRId64,
+	    qv.v[REJ_AFTER].present ? qv.v[REJ_AFTER].i : 0);
+	snprintf(rows, sizeof(rows), "%" PRId64, limit + 1);
+	if ((res = http_exec(req, "list rejects", jobs_sql[SQL_REJECTS], 3,
+	    params, 1)) == NULL)
+		return;
+	n = PQntuples(res);
+	if (n == 0) {
+		no_such_job(req);
+		PQclear(res);
+		return;
+	}
+	body = json_object_new_object();
+	list = json_object_new_array();
+	json_object_object_add(body, "rejects", list);
+	for (i = 0; i < n && i < limit && !PQgetisnull(res, i, 0); i++) {
+		one = json_object_new_object();
+		json_object_object_add(one, "line",
+		    http_json_int(PQgetvalue(res, i, 0)));
+		json_object_object_add(one, "reason",
+		    json_object_new_string(PQgetvalue(res, i, 1)));
+		json_object_object_add(one, "raw",
+		    json_object_new_string(PQgetvalue(res, i, 2)));
+		json_object_array_add(list, one);
+	}
+	links = json_object_new_object();
+	json_object_object_add(body, "links", links);
+	if (n > limit) {
+		snprintf(next, sizeof(next), "/api/jobs/%s/rejects?after_line=%s"
+		    "&limit=%" PRId64, id, PQgetvalue(res, (int)limit - 1, 0),
+		    limit);
+		json_object_object_add(links, "next",
+		    json_object_new_string(next));
+		http_header(req, "Link", "<%s>; rel=\"next\"", next);
+	}
+	http_json(req, 200, body);
+	json_object_put(body);
+	PQclear(res);
+}

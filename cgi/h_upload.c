@@ -1,0 +1,533 @@
+/*
+ * h_upload.c: POST /api/jobs.  The body kind is chosen by Content-Type:
+ *
+ *   multipart/form-data; boundary=...   an HTML form: the part named
+ *       "file" is the file (RFC 7578), its filename the display name
+ *   text/csv, application/octet-stream  the body is the file; the display
+ *       name is ?filename=... or "upload.csv"
+ *   application/json {"path": "name.csv"}  a file already in the inbox
+ *       directory (body at most 4 KiB; exactly that one member)
+ *   anything else                       415 with Accept-Post
+ *
+ * Uploads stream through in 64 KiB reads into the spool (see spool.h),
+ * hashed as they come; nothing is sized from CONTENT_LENGTH.  The bytes
+ * received are counted against TRIPLINE_MAX_UPLOAD (413 when over); a
+ * body that ends before its CONTENT_LENGTH is a client that went away
+ * (400), not a shorter file.  An empty file is refused with 400 "empty
+ * file": no job could load it.
+ *
+ * Inbox answers (the path is the one the client sent, quoted):
+ *   400 empty, NUL, longer than 1 KiB, too many symlinks; not a regular
+ *       file (a directory, FIFO, device)
+ *   403 "path is outside the inbox" ("..", absolute, a symlink out:
+ *       openat2 EXDEV); permission denied
+ *   404 no such file in the inbox
+ * jobs.path keeps the inbox-relative name and source is 'inbox'.
+ *
+ * Then one statement (so one transaction) inserts the job and its
+ * 'queued' event and NOTIFYs tripline_events (payload: the event id) and
+ * tripline_jobs (payload: the job id); PostgreSQL delivers both at
+ * commit.  The answer is 202 Accepted, Location: /api/jobs/{id}, the job.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "h_upload.h"
+#include "hdrparam.h"
+#include "http.h"
+#include "inbox.h"
+#include "job_json.h"
+#include "log.h"
+#include "multipart.h"
+#include "num.h"
+#include "query.h"
+#include "safetext.h"
+#include "spool.h"
+
+#define CHUNK		(64 * 1024)	/* bytes per FCGX_GetStr */
+#define JSON_MAX	4096		/* bytes of an inbox request */
+#define JSON_DEPTH	3		/* {"path": "..."} needs 2 */
+#define ACCEPT_POST	"text/csv, multipart/form-data, application/json"
+
+static const char sql_insert[] =
+	"WITH j AS ("
+	"  INSERT INTO tripline.jobs"
+	"    (filename, source, path, bytes, sha256, max_attempts)"
+	"  VALUES ($1, $2, $3, $4, $5, $6) RETURNING *"
+	"), e AS ("
+	"  INSERT INTO tripline.job_events (job_id, event, data)"
+	"  SELECT id, 'queued', jsonb_build_object('job', id, 'state', 'queued',"
+	"    'filename', filename, 'bytes', bytes) FROM j"
+	"  RETURNING id AS event_id, job_id"
+	") SELECT " JOB_JSON_COLUMNS ","
+	"  pg_notify('tripline_events', e.event_id::text),"
+	"  pg_notify('tripline_jobs', e.job_id::text)"
+	" FROM j, e";
+
+enum body_kind {
+	BODY_MULTIPART,
+	BODY_RAW,
+	BODY_JSON,
+	BODY__MAX
+};
+
+static const struct {
+	const char	*type;
+	enum body_kind	 kind;
+} body_types[] = {
+	{ "multipart/form-data", BODY_MULTIPART },
+	{ "text/csv", BODY_RAW },		/* RFC 4180 */
+	{ "application/octet-stream", BODY_RAW },
+	{ "application/json", BODY_JSON },
+};
+
+/* The query parameters of each body kind. */
+enum { RAW_FILENAME, RAW__MAX };
+static const struct query_param raw_params[RAW__MAX] = {
+	[RAW_FILENAME] = { "filename", QUERY_TEXT, 0, 0, 0, 0, 1024 },
+};
+
+static const struct {
+	const struct query_param	*table;
+	size_t				 n;
+} body_params[BODY__MAX] = {
+	[BODY_MULTIPART] = { NULL, 0 },
+	[BODY_RAW] = { raw_params, RAW__MAX },
+	[BODY_JSON] = { NULL, 0 },
+};
+
+/* How each inbox_open status is answered; %s is the quoted path. */
+static const struct {
+	int		 status;
+	const char	*detail;
+} inbox_answers[INBOX__MAX] = {
+	[INBOX_OK] = { 0, "" },
+	[INBOX_BAD_NAME] = { 400, "invalid inbox path %s" },
+	[INBOX_OUTSIDE] = { 403, "path is outside the inbox: %s" },
+	[INBOX_NOT_FOUND] = { 404, "no such file in the inbox: %s" },
+	[INBOX_DENIED] = { 403, "permission denied: %s" },
+	[INBOX_NOT_REGULAR] = { 400, "not a regular file: %s" },
+	[INBOX_ERROR] = { 500, "could not open %s" },
+};
+
+/* One upload in progress. */
+struct upload {
+	struct http_req	*req;
+	struct spool	*sp;
+	int		 write_err;	/* errno of a failed spool write */
+	char		 filename[SAFETEXT_FILENAME_SIZE];
+};
+
+/* What the job row gets. */
+struct job_in {
+	const char	*filename;
+	const char	*source;	/* 'upload' or 'inbox' */
+	const char	*path;
+	int64_t		 bytes;
+	const char	*sha256;
+};
+
+/* The multipart parser found the file part. */
+static int
+on_begin(void *arg, const char *fn, size_t len)
+{
+	struct upload *up = arg;
+
+	if (fn != NULL)
+		safetext_filename(fn, len, up->filename, sizeof(up->filename));
+	return 0;
+}
+
+static int
+on_data(void *arg, const char *buf, size_t len)
+{
+	struct upload *up = arg;
+
+	if ((up->write_err = spool_write(up->sp, buf, len)) != 0)
+		return 1;
+	return 0;
+}
+
+static const struct multipart_cb upload_cb = { on_begin, on_data };
+
+/* A spool write failed: out of space is the client's business too. */
+static void
+write_failed(struct http_req *req, int err)
+{
+	if (err == ENOSPC || err == EDQUOT)
+		http_problem(req, 507, "not enough space to store the upload");
+	else
+		http_problem(req, 500, "could not store the upload");
+}
+
+/* CONTENT_LENGTH when present and well-formed, else -1. */
+static int64_t
+content_length(struct http_req *req)
+{
+	const char	*s = http_param(req, "CONTENT_LENGTH");
+	int64_t		 v;
+
+	if (s == NULL || s[0] == '\0' ||
+	    num_parse_i64(s, strlen(s), 0, INT64_MAX, &v) != 0)
+		return -1;
+	return v;
+}
+
+/* Insert the job and answer 202; 0, or -1 after answering. */
+static int
+queue_job(struct http_req *req, const struct job_in *in)
+{
+	struct json_object	*job;
+	PGresult		*res;
+	char			 bytes[24], attempts[16];
+	const char		*params[6] = { in->filename, in->source, in->path,
+	    bytes, in->sha256, attempts };
+
+	snprintf(bytes, sizeof(bytes), "%" PRId64, in->bytes);
+	snprintf(attempts, sizeof(attempts), "%d", req->cfg->max_attempts);
+	if ((res = http_exec(req, "queue job", sql_insert, 6, params, 0))
+	    == NULL)
+		return -1;
+	if (PQntuples(res) != 1 || (job = job_json_new(res, 0, 0)) == NULL) {
+		log_error("queue job: no job row back");
+		http_problem(req, 500, "internal error");
+		PQclear(res);
+		return -1;
+	}
+	log_info("job %s queued: %s, %" PRId64 " bytes, sha256 %s",
+	    PQgetvalue(res, 0, 0), in->source, in->bytes, in->sha256);
+	http_header(req, "Location", "/api/jobs/%s", PQgetvalue(res, 0, 0));
+	http_json(req, 202, job);
+	json_object_put(job);
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Stream the body into the spool, through the multipart parser when mp
+ * is set.  0, or -1 after answering.
+ */
+static int
+receive(struct http_req *req, struct upload *up, struct multipart *mp)
+{
+	enum multipart_status	 st;
+	int64_t			 received = 0, expect, max = req->cfg->max_upload;
+	ssize_t			 n;
+	char			*buf = NULL;
+	int			 rc = -1, e;
+
+	expect = content_length(req);
+	/* Refuse early what would be refused late anyway. */
+	if (expect > max) {
+		http_problem(req, 413, "the body is over the limit of %" PRId64
+		    " bytes", max);
+		goto out;
+	}
+	if ((buf = malloc(CHUNK)) == NULL) {
+		http_problem(req, 500, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		if ((n = http_read(req, buf, CHUNK)) < 0) {
+			log_warn("upload: the client went away after %" PRId64
+			    " bytes", received);
+			http_problem(req, 400, "the body ended early");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		received += n;
+		if (received > max) {
+			http_problem(req, 413, "the body is over the limit of "
+			    "%" PRId64 " bytes", max);
+			goto out;
+		}
+		if (mp == NULL) {
+			if ((e = spool_write(up->sp, buf, (size_t)n)) != 0) {
+				write_failed(req, e);
+				goto out;
+			}
+			continue;
+		}
+		st = multipart_feed(mp, buf, (size_t)n);
+		if (st == MULTIPART_STOPPED) {
+			write_failed(req, up->write_err);
+			goto out;
+		}
+		if (st == MULTIPART_ERROR) {
+			http_problem(req, 400, "%s", multipart_error(mp));
+			goto out;
+		}
+	}
+	if (expect >= 0 && received != expect) {
+		log_warn("upload: body ended after %" PRId64 " of %" PRId64
+		    " bytes", received, expect);
+		http_problem(req, 400, "the body ended after %" PRId64 " of %"
+		    PRId64 " bytes", received, expect);
+		goto out;
+	}
+	if (mp != NULL && multipart_finish(mp) != MULTIPART_OK) {
+		http_problem(req, 400, "%s", multipart_error(mp));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* multipart/form-data, text/csv, application/octet-stream. */
+static void
+post_upload(struct http_req *req, enum body_kind kind,
+    const struct query_values *qv, const char *ctype)
+{
+	struct upload		 up;
+	struct multipart	*mp = NULL;
+	struct job_in		 in;
+	char			 boundary[MULTIPART_BOUNDARY_MAX + 1];
+	long			 blen;
+
+	memset(&up, 0, sizeof(up));
+	up.req = req;
+	memcpy(up.filename, SAFETEXT_FILENAME_DEFAULT,
+	    sizeof(SAFETEXT_FILENAME_DEFAULT));
+	if (kind == BODY_MULTIPART) {
+		blen = multipart_boundary(ctype, strlen(ctype), boundary,
+		    sizeof(boundary));
+		if (blen < 0) {
+			http_problem(req, 400, "multipart/form-data without a "
+			    "valid boundary parameter");
+			goto out;
+		}
+		if ((mp = multipart_new(boundary, (size_t)blen, "file",
+		    &upload_cb, &up)) == NULL) {
+			http_problem(req, 500, "out of memory");
+			goto out;
+		}
+	} else if (qv->v[RAW_FILENAME].present) {
+		safetext_filename(qv->v[RAW_FILENAME].str,
+		    qv->v[RAW_FILENAME].len, up.filename, sizeof(up.filename));
+	}
+	if ((up.sp = spool_new(req->cfg->spool_dir)) == NULL) {
+		http_problem(req, 500, "could not store the upload");
+		goto out;
+	}
+	if (receive(req, &up, mp) != 0)
+		goto out;
+	if (spool_bytes(up.sp) == 0) {
+		http_problem(req, 400, "empty file");
+		goto out;
+	}
+	if (spool_commit(up.sp) != 0) {
+		http_problem(req, 500, "could not store the upload");
+		goto out;
+	}
+	in.filename = up.filename;
+	in.source = "upload";
+	in.path = spool_path(up.sp);
+	in.bytes = spool_bytes(up.sp);
+	in.sha256 = spool_sha256(up.sp);
+	if (queue_job(req, &in) == 0)
+		spool_keep(up.sp);
+out:
+	multipart_free(mp);
+	spool_free(up.sp);
+}
+
+/*
+ * Read a small body whole into buf (size bufsz); the length, or -1
+ * after answering (413 when it does not fit).
+ */
+static ssize_t
+read_small(struct http_req *req, char *buf, size_t bufsz)
+{
+	size_t	 len = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		n = http_read(req, buf + len, bufsz - len);
+		if (n < 0) {
+			http_problem(req, 400, "the body ended early");
+			return -1;
+		}
+		if (n == 0)
+			return (ssize_t)len;
+		len += (size_t)n;
+		if (len == bufsz) {
+			http_problem(req, 413, "a json body is limited to %d "
+			    "bytes", JSON_MAX);
+			return -1;
+		}
+	}
+}
+
+/*
+ * The inbox request {"path": "..."}: parse strictly (RFC 8259, valid
+ * UTF-8, nothing after the value); point *path into obj.  0, or -1 after
+ * answering.
+ */
+static int
+parse_inbox_request(struct http_req *req, const char *buf, size_t len,
+    struct json_object **obj, const char **path, size_t *plen)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o = NULL, *p;
+	enum json_tokener_error	 jerr;
+	char			 q[SAFETEXT_QUOTE_SIZE], detail[128];
+	size_t			 end;
+	int			 rc = -1;
+
+	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL) {
+		http_problem(req, 500, "out of memory");
+		return -1;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (o == NULL || jerr != json_tokener_success) {
+		http_problem(req, 400, "invalid json: %s", jerr ==
+		    json_tokener_continue ? "unexpected end of input" :
+		    json_tokener_error_desc(jerr));
+		goto out;
+	}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (strchr(" \t\r\n", buf[end]) == NULL) {
+			http_problem(req, 400, "invalid json: data after the "
+			    "value");
+			goto out;
+		}
+	if (!json_object_is_type(o, json_type_object)) {
+		http_problem(req, 400, "the body must be a json object "
+		    "{\"path\": \"name.csv\"}");
+		goto out;
+	}
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		if (strcmp(key, "path") != 0) {
+			safetext_quote(key, strlen(key), q, sizeof(q));
+			snprintf(detail, sizeof(detail), "unknown member %s in "
+			    "the body", q);
+			/* The name without its quotes. */
+			q[strlen(q) - 1] = '\0';
+			http_problem_param(req, detail, q + 1,
+			    "unknown member");
+			goto out;
+		}
+	}
+	if (!json_object_object_get_ex(o, "path", &p)) {
+		http_problem_param(req, "the body needs a \"path\" member",
+		    "path", "missing");
+		goto out;
+	}
+	if (!json_object_is_type(p, json_type_string)) {
+		http_problem_param(req, "\"path\" must be a string", "path",
+		    "must be a string");
+		goto out;
+	}
+	*path = json_object_get_string(p);
+	*plen = (size_t)json_object_get_string_len(p);
+	*obj = o;
+	o = NULL;
+	rc = 0;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
+/* application/json: a file in the inbox. */
+static void
+post_inbox(struct http_req *req)
+{
+	struct json_object	*obj = NULL;
+	struct job_in		 in;
+	enum inbox_status	 st;
+	const char		*path;
+	char			 buf[JSON_MAX + 1], q[SAFETEXT_QUOTE_SIZE];
+	char			 sha256[DIGEST_HEX_SIZE];
+	char			 filename[SAFETEXT_FILENAME_SIZE];
+	size_t			 plen;
+	ssize_t			 len;
+	int64_t			 bytes;
+	int			 fd = -1;
+
+	if ((len = read_small(req, buf, sizeof(buf))) < 0)
+		goto out;
+	if (parse_inbox_request(req, buf, (size_t)len, &obj, &path, &plen)
+	    != 0)
+		goto out;
+	safetext_quote(path, plen, q, sizeof(q));
+	st = inbox_open(req->cfg->inbox_dir, path, plen, &fd);
+	if (st != INBOX_OK) {
+		if (st == INBOX_OUTSIDE)
+			log_warn("inbox: refused %s: outside the inbox", q);
+		http_problem(req, inbox_answers[st].status,
+		    inbox_answers[st].detail, q);
+		goto out;
+	}
+	if (inbox_digest(fd, sha256, &bytes) != 0) {
+		http_problem(req, 500, "could not read %s", q);
+		goto out;
+	}
+	if (bytes == 0) {
+		http_problem(req, 400, "empty file: %s", q);
+		goto out;
+	}
+	safetext_filename(path, plen, filename, sizeof(filename));
+	in.filename = filename;
+	in.source = "inbox";
+	in.path = path;
+	in.bytes = bytes;
+	in.sha256 = sha256;
+	queue_job(req, &in);
+out:
+	if (fd != -1)
+		close(fd);
+	json_object_put(obj);
+}
+
+void
+h_upload_post(struct http_req *req)
+{
+	struct query_values	 qv;
+	const char		*ctype = http_param(req, "CONTENT_TYPE");
+	char			 err[256];
+	size_t			 i;
+	enum body_kind		 kind = BODY__MAX;
+
+	for (i = 0; ctype != NULL && i < sizeof(body_types) /
+	    sizeof(body_types[0]); i++)
+		if (hdrparam_is(ctype, strlen(ctype), body_types[i].type)) {
+			kind = body_types[i].kind;
+			break;
+		}
+	if (kind == BODY__MAX) {
+		/* RFC 9110 section 15.5.16; Accept-Post: RFC 5023 / LDP. */
+		http_header(req, "Accept-Post", "%s", ACCEPT_POST);
+		if (ctype == NULL || ctype[0] == '\0')
+			http_problem(req, 415, "a content-type is required");
+		else {
+			char q[SAFETEXT_QUOTE_SIZE];
+
+			safetext_quote(ctype, strlen(ctype), q, sizeof(q));
+			http_problem(req, 415, "unsupported content-type %s",
+			    q);
+		}
+		return;
+	}
+	if (query_parse(req->query, strlen(req->query), body_params[kind].table,
+	    body_params[kind].n, &qv, err, sizeof(err)) != 0) {
+		http_problem_query(req, &qv, err);
+		return;
+	}
+	if (kind == BODY_JSON)
+		post_inbox(req);
+	else
+		post_upload(req, kind, &qv, ctype);
+}

@@ -1,0 +1,339 @@
+/*
+ * http.c: answering FastCGI requests (see http.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "num.h"
+#include "query.h"
+
+/* Seconds a client should wait before retrying after a 503. */
+#define RETRY_AFTER	5
+
+const char *const http_method_names[HTTP_METHOD__MAX] = {
+	"GET",		/* HTTP_GET */
+	"HEAD",		/* HTTP_HEAD */
+	"POST",		/* HTTP_POST */
+	"PUT",		/* HTTP_PUT */
+	"PATCH",	/* HTTP_PATCH */
+	"DELETE",	/* HTTP_DELETE */
+	"OPTIONS",	/* HTTP_OPTIONS */
+};
+
+/*
+ * RFC 9110 section 15 reason phrases of the statuses we send; also the
+ * problem titles (RFC 9457 section 4.2.1: for "about:blank" the title
+ * SHOULD be the status phrase).
+ */
+static const struct {
+	int		 status;
+	const char	*text;
+} status_texts[] = {
+	{ 200, "OK" },
+	{ 202, "Accepted" },
+	{ 204, "No Content" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 409, "Conflict" },
+	{ 411, "Length Required" },
+	{ 413, "Content Too Large" },
+	{ 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" },
+	{ 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" },
+	{ 503, "Service Unavailable" },
+	{ 507, "Insufficient Storage" },
+};
+
+/*
+ * SQLSTATEs (PostgreSQL docs, appendix A) after which trying again later
+ * may work: the answer is 503, not 500.  A prefix of two characters is a
+ * whole class.
+ */
+static const char *const sqlstate_retry[] = {
+	"08",		/* connection exception */
+	"53300",	/* too_many_connections */
+	"57014",	/* query_canceled: statement_timeout */
+	"57P01",	/* admin_shutdown */
+	"57P02",	/* crash_shutdown */
+	"57P03",	/* cannot_connect_now */
+	"40001",	/* serialization_failure */
+	"40P01",	/* deadlock_detected */
+};
+
+const char *
+http_param(const struct http_req *req, const char *name)
+{
+	return FCGX_GetParam(name, req->fcgi->envp);
+}
+
+const char *
+http_status_text(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(status_texts) / sizeof(status_texts[0]); i++)
+		if (status_texts[i].status == status)
+			return status_texts[i].text;
+	return "Error";
+}
+
+int
+http_header(struct http_req *req, const char *name, const char *fmt, ...)
+{
+	size_t	 room = sizeof(req->headers) - req->hlen, i;
+	char	*p = req->headers + req->hlen;
+	va_list	 ap;
+	int	 n, m;
+
+	n = snprintf(p, room, "%s: ", name);
+	if (n < 0 || (size_t)n >= room)
+		goto full;
+	va_start(ap, fmt);
+	m = vsnprintf(p + n, room - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)(n + m) + 2 >= room)
+		goto full;
+	/* No header splitting, whatever the value. */
+	for (i = (size_t)n; i < (size_t)(n + m); i++)
+		if (p[i] == '\r' || p[i] == '\n')
+			p[i] = ' ';
+	memcpy(p + n + m, "\r\n", 3);
+	req->hlen += (size_t)(n + m) + 2;
+	return 0;
+full:
+	req->headers[req->hlen] = '\0';
+	log_error("response headers full, %s dropped", name);
+	return -1;
+}
+
+void
+http_head(struct http_req *req, int status, const char *ctype,
+    int64_t length)
+{
+	FCGX_Stream *out = req->fcgi->out;
+
+	req->status = status;
+	FCGX_FPrintF(out, "Status: %d %s\r\n", status, http_status_text(status));
+	FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
+	if (length >= 0)
+		FCGX_FPrintF(out, "Content-Length: %lld\r\n", (long long)length);
+	/* The answers are data, never to be sniffed into HTML or cached. */
+	FCGX_PutS("X-Content-Type-Options: nosniff\r\n"
+	    "Cache-Control: no-store\r\n", out);
+	FCGX_PutStr(req->headers, (int)req->hlen, out);
+	FCGX_PutS("\r\n", out);
+}
+
+int
+http_write(struct http_req *req, const char *buf, size_t len)
+{
+	if (req->method == HTTP_HEAD)
+		return 0;
+	if (FCGX_PutStr(buf, (int)len, req->fcgi->out) != (int)len)
+		return -1;
+	req->body_bytes += (int64_t)len;
+	return 0;
+}
+
+int
+http_flush(struct http_req *req)
+{
+	return FCGX_FFlush(req->fcgi->out) == 0 ? 0 : -1;
+}
+
+static void
+send_json(struct http_req *req, int status, const char *ctype,
+    struct json_object *obj)
+{
+	const char	*s;
+	size_t		 len;
+
+	/* Plain, and "/" unescaped: RFC 8259 section 7 allows both. */
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	http_head(req, status, ctype, (int64_t)len + 1);
+	http_write(req, s, len);
+	http_write(req, "\n", 1);
+}
+
+void
+http_json(struct http_req *req, int status, struct json_object *obj)
+{
+	send_json(req, status, "application/json", obj);
+}
+
+void
+http_problem_ext(struct http_req *req, int status, struct json_object *ext,
+    const char *detail)
+{
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "type", json_object_new_string("about:blank"));
+	json_object_object_add(p, "title",
+	    json_object_new_string(http_status_text(status)));
+	json_object_object_add(p, "status", json_object_new_int(status));
+	json_object_object_add(p, "detail", json_object_new_string(detail));
+	if (ext != NULL) {
+		json_object_object_foreach(ext, k, v)
+			json_object_object_add(p, k, json_object_get(v));
+	}
+	if (status == 503)
+		http_header(req, "Retry-After", "%d", RETRY_AFTER);
+	send_json(req, status, "application/problem+json", p);
+	json_object_put(p);
+}
+
+void
+http_problem(struct http_req *req, int status, const char *fmt, ...)
+{
+	char	 detail[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	http_problem_ext(req, status, NULL, detail);
+}
+
+void
+http_problem_param(struct http_req *req, const char *detail,
+    const char *name, const char *reason)
+{
+	struct json_object *ext, *list, *one;
+
+	ext = json_object_new_object();
+	list = json_object_new_array();
+	one = json_object_new_object();
+	json_object_object_add(one, "name", json_object_new_string(name));
+	json_object_object_add(one, "reason", json_object_new_string(reason));
+	json_object_array_add(list, one);
+	json_object_object_add(ext, "invalid_params", list);
+	http_problem_ext(req, 400, ext, detail);
+	json_object_put(ext);
+}
+
+void
+http_problem_query(struct http_req *req, const struct query_values *qv,
+    const char *err)
+{
+	if (qv->bad_name[0] == '\0')
+		http_problem(req, 400, "%s", err);
+	else
+		http_problem_param(req, err, qv->bad_name, qv->bad_reason);
+}
+
+PGconn *
+http_db(struct http_req *req)
+{
+	if (*req->conn != NULL && PQstatus(*req->conn) == CONNECTION_OK)
+		return *req->conn;
+	if (*req->conn != NULL)
+		log_warn("database connection lost, reconnecting");
+	PQfinish(*req->conn);
+	*req->conn = db_connect(req->cfg, "tripline-cgi");
+	if (*req->conn == NULL) {
+		http_problem(req, 503, "the database is unavailable");
+		return NULL;
+	}
+	return *req->conn;
+}
+
+void
+http_db_fail(struct http_req *req, const PGresult *res, const char *what)
+{
+	const char	*state = db_sqlstate(res);
+	char		 msg[512];
+	size_t		 i;
+	int		 retry;
+
+	retry = *req->conn == NULL || PQstatus(*req->conn) != CONNECTION_OK;
+	for (i = 0; !retry &&
+	    i < sizeof(sqlstate_retry) / sizeof(sqlstate_retry[0]); i++)
+		retry = strncmp(state, sqlstate_retry[i],
+		    strlen(sqlstate_retry[i])) == 0;
+	snprintf(msg, sizeof(msg), "%s", res != NULL ?
+	    PQresultErrorMessage(res) : *req->conn != NULL ?
+	    PQerrorMessage(*req->conn) : "no connection");
+	/* libpq's messages end in a newline, some have more inside. */
+	for (i = 0; msg[i] != '\0'; i++)
+		if (msg[i] == '\n')
+			msg[i] = msg[i + 1] == '\0' ? '\0' : ' ';
+	log_error("%s: %s%s%s", what, state, state[0] != '\0' ? " " : "", msg);
+	if (retry)
+		http_problem(req, 503, "the database is unavailable");
+	else
+		http_problem(req, 500, "internal error");
+}
+
+PGresult *
+http_exec(struct http_req *req, const char *what, const char *sql,
+    int nparams, const char *const *values, int idempotent)
+{
+	PGconn		*conn;
+	PGresult	*res;
+	int		 tries = idempotent ? 2 : 1;
+
+	for (;;) {
+		if ((conn = http_db(req)) == NULL)
+			return NULL;
+		res = PQexecParams(conn, sql, nparams, NULL, values, NULL,
+		    NULL, 0);
+		switch (PQresultStatus(res)) {
+		case PGRES_TUPLES_OK:
+		case PGRES_COMMAND_OK:
+			return res;
+		default:
+			break;
+		}
+		if (--tries > 0 && PQstatus(conn) == CONNECTION_BAD) {
+			log_warn("%s: connection lost, trying again", what);
+			PQclear(res);
+			continue;
+		}
+		http_db_fail(req, res, what);
+		PQclear(res);
+		return NULL;
+	}
+}
+
+ssize_t
+http_read(struct http_req *req, char *buf, size_t len)
+{
+	int n;
+
+	if (len > (1 << 30))
+		len = 1 << 30;
+	n = FCGX_GetStr(buf, (int)len, req->fcgi->in);
+	if (n < 0 || (n == 0 && FCGX_GetError(req->fcgi->in) != 0))
+		return -1;
+	return n;
+}
+
+struct json_object *
+http_json_double(double v)
+{
+	char buf[32];
+
+	num_format_double(v, buf, sizeof(buf));
+	return json_object_new_double_s(v, buf);
+}
+
+struct json_object *
+http_json_int(const char *text)
+{
+	int64_t v;
+
+	if (text == NULL || num_parse_i64(text, strlen(text), INT64_MIN,
+	    INT64_MAX, &v) != 0)
+		return NULL;	/* json-c's null */
+	return json_object_new_int64(v);
+}
