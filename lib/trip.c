@@ -1,0 +1,208 @@
+/*
+ * trip.c: a trips CSV record, checked field by field.  The first failed
+ * check names the column and quotes the value, so a reject is its own
+ * explanation: origin_coord: not a WKT point: "POINT (14.4 abc)".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "datetime.h"
+#include "trip.h"
+#include "utf8.h"
+#include "wkt.h"
+
+const char *const trip_col_names[TRIP_COL__MAX] = {
+	"region",		/* TRIP_COL_REGION */
+	"origin_coord",		/* TRIP_COL_ORIGIN */
+	"destination_coord",	/* TRIP_COL_DEST */
+	"datetime",		/* TRIP_COL_DATETIME */
+	"datasource",		/* TRIP_COL_DATASOURCE */
+};
+
+/* How much of an offending value a reason quotes. */
+#define TRIP_QUOTE_MAX	60
+
+static int
+trip_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+trip_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Whether buf is name, ignoring case and surrounding spaces. */
+static int
+trip_name_is(const char *buf, size_t len, const char *name)
+{
+	size_t	 i, n = strlen(name);
+
+	while (len > 0 && trip_space(buf[0])) {
+		buf++;
+		len--;
+	}
+	while (len > 0 && trip_space(buf[len - 1]))
+		len--;
+	if (len != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (trip_lower(buf[i]) != name[i])
+			return 0;
+	return 1;
+}
+
+int
+trip_header_parse(const char *const *field, const size_t *len, size_t n,
+    struct trip_header *h, char *err, size_t errsz)
+{
+	int	 found[TRIP_COL__MAX] = { 0 }, c, any = 0;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		for (c = 0; c < TRIP_COL__MAX; c++) {
+			if (!trip_name_is(field[i], len[i], trip_col_names[c]))
+				continue;
+			if (found[c]) {
+				snprintf(err, errsz, "duplicate column \"%s\" "
+				    "in header", trip_col_names[c]);
+				return -1;
+			}
+			found[c] = 1;
+			any = 1;
+			h->col[c] = i;
+		}
+	if (!any) {
+		snprintf(err, errsz, "not a trips CSV: no header with region, "
+		    "origin_coord, destination_coord, datetime, datasource");
+		return -1;
+	}
+	for (c = 0; c < TRIP_COL__MAX; c++)
+		if (!found[c]) {
+			snprintf(err, errsz, "missing column \"%s\" in header",
+			    trip_col_names[c]);
+			return -1;
+		}
+	h->nfields = n;
+	return 0;
+}
+
+/*
+ * reason = "column: what: "value"", the value sanitised (no controls, no
+ * invalid UTF-8: it ends up in a database text column and in JSON) and
+ * cut to about TRIP_QUOTE_MAX bytes.
+ */
+static int
+trip_reject(char *reason, size_t reasonsz, enum trip_col c, const char *what,
+    const char *val, size_t vlen)
+{
+	char	 q[3 * TRIP_QUOTE_MAX + 1];
+	int	 cut = vlen > TRIP_QUOTE_MAX;
+
+	utf8_sanitize(val, vlen, q, cut ? TRIP_QUOTE_MAX + 1 : sizeof(q));
+	snprintf(reason, reasonsz, "%s: %s: \"%s%s\"", trip_col_names[c],
+	    what, q, cut ? "..." : "");
+	return -1;
+}
+
+static int
+trip_empty(char *reason, size_t reasonsz, enum trip_col c)
+{
+	snprintf(reason, reasonsz, "%s: empty", trip_col_names[c]);
+	return -1;
+}
+
+/*
+ * A region or datasource name, kept as written (libcsv has already
+ * trimmed an unquoted field): not blank, at most TRIP_NAME_MAX bytes of
+ * UTF-8 without control characters.
+ */
+static int
+trip_name(enum trip_col c, const char *val, size_t vlen, char *reason,
+    size_t reasonsz)
+{
+	size_t	 i;
+
+	for (i = 0; i < vlen && trip_space(val[i]); i++)
+		;
+	if (i == vlen)
+		return trip_empty(reason, reasonsz, c);
+	if (vlen > TRIP_NAME_MAX) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "longer than %d bytes",
+		    TRIP_NAME_MAX);
+		return trip_reject(reason, reasonsz, c, what, val, vlen);
+	}
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
+			return trip_reject(reason, reasonsz, c,
+			    "contains a NUL or control character", val, vlen);
+	if (!utf8_valid(val, vlen))
+		return trip_reject(reason, reasonsz, c, "not valid UTF-8", val,
+		    vlen);
+	return 0;
+}
+
+static int
+trip_point(enum trip_col c, const char *val, size_t vlen, double *lon,
+    double *lat, char *reason, size_t reasonsz)
+{
+	enum wkt_err e;
+
+	if (vlen == 0)
+		return trip_empty(reason, reasonsz, c);
+	if ((e = wkt_point_parse(val, vlen, lon, lat)) != WKT_OK)
+		return trip_reject(reason, reasonsz, c, wkt_strerror(e), val,
+		    vlen);
+	return 0;
+}
+
+int
+trip_parse(const struct trip_header *h, const char *const *field,
+    const size_t *len, size_t n, struct trip *t, char *reason,
+    size_t reasonsz)
+{
+	const char	*v;
+	size_t		 vl;
+
+	if (n != h->nfields) {
+		snprintf(reason, reasonsz, "expected %zu fields, got %zu",
+		    h->nfields, n);
+		return -1;
+	}
+
+	v = field[h->col[TRIP_COL_REGION]];
+	vl = len[h->col[TRIP_COL_REGION]];
+	if (trip_name(TRIP_COL_REGION, v, vl, reason, reasonsz) != 0)
+		return -1;
+	t->region = v;
+	t->region_len = vl;
+
+	if (trip_point(TRIP_COL_ORIGIN, field[h->col[TRIP_COL_ORIGIN]],
+	    len[h->col[TRIP_COL_ORIGIN]], &t->olon, &t->olat, reason,
+	    reasonsz) != 0)
+		return -1;
+	if (trip_point(TRIP_COL_DEST, field[h->col[TRIP_COL_DEST]],
+	    len[h->col[TRIP_COL_DEST]], &t->dlon, &t->dlat, reason,
+	    reasonsz) != 0)
+		return -1;
+
+	v = field[h->col[TRIP_COL_DATETIME]];
+	vl = len[h->col[TRIP_COL_DATETIME]];
+	if (vl == 0)
+		return trip_empty(reason, reasonsz, TRIP_COL_DATETIME);
+	if (datetime_parse(v, vl, &t->ts_us) != 0)
+		return trip_reject(reason, reasonsz, TRIP_COL_DATETIME,
+		    "not a valid date and time", v, vl);
+
+	v = field[h->col[TRIP_COL_DATASOURCE]];
+	vl = len[h->col[TRIP_COL_DATASOURCE]];
+	if (trip_name(TRIP_COL_DATASOURCE, v, vl, reason, reasonsz) != 0)
+		return -1;
+	t->datasource = v;
+	t->datasource_len = vl;
+	return 0;
+}

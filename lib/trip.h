@@ -1,0 +1,78 @@
+/*
+ * trip.h: one record of a trips CSV, checked and typed.
+ *
+ *   region,origin_coord,destination_coord,datetime,datasource
+ *   Prague,POINT (14.4973794438195 50.00136875782316),POINT (...),
+ *       2018-05-28 09:03:40,funny_car
+ */
+#ifndef TRIPLINE_TRIP_H
+#define TRIPLINE_TRIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum trip_col {
+	TRIP_COL_REGION,
+	TRIP_COL_ORIGIN,
+	TRIP_COL_DEST,
+	TRIP_COL_DATETIME,
+	TRIP_COL_DATASOURCE,
+	TRIP_COL__MAX
+};
+
+/* "region", "origin_coord", "destination_coord", "datetime", "datasource" */
+extern const char *const trip_col_names[TRIP_COL__MAX];
+
+/* The longest region or datasource name, in bytes. */
+#define TRIP_NAME_MAX	128
+
+/* Where each column is in the file's records, and how many fields. */
+struct trip_header {
+	size_t	 col[TRIP_COL__MAX];
+	size_t	 nfields;
+};
+
+/*
+ * Find the columns in a header record by name: case-insensitive,
+ * surrounding spaces and tabs ignored, in any order; other columns are
+ * allowed and ignored.  Returns 0, or -1 with a message in err (cut to
+ * errsz):
+ *   missing column "datasource" in header
+ *   duplicate column "region" in header
+ *   not a trips CSV: no header with region, origin_coord, ...
+ */
+int	trip_header_parse(const char *const *field, const size_t *len,
+	    size_t n, struct trip_header *h, char *err, size_t errsz);
+
+struct trip {
+	double		 olon, olat, dlon, dlat;
+	int64_t		 ts_us;		/* see datetime.h */
+	const char	*region;	/* points into the record's fields */
+	size_t		 region_len;
+	const char	*datasource;
+	size_t		 datasource_len;
+};
+
+/*
+ * Check and convert one record of n fields; n must be h->nfields.  The
+ * columns are checked in the order of enum trip_col and the first
+ * failure is reported.  Names (region, datasource) are kept as written,
+ * but must not be empty or blank, and must be at most TRIP_NAME_MAX bytes
+ * of valid UTF-8 without control characters.  Returns 0, or -1 with a
+ * short lower-case reason in reason (cut to reasonsz) that quotes the
+ * offending value, sanitised and cut to about 60 bytes:
+ *   expected 5 fields, got 4
+ *   region: empty
+ *   region: contains a NUL or control character: "Pra\ufffdgue"
+ *   region: not valid UTF-8: "Pr\ufffdgue"
+ *   datasource: longer than 128 bytes: "aaaa..."
+ *   origin_coord: not a WKT point: "POINT (14.4 abc)"
+ *   origin_coord: not a finite number: "POINT (nan 50)"
+ *   destination_coord: coordinate out of range: "POINT (200 50)"
+ *   datetime: not a valid date and time: "2018-02-30 10:00:00"
+ */
+int	trip_parse(const struct trip_header *h, const char *const *field,
+	    const size_t *len, size_t n, struct trip *t, char *reason,
+	    size_t reasonsz);
+
+#endif

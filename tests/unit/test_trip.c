@@ -1,0 +1,445 @@
+/*
+ * test_trip.c: lib/trip.c, header and record checks with their messages,
+ * and whole hostile files through lib/csvstream.c.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvstream.h"
+#include "trip.h"
+#include "unit.h"
+
+#define MAXF	8
+#define R	"\xef\xbf\xbd"	/* U+FFFD */
+
+/*
+ * Fields as one string cut at '|'; '~' stands for a NUL byte.  Each field
+ * is copied to its own heap block without a terminator, so ASan catches
+ * any read past len.
+ */
+struct fields {
+	char	*f[MAXF];
+	size_t	 len[MAXF];
+	size_t	 n;
+};
+
+static void
+fields_make(struct fields *fs, const char *spec)
+{
+	const char *p = spec, *bar;
+	size_t	 i, k;
+
+	fs->n = 0;
+	for (;;) {
+		bar = strchr(p, '|');
+		k = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (fs->n == MAXF)
+			abort();
+		if ((fs->f[fs->n] = malloc(k + 1)) == NULL)
+			abort();
+		memcpy(fs->f[fs->n], p, k);
+		for (i = 0; i < k; i++)
+			if (fs->f[fs->n][i] == '~')
+				fs->f[fs->n][i] = '\0';
+		fs->len[fs->n++] = k;
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+	}
+}
+
+static void
+fields_free(struct fields *fs)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->n; i++)
+		free(fs->f[i]);
+	fs->n = 0;
+}
+
+#define HDR "region|origin_coord|destination_coord|datetime|datasource"
+
+static const struct {
+	const char	*label;
+	const char	*hdr;
+	int		 rc;
+	size_t		 col[TRIP_COL__MAX];
+	size_t		 nfields;
+	const char	*err;
+} headers[] = {
+	{ "standard", HDR, 0, { 0, 1, 2, 3, 4 }, 5, NULL },
+	{ "reversed", "datasource|datetime|destination_coord|origin_coord|"
+	    "region", 0, { 4, 3, 2, 1, 0 }, 5, NULL },
+	{ "case and spaces", " Region |ORIGIN_COORD|\tDestination_Coord|"
+	    "DateTime |  datasource", 0, { 0, 1, 2, 3, 4 }, 5, NULL },
+	{ "extra columns", "id|region|x|origin_coord|destination_coord|"
+	    "datetime|datasource|y", 0, { 1, 3, 4, 5, 6 }, 8, NULL },
+	{ "missing datasource", "region|origin_coord|destination_coord|"
+	    "datetime", -1, { 0 }, 0,
+	    "missing column \"datasource\" in header" },
+	{ "missing origin", "region|destination_coord|datetime|datasource",
+	    -1, { 0 }, 0, "missing column \"origin_coord\" in header" },
+	{ "duplicate", "region|origin_coord|destination_coord|datetime|"
+	    "datasource|REGION", -1, { 0 }, 0,
+	    "duplicate column \"region\" in header" },
+	{ "none", "a|b|c", -1, { 0 }, 0, "not a trips CSV: no header with "
+	    "region, origin_coord, destination_coord, datetime, datasource" },
+	{ "empty field", "", -1, { 0 }, 0, "not a trips CSV: no header with "
+	    "region, origin_coord, destination_coord, datetime, datasource" },
+	{ "data row", "Prague|POINT (1 2)|POINT (3 4)|2018-05-28 09:03:40|x",
+	    -1, { 0 }, 0, "not a trips CSV: no header with region, "
+	    "origin_coord, destination_coord, datetime, datasource" },
+	{ "near names", "regions|origin|destination_coord|date_time|"
+	    "datasource", -1, { 0 }, 0,
+	    "missing column \"region\" in header" },
+	{ "NUL in name", "reg~ion|origin_coord|destination_coord|datetime|"
+	    "datasource", -1, { 0 }, 0,
+	    "missing column \"region\" in header" },
+	{ "inner space", "re gion|origin_coord|destination_coord|datetime|"
+	    "datasource", -1, { 0 }, 0,
+	    "missing column \"region\" in header" },
+};
+
+static void
+test_headers(void)
+{
+	struct trip_header h;
+	struct fields fs;
+	char	 err[256];
+	size_t	 i, c;
+	int	 rc;
+
+	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		fields_make(&fs, headers[i].hdr);
+		memset(&h, 0, sizeof(h));
+		err[0] = '\0';
+		rc = trip_header_parse((const char *const *)fs.f, fs.len, fs.n,
+		    &h, err, sizeof(err));
+		UNIT_CHECK(rc == headers[i].rc, "header %s: rc %d (%s)",
+		    headers[i].label, rc, err);
+		if (rc == 0 && headers[i].rc == 0) {
+			UNIT_CHECK(h.nfields == headers[i].nfields,
+			    "header %s: nfields %zu", headers[i].label,
+			    h.nfields);
+			for (c = 0; c < TRIP_COL__MAX; c++)
+				UNIT_CHECK(h.col[c] == headers[i].col[c],
+				    "header %s: %s at %zu", headers[i].label,
+				    trip_col_names[c], h.col[c]);
+		} else if (headers[i].err != NULL)
+			UNIT_CHECK(strcmp(err, headers[i].err) == 0,
+			    "header %s: \"%s\"", headers[i].label, err);
+		fields_free(&fs);
+	}
+	/* No header fields at all (a record csvstream gave up on). */
+	UNIT_CHECK(trip_header_parse(NULL, NULL, 0, &h, err, sizeof(err)) ==
+	    -1 && strncmp(err, "not a trips CSV", 15) == 0, "header n 0");
+	/* A small err buffer is cut, terminated. */
+	memset(err, 'Z', sizeof(err));
+	fields_make(&fs, "a");
+	trip_header_parse((const char *const *)fs.f, fs.len, fs.n, &h, err,
+	    8);
+	UNIT_CHECK(strlen(err) == 7 && err[8] == 'Z', "header err cut");
+	fields_free(&fs);
+	UNIT_CHECK(strcmp(trip_col_names[TRIP_COL_DEST], "destination_coord")
+	    == 0, "column names");
+}
+
+#define P1	"POINT (14.4973794438195 50.00136875782316)"
+#define P2	"POINT (14.43109483523328 50.04052930943246)"
+#define TS	"2018-05-28 09:03:40"
+#define OK_ROW	"Prague|" P1 "|" P2 "|" TS "|funny_car"
+#define X60	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define X128	X60 X60 "xxxxxxxx"
+
+static const struct {
+	const char	*label;
+	const char	*hdr;	/* NULL: HDR */
+	const char	*row;
+	const char	*reason;	/* NULL: accepted */
+} rows[] = {
+	{ "sample", NULL, OK_ROW, NULL },
+	{ "T separator and fraction", NULL, "Turin|POINT (7.67 44.99)|"
+	    "POINT (7.72 45.06)|2018-05-21T02:54:04.25|baba_car", NULL },
+	{ "utf-8 names", NULL, "Z\xc3\xbcrich|" P1 "|" P2 "|" TS "|"
+	    "\xf0\x9f\x9a\x97 app", NULL },
+	{ "128-byte name", NULL, "Prague|" P1 "|" P2 "|" TS "|" X128, NULL },
+	{ "quote in name", NULL, "Pra\"gue|" P1 "|" P2 "|" TS "|x", NULL },
+	{ "corners", NULL, "r|POINT (-180 -90)|POINT (180 90)|" TS "|x",
+	    NULL },
+
+	{ "4 fields", NULL, "Prague|" P1 "|" P2 "|" TS,
+	    "expected 5 fields, got 4" },
+	{ "6 fields", NULL, OK_ROW "|extra", "expected 5 fields, got 6" },
+	{ "1 field", NULL, "", "expected 5 fields, got 1" },
+	{ "empty region", NULL, "|" P1 "|" P2 "|" TS "|x", "region: empty" },
+	{ "blank region", NULL, "   |" P1 "|" P2 "|" TS "|x",
+	    "region: empty" },
+	{ "region NUL", NULL, "Pra~gue|" P1 "|" P2 "|" TS "|x",
+	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
+	{ "region tab", NULL, "Pra\tgue|" P1 "|" P2 "|" TS "|x",
+	    "region: contains a NUL or control character: \"Pra\tgue\"" },
+	{ "region newline", NULL, "Pra\ngue|" P1 "|" P2 "|" TS "|x",
+	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
+	{ "region DEL", NULL, "Pra\x7fgue|" P1 "|" P2 "|" TS "|x",
+	    "region: contains a NUL or control character: \"Pra\x7fgue\"" },
+	{ "region latin-1", NULL, "Z\xfcrich|" P1 "|" P2 "|" TS "|x",
+	    "region: not valid UTF-8: \"Z" R "rich\"" },
+	{ "region overlong", NULL, "\xc0\xaf|" P1 "|" P2 "|" TS "|x",
+	    "region: not valid UTF-8: \"" R R "\"" },
+	{ "region surrogate", NULL, "\xed\xa0\x80|" P1 "|" P2 "|" TS "|x",
+	    "region: not valid UTF-8: \"" R R R "\"" },
+	{ "datasource 129 bytes", NULL, "Prague|" P1 "|" P2 "|" TS "|" X128
+	    "y", "datasource: longer than 128 bytes: \"" X60 "...\"" },
+	{ "datasource empty", NULL, "Prague|" P1 "|" P2 "|" TS "|",
+	    "datasource: empty" },
+	{ "origin word", NULL, "Prague|POINT (14.4 abc)|" P2 "|" TS "|x",
+	    "origin_coord: not a WKT point: \"POINT (14.4 abc)\"" },
+	{ "origin empty", NULL, "Prague||" P2 "|" TS "|x",
+	    "origin_coord: empty" },
+	{ "origin nan", NULL, "Prague|POINT (nan 50)|" P2 "|" TS "|x",
+	    "origin_coord: not a finite number: \"POINT (nan 50)\"" },
+	{ "origin inf", NULL, "Prague|POINT (14 -inf)|" P2 "|" TS "|x",
+	    "origin_coord: not a finite number: \"POINT (14 -inf)\"" },
+	{ "origin 1e400", NULL, "Prague|POINT (1e400 50)|" P2 "|" TS "|x",
+	    "origin_coord: not a finite number: \"POINT (1e400 50)\"" },
+	{ "origin hex", NULL, "Prague|POINT (0x1p3 50)|" P2 "|" TS "|x",
+	    "origin_coord: not a finite number: \"POINT (0x1p3 50)\"" },
+	{ "origin lat lon swapped", NULL, "Prague|POINT (50 100)|" P2 "|" TS
+	    "|x", "origin_coord: coordinate out of range: \"POINT (50 100)\"" },
+	{ "origin empty point", NULL, "Prague|POINT EMPTY|" P2 "|" TS "|x",
+	    "origin_coord: not a WKT point: \"POINT EMPTY\"" },
+	{ "origin NUL", NULL, "Prague|POINT (1 2)~|" P2 "|" TS "|x",
+	    "origin_coord: not a WKT point: \"POINT (1 2)" R "\"" },
+	{ "dest out of range", NULL, "Prague|" P1 "|POINT (200 50)|" TS "|x",
+	    "destination_coord: coordinate out of range: \"POINT (200 50)\"" },
+	{ "dest 3d", NULL, "Prague|" P1 "|POINT Z (1 2 3)|" TS "|x",
+	    "destination_coord: not a WKT point: \"POINT Z (1 2 3)\"" },
+	{ "dest long garbage", NULL, "Prague|" P1 "|" X60 X60 "|" TS "|x",
+	    "destination_coord: not a WKT point: \"" X60 "...\"" },
+	{ "feb 30", NULL, "Prague|" P1 "|" P2 "|2018-02-30 10:00:00|x",
+	    "datetime: not a valid date and time: \"2018-02-30 10:00:00\"" },
+	{ "apr 31", NULL, "Prague|" P1 "|" P2 "|2018-04-31 10:00:00|x",
+	    "datetime: not a valid date and time: \"2018-04-31 10:00:00\"" },
+	{ "feb 29 2019", NULL, "Prague|" P1 "|" P2 "|2019-02-29 00:00:00|x",
+	    "datetime: not a valid date and time: \"2019-02-29 00:00:00\"" },
+	{ "hour 25", NULL, "Prague|" P1 "|" P2 "|2018-05-28 25:00:00|x",
+	    "datetime: not a valid date and time: \"2018-05-28 25:00:00\"" },
+	{ "with zone", NULL, "Prague|" P1 "|" P2 "|2018-05-28 09:03:40Z|x",
+	    "datetime: not a valid date and time: \"2018-05-28 09:03:40Z\"" },
+	{ "datetime empty", NULL, "Prague|" P1 "|" P2 "||x",
+	    "datetime: empty" },
+	{ "datetime escape", NULL, "Prague|" P1 "|" P2 "|\x1b[2J|x",
+	    "datetime: not a valid date and time: \"" R "[2J\"" },
+	{ "first failure wins", NULL, "|POINT (nan 1)|x||",
+	    "region: empty" },
+	{ "order of columns", NULL, "Prague|" P1 "|bad|bad|",
+	    "destination_coord: not a WKT point: \"bad\"" },
+
+	{ "reversed ok", "datasource|datetime|destination_coord|origin_coord|"
+	    "region", "funny_car|" TS "|" P2 "|" P1 "|Prague", NULL },
+	{ "reversed bad", "datasource|datetime|destination_coord|"
+	    "origin_coord|region", "funny_car|" TS "|" P2 "|POINT (1 91)|"
+	    "Prague", "origin_coord: coordinate out of range: "
+	    "\"POINT (1 91)\"" },
+	{ "extra columns ok", "id|region|x|origin_coord|destination_coord|"
+	    "datetime|datasource|y", "~~|Prague|\xff|" P1 "|" P2 "|" TS "|x|",
+	    NULL },
+	{ "extra columns short", "id|region|x|origin_coord|"
+	    "destination_coord|datetime|datasource|y", OK_ROW,
+	    "expected 8 fields, got 5" },
+};
+
+static void
+test_rows(void)
+{
+	struct trip_header h;
+	struct fields hf, rf;
+	struct trip t;
+	char	 reason[512];
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		fields_make(&hf, rows[i].hdr != NULL ? rows[i].hdr : HDR);
+		if (trip_header_parse((const char *const *)hf.f, hf.len, hf.n,
+		    &h, reason, sizeof(reason)) != 0)
+			abort();
+		fields_make(&rf, rows[i].row);
+		memset(&t, 0, sizeof(t));
+		reason[0] = '\0';
+		rc = trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n,
+		    &t, reason, sizeof(reason));
+		if (rows[i].reason == NULL)
+			UNIT_CHECK(rc == 0, "row %s: refused: %s", rows[i].label,
+			    reason);
+		else
+			UNIT_CHECK(rc == -1 && strcmp(reason, rows[i].reason) ==
+			    0, "row %s: rc %d:\n  got  \"%s\"\n  want \"%s\"",
+			    rows[i].label, rc, reason, rows[i].reason);
+		fields_free(&rf);
+		fields_free(&hf);
+	}
+}
+
+/* The values of an accepted row, and names pointing into the fields. */
+static void
+test_values(void)
+{
+	struct trip_header h;
+	struct fields hf, rf;
+	struct trip t;
+	char	 reason[256];
+
+	fields_make(&hf, HDR);
+	trip_header_parse((const char *const *)hf.f, hf.len, hf.n, &h, reason,
+	    sizeof(reason));
+	fields_make(&rf, OK_ROW);
+	UNIT_CHECK(trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n, &t,
+	    reason, sizeof(reason)) == 0, "values: %s", reason);
+	UNIT_CHECK(t.olon == 14.4973794438195 && t.olat == 50.00136875782316 &&
+	    t.dlon == 14.43109483523328 && t.dlat == 50.04052930943246,
+	    "values: coordinates");
+	UNIT_CHECK(t.ts_us == INT64_C(1527498220000000), "values: ts %lld",
+	    (long long)t.ts_us);
+	UNIT_CHECK(t.region == rf.f[0] && t.region_len == 6,
+	    "values: region");
+	UNIT_CHECK(t.datasource == rf.f[4] && t.datasource_len == 9,
+	    "values: datasource");
+	fields_free(&rf);
+
+	/* A tiny reason buffer is cut and terminated. */
+	fields_make(&rf, "Prague|POINT (200 50)|" P2 "|" TS "|x");
+	memset(reason, 'Z', sizeof(reason));
+	UNIT_CHECK(trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n, &t,
+	    reason, 12) == -1 && strlen(reason) == 11 && reason[12] == 'Z',
+	    "values: reason cut");
+	fields_free(&rf);
+	fields_free(&hf);
+}
+
+/*
+ * Whole files through csvstream and trip, as the runner reads them: what
+ * each line becomes.
+ */
+struct outcome {
+	struct trip_header h;
+	int	 have_header;
+	char	 log[4096];
+	size_t	 len;
+};
+
+static int
+file_row(void *arg, const struct csvstream_row *row)
+{
+	struct outcome *o = arg;
+	struct trip t;
+	char	 reason[256];
+	int	 n;
+
+	if (!o->have_header) {
+		o->have_header = 1;
+		if (trip_header_parse(row->field, row->len, row->nfields,
+		    &o->h, reason, sizeof(reason)) != 0) {
+			n = snprintf(o->log + o->len, sizeof(o->log) - o->len,
+			    "header: %s\n", reason);
+			o->len += (size_t)n;
+			return 1;
+		}
+		return 0;
+	}
+	if (row->too_long)
+		snprintf(reason, sizeof(reason), "too long");
+	else if (row->bad_quote)
+		snprintf(reason, sizeof(reason), "bad quote");
+	else if (trip_parse(&o->h, row->field, row->len, row->nfields, &t,
+	    reason, sizeof(reason)) == 0)
+		snprintf(reason, sizeof(reason), "ok %.*s", (int)t.region_len,
+		    t.region);
+	n = snprintf(o->log + o->len, sizeof(o->log) - o->len, "%llu: %s\n",
+	    (unsigned long long)row->line, reason);
+	if (n > 0 && (size_t)n < sizeof(o->log) - o->len)
+		o->len += (size_t)n;
+	return 0;
+}
+
+#define NUL_FILE "region,origin_coord,destination_coord,datetime," \
+	"datasource\nPra\0gue," P1 "," P2 "," TS ",x\n"
+
+static const struct {
+	const char	*label;
+	const char	*in;
+	size_t		 len;	/* 0: strlen */
+	const char	*want;
+} files[] = {
+	{ "good file", "region,origin_coord,destination_coord,datetime,"
+	    "datasource\r\nPrague,\"" P1 "\"," P2 "," TS ",funny_car\r\n"
+	    "Turin," P1 "," P2 "," TS ",baba_car", 0, "2: ok Prague\n3: ok Turin\n" },
+	{ "BOM, other order, extra column", "\xef\xbb\xbf" "datasource,id,"
+	    "datetime,region,destination_coord,origin_coord\n"
+	    "cheap_mobile,1," TS ",Hamburg," P2 "," P1 "\n", 0,
+	    "2: ok Hamburg\n" },
+	{ "hostile rows", "region,origin_coord,destination_coord,datetime,"
+	    "datasource\n"
+	    "Prague," P1 "," P2 "," TS "\n"
+	    "Prague," P1 "," P2 "," TS ",x,y\n"
+	    "\"Pra\ngue\"," P1 "," P2 "," TS ",x\n"
+	    "Prague,POINT (nan 50)," P2 "," TS ",x\n"
+	    "Prague," P1 ",POINT (14 -91)," TS ",x\n"
+	    "Prague," P1 "," P2 ",2018-02-29 12:00:00,x\n"
+	    "\"Prague\"x," P1 "," P2 "," TS ",x\n"
+	    "\n"
+	    "Turin,\"POINT (7 45)\",\"POINT (7 45)\"," TS ",\"a,b\"\n", 0,
+	    "2: expected 5 fields, got 4\n"
+	    "3: expected 5 fields, got 6\n"
+	    "4: region: contains a NUL or control character: \"Pra" R "gue\"\n"
+	    "6: origin_coord: not a finite number: \"POINT (nan 50)\"\n"
+	    "7: destination_coord: coordinate out of range: "
+	    "\"POINT (14 -91)\"\n"
+	    "8: datetime: not a valid date and time: "
+	    "\"2018-02-29 12:00:00\"\n"
+	    "9: bad quote\n"
+	    "11: ok Turin\n" },
+	{ "NUL in a row", NUL_FILE, sizeof(NUL_FILE) - 1,
+	    "2: region: contains a NUL or control character: \"Pra" R
+	    "gue\"\n" },
+	{ "missing column", "region,origin_coord,destination_coord,datetime\n"
+	    "Prague," P1 "," P2 "," TS "\n", 0,
+	    "header: missing column \"datasource\" in header\n" },
+	{ "not a CSV of trips", "hello world\nfoo\n", 0,
+	    "header: not a trips CSV: no header with region, origin_coord, "
+	    "destination_coord, datetime, datasource\n" },
+};
+
+static void
+test_files(void)
+{
+	struct csvstream *s;
+	struct outcome	*o;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if ((o = calloc(1, sizeof(*o))) == NULL)
+			abort();
+		s = csvstream_new(65536, file_row, o);
+		len = files[i].len ? files[i].len : strlen(files[i].in);
+		csvstream_feed(s, files[i].in, len);
+		csvstream_finish(s);
+		UNIT_CHECK(strcmp(o->log, files[i].want) == 0,
+		    "file %s:\ngot:\n%swant:\n%s", files[i].label, o->log,
+		    files[i].want);
+		csvstream_free(s);
+		free(o);
+	}
+}
+
+int
+main(void)
+{
+	test_headers();
+	test_rows();
+	test_values();
+	test_files();
+	return unit_done("test_trip");
+}
