@@ -143,6 +143,9 @@ loader_header(struct loader *l, const struct csvstream_row *row)
 	if (row->too_long)
 		return loader_stop(l, LOADER_FAILED,
 		    "not a trips CSV: first line longer than 64 KiB");
+	if (row->bad_quote)
+		return loader_stop(l, LOADER_FAILED,
+		    "not a trips CSV: misplaced quote in the first line");
 	if (trip_header_parse(row->field, row->len, row->nfields, &l->hdr,
 	    err, sizeof(err)) != 0)
 		return loader_stop(l, LOADER_FAILED, "not a trips CSV: %s",
@@ -178,6 +181,9 @@ loader_row(void *arg, const struct csvstream_row *row)
 		return loader_header(l, row);
 	if (row->too_long)
 		return loader_reject(l, row, "line longer than 64 KiB");
+	/* RFC 4180 section 2: quotes only around a whole field. */
+	if (row->bad_quote)
+		return loader_reject(l, row, "misplaced quote");
 	if (trip_parse(&l->hdr, row->field, row->len, row->nfields, &t,
 	    reason, sizeof(reason)) != 0)
 		return loader_reject(l, row, reason);
