@@ -29,16 +29,16 @@ else
 fi
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 
-# target | headers it needs (skipped until they exist) | -max_len
+# target | sources it needs (skipped until they exist) | -max_len
 TARGETS=(
-	"num|lib/num.h|256"
-	"wkt|lib/wkt.h lib/num.h|256"
-	"datetime|lib/datetime.h|128"
-	"utf8|lib/utf8.h|4096"
-	"geohash|lib/geohash.h|256"
-	"csv|lib/csvstream.h lib/trip.h|16384"
-	"query|cgi/query.h|4096"
-	"multipart|cgi/multipart.h|16384"
+	"num|lib/num.c|256"
+	"wkt|lib/wkt.c|256"
+	"datetime|lib/datetime.c|128"
+	"utf8|lib/utf8.c|4096"
+	"geohash|lib/geohash.c|256"
+	"csv|lib/csvstream.c lib/trip.c lib/datetime.c lib/wkt.c|16384"
+	"query|cgi/query.c|4096"
+	"multipart|cgi/multipart.c|16384"
 )
 
 OUT=build/fuzz
