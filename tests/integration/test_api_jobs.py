@@ -1,0 +1,522 @@
+"""test_api_jobs.py: the ingest HTTP API of the FastCGI program (cgi/) through
+nginx: uploads of every body kind, the inbox and its escapes, problem answers
+(RFC 9457) for 400/401/403/404/405/409/413/415, job listing with keyset
+paging, cancel, rejects, and NOTIFY at commit.
+
+Every upload is made unique (a random `tag` column, which the loader
+ignores), so no test meets another's content as a duplicate.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import harness
+
+HEADER = b"region,origin_coord,destination_coord,datetime,datasource"
+GOOD = (b"Prague,POINT (14.4973794438195 50.00136875782316),"
+        b"POINT (14.43109483523328 50.04052930943246),2018-05-28 09:03:40,funny_car")
+BAD_ROW = b"Prague,POINT (14.4 nope),POINT (14.4 50.0),2018-05-28 09:03:40,funny_car"
+JOB_KEYS = {"id", "state", "filename", "bytes", "sha256", "rows_loaded", "rows_rejected",
+            "attempts", "error", "created_at", "started_at", "finished_at", "duplicate_of",
+            "links"}
+ACCEPT_POST = "text/csv, multipart/form-data, application/json"
+
+
+# -- helpers -----------------------------------------------------------------
+
+def csv(rows=3, bad=(), tag=None):
+    """A small CSV, unique by its tag column; bad lists 0-based data rows to
+    replace by a malformed one."""
+    tag = (tag or uuid.uuid4().hex).encode()
+    lines = [HEADER + b",tag"]
+    for i in range(rows):
+        lines.append((BAD_ROW if i in bad else GOOD) + b"," + tag)
+    return b"\n".join(lines) + b"\n"
+
+
+def multipart(parts, boundary=None):
+    """parts: list of (headers text, body bytes); returns (content type, body)."""
+    boundary = boundary or "----t" + uuid.uuid4().hex
+    out = b""
+    for head, body in parts:
+        out += ("--%s\r\n%s\r\n\r\n" % (boundary, head)).encode() + body + b"\r\n"
+    out += ("--%s--\r\n" % boundary).encode()
+    return "multipart/form-data; boundary=" + boundary, out
+
+
+def file_part(filename="t.csv", name="file"):
+    return 'Content-Disposition: form-data; name="%s"; filename="%s"' % (name, filename)
+
+
+def post(stack, body, ctype, query="", token=True, headers=None):
+    h = stack.auth() if token else {}
+    if ctype is not None:
+        h["Content-Type"] = ctype
+    h.update(headers or {})
+    return stack.http("POST", "/api/jobs" + query, body, h)
+
+
+def problem(r, status, detail_part=None, own=True):
+    """Check r is an RFC 9457 problem with this status; returns its JSON.
+    own=False: nginx may have answered itself (no security headers)."""
+    assert r.status == status, r
+    assert r.headers.get("content-type") == "application/problem+json", r
+    if own:
+        assert r.headers.get("x-content-type-options") == "nosniff", r
+    p = r.json()
+    assert p["status"] == status and p["type"] == "about:blank", p
+    assert isinstance(p["title"], str) and p["title"], p
+    assert isinstance(p["detail"], str) and p["detail"], p
+    if detail_part is not None:
+        assert detail_part in p["detail"], (detail_part, p)
+    return p
+
+
+def spool_temps(stack):
+    """Upload files still being written (or left behind by a failure)."""
+    return [n for n in os.listdir(os.path.join(stack.var, "spool")) if n.startswith(".upload-")]
+
+
+def check_job(job, data=None):
+    assert JOB_KEYS <= set(job), job
+    assert job["links"] == {"self": "/api/jobs/%d" % job["id"],
+                            "events": "/api/jobs/%d/events" % job["id"],
+                            "rejects": "/api/jobs/%d/rejects" % job["id"]}, job
+    assert job["created_at"].endswith("Z") and "T" in job["created_at"], job
+    if data is not None:
+        assert job["bytes"] == len(data), job
+        assert job["sha256"] == hashlib.sha256(data).hexdigest(), job
+
+
+def accepted(r, data=None):
+    assert r.status == 202, r
+    job = r.json()
+    check_job(job, data)
+    assert r.headers.get("location") == "/api/jobs/%d" % job["id"], r.headers
+    assert job["state"] in ("queued", "running", "succeeded", "failed"), job
+    return job
+
+
+def put_inbox(stack, name, data):
+    path = stack.write_inbox(name, data)
+    return path
+
+
+# -- health, routing ---------------------------------------------------------
+
+def test_health(stack):
+    r = stack.http("GET", "/api/health")
+    assert r.status == 200, r
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"status": "ok", "database": "ok"}
+
+
+def test_not_found_problems(stack):
+    problem(stack.http("GET", "/api/nothing"), 404, "/api/nothing")
+    problem(stack.http("GET", "/api/jobs/"), 404)
+    problem(stack.http("GET", "/api/jobs/1/nothing"), 404)
+    for bad in ("abc", "0", "-1", "2147483648", "1e3", "01x"):
+        problem(stack.http("GET", "/api/jobs/" + bad), 404, '"%s"' % bad)
+    problem(stack.http("GET", "/api/jobs/2147483647"), 404, "no job 2147483647")
+
+
+def test_method_not_allowed(stack):
+    r = stack.http("DELETE", "/api/jobs")
+    problem(r, 405)
+    assert r.headers["allow"] == "GET, HEAD, POST", r.headers
+    r = stack.http("GET", "/api/jobs/1/cancel")
+    problem(r, 405)
+    assert r.headers["allow"] == "POST", r.headers
+    r = stack.http("PUT", "/api/jobs/1")
+    problem(r, 405)
+    assert r.headers["allow"] == "GET, HEAD", r.headers
+    r = stack.http("POST", "/api/health")
+    problem(r, 405)
+    r = stack.http("HEAD", "/api/health")
+    assert r.status == 200 and r.body == b"", r
+
+
+# -- auth --------------------------------------------------------------------
+
+def test_token_required(stack):
+    data = csv()
+    r = post(stack, data, "text/csv", token=False)
+    problem(r, 401, "token")
+    assert r.headers["www-authenticate"].startswith("Bearer"), r.headers
+    r = post(stack, data, "text/csv", token=False,
+             headers={"Authorization": "Bearer " + stack.token + "x"})
+    problem(r, 401, "invalid")
+    assert 'error="invalid_token"' in r.headers["www-authenticate"], r.headers
+    r = post(stack, data, "text/csv", token=False,
+             headers={"Authorization": "Basic " + stack.token})
+    problem(r, 401)
+    r = stack.http("POST", "/api/jobs/1/cancel")
+    problem(r, 401)
+    # The scheme is case-insensitive (RFC 9110 section 11.1).
+    r = post(stack, data, "text/csv", token=False,
+             headers={"Authorization": "bearer " + stack.token})
+    accepted(r, data)
+    # Reading needs no token.
+    assert stack.http("GET", "/api/jobs?limit=1").status == 200
+
+
+def test_token_never_logged(stack):
+    with open(os.path.join(stack.var, "log", "cgi.log"), errors="replace") as f:
+        assert stack.token not in f.read()
+
+
+# -- uploads -----------------------------------------------------------------
+
+def test_upload_multipart(stack):
+    data = csv(5)
+    before = stack.scalar("SELECT coalesce(max(id), 0) FROM tripline.job_events")
+    ctype, body = multipart([('Content-Disposition: form-data; name="note"', b"hello"),
+                             (file_part("fleet-7.csv") + "\r\nContent-Type: text/csv", data),
+                             ('Content-Disposition: form-data; name="after"', b"x")])
+    job = accepted(post(stack, body, ctype), data)
+    assert job["filename"] == "fleet-7.csv", job
+    assert job["error"] is None and job["duplicate_of"] is None, job
+    r = stack.http("GET", "/api/jobs/%d" % job["id"])
+    assert r.status == 200 and r.json()["id"] == job["id"], r
+    src, path = stack.psql("SELECT source, path FROM tripline.jobs WHERE id = %d" % job["id"])[0]
+    assert src == "upload" and os.path.isabs(path), (src, path)
+    assert os.path.dirname(path) == os.path.realpath(os.path.join(stack.var, "spool")), path
+    ev = stack.psql("SELECT event, data FROM tripline.job_events WHERE job_id = %d AND id > %s "
+                    "ORDER BY id LIMIT 1" % (job["id"], before))
+    assert ev[0][0] == "queued", ev
+    assert json.loads(ev[0][1]) == {"job": job["id"], "state": "queued",
+                                     "filename": "fleet-7.csv", "bytes": len(data)}, ev
+    assert spool_temps(stack) == []
+
+
+def test_upload_multipart_chunked_delimiters(stack):
+    """Data full of near-delimiters and a 1 MiB size arrives byte-exact."""
+    boundary = "XyZ" + uuid.uuid4().hex
+    line = ("\r\n--%s-\r\n--%s" % (boundary[:-1], boundary[:5])).encode()
+    data = csv(2) + line * ((1 << 20) // len(line))
+    ctype, body = multipart([(file_part("near.csv"), data)], boundary)
+    job = accepted(post(stack, body, ctype), data)
+    assert job["bytes"] == len(data)
+
+
+def test_upload_raw_csv(stack):
+    data = csv(4)
+    job = accepted(post(stack, data, "text/csv; charset=utf-8",
+                        "?filename=..%2F..%2Fetc%2Fmy%20trips%0A.csv"), data)
+    # basename, the control character replaced, nothing else changed
+    assert job["filename"] == "my trips\ufffd.csv", job
+    data = csv(2)
+    job = accepted(post(stack, data, "application/octet-stream"), data)
+    assert job["filename"] == "upload.csv", job
+    data = csv(2)
+    job = accepted(post(stack, data, "TEXT/CSV"), data)
+
+
+def test_upload_filename_sanitized(stack):
+    data = csv(2)
+    long_name = "\u00e9" * 150 + ".csv"      # 304 bytes of UTF-8
+    for sent, want in [("C:\\Users\\me\\a.csv", "a.csv"),
+                       ("..", "upload.csv"),
+                       ("x\u202egnp.csv", "x\ufffdgnp.csv"),
+                       (long_name, "\u00e9" * 100)]:
+        data = csv(2)
+        ctype, body = multipart([(file_part(sent), data)])
+        job = accepted(post(stack, body, ctype), data)
+        assert job["filename"] == want, (sent, job["filename"])
+
+
+def test_upload_multipart_errors(stack):
+    data = csv(2)
+    cases = [
+        ([('Content-Disposition: form-data; name="other"', data)], 'no part named "file"'),
+        ([(file_part(), data), (file_part(), data)], 'more than one part named "file"'),
+        ([("Content-Type: text/csv", data)], "content-disposition"),
+        ([('Content-Disposition: form-data; name="file"\r\nX-Pad: ' + "a" * 9000, data)],
+         "8192"),
+    ]
+    for parts, detail in cases:
+        ctype, body = multipart(parts)
+        problem(post(stack, body, ctype), 400, detail)
+    ctype, body = multipart([(file_part(), data)])
+    problem(post(stack, body[:-20], ctype), 400, "unterminated")
+    problem(post(stack, data, ctype), 400, "no multipart boundary")
+    problem(post(stack, body, "multipart/form-data"), 400, "boundary")
+    problem(post(stack, body, 'multipart/form-data; boundary=""'), 400, "boundary")
+    b = ctype.split("=", 1)[1]
+    bad = body.replace(b"\r\n\r\n", b"\r\n\r\nx\r\n--" + b.encode() + b"junk\r\n", 1)
+    problem(post(stack, bad, ctype), 400, "boundary")
+    # an empty file part
+    ctype, body = multipart([(file_part(), b"")])
+    problem(post(stack, body, ctype), 400, "empty file")
+    problem(post(stack, b"", "text/csv"), 400, "empty file")
+    # a failed upload leaves no spool file behind
+    assert spool_temps(stack) == []
+
+
+def test_upload_query_checked(stack):
+    data = csv(2)
+    p = problem(post(stack, data, "text/csv", "?filename=a&filename=b"), 400, "duplicate")
+    assert p["invalid_params"] == [{"name": "filename", "reason": "duplicate parameter"}], p
+    p = problem(post(stack, data, "text/csv", "?nope=1"), 400, "unknown parameter")
+    assert p["invalid_params"][0]["name"] == "nope", p
+    ctype, body = multipart([(file_part(), data)])
+    problem(post(stack, body, ctype, "?filename=x"), 400, "unknown parameter")
+    problem(post(stack, data, "text/csv", "?filename=%zz"), 400, "percent-encoding")
+
+
+def test_unsupported_media_type(stack):
+    for ctype in ("text/plain", "application/xml", "text/csvx", "image/png; x=text/csv"):
+        r = post(stack, b"a,b\n", ctype)
+        problem(r, 415, ctype.split(";")[0])
+        assert r.headers["accept-post"] == ACCEPT_POST, r.headers
+    r = post(stack, b"a,b\n", None)
+    problem(r, 415)
+    assert r.headers["accept-post"] == ACCEPT_POST, r.headers
+
+
+# -- inbox -------------------------------------------------------------------
+
+def inbox_post(stack, obj):
+    body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    return post(stack, body, "application/json")
+
+
+def test_inbox(stack):
+    data = csv(6)
+    name = "in-%s.csv" % uuid.uuid4().hex
+    put_inbox(stack, name, data)
+    job = accepted(inbox_post(stack, {"path": name}), data)
+    assert job["filename"] == name, job
+    src, path = stack.psql("SELECT source, path FROM tripline.jobs WHERE id = %d" % job["id"])[0]
+    assert (src, path) == ("inbox", name), (src, path)
+    # in a subdirectory, and through a symlink that stays inside
+    sub = os.path.join(stack.var, "inbox", "sub-" + uuid.uuid4().hex)
+    os.mkdir(sub)
+    data = csv(3)
+    put_inbox(stack, os.path.join(os.path.basename(sub), "f.csv"), data)
+    job = accepted(inbox_post(stack, {"path": os.path.basename(sub) + "/f.csv"}), data)
+    assert job["filename"] == "f.csv", job
+    link = "link-%s.csv" % uuid.uuid4().hex
+    os.symlink(os.path.basename(sub) + "/f.csv", os.path.join(stack.var, "inbox", link))
+    accepted(inbox_post(stack, {"path": link}), data)
+
+
+def test_inbox_escapes(stack):
+    inbox = os.path.join(stack.var, "inbox")
+    outside = os.path.join(stack.var, "outside-%s.csv" % uuid.uuid4().hex)
+    with open(outside, "wb") as f:
+        f.write(csv(2))
+    out_link = "out-%s.csv" % uuid.uuid4().hex
+    os.symlink(outside, os.path.join(inbox, out_link))
+    rel_link = "rel-%s.csv" % uuid.uuid4().hex
+    os.symlink("../" + os.path.basename(outside), os.path.join(inbox, rel_link))
+    d = "dir-" + uuid.uuid4().hex
+    os.mkdir(os.path.join(inbox, d))
+    for path in ("../" + os.path.basename(outside), "/etc/passwd", outside, out_link,
+                 rel_link, d + "/../../env", "/proc/self/root/etc/passwd"):
+        problem(inbox_post(stack, {"path": path}), 403, "outside the inbox")
+    problem(inbox_post(stack, {"path": d}), 400, "not a regular file")
+    fifo = "fifo-" + uuid.uuid4().hex
+    os.mkfifo(os.path.join(inbox, fifo))
+    problem(inbox_post(stack, {"path": fifo}), 400, "not a regular file")
+    problem(inbox_post(stack, {"path": "missing-%s.csv" % uuid.uuid4().hex}), 404, "no such file")
+    empty = "empty-%s.csv" % uuid.uuid4().hex
+    put_inbox(stack, empty, b"")
+    problem(inbox_post(stack, {"path": empty}), 400, "empty file")
+    problem(inbox_post(stack, {"path": ""}), 400)
+    problem(inbox_post(stack, {"path": "a\u0000b"}), 400)
+
+
+def test_inbox_bad_json(stack):
+    p = problem(inbox_post(stack, {"path": 7}), 400, "string")
+    assert p["invalid_params"] == [{"name": "path", "reason": "must be a string"}], p
+    p = problem(inbox_post(stack, {"path": "a.csv", "extra": 1}), 400, "unknown member")
+    assert p["invalid_params"][0]["name"] == "extra", p
+    problem(inbox_post(stack, {}), 400, "path")
+    problem(inbox_post(stack, [1]), 400, "object")
+    problem(inbox_post(stack, b'{"path": "a.csv"} {}'), 400, "invalid json")
+    problem(inbox_post(stack, b'{"path": "a.csv"'), 400, "invalid json")
+    problem(inbox_post(stack, b"{'path': 'a.csv'}"), 400, "invalid json")
+    problem(inbox_post(stack, b'{"path": "\xff.csv"}'), 400, "invalid json")
+    problem(inbox_post(stack, b'{"path": {"a": {"b": {"c": 1}}}}'), 400)
+    problem(inbox_post(stack, json.dumps({"path": "a" * 5000}).encode()), 413, "4096")
+
+
+# -- reading and paging ------------------------------------------------------
+
+def test_list_paging(stack):
+    ids = [accepted(post(stack, d, "text/csv"), d)["id"] for d in [csv(1) for _ in range(5)]]
+    top = max(ids) + 1
+    seen = []
+    url = "/api/jobs?limit=2&before=%d" % top
+    pages = 0
+    while url and pages < 10:
+        r = stack.http("GET", url)
+        assert r.status == 200, r
+        body = r.json()
+        assert 1 <= len(body["jobs"]) <= 2, body
+        for j in body["jobs"]:
+            check_job(j)
+        seen += [j["id"] for j in body["jobs"]]
+        nxt = body["links"].get("next")
+        if nxt:
+            assert r.headers["link"] == '<%s>; rel="next"' % nxt, r.headers
+        else:
+            assert "link" not in r.headers, r.headers
+        url = nxt
+        pages += 1
+        if len(seen) >= 6:
+            break
+    assert seen == sorted(seen, reverse=True) and len(set(seen)) == len(seen), seen
+    assert seen[:5] == sorted(ids, reverse=True), (seen, ids)
+    # default: newest first, at most 50
+    r = stack.http("GET", "/api/jobs")
+    assert r.status == 200
+    jobs = r.json()["jobs"]
+    assert 5 <= len(jobs) <= 50 and jobs[0]["id"] >= max(ids), jobs[:1]
+    # the last page has no next link
+    r = stack.http("GET", "/api/jobs?before=%d&limit=500" % min(ids))
+    assert "next" not in r.json()["links"], r
+
+
+def test_list_bad_params(stack):
+    for q, name in (("limit=0", "limit"), ("limit=501", "limit"), ("limit=x", "limit"),
+                    ("before=0", "before"), ("before=2147483648", "before"),
+                    ("limit=1&limit=2", "limit"), ("page=2", "page")):
+        p = problem(stack.http("GET", "/api/jobs?" + q), 400)
+        assert p["invalid_params"][0]["name"] == name, (q, p)
+    problem(stack.http("GET", "/api/jobs/1?x=1"), 400, "unknown parameter")
+
+
+# -- cancel ------------------------------------------------------------------
+
+def test_cancel_queued(stack):
+    stack.stop_runners()
+    try:
+        data = csv(3)
+        job = accepted(post(stack, data, "text/csv"), data)
+        assert job["state"] == "queued", job
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth())
+        assert r.status == 200, r
+        j = r.json()
+        check_job(j, data)
+        assert j["state"] == "cancelled" and j["finished_at"] is not None, j
+        ev = stack.psql("SELECT event, data FROM tripline.job_events WHERE job_id = %d "
+                        "ORDER BY id" % job["id"])
+        assert [e[0] for e in ev] == ["queued", "cancelled"], ev
+        assert json.loads(ev[1][1])["state"] == "cancelled", ev
+        problem(stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth()),
+                409, "already cancelled")
+        problem(stack.http("POST", "/api/jobs/2147483647/cancel", b"", stack.auth()), 404)
+        # a running job: the cancel is requested, the runner finishes it
+        data = csv(3)
+        job = accepted(post(stack, data, "text/csv"), data)
+        stack.psql("UPDATE tripline.jobs SET state = 'running', started_at = now(), "
+                   "attempts = 1, lease_owner = 'test', lease_until = now() + interval '1 hour' "
+                   "WHERE id = %d" % job["id"])
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth())
+        assert r.status == 202, r
+        assert r.json()["state"] == "running" and r.json()["cancel_requested"] is True, r
+        assert stack.scalar("SELECT cancel_requested FROM tripline.jobs WHERE id = %d"
+                            % job["id"]) == "t"
+        # leave nothing running for other tests
+        stack.psql("UPDATE tripline.jobs SET state = 'cancelled', finished_at = now(), "
+                   "lease_owner = NULL, lease_until = NULL WHERE id = %d" % job["id"])
+        problem(stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth()), 409)
+    finally:
+        stack.start_runners(1)
+
+
+# -- rejects -----------------------------------------------------------------
+
+def test_rejects(stack):
+    data = csv(8, bad=(1, 4, 6))
+    job = accepted(post(stack, data, "text/csv"), data)
+    j = stack.wait_job(job["id"])
+    assert j["state"] == "succeeded", j
+    assert j["rows_rejected"] == 3, j
+    r = stack.http("GET", "/api/jobs/%d/rejects" % job["id"])
+    assert r.status == 200, r
+    rej = r.json()["rejects"]
+    assert len(rej) == 3 and "next" not in r.json()["links"], r
+    assert [x["line"] for x in rej] == sorted(x["line"] for x in rej), rej
+    for x in rej:
+        assert set(x) == {"line", "reason", "raw"} and x["reason"], x
+        assert "nope" in x["raw"], x
+    # paging by line
+    r = stack.http("GET", "/api/jobs/%d/rejects?limit=2" % job["id"])
+    page = r.json()
+    assert [x["line"] for x in page["rejects"]] == [x["line"] for x in rej[:2]], page
+    nxt = page["links"]["next"]
+    assert nxt == "/api/jobs/%d/rejects?after_line=%d&limit=2" % (job["id"], rej[1]["line"])
+    assert r.headers["link"] == '<%s>; rel="next"' % nxt
+    r = stack.http("GET", nxt)
+    assert [x["line"] for x in r.json()["rejects"]] == [rej[2]["line"]], r
+    # a job without rejects, an unknown job, bad parameters
+    r = stack.http("GET", "/api/jobs/%d/rejects?after_line=%d" % (job["id"], rej[2]["line"]))
+    assert r.json() == {"rejects": [], "links": {}}, r
+    problem(stack.http("GET", "/api/jobs/2147483647/rejects"), 404)
+    problem(stack.http("GET", "/api/jobs/%d/rejects?limit=0" % job["id"]), 400)
+    problem(stack.http("GET", "/api/jobs/%d/rejects?after_line=-1" % job["id"]), 400)
+
+
+# -- NOTIFY ------------------------------------------------------------------
+
+def test_notify_at_commit(stack):
+    """A listener hears tripline_jobs (job id) and tripline_events (event id)."""
+    env = dict(os.environ)
+    env.update(stack.db)
+    listener = subprocess.Popen(
+        ["psql", "-XAtq", "-c", "LISTEN tripline_jobs", "-c", "LISTEN tripline_events",
+         "-c", "SELECT pg_sleep(3)", "-c", "SELECT 1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1)
+        data = csv(2)
+        job = accepted(post(stack, data, "text/csv"), data)
+        out, err = listener.communicate(timeout=30)
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+    text = out.decode()
+    event_id = stack.scalar("SELECT id FROM tripline.job_events WHERE job_id = %d AND "
+                            "event = 'queued'" % job["id"])
+    assert 'notification "tripline_jobs" with payload "%d"' % job["id"] in text, text
+    assert 'notification "tripline_events" with payload "%s"' % event_id in text, text
+
+
+# -- limits ------------------------------------------------------------------
+
+def test_upload_too_large(stack):
+    """Over TRIPLINE_MAX_UPLOAD: 413, and no spool file.  nginx refuses a
+    declared length itself (client_max_body_size is the same limit); the
+    program's own count is checked through its socket with cgi-fcgi."""
+    small = harness.Stack(env={"TRIPLINE_MAX_UPLOAD": "1000"}, runners=0)
+    try:
+        data = csv(30)
+        assert len(data) > 1000
+        problem(post(small, data, "text/csv"), 413, own=False)
+        ctype, body = multipart([(file_part(), data)])
+        problem(post(small, body, ctype), 413, own=False)
+        ok = csv(2)
+        accepted(post(small, ok, "text/csv"), ok)
+        assert spool_temps(small) == []
+        if shutil.which("cgi-fcgi") is None:
+            raise harness.Skip("cgi-fcgi (libfcgi-bin) absent: the program's own count "
+                               "was not checked")
+        sock = os.path.join(small.var, "run", "cgi.sock")
+        for length in (str(len(data)), str(len(data)) + " "):   # declared, then unparsable
+            env = {"REQUEST_METHOD": "POST", "DOCUMENT_URI": "/api/jobs",
+                   "CONTENT_TYPE": "text/csv", "CONTENT_LENGTH": length,
+                   "HTTP_AUTHORIZATION": "Bearer " + small.token, "PATH": os.environ["PATH"]}
+            r = subprocess.run(["cgi-fcgi", "-bind", "-connect", sock], input=data, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            assert b"Status: 413" in r.stdout, r.stdout
+        assert spool_temps(small) == []
+    finally:
+        small.close()
