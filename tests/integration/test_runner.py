@@ -1,0 +1,414 @@
+"""test_runner.py: the job runner (jobs/, issue "ingest pipeline") on the real
+stack: loads, rejects, duplicates, cancel, crashes, several runners,
+retries.
+
+Files are made unique per test (an extra `tag` column, which the loader
+ignores) so that a test never meets another test's content as a duplicate.
+Cancel requests are made as the FastCGI program makes them, by setting
+jobs.cancel_requested; jobs are queued through the HTTP API.
+"""
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+import uuid
+
+import harness
+
+ROOT = harness.ROOT
+GEN = os.path.join(ROOT, "build", "tripline-gen")
+HEADER = b"region,origin_coord,destination_coord,datetime,datasource"
+GOOD = b"Prague,POINT (14.4973794438195 50.00136875782316),POINT (14.43109483523328 50.04052930943246),2018-05-28 09:03:40,funny_car"
+PROGRESS_KEYS = {"job", "rows_loaded", "rows_rejected", "bytes_read", "bytes_total",
+                 "percent", "rows_per_s", "eta_s"}
+
+
+# -- helpers -----------------------------------------------------------------
+
+def tagged(data, tag=None):
+    """data with a `tag` column holding one value, so its sha256 is new."""
+    tag = (tag or uuid.uuid4().hex).encode()
+    out = []
+    for i, line in enumerate(data.split(b"\n")):
+        if line == b"":
+            out.append(line)
+        elif i == 0:
+            out.append(line.rstrip(b"\r") + b",tag")
+        else:
+            out.append(line.rstrip(b"\r") + b"," + tag)
+    return b"\n".join(out)
+
+
+def fresh_seed():
+    """A seed no other test of this stack uses, so contents never repeat."""
+    return random.randrange(1, 1 << 40)
+
+
+def gen_inbox(stack, rows, seed, bad=0):
+    """Generate a file straight into the inbox; returns (name, bad counts)."""
+    name = "gen-%s.csv" % uuid.uuid4().hex
+    path = os.path.join(stack.var, "inbox", name)
+    cmd = [GEN, "-n", str(rows), "-s", str(seed), "-o", path]
+    if bad:
+        cmd += ["--bad", str(bad)]
+    r = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    st = os.stat(os.path.join(stack.var, "inbox"))
+    os.chown(path, st.st_uid, st.st_gid)
+    return name, r.stderr.decode()
+
+
+def submit_inbox(stack, name):
+    r = stack.http("POST", "/api/jobs", json.dumps({"path": name}).encode(),
+                   stack.auth({"Content-Type": "application/json"}))
+    assert r.status == 202, r
+    return r.json()["id"]
+
+
+def submit(stack, data, filename="trips.csv"):
+    r = stack.upload(data, kind="multipart", filename=filename)
+    assert r.status == 202, r
+    return r.json()["id"]
+
+
+def job_row(stack, job_id):
+    rows = stack.psql("SELECT state, rows_loaded, rows_rejected, attempts, coalesce(error, ''), "
+                      "coalesce(duplicate_of, 0) FROM tripline.jobs WHERE id = %d" % job_id)
+    s, loaded, rejected, attempts, error, dup = rows[0]
+    return {"state": s, "rows_loaded": int(loaded), "rows_rejected": int(rejected),
+            "attempts": int(attempts), "error": error, "duplicate_of": int(dup)}
+
+
+def wait_state(stack, job_id, states=harness.FINAL_STATES, timeout=180):
+    end = time.time() + timeout
+    while time.time() < end:
+        j = job_row(stack, job_id)
+        if j["state"] in states:
+            return j
+        time.sleep(0.1)
+    raise AssertionError("job %d still %s after %ds" % (job_id, j["state"], timeout))
+
+
+def events(stack, job_id):
+    rows = stack.psql("SELECT event, data FROM tripline.job_events WHERE job_id = %d ORDER BY id"
+                      % job_id)
+    return [(e, json.loads(d)) for e, d in rows]
+
+
+def trips(stack, job_id):
+    return int(stack.scalar("SELECT count(*) FROM tripline.trips WHERE job_id = %d" % job_id))
+
+
+def wait_progress(stack, job_id, timeout=60):
+    """Wait until the job is loading and has reported some rows."""
+    end = time.time() + timeout
+    while time.time() < end:
+        n = stack.scalar("SELECT count(*) FROM tripline.job_events WHERE job_id = %d AND "
+                         "event = 'progress' AND (data->>'rows_loaded')::bigint > 0" % job_id)
+        if int(n) > 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("job %d reported no progress" % job_id)
+
+
+def check_final_event(stack, job_id, name):
+    ev = events(stack, job_id)
+    names = [e for e, _ in ev]
+    assert names[-1] == name, names
+    assert names.count(name) == 1, names
+    finals = [e for e in names if e in harness.FINAL_STATES]
+    assert finals == [name], names
+    return ev
+
+
+# -- tests -------------------------------------------------------------------
+
+def test_sample_loads_every_row(stack):
+    data = tagged(harness.sample_bytes())
+    job_id = submit(stack, data)
+    j = wait_state(stack, job_id)
+    assert j["state"] == "succeeded", j
+    assert (j["rows_loaded"], j["rows_rejected"], j["attempts"]) == (100, 0, 1), j
+    assert trips(stack, job_id) == 100
+    ev = check_final_event(stack, job_id, "succeeded")
+    names = [e for e, _ in ev if e != "progress"]
+    assert names == ["queued", "started", "succeeded"], names
+    started = dict(ev)["started"]
+    assert started == {"job": job_id, "attempt": 1, "bytes_total": len(data)}, started
+    done = ev[-1][1]
+    assert set(done) == {"job", "rows_loaded", "rows_rejected", "duplicate_of", "elapsed_s",
+                         "rows_per_s"}, done
+    assert (done["job"], done["rows_loaded"], done["rows_rejected"], done["duplicate_of"]) == \
+        (job_id, 100, 0, None), done
+    # The first sample row, exactly: coordinates, timestamp, names, slot.
+    row = stack.psql(
+        "SELECT t.origin_lon, t.origin_lat, t.dest_lon, t.dest_lat, t.ts, r.name, d.name, t.slot "
+        "FROM tripline.trips t JOIN tripline.regions r ON r.id = t.region_id "
+        "JOIN tripline.datasources d ON d.id = t.datasource_id "
+        "WHERE t.job_id = %d AND t.ts = '2018-05-28 09:03:40' AND d.name = 'funny_car' "
+        "AND t.origin_lon = 14.4973794438195" % job_id)
+    assert row == [("14.4973794438195", "50.00136875782316", "14.43109483523328",
+                    "50.04052930943246", "2018-05-28 09:03:40", "Prague", "funny_car",
+                    row[0][7])], row
+    slot_minutes = int(stack.scalar(
+        "SELECT coalesce((SELECT value FROM tripline.settings WHERE key = 'slot_minutes'), '30')"))
+    assert int(row[0][7]) == (9 * 60 + 3) // slot_minutes, row
+    # The geohash of the origin (geohash.org: u2fkbc...) as a 60-bit integer.
+    cell = int(stack.scalar("SELECT origin_cell FROM tripline.trips WHERE job_id = %d AND "
+                            "origin_lon = 14.4973794438195 LIMIT 1" % job_id))
+    assert cell == 939513030651714364, cell
+
+
+def test_generated_100k(stack):
+    name, _ = gen_inbox(stack, 100000, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    j = wait_state(stack, job_id)
+    assert j["state"] == "succeeded", j
+    assert (j["rows_loaded"], j["rows_rejected"]) == (100000, 0), j
+    assert trips(stack, job_id) == 100000
+    slot_minutes = int(stack.scalar(
+        "SELECT coalesce((SELECT value FROM tripline.settings WHERE key = 'slot_minutes'), '30')"))
+    wrong = stack.scalar(
+        "SELECT count(*) FROM tripline.trips WHERE job_id = %d AND slot <> "
+        "(extract(hour FROM ts) * 60 + extract(minute FROM ts))::int / %d" % (job_id, slot_minutes))
+    assert wrong == "0", wrong
+    check_final_event(stack, job_id, "succeeded")
+
+
+def test_generated_bad_rows_counted(stack):
+    name, counts = gen_inbox(stack, 5000, seed=fresh_seed(), bad=30)
+    m = re.search(r"(\d+) good rows, (\d+) bad rows", counts)
+    assert m, counts
+    good, bad = int(m.group(1)), int(m.group(2))
+    job_id = submit_inbox(stack, name)
+    j = wait_state(stack, job_id)
+    assert j["state"] == "succeeded", j
+    assert (j["rows_loaded"], j["rows_rejected"]) == (good, bad), (j, counts)
+    assert trips(stack, job_id) == good
+    n = stack.scalar("SELECT count(*) FROM tripline.job_rejects WHERE job_id = %d" % job_id)
+    assert int(n) == bad, n
+
+
+def test_mixed_bad_rows_reasons(stack):
+    tag = uuid.uuid4().hex.encode()
+    rows = [
+        HEADER,
+        GOOD,                                                           # 2 good
+        GOOD.replace(b"POINT (14.4973794438195 50.00136875782316)", b"POINT (14.4 abc)"),  # 3
+        GOOD.replace(b"2018-05-28 09:03:40", b"2018-02-30 09:03:40"),  # 4 no such day
+        b"Prague,POINT (1 2)",                                          # 5 fields missing
+        b"Pra\x00gue" + GOOD[6:],                                       # 6 NUL in region
+        b"\xff\xfe" + GOOD[6:],                                         # 7 invalid UTF-8
+        b'"' + b"x" * 70000 + b'",y',                                   # 8 too long
+        # 9-10: one record over two lines; control characters in names
+        b'"multi\nline",POINT (1 2),POINT (3 4),2018-05-28 09:03:40,a\tb\\c',
+        GOOD.replace(b"09:03:40", b"10:03:40"),                        # 11 good
+        GOOD.replace(b"POINT (14.43109483523328 50.04052930943246)", b"POINT (200 50)"),  # 12
+    ]
+    data = tagged(b"\n".join(rows) + b"\n", tag.decode())
+    job_id = submit(stack, data, "mixed.csv")
+    j = wait_state(stack, job_id)
+    assert j["state"] == "succeeded", j
+    rejects = stack.psql("SELECT line, reason, raw FROM tripline.job_rejects WHERE job_id = %d "
+                         "ORDER BY line" % job_id)
+    lines = [int(r[0]) for r in rejects]
+    loaded = j["rows_loaded"]
+    assert lines == [3, 4, 5, 6, 7, 8, 9, 12], rejects
+    assert loaded == 2 and j["rows_rejected"] == 8, j
+    assert j["rows_rejected"] == len(rejects), (j, rejects)
+    assert trips(stack, job_id) == loaded
+    reasons = {int(r[0]): r[1] for r in rejects}
+    raws = {int(r[0]): r[2] for r in rejects}
+    assert "origin_coord" in reasons[3], reasons
+    assert "datetime" in reasons[4], reasons
+    assert reasons[8] == "line longer than 64 KiB", reasons
+    assert "destination_coord" in reasons[12], reasons
+    # Raw text is stored sanitised (NUL and bad bytes replaced) and cut.
+    assert raws[6].startswith("Pra\ufffdgue,POINT"), raws[6]
+    assert raws[7].startswith("\ufffd"), raws[7]
+    assert len(raws[8].encode()) <= 1024, len(raws[8])
+    assert raws[3] == GOOD.replace(b"POINT (14.4973794438195 50.00136875782316)",
+                                   b"POINT (14.4 abc)").decode() + "," + tag.decode(), raws[3]
+
+
+def test_same_content_twice_is_a_duplicate(stack):
+    data = tagged(harness.sample_bytes())
+    first = submit(stack, data)
+    assert wait_state(stack, first)["state"] == "succeeded"
+    second = submit(stack, data, "again.csv")
+    j = wait_state(stack, second)
+    assert j["state"] == "succeeded", j
+    assert j["duplicate_of"] == first and j["rows_loaded"] == 0, j
+    assert trips(stack, first) == 100 and trips(stack, second) == 0
+    done = check_final_event(stack, second, "succeeded")[-1][1]
+    assert done["duplicate_of"] == first and done["rows_loaded"] == 0, done
+
+
+def test_identical_files_loading_at_once(stack):
+    """Two runners load the same new content at the same time: the unique
+    index jobs_loaded_sha256 lets one commit, the other becomes its
+    duplicate."""
+    stack.start_runners(2)
+    try:
+        name, _ = gen_inbox(stack, 200000, seed=fresh_seed())
+        with open(os.path.join(stack.var, "inbox", name), "rb") as f:
+            data = f.read()
+        second_name = "copy-" + name
+        stack.write_inbox(second_name, data)
+        a = submit_inbox(stack, name)
+        b = submit_inbox(stack, second_name)
+        ja, jb = wait_state(stack, a), wait_state(stack, b)
+        assert ja["state"] == jb["state"] == "succeeded", (ja, jb)
+        loaded = [j for j in (ja, jb) if j["duplicate_of"] == 0]
+        assert len(loaded) == 1, (ja, jb)
+        assert trips(stack, a) + trips(stack, b) == 200000
+    finally:
+        stack.kill("runner-2", signal.SIGTERM)
+
+
+def test_not_a_csv_fails_at_once(stack):
+    junk = b"\x00\x01\x02\x89PNG\r\n\x1a\n" + os.urandom(4000)
+    job_id = submit(stack, junk, "junk.bin")
+    j = wait_state(stack, job_id)
+    assert j["state"] == "failed", j
+    assert j["error"].startswith("not a trips CSV"), j
+    assert j["attempts"] == 1, j
+    ev = check_final_event(stack, job_id, "failed")
+    assert ev[-1][1] == {"job": job_id, "error": j["error"], "attempts": 1}, ev[-1]
+    assert "retrying" not in [e for e, _ in ev]
+
+    wrong_header = tagged(b"a,b,c\n1,2,3\n")
+    job_id = submit(stack, wrong_header, "abc.csv")
+    j = wait_state(stack, job_id)
+    assert j["state"] == "failed" and j["error"].startswith("not a trips CSV: "), j
+
+    # An empty file, if the API queues it at all.
+    name = "empty-%s.csv" % uuid.uuid4().hex
+    stack.write_inbox(name, b"\n" * (1 + len(name) % 7))
+    r = stack.http("POST", "/api/jobs", json.dumps({"path": name}).encode(),
+                   stack.auth({"Content-Type": "application/json"}))
+    if r.status == 202:
+        j = wait_state(stack, r.json()["id"])
+        assert j["state"] == "failed" and j["error"] == "empty file", j
+
+
+def test_cancel_running_job(stack):
+    name, _ = gen_inbox(stack, 1500000, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    wait_progress(stack, job_id)
+    # All at once: nothing is visible while the load transaction is open.
+    assert trips(stack, job_id) == 0
+    ev = events(stack, job_id)
+    progress = [d for e, d in ev if e == "progress"]
+    assert progress and set(progress[-1]) == PROGRESS_KEYS, progress
+    assert progress[-1]["bytes_total"] > 0 and 0 <= progress[-1]["percent"] <= 100
+    t0 = time.time()
+    stack.psql("UPDATE tripline.jobs SET cancel_requested = true WHERE id = %d" % job_id)
+    j = wait_state(stack, job_id, timeout=30)
+    took = time.time() - t0
+    assert j["state"] == "cancelled", j
+    assert took < 1.5, took
+    assert trips(stack, job_id) == 0
+    ev = check_final_event(stack, job_id, "cancelled")
+    assert set(ev[-1][1]) == {"job", "rows_loaded_before_cancel"}, ev[-1]
+    assert stack.scalar("SELECT count(*) FROM tripline.job_rejects WHERE job_id = %d"
+                        % job_id) == "0"
+
+
+def test_sigkill_mid_job_loads_exactly_once(stack):
+    rows = 1000000
+    name, _ = gen_inbox(stack, rows, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    wait_progress(stack, job_id)
+    stack.kill("runner-1", signal.SIGKILL)
+    assert trips(stack, job_id) == 0
+    assert job_row(stack, job_id)["state"] == "running"
+    stack.start_runners(1)      # a new runner takes the job once the lease expires
+    j = wait_state(stack, job_id, timeout=240)
+    assert j["state"] == "succeeded", j
+    assert j["rows_loaded"] == rows and j["attempts"] == 2, j
+    assert trips(stack, job_id) == rows
+    names = [e for e, _ in events(stack, job_id) if e != "progress"]
+    assert names == ["queued", "started", "started", "succeeded"], names
+
+
+def test_sigterm_requeues_without_counting(stack):
+    name, _ = gen_inbox(stack, 1000000, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    wait_progress(stack, job_id)
+    stack.kill("runner-1", signal.SIGTERM)       # waits for the runner to exit
+    j = job_row(stack, job_id)
+    assert j["state"] == "queued" and j["attempts"] == 0, j
+    assert trips(stack, job_id) == 0
+    ev = events(stack, job_id)
+    assert ev[-1][0] == "retrying", ev[-1]
+    stack.start_runners(1)
+    j = wait_state(stack, job_id, timeout=240)
+    assert j["state"] == "succeeded" and j["attempts"] == 1, j
+    assert trips(stack, job_id) == 1000000
+
+
+def test_two_runners_drain_twenty_jobs(stack):
+    stack.stop_runners()
+    try:
+        ids = []
+        for i in range(20):
+            name, _ = gen_inbox(stack, 20000, seed=fresh_seed())
+            ids.append(submit_inbox(stack, name))
+        time.sleep(0.5)
+        assert all(job_row(stack, i)["state"] == "queued" for i in ids)
+        stack.start_runners(2)
+        for i in ids:
+            j = wait_state(stack, i)
+            assert j["state"] == "succeeded" and j["duplicate_of"] == 0, (i, j)
+            assert j["rows_loaded"] == 20000 and j["attempts"] == 1, (i, j)
+            assert trips(stack, i) == 20000, i
+            names = [e for e, _ in events(stack, i)]
+            assert names.count("started") == 1 and names.count("succeeded") == 1, names
+        # Both runners took part (each logs the jobs it finished).
+        logs = []
+        for n in ("runner-1", "runner-2"):
+            with open(os.path.join(stack.var, "log", n + ".log"), errors="replace") as f:
+                logs.append(f.read())
+        done = [sum(1 for i in ids if "job %d: succeeded" % i in text) for text in logs]
+        assert sum(done) == 20 and min(done) > 0, done
+    finally:
+        stack.kill("runner-2", signal.SIGTERM)
+        stack.start_runners(1)
+
+
+def test_lost_connection_is_retried(stack):
+    """A transient failure (the server drops the load's connection) is
+    retried after a backoff, and the retry loads every row once."""
+    rows = 1000000
+    name, _ = gen_inbox(stack, rows, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    wait_progress(stack, job_id)
+    killed = stack.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE query LIKE 'COPY tripline.trips%' AND state = 'active'")
+    assert killed == [("t",)], killed
+    j = wait_state(stack, job_id, timeout=240)
+    assert j["state"] == "succeeded", j
+    assert j["attempts"] == 2 and j["rows_loaded"] == rows, j
+    assert trips(stack, job_id) == rows
+    retry = [d for e, d in events(stack, job_id) if e == "retrying"]
+    assert len(retry) == 1, retry
+    assert set(retry[0]) == {"job", "attempt", "next_try", "error"}, retry
+    assert retry[0]["attempt"] == 1, retry
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", retry[0]["next_try"]), retry
+
+
+def test_runner_memory_stays_flat(stack):
+    pid = stack.pid("runner-1")
+    if pid is None:
+        raise harness.Skip("no runner-1")
+    name, _ = gen_inbox(stack, 1000000, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    assert wait_state(stack, job_id)["state"] == "succeeded"
+    with open("/proc/%d/status" % pid) as f:
+        hwm = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+    # The sanitizer build's shadow memory counts too; a leak per row or an
+    # unbounded buffer would be far above this.
+    assert hwm < 128 * 1024, hwm
