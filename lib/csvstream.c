@@ -282,6 +282,13 @@ csvstream_content(struct csvstream *s, const char *buf, size_t n)
 	if (take > s->max_record - s->reclen)
 		take = s->max_record - s->reclen + 1;
 	s->reclen += take;
+	/*
+	 * libcsv's built-in terminator test (CR or LF) is inline, and
+	 * without a CR in the bytes it means LF alone; only bytes with a
+	 * bare CR need csvstream_is_term, a call per byte.
+	 */
+	csv_set_term_func(&s->p, memchr(buf, '\r', take) != NULL ?
+	    csvstream_is_term : NULL);
 	if (csvstream_parse(s, buf, take) != 0)
 		return -1;
 	if (s->bad == CSVSTREAM_GOOD && s->reclen > s->max_record)
@@ -373,7 +380,6 @@ csvstream_new(size_t max_record, csvstream_row_fn fn, void *arg)
 		free(s);
 		return NULL;
 	}
-	csv_set_term_func(&s->p, csvstream_is_term);
 	csv_set_blk_size(&s->p, CSVSTREAM_BLOCK);
 	s->max_record = max_record;
 	s->fn = fn;
