@@ -264,6 +264,85 @@ test_format(void)
 	UNIT_CHECK(i == 200000, "round trip loop stopped at %zu", i);
 }
 
+/*
+ * Random decimals against strtod itself, bit for bit: the fast path for
+ * short mantissas (Clinger) and the strtod path must agree with it.
+ */
+static void
+test_vs_strtod(void)
+{
+	char	 buf[80];
+	size_t	 n, k;
+	double	 mine, ref;
+	int	 i, nd, rc, bad = 0, fast = 0;
+
+	srand(31337);
+	for (i = 0; i < 1000000 && bad < 5; i++) {
+		n = 0;
+		if (rand() % 2)
+			buf[n++] = '-';
+		nd = rand() % 12;
+		for (k = 0; k < (size_t)nd; k++)
+			buf[n++] = (char)('0' + rand() % 10);
+		if (rand() % 4 != 0) {
+			buf[n++] = '.';
+			nd = rand() % 20;
+			for (k = 0; k < (size_t)nd; k++)
+				buf[n++] = (char)('0' + rand() % 10);
+		}
+		if (rand() % 3 == 0)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "e%d",
+			    rand() % 80 - 40);
+		buf[n] = '\0';
+		rc = num_parse_double(buf, n, &mine);
+		ref = strtod(buf, NULL);
+		if (strspn(buf, "-.") == n || buf[strspn(buf, "-")] == 'e' ||
+		    (buf[strspn(buf, "-")] == '.' && (buf[strspn(buf, "-") + 1]
+		    < '0' || buf[strspn(buf, "-") + 1] > '9'))) {
+			/* No digits before the exponent: refused. */
+			if (rc != -1) {
+				UNIT_CHECK(0, "vs strtod: \"%s\" accepted", buf);
+				bad++;
+			}
+			continue;
+		}
+		if (n > 64 || !isfinite(ref)) {
+			if (rc != -1) {
+				UNIT_CHECK(0, "vs strtod: \"%s\" accepted", buf);
+				bad++;
+			}
+			continue;
+		}
+		if (rc != 0 || memcmp(&mine, &ref, sizeof(ref)) != 0) {
+			UNIT_CHECK(0, "vs strtod: \"%s\": %d %a, strtod %a",
+			    buf, rc, mine, ref);
+			bad++;
+		}
+		if (n <= 17)
+			fast++;
+	}
+	UNIT_CHECK(bad == 0 && fast > 100000, "vs strtod: %d bad", bad);
+	/* The edges of the fast path. */
+	{
+		static const char *const edge[] = {
+			"9007199254740992", "9007199254740993",
+			"9007199254740992e22", "9007199254740993e-22",
+			"1e22", "1e23", "1e-22", "1e-23", "123456789012345678",
+			"0.1", "0.3", "2.2250738585072011e-308",
+			"4.9e-324", "1e-400", "179769313486231570000e288",
+			"0.000000000000000000000000000001", "-0.0", "0e500",
+			"14.4973794438195", "50.00136875782316",
+			"50.000000000000000000000001",
+		};
+		for (k = 0; k < sizeof(edge) / sizeof(edge[0]); k++) {
+			ref = strtod(edge[k], NULL);
+			rc = num_parse_double(edge[k], strlen(edge[k]), &mine);
+			UNIT_CHECK(rc == 0 && memcmp(&mine, &ref, sizeof(ref))
+			    == 0, "edge \"%s\": %a vs %a", edge[k], mine, ref);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -271,5 +350,6 @@ main(void)
 	test_double();
 	test_no_nul();
 	test_format();
+	test_vs_strtod();
 	return unit_done("test_num");
 }
