@@ -35,21 +35,32 @@ struct lease {
 	char			 id[16], attempt[16], secs[16];
 };
 
-/* Also keeps jobs.bytes_read current for GET /api/jobs/{id}. */
-static const char extend_sql[] =
-    "UPDATE tripline.jobs SET lease_until = now() + $4 * interval '1 second', "
-    "bytes_read = $5 WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
-    "AND state = 'running' RETURNING cancel_requested";
-
-static const char cancel_sql[] =
-    "SELECT cancel_requested FROM tripline.jobs WHERE id = $1 "
-    "AND lease_owner = $2 AND attempts = $3 AND state = 'running'";
-
 enum lease_task {
 	LEASE_TASK_CANCEL,
 	LEASE_TASK_EXTEND,
 	LEASE_TASK_PROGRESS,
 	LEASE_TASK__MAX
+};
+
+/*
+ * The queries of the cancel and extend tasks; each returns the job's
+ * cancel flag, or no row when the job is no longer ours.  Parameters: $1
+ * id, $2 owner, $3 attempt, $4 lease seconds, $5 bytes read.
+ */
+static const struct {
+	const char	*sql;
+	int		 nparams;
+} lease_sql[LEASE_TASK__MAX] = {
+	{ "SELECT cancel_requested FROM tripline.jobs WHERE id = $1 "
+	  "AND lease_owner = $2 AND attempts = $3 AND state = 'running'",
+	  3 },			/* LEASE_TASK_CANCEL */
+	/* Also keeps jobs.bytes_read current for GET /api/jobs/{id}. */
+	{ "UPDATE tripline.jobs SET "
+	  "lease_until = now() + $4 * interval '1 second', bytes_read = $5 "
+	  "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
+	  "AND state = 'running' RETURNING cancel_requested",
+	  5 },			/* LEASE_TASK_EXTEND */
+	{ NULL, 0 },		/* LEASE_TASK_PROGRESS: an event instead */
 };
 
 static int64_t
@@ -77,7 +88,7 @@ lease_conn_check(struct lease *l)
  * when the job is still ours, 0 when it is not, -1 on error.
  */
 static int
-lease_query(struct lease *l, const char *sql, int *cancel)
+lease_query(struct lease *l, enum lease_task t, int *cancel)
 {
 	char		 bytes[24];
 	const char	*vals[5] = { l->id, l->job->owner, l->attempt, l->secs,
@@ -87,8 +98,8 @@ lease_query(struct lease *l, const char *sql, int *cancel)
 
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)
 	    atomic_load_explicit(&l->ctr->bytes_read, memory_order_relaxed));
-	res = PQexecParams(l->conn, sql, sql == extend_sql ? 5 : 3, NULL,
-	    vals, NULL, NULL, 0);
+	res = PQexecParams(l->conn, lease_sql[t].sql, lease_sql[t].nparams,
+	    NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("job %d: control query failed: %s", l->job->id,
 		    PQerrorMessage(l->conn));
@@ -155,8 +166,7 @@ lease_task(struct lease *l, enum lease_task t)
 	switch (t) {
 	case LEASE_TASK_CANCEL:
 	case LEASE_TASK_EXTEND:
-		r = lease_query(l, t == LEASE_TASK_EXTEND ? extend_sql :
-		    cancel_sql, &cancel);
+		r = lease_query(l, t, &cancel);
 		if (r < 0) {
 			lease_conn_check(l);
 			break;

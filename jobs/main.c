@@ -37,6 +37,15 @@
 #define RUNNER_BACKOFF_MAX	300	/* seconds, retry of a failed load */
 #define RUNNER_RECONNECT_MAX	30	/* seconds between reconnects */
 
+/* For the log line of each end. */
+static const char *const runner_end_verbs[RUNNER_DB_END__MAX] = {
+	"succeeded",		/* RUNNER_DB_SUCCEEDED */
+	"failed",		/* RUNNER_DB_FAILED */
+	"cancelled",		/* RUNNER_DB_CANCELLED */
+	"retrying",		/* RUNNER_DB_RETRY */
+	"queued again",		/* RUNNER_DB_REQUEUE */
+};
+
 static volatile sig_atomic_t runner_stop;
 static int runner_wake[2] = { -1, -1 };
 
@@ -208,10 +217,7 @@ runner_run(struct runner *rn, struct job *job)
 		break;
 	}
 	log_info("job %d: %s (attempt %d): %s", job->id,
-	    end == RUNNER_DB_RETRY ? "retrying" :
-	    end == RUNNER_DB_REQUEUE ? "queued again" :
-	    end == RUNNER_DB_CANCELLED ? "cancelled" : "failed",
-	    job->attempt, clean);
+	    runner_end_verbs[end], job->attempt, clean);
 	/* A lost connection is the usual transient error: reconnect. */
 	if (runner_connect(rn) != 0 && end != RUNNER_DB_REQUEUE)
 		return;
