@@ -333,9 +333,17 @@ runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
 	char		 lease[16], maxat[16];
 	const char	*vals[3] = { owner, lease, maxat };
 	PGresult	*res = NULL;
+	PGnotify	*n;
 	enum runner_db_claim rc = RUNNER_DB_CLAIM_ERROR;
 	int		 r;
 
+	/*
+	 * Notifications that arrived during the last load have done their
+	 * job: this claim looks at the whole queue anyway.  Dropping them
+	 * keeps a busy runner's memory flat.
+	 */
+	while ((n = PQnotifies(conn)) != NULL)
+		PQfreemem(n);
 	memset(job, 0, sizeof(*job));
 	snprintf(lease, sizeof(lease), "%d", cfg->lease_seconds);
 	snprintf(maxat, sizeof(maxat), "%d", cfg->max_attempts);
