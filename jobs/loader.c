@@ -137,6 +137,7 @@ loader_reject(struct loader *l, const struct csvstream_row *row,
 static int
 loader_header(struct loader *l, const struct csvstream_row *row)
 {
+	static const char not_csv[] = "not a trips CSV: ";
 	char err[256];
 
 	l->have_header = 1;
@@ -148,8 +149,9 @@ loader_header(struct loader *l, const struct csvstream_row *row)
 		    "not a trips CSV: misplaced quote in the first line");
 	if (trip_header_parse(row->field, row->len, row->nfields, &l->hdr,
 	    err, sizeof(err)) != 0)
-		return loader_stop(l, LOADER_FAILED, "not a trips CSV: %s",
-		    err);
+		return loader_stop(l, LOADER_FAILED, "%s%s",
+		    strncmp(err, not_csv, sizeof(not_csv) - 1) == 0 ? "" :
+		    not_csv, err);
 	return 0;
 }
 
