@@ -282,6 +282,18 @@ loader_begin(struct loader *l)
 	return rc;
 }
 
+/* Publish the counts for the control thread's progress events. */
+static void
+loader_publish(const struct loader *l, struct lease_counters *ctr,
+    uint64_t bytes)
+{
+	atomic_store_explicit(&ctr->bytes_read, bytes, memory_order_relaxed);
+	atomic_store_explicit(&ctr->rows_loaded, l->loaded,
+	    memory_order_relaxed);
+	atomic_store_explicit(&ctr->rows_rejected,
+	    rejectlog_count(l->rejects), memory_order_relaxed);
+}
+
 /* Read the whole file through the reader; 0 or -1 with l->fail set. */
 static int
 loader_read(struct loader *l, int fd, struct lease *lease,
@@ -320,12 +332,7 @@ loader_read(struct loader *l, int fd, struct lease *lease,
 		if (csvstream_feed(l->csv, buf, (size_t)n) != 0)
 			goto csv_failed;
 		bytes += (uint64_t)n;
-		atomic_store_explicit(&ctr->bytes_read, bytes,
-		    memory_order_relaxed);
-		atomic_store_explicit(&ctr->rows_loaded, l->loaded,
-		    memory_order_relaxed);
-		atomic_store_explicit(&ctr->rows_rejected,
-		    rejectlog_count(l->rejects), memory_order_relaxed);
+		loader_publish(l, ctr, bytes);
 	}
 	if (csvstream_finish(l->csv) != 0)
 		goto csv_failed;
@@ -333,10 +340,7 @@ loader_read(struct loader *l, int fd, struct lease *lease,
 		loader_stop(l, LOADER_FAILED, "empty file");
 		goto out;
 	}
-	atomic_store_explicit(&ctr->rows_loaded, l->loaded,
-	    memory_order_relaxed);
-	atomic_store_explicit(&ctr->rows_rejected,
-	    rejectlog_count(l->rejects), memory_order_relaxed);
+	loader_publish(l, ctr, bytes);
 	rc = 0;
 	goto out;
 csv_failed:
