@@ -171,9 +171,9 @@ runner_clean_error(const char *in, char *out, size_t outsz)
 static int
 runner_backoff(int attempt)
 {
-	return attempt >= 8 ? RUNNER_BACKOFF_MAX :
-	    (1 << attempt) > RUNNER_BACKOFF_MAX ? RUNNER_BACKOFF_MAX :
-	    1 << attempt;
+	int s = 1 << (attempt < 9 ? attempt : 9);
+
+	return s < RUNNER_BACKOFF_MAX ? s : RUNNER_BACKOFF_MAX;
 }
 
 static void
