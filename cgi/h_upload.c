@@ -9,6 +9,8 @@
  *       directory (body at most 4 KiB; exactly that one member)
  *   anything else                       415 with Accept-Post
  *
+ * Only raw bodies take a query parameter (filename); any other is 400.
+ *
  * Uploads stream through in 64 KiB reads into the spool (see spool.h),
  * hashed as they come; nothing is sized from CONTENT_LENGTH.  The bytes
  * received are counted against TRIPLINE_MAX_UPLOAD (413 when over); a

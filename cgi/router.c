@@ -24,6 +24,7 @@
  * route (nginx drops the body).  The handler gets req->query unparsed:
  * it checks it with query_parse against its own parameter table.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -121,19 +122,25 @@ match(const char *pattern, const char *path, size_t len, const char **id,
 static void
 not_allowed(struct http_req *req, unsigned allowed)
 {
-	char	 allow[128];
-	size_t	 n = 0;
-	int	 m;
+	const char	*m;
+	char		 allow[128], q[SAFETEXT_QUOTE_SIZE];
+	size_t		 n = 0;
+	int		 i;
 
 	allow[0] = '\0';
-	for (m = 0; m < HTTP_METHOD__MAX; m++)
-		if (allowed & (1u << m))
+	for (i = 0; i < HTTP_METHOD__MAX; i++)
+		if (allowed & (1u << i))
 			n += (size_t)snprintf(allow + n, sizeof(allow) - n,
-			    "%s%s", n ? ", " : "", http_method_names[m]);
+			    "%s%s", n ? ", " : "", http_method_names[i]);
 	http_header(req, "Allow", "%s", allow);
-	http_problem(req, 405, "method %s not allowed here; allowed: %s",
-	    req->method < HTTP_METHOD__MAX ?
-	    http_method_names[req->method] : "(unknown)", allow);
+	if (req->method < HTTP_METHOD__MAX)
+		snprintf(q, sizeof(q), "%s", http_method_names[req->method]);
+	else if ((m = http_param(req, "REQUEST_METHOD")) != NULL)
+		safetext_quote(m, strlen(m), q, sizeof(q));
+	else
+		snprintf(q, sizeof(q), "(none)");
+	http_problem(req, 405, "method %s not allowed here; allowed: %s", q,
+	    allow);
 }
 
 static void
