@@ -1,0 +1,315 @@
+/*
+ * h_events.c: the worker's half of an event stream (see h_events.h and
+ * relay.h).  The worker checks the request, sends the head and the
+ * backlog from its own connection, up to the relay's horizon, and hands
+ * the request to the relay, which sends everything above the horizon:
+ * nothing is lost in between and nothing is sent twice.  The worker then
+ * goes back to accepting; streams never hold worker threads.
+ *
+ * The backlog of a job stream opened without Last-Event-ID is the job's
+ * state so far: every event except the progress steps that another
+ * progress step follows, so a client joining a long job gets its state
+ * changes and its latest progress, not thousands of old steps.  With
+ * Last-Event-ID every event above that id is sent: exactly what the
+ * client missed (WHATWG HTML, 9.2.4 "the last event ID string").
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "h_events.h"
+#include "http.h"
+#include "jobstate.h"
+#include "log.h"
+#include "num.h"
+#include "query.h"
+#include "relay.h"
+#include "safetext.h"
+#include "sse.h"
+
+#define EVENTS_PAGE		1000	/* rows per backlog query (the SQL's LIMIT) */
+#define EVENTS_READY_MS		5000	/* wait for the relay's first connection */
+#define EVENTS_SNDTIMEO_S	10	/* a client reading nothing frees the worker */
+
+enum events_sql {
+	SQL_JOB,
+	SQL_HISTORY,
+	SQL_JOB_PAGE,
+	SQL_ALL_PAGE,
+	SQL__MAX
+};
+
+static const char *const events_sql[SQL__MAX] = {
+	/* SQL_JOB: $1 job, $2 the final event names; state, final event */
+	"SELECT j.state, (SELECT max(e.id) FROM tripline.job_events e"
+	"  WHERE e.job_id = j.id AND e.event = ANY($2::text[]))"
+	" FROM tripline.jobs j WHERE j.id = $1",
+
+	/* SQL_HISTORY: $1 job, $2 through id, $3 the progress event name */
+	"SELECT id, event, data::text FROM ("
+	"  SELECT id, event, data, lead(event) OVER (ORDER BY id) AS next"
+	"  FROM tripline.job_events WHERE job_id = $1 AND id <= $2::bigint"
+	") e WHERE event <> $3 OR next IS DISTINCT FROM $3 ORDER BY id",
+
+	/* SQL_JOB_PAGE: $1 job, $2 after id, $3 through id */
+	"SELECT id, event, data::text FROM tripline.job_events"
+	" WHERE job_id = $1 AND id > $2::bigint AND id <= $3::bigint"
+	" ORDER BY id LIMIT 1000",
+
+	/* SQL_ALL_PAGE: $1 after id, $2 through id */
+	"SELECT id, event, data::text FROM tripline.job_events"
+	" WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id LIMIT 1000",
+};
+
+/* One stream while the worker serves it. */
+struct events {
+	struct http_req	*req;
+	int		 job;		/* 0: every job */
+	int64_t		 sent;		/* the client has every id up to here */
+	int		 done;		/* the job's final event was sent */
+};
+
+/* Send the rows (id, event, data) of res; 0, or -1 when the client left. */
+static int
+events_send(struct events *ev, const PGresult *res)
+{
+	struct sse_msg	*m;
+	enum job_event	 e;
+	int64_t		 id;
+	int		 i, rc = 0;
+
+	for (i = 0; i < PQntuples(res) && !ev->done; i++) {
+		if (num_parse_i64(PQgetvalue(res, i, 0),
+		    (size_t)PQgetlength(res, i, 0), 1, INT64_MAX, &id) != 0)
+			continue;
+		e = job_event_from_name(PQgetvalue(res, i, 1));
+		m = e == JOB_EVENT__MAX ? NULL : sse_msg_new(id,
+		    job_event_names[e], PQgetvalue(res, i, 2),
+		    (size_t)PQgetlength(res, i, 2));
+		if (m == NULL) {
+			log_warn("event %" PRId64 " is malformed, not sent", id);
+			continue;
+		}
+		rc = http_write(ev->req, m->text, m->len);
+		sse_msg_free(m);
+		if (rc != 0)
+			return -1;
+		ev->sent = id;
+		if (ev->job != 0 && job_event_is_final(e))
+			ev->done = 1;
+	}
+	return 0;
+}
+
+/*
+ * Run a backlog query on the worker's connection.  The head is sent, so
+ * a failure cannot be a problem+json any more: the stream just ends and
+ * the client resumes.  Returns the result or NULL after logging.
+ */
+static PGresult *
+events_query(struct events *ev, enum events_sql q, int n,
+    const char *const *vals)
+{
+	PGconn		*conn = *ev->req->conn;
+	PGresult	*res;
+
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		return NULL;
+	res = PQexecParams(conn, events_sql[q], n, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("event backlog: %s", PQerrorMessage(conn));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Send the events in (after, through], a page at a time. */
+static int
+events_backlog(struct events *ev, int64_t after, int64_t through)
+{
+	PGresult	*res;
+	char		 job[16], a[24], t[24];
+	const char	*vals[3];
+	int		 n;
+
+	snprintf(job, sizeof(job), "%d", ev->job);
+	snprintf(t, sizeof(t), "%" PRId64, through);
+	while (after < through && !ev->done) {
+		snprintf(a, sizeof(a), "%" PRId64, after);
+		if (ev->job != 0) {
+			vals[0] = job;
+			vals[1] = a;
+			vals[2] = t;
+			res = events_query(ev, SQL_JOB_PAGE, 3, vals);
+		} else {
+			vals[0] = a;
+			vals[1] = t;
+			res = events_query(ev, SQL_ALL_PAGE, 2, vals);
+		}
+		if (res == NULL)
+			return -1;
+		n = PQntuples(res);
+		if (events_send(ev, res) != 0) {
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+		if (n < EVENTS_PAGE)
+			break;
+		after = ev->sent;
+	}
+	return 0;
+}
+
+/* The job's state so far (see the top of this file), through an id. */
+static int
+events_history(struct events *ev, int64_t through)
+{
+	PGresult	*res;
+	char		 job[16], t[24];
+	const char	*vals[3] = { job, t, job_event_names[JOB_EVENT_PROGRESS] };
+	int		 rc;
+
+	snprintf(job, sizeof(job), "%d", ev->job);
+	snprintf(t, sizeof(t), "%" PRId64, through);
+	if ((res = events_query(ev, SQL_HISTORY, 3, vals)) == NULL)
+		return -1;
+	rc = events_send(ev, res);
+	PQclear(res);
+	return rc;
+}
+
+/* "{succeeded,failed,cancelled}", from the table of lib/jobstate.c. */
+static void
+final_names(char *buf, size_t size)
+{
+	size_t	 o = 0;
+	int	 e, n;
+
+	buf[o++] = '{';
+	for (e = 0; e < JOB_EVENT__MAX; e++) {
+		if (!job_event_is_final((enum job_event)e))
+			continue;
+		n = snprintf(buf + o, size - o, "%s%s", o > 1 ? "," : "",
+		    job_event_names[e]);
+		if (n < 0 || (size_t)n >= size - o - 2)
+			break;
+		o += (size_t)n;
+	}
+	buf[o++] = '}';
+	buf[o] = '\0';
+}
+
+/*
+ * For a job: 404 when there is none; 204 when the client has its final
+ * event already.  Returns 1 to go on, 0 when answered.
+ */
+static int
+events_check_job(struct http_req *req, int have_last, int64_t last)
+{
+	PGresult	*res;
+	char		 id[24], finals[128];
+	const char	*vals[2] = { id, finals };
+	int64_t		 final;
+	int		 go = 0;
+
+	snprintf(id, sizeof(id), "%" PRId64, req->id);
+	final_names(finals, sizeof(finals));
+	if ((res = http_exec(req, "job for events", events_sql[SQL_JOB], 2,
+	    vals, 1)) == NULL)
+		return 0;
+	if (PQntuples(res) == 0)
+		http_problem(req, 404, "no job %" PRId64, req->id);
+	else if (have_last && !PQgetisnull(res, 0, 1) &&
+	    num_parse_i64(PQgetvalue(res, 0, 1),
+	    (size_t)PQgetlength(res, 0, 1), 1, INT64_MAX, &final) == 0 &&
+	    last >= final) {
+		/*
+		 * WHATWG HTML 9.2.3: a 204 makes EventSource fail the
+		 * connection instead of reconnecting forever.
+		 */
+		http_head(req, 204, "text/event-stream", -1);
+	} else
+		go = 1;
+	PQclear(res);
+	return go;
+}
+
+static void
+events_serve(struct http_req *req, int job)
+{
+	struct events	 ev = { req, job, 0, 0 };
+	struct query_values qv;
+	struct timeval	 tv = { EVENTS_SNDTIMEO_S, 0 };
+	enum relay_take	 take;
+	enum sse_leid	 leid;
+	const char	*hdr;
+	char		 err[256], q[SAFETEXT_QUOTE_SIZE];
+	int64_t		 last = 0, h, hnew;
+	int		 rc;
+
+	if (query_parse(req->query, strlen(req->query), NULL, 0, &qv, err,
+	    sizeof(err)) != 0) {
+		http_problem_query(req, &qv, err);
+		return;
+	}
+	hdr = http_param(req, "HTTP_LAST_EVENT_ID");
+	leid = sse_last_event_id(hdr, hdr != NULL ? strlen(hdr) : 0, &last);
+	if (leid == SSE_LEID_INVALID) {
+		safetext_quote(hdr, strlen(hdr), q, sizeof(q));
+		http_problem(req, 400, "invalid Last-Event-ID %s: event ids "
+		    "are decimal numbers", q);
+		return;
+	}
+	if (job != 0 && !events_check_job(req, leid == SSE_LEID_VALID, last))
+		return;
+	if ((h = relay_horizon(EVENTS_READY_MS)) < 0) {
+		http_problem(req, 503, "the event stream is not ready, "
+		    "try again");
+		return;
+	}
+	setsockopt(req->fcgi->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* nginx: pass each event on at once (the location says so too). */
+	http_header(req, "X-Accel-Buffering", "no");
+	http_head(req, 200, "text/event-stream", -1);
+	if (req->method == HTTP_HEAD)
+		return;
+	http_write(req, SSE_RETRY, strlen(SSE_RETRY));
+	/* Without Last-Event-ID a job starts at its beginning, all at now. */
+	ev.sent = leid == SSE_LEID_VALID ? last : (job != 0 ? 0 : h);
+	if (job != 0 && leid != SSE_LEID_VALID)
+		rc = events_history(&ev, h);
+	else
+		rc = events_backlog(&ev, ev.sent, h);
+	for (;;) {
+		if (rc != 0 || ev.done || http_flush(req) != 0)
+			break;
+		take = relay_subscribe(req->fcgi, job, h, ev.sent, &hnew);
+		if (take == RELAY_TAKEN) {
+			req->handed_over = 1;
+			return;
+		}
+		if (take != RELAY_BEHIND)
+			break;
+		/* The relay sent events meanwhile: send them, try again. */
+		rc = events_backlog(&ev, h > ev.sent ? h : ev.sent, hnew);
+		h = hnew;
+	}
+	/* The stream ends here (final event, client gone, or stopping). */
+	http_flush(req);
+}
+
+void
+h_events_job(struct http_req *req)
+{
+	events_serve(req, (int)req->id);
+}
+
+void
+h_events_all(struct http_req *req)
+{
+	events_serve(req, 0);
+}
