@@ -33,9 +33,11 @@
 #include "http.h"
 #include "log.h"
 #include "num.h"
+#include "relay.h"
 #include "router.h"
 #include "safetext.h"
 
+#include "h_events.h"
 #include "h_health.h"
 #include "h_jobs.h"
 #include "h_upload.h"
@@ -62,6 +64,8 @@ static const struct route routes[] = {
 	{ HTTP_GET,	"/api/jobs/{id}",		ROUTE_PUBLIC,	h_jobs_get },
 	{ HTTP_POST,	"/api/jobs/{id}/cancel",	ROUTE_TOKEN,	h_jobs_cancel },
 	{ HTTP_GET,	"/api/jobs/{id}/rejects",	ROUTE_PUBLIC,	h_jobs_rejects },
+	{ HTTP_GET,	"/api/jobs/{id}/events",	ROUTE_PUBLIC,	h_events_job },
+	{ HTTP_GET,	"/api/events",			ROUTE_PUBLIC,	h_events_all },
 };
 
 /* Background services of handler modules; NULL ends the table. */
@@ -69,6 +73,7 @@ static const struct {
 	int	(*start)(const struct config *);
 	void	(*stop)(void);
 } services[] = {
+	{ relay_start, relay_stop },
 	{ NULL, NULL }
 };
 
