@@ -1,0 +1,19 @@
+-- trip_groups.sql: groups of similar trips, largest first
+-- (GET /api/reports/trip-groups; docs/reports.md).
+--
+--   psql [-v region=Prague | -v minlon=.. -v minlat=.. -v maxlon=.. -v maxlat=..] \
+--        [-v min_trips=2] [-v limit=100] -f sql/reports/trip_groups.sql
+--
+-- The FastCGI program runs this same file (see weekly_average.sql).
+\if :{?region} \else \set region '' \endif
+\if :{?minlon} \else \set minlon '' \endif
+\if :{?minlat} \else \set minlat '' \endif
+\if :{?maxlon} \else \set maxlon '' \endif
+\if :{?maxlat} \else \set maxlat '' \endif
+\if :{?min_trips} \else \set min_trips '' \endif
+\if :{?limit} \else \set limit '' \endif
+SELECT * FROM tripline.report_trip_groups(
+	NULLIF(:'region', ''),
+	NULLIF(:'minlon', '')::float8, NULLIF(:'minlat', '')::float8,
+	NULLIF(:'maxlon', '')::float8, NULLIF(:'maxlat', '')::float8,
+	NULLIF(:'min_trips', '')::integer, NULLIF(:'limit', '')::integer);
