@@ -1,0 +1,714 @@
+"""test_events.py: the live job event streams over real HTTP through nginx
+(GET /api/jobs/{id}/events and GET /api/events, docs/events.md).
+
+Every stream is read with a small Server-Sent Events parser written from
+the WHATWG HTML standard (section 9.2.6), and what a client received is
+compared with the job_events rows in the database: a gap or a duplicate
+fails the test.  Jobs whose whole life must be seen live are uploaded
+while the runners are stopped, so the stream is open before they start.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import harness
+
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+class Event:
+    def __init__(self, id_, event, data_lines, t):
+        self.id = int(id_) if id_ is not None else None
+        self.event = event
+        self.data_lines = data_lines        # raw data: lines, as received
+        self.raw = "\n".join(data_lines)
+        self.data = json.loads(self.raw)
+        self.t = t                          # receipt time (monotonic)
+
+    def key(self):
+        return (self.id, self.event, self.raw)
+
+    def __repr__(self):
+        return "<%s %s %s>" % (self.id, self.event, self.raw[:80])
+
+
+class Stream:
+    """One EventSource-like connection on a raw socket, read field by field.
+    Its own buffer and chunked decoding (RFC 9112 section 7.1) let a read
+    time out and be tried again, which http.client does not allow."""
+
+    def __init__(self, stack, path, last_id=None, timeout=30, headers=None):
+        self.sock = socket.create_connection(("127.0.0.1", stack.port), timeout=timeout)
+        h = {"Host": "127.0.0.1:%d" % stack.port, "Accept": "text/event-stream"}
+        if last_id is not None:
+            h["Last-Event-ID"] = str(last_id)
+        h.update(headers or {})
+        req = "GET %s HTTP/1.1\r\n%s\r\n" % (path, "".join("%s: %s\r\n" % kv for kv in h.items()))
+        self.sock.sendall(req.encode())
+        self.raw = b""              # bytes from the socket, not yet decoded
+        self.buf = b""              # decoded body bytes, not yet parsed
+        self.chunk_left = 0         # body bytes left in the current chunk
+        self.body_done = False
+        self.comments = []
+        self.retry = None
+        self.eof = False            # the server ended the stream cleanly
+        self.dropped = False        # the connection broke mid-stream
+        self.last_id = last_id
+        head = self._until(b"\r\n\r\n", timeout)
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self.chunked = self.headers.get("transfer-encoding") == "chunked"
+        self.length = int(self.headers.get("content-length", "-1"))
+        if self.status in (204, 304):
+            self.length = 0
+
+    def _fill(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(1 << 16)
+        except ConnectionError:
+            data = None
+        if not data:
+            return False
+        self.raw += data
+        return True
+
+    def _until(self, sep, timeout):
+        while sep not in self.raw:
+            if not self._fill(timeout):
+                raise AssertionError("connection closed in the head")
+        head, _, self.raw = self.raw.partition(sep)
+        return head
+
+    def _decode(self):
+        """Move what can be decoded from raw to buf."""
+        if not self.chunked:
+            if self.length >= 0:
+                take = self.raw[:self.length - len(self.buf)]
+                self.buf += take
+                self.raw = self.raw[len(take):]
+                self.body_done = len(self.buf) >= self.length
+            else:
+                self.buf += self.raw
+                self.raw = b""
+            return
+        while not self.body_done:
+            if self.chunk_left > 0:
+                take = self.raw[:self.chunk_left]
+                self.buf += take
+                self.raw = self.raw[len(take):]
+                self.chunk_left -= len(take)
+                if self.chunk_left > 0:
+                    return
+                self.chunk_left = -2        # the chunk's CRLF
+            if self.chunk_left == -2:
+                if len(self.raw) < 2:
+                    return
+                assert self.raw[:2] == b"\r\n", self.raw[:20]
+                self.raw = self.raw[2:]
+                self.chunk_left = 0
+            if b"\r\n" not in self.raw:
+                return
+            size, _, rest = self.raw.partition(b"\r\n")
+            n = int(size.split(b";")[0], 16)
+            if n == 0:
+                if not rest.startswith(b"\r\n"):
+                    return                  # the final CRLF is to come
+                self.raw = rest[2:]
+                self.body_done = True
+                return
+            self.raw = rest
+            self.chunk_left = n
+
+    def _line(self, timeout):
+        """One line of the body without its LF; None at its end."""
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            self._decode()
+            if b"\n" in self.buf:
+                break
+            if self.body_done:
+                self.eof = True
+                return None
+            left = end - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no event line in %.1fs" % timeout)
+            if not self._fill(left):
+                self.dropped = True
+                return None
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
+    def body(self, timeout=10):
+        end = time.monotonic() + timeout
+        while True:
+            self._decode()
+            if self.body_done or time.monotonic() > end or not self._fill(end - time.monotonic()):
+                return self.buf
+
+    def next(self, timeout=30):
+        """The next event; None when the stream ended or broke; raises
+        socket.timeout (and can be called again) when none came in time."""
+        end = time.monotonic() + timeout
+        if not hasattr(self, "_ev"):
+            self._ev = [None, "message", []]
+        while True:
+            line = self._line(max(0.0, end - time.monotonic()))
+            if line is None:
+                return None
+            line = line.decode("utf-8")
+            if line.endswith("\r"):
+                line = line[:-1]
+            id_, event, data = self._ev
+            if line == "":
+                self._ev = [None, "message", []]
+                if data:
+                    ev = Event(id_, event, data, time.monotonic())
+                    self.last_id = ev.id
+                    return ev
+                continue
+            if line.startswith(":"):
+                self.comments.append(line)
+                continue
+            field, _, value = line.partition(":")
+            if value.startswith(" "):
+                value = value[1:]
+            if field == "id":
+                self._ev[0] = value
+            elif field == "event":
+                self._ev[1] = value
+            elif field == "data":
+                data.append(value)
+            elif field == "retry":
+                self.retry = int(value)
+            else:
+                raise AssertionError("unknown field %r" % line)
+
+    def collect(self, timeout=120, until=None):
+        """Events until the stream ends (or until(event) is true)."""
+        out = []
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError("stream still open after %ds: %r" % (timeout, out[-3:]))
+            try:
+                ev = self.next(timeout=left)
+            except socket.timeout:
+                continue
+            if ev is None:
+                return out
+            out.append(ev)
+            if until is not None and until(ev):
+                return out
+
+    def close(self):
+        self.sock.close()
+
+
+def db_events(stack, job=None, after=0):
+    """(id, event, data as compact JSON) rows from job_events."""
+    where = "id > %d" % after
+    if job is not None:
+        where += " AND job_id = %d" % job
+    rows = stack.psql("SELECT id, event, data::text FROM tripline.job_events WHERE %s ORDER BY id" % where)
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+def same_as_db(stack, events, job=None, after=0):
+    want = db_events(stack, job, after)
+    got = [(e.id, e.event, e.data) for e in events]
+    assert [w[0] for w in want] == [g[0] for g in got], \
+        "ids differ:\n want %s\n got  %s" % ([w[0] for w in want], [g[0] for g in got])
+    for (wid, wev, wdata), (gid, gev, gdata) in zip(want, got):
+        assert wev == gev and json.loads(wdata) == gdata, (wid, wev, wdata, gev, gdata)
+
+
+def check_stream_head(st):
+    assert st.status == 200, (st.status, st.body())
+    assert st.headers["content-type"] == "text/event-stream", st.headers
+    assert st.headers.get("transfer-encoding") == "chunked", st.headers
+    assert "no-store" in st.headers.get("cache-control", "") or \
+        "no-cache" in st.headers.get("cache-control", ""), st.headers
+    assert "content-length" not in st.headers, st.headers
+
+
+def check_well_formed(events):
+    ids = [e.id for e in events]
+    assert all(i is not None for i in ids), events
+    assert ids == sorted(set(ids)), "ids not strictly increasing: %s" % ids
+    for e in events:
+        assert len(e.data_lines) == 1, e.data_lines
+        assert isinstance(e.data, dict) and "job" in e.data, e
+
+
+class Held:
+    """Runners stopped for the duration: jobs stay queued until start()."""
+
+    def __init__(self, stack):
+        self.stack = stack
+
+    def __enter__(self):
+        self.stack.stop_runners()
+        return self
+
+    def start(self):
+        self.stack.start_runners(1)
+
+    def __exit__(self, *exc):
+        self.stack.start_runners(1)
+
+
+def upload(stack, rows, seed, bad=0, filename="trips.csv"):
+    r = stack.upload(harness.generate(rows, seed=seed, bad=bad), filename=filename)
+    assert r.status == 202, r
+    return r.json()["id"]
+
+
+def test_events_success_live(stack):
+    """A whole successful job, live: queued, started, progress..., succeeded,
+    then the stream ends; exactly the rows of job_events."""
+    with Held(stack) as held:
+        job = upload(stack, 300000, seed=101)
+        st = Stream(stack, "/api/jobs/%d/events" % job)
+        check_stream_head(st)
+        first = st.next(timeout=10)
+        assert first.event == "queued" and first.data["job"] == job, first
+        held.start()
+        events = [first] + st.collect()
+    assert st.eof and not st.dropped
+    assert st.retry is not None and st.retry > 0
+    check_well_formed(events)
+    names = [e.event for e in events]
+    assert names[:2] == ["queued", "started"], names
+    assert names[-1] == "succeeded", names
+    assert set(names[2:-1]) <= {"progress"} and len(names) >= 4, names
+    same_as_db(stack, events, job)
+    for e in events:
+        assert e.data["job"] == job
+    q = events[0].data
+    assert q["state"] == "queued" and q["bytes"] > 0 and q["filename"] == "trips.csv", q
+    for e in events[2:-1]:
+        for k in ("rows_loaded", "rows_rejected", "bytes_read", "bytes_total",
+                  "percent", "rows_per_s", "eta_s"):
+            assert k in e.data, (k, e)
+        assert 0 <= e.data["percent"] <= 100, e
+    s = events[-1].data
+    assert s["rows_loaded"] == 300000 and s["rows_rejected"] == 0, s
+    for k in ("duplicate_of", "elapsed_s", "rows_per_s"):
+        assert k in s, (k, s)
+    # Progress while running: never more than a second and a half apart
+    # (the runner sends at least one a second), not more than ~10 a second.
+    running = events[1:]
+    gaps = [b.t - a.t for a, b in zip(running, running[1:])]
+    assert max(gaps) < 1.5, gaps
+    span = running[-1].t - running[0].t
+    assert len(running) - 2 <= 12 * span + 2, (len(running), span)
+    # The job's stream is over: a reconnect at the final event is 204.
+    r = stack.http("GET", "/api/jobs/%d/events" % job,
+                   headers={"Last-Event-ID": str(events[-1].id)})
+    assert r.status == 204 and r.body == b"", r
+
+
+def test_events_failed(stack):
+    """A file that is not a trips CSV fails: queued, started, failed (with
+    the error), then the stream ends and a reconnect is 204."""
+    with Held(stack) as held:
+        r = stack.upload(b"colour,size\nred,4\n", filename="not-trips.csv")
+        assert r.status == 202, r
+        job = r.json()["id"]
+        st = Stream(stack, "/api/jobs/%d/events" % job)
+        check_stream_head(st)
+        held.start()
+        events = st.collect(timeout=60)
+    assert st.eof
+    check_well_formed(events)
+    names = [e.event for e in events]
+    assert names[0] == "queued" and names[-1] == "failed", names
+    assert "started" in names, names
+    f = events[-1].data
+    assert f["job"] == job and f["error"] and f["attempts"] >= 1, f
+    same_as_db(stack, events, job)
+    r = stack.http("GET", "/api/jobs/%d/events" % job,
+                   headers={"Last-Event-ID": str(events[-1].id)})
+    assert r.status == 204, r
+    # One below the final event: the final event comes, then the end.
+    st = Stream(stack, "/api/jobs/%d/events" % job, last_id=events[-1].id - 1)
+    rest = st.collect(timeout=10)
+    assert [e.key() for e in rest] == [events[-1].key()], rest
+
+
+def test_events_cancelled_queued(stack):
+    """Cancelled while queued: the FastCGI program writes 'cancelled'."""
+    with Held(stack):
+        job = upload(stack, 1000, seed=102)
+        st = Stream(stack, "/api/jobs/%d/events" % job)
+        assert st.next(timeout=10).event == "queued"
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job, headers=stack.auth())
+        assert r.status == 200, r
+        events = st.collect(timeout=10)
+    assert st.eof
+    assert [e.event for e in events] == ["cancelled"], events
+    assert events[0].data["job"] == job
+    same_as_db(stack, db_to_events(stack, job)[:1] + events, job)
+
+
+def db_to_events(stack, job):
+    class E:
+        pass
+    out = []
+    for i, ev, data in db_events(stack, job):
+        e = E()
+        e.id, e.event, e.data = i, ev, json.loads(data)
+        out.append(e)
+    return out
+
+
+def test_events_cancelled_running(stack):
+    """Cancelled while running: the runner stops and writes 'cancelled'."""
+    with Held(stack) as held:
+        job = upload(stack, 2000000, seed=103)
+        st = Stream(stack, "/api/jobs/%d/events" % job)
+        held.start()
+        events = st.collect(timeout=60, until=lambda e: e.event == "progress")
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job, headers=stack.auth())
+        assert r.status in (200, 202, 409), r
+        events += st.collect(timeout=60)
+    assert st.eof
+    check_well_formed(events)
+    names = [e.event for e in events]
+    if r.status == 409:
+        raise harness.Skip("the job finished before the cancel: %s" % names[-1])
+    assert names[-1] == "cancelled", names
+    same_as_db(stack, events, job)
+
+
+def test_events_resume_after_drop(stack):
+    """A client that drops mid-job and comes back with Last-Event-ID gets
+    exactly what it missed; the same for the all-jobs stream."""
+    everything = Stream(stack, "/api/events")
+    check_stream_head(everything)
+    with Held(stack) as held:
+        job = upload(stack, 600000, seed=104)
+        st = Stream(stack, "/api/jobs/%d/events" % job)
+        held.start()
+        part1 = st.collect(timeout=60, until=lambda e: e.event == "progress")
+        st.close()                      # the connection drops
+        all1 = everything.collect(timeout=60, until=lambda e: e.event == "progress")
+        everything.close()
+        time.sleep(0.5)                 # events go on meanwhile
+        st = Stream(stack, "/api/jobs/%d/events" % job, last_id=part1[-1].id)
+        check_stream_head(st)
+        part2 = st.collect(timeout=120)
+    assert st.eof
+    events = part1 + part2
+    check_well_formed(events)
+    assert events[-1].event == "succeeded", events
+    same_as_db(stack, events, job)
+    # The all-jobs stream, resumed where it stopped, up to that final event.
+    everything = Stream(stack, "/api/events", last_id=all1[-1].id)
+    check_stream_head(everything)
+    final_id = events[-1].id
+    all2 = everything.collect(timeout=60, until=lambda e: e.id >= final_id)
+    everything.close()
+    all_events = all1 + all2
+    check_well_formed(all_events)
+    first = all_events[0].id
+    want = [w for w in db_events(stack, after=first - 1) if w[0] <= final_id]
+    assert [w[0] for w in want] == [e.id for e in all_events], \
+        ([w[0] for w in want], [e.id for e in all_events])
+
+
+def test_events_finished_job(stack):
+    """A finished job's stream sends its state so far and ends at once;
+    progress steps followed by another are left out of that history."""
+    job = stack.load(harness.generate(300000, seed=105))["id"]
+    rows = db_events(stack, job)
+    t0 = time.monotonic()
+    st = Stream(stack, "/api/jobs/%d/events" % job)
+    check_stream_head(st)
+    events = st.collect(timeout=10)
+    assert st.eof and time.monotonic() - t0 < 3
+    check_well_formed(events)
+    names = [e.event for e in events]
+    assert names[0] == "queued" and names[-1] == "succeeded", names
+    progress = [r for r in rows if r[1] == "progress"]
+    if progress:
+        # Exactly the last progress step stands for the others.
+        assert names == ["queued", "started", "progress", "succeeded"], names
+        assert events[2].id == progress[-1][0]
+    # With Last-Event-ID: 0 the client has nothing: every event comes.
+    st = Stream(stack, "/api/jobs/%d/events" % job, last_id=0)
+    same_as_db(stack, st.collect(timeout=10), job)
+    assert st.eof
+
+
+def test_events_two_streams_identical(stack):
+    """Two clients on one job receive identical events."""
+    with Held(stack) as held:
+        job = upload(stack, 300000, seed=106)
+        a = Stream(stack, "/api/jobs/%d/events" % job)
+        b = Stream(stack, "/api/jobs/%d/events" % job)
+        held.start()
+        ea = a.collect()
+        eb = b.collect()
+    assert a.eof and b.eof
+    assert len(ea) >= 4
+    assert [e.key() for e in ea] == [e.key() for e in eb]
+    same_as_db(stack, ea, job)
+
+
+def test_events_cgi_restart(stack):
+    """The FastCGI program killed mid-stream: the client reconnects with
+    Last-Event-ID to the new program and resumes without a gap."""
+    with Held(stack) as held:
+        job = upload(stack, 1500000, seed=107)
+        st = Stream(stack, "/api/jobs/%d/events" % job)
+        held.start()
+        part1 = st.collect(timeout=60, until=lambda e: e.event == "progress")
+        stack.kill("cgi", signal.SIGKILL, wait=True)
+        tail = st.collect(timeout=30)           # whatever was in flight
+        assert st.dropped or st.eof, "the stream survived its program"
+        part1 += tail
+        stack.restart_cgi()
+        st = Stream(stack, "/api/jobs/%d/events" % job, last_id=part1[-1].id)
+        check_stream_head(st)
+        part2 = st.collect(timeout=120)
+    assert st.eof
+    events = part1 + part2
+    check_well_formed(events)
+    assert events[-1].event in FINAL, events
+    same_as_db(stack, events, job)
+
+
+def test_events_errors(stack):
+    """Unknown job: 404 problem+json, not an empty stream; a malformed
+    Last-Event-ID or a query string: 400."""
+    r = stack.http("GET", "/api/jobs/2147483000/events")
+    assert r.status == 404, r
+    assert r.headers["content-type"] == "application/problem+json", r
+    assert r.json()["status"] == 404
+    r = stack.http("GET", "/api/jobs/abc/events")
+    assert r.status == 404, r
+    for bad in ("abc", "-1", "1.5", "99999999999999999999"):
+        r = stack.http("GET", "/api/events", headers={"Last-Event-ID": bad})
+        assert r.status == 400 and r.headers["content-type"] == "application/problem+json", (bad, r)
+    r = stack.http("GET", "/api/events?x=1")
+    assert r.status == 400, r
+    r = stack.http("POST", "/api/events", b"", stack.auth())
+    assert r.status == 405, r
+
+
+class Psql:
+    """An interactive psql session (superuser) for hand-made transactions."""
+
+    def __init__(self, stack, name):
+        env = dict(os.environ)
+        env.update(stack.db)
+        env["PGAPPNAME"] = name
+        self.stack, self.name = stack, name
+        self.p = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+
+    def send(self, sql):
+        self.p.stdin.write((sql + "\n").encode())
+        self.p.stdin.flush()
+
+    def wait_idle_in_transaction(self):
+        for _ in range(200):
+            n = self.stack.scalar("SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "application_name = '%s' AND state = 'idle in transaction'"
+                                  % self.name)
+            if n == "1":
+                return
+            time.sleep(0.02)
+        raise AssertionError("psql %s is not in its transaction" % self.name)
+
+    def close(self):
+        self.p.stdin.close()
+        assert self.p.wait(timeout=20) == 0, self.p.stderr.read()
+
+
+def synthetic_job(stack):
+    """A job row no runner will take (its state is final already)."""
+    return int(stack.scalar(
+        "INSERT INTO tripline.jobs (state, filename, source, path, bytes, sha256) "
+        "VALUES ('failed', 'synthetic.csv', 'inbox', 'synthetic.csv', 0, repeat('0', 64)) "
+        "RETURNING id"))
+
+
+def insert_event_sql(job, event, data):
+    return ("WITH e AS (INSERT INTO tripline.job_events (job_id, event, data) "
+            "VALUES (%d, '%s', '%s'::jsonb) RETURNING id) "
+            "SELECT pg_notify('tripline_events', id::text) FROM e;"
+            % (job, event, json.dumps(data).replace("'", "''")))
+
+
+def test_events_out_of_order_commits(stack):
+    """Ids are taken at INSERT but commits land in any order.  An event
+    committed before a lower id is held back until that id commits, then
+    both come in id order; an id that never commits (rolled back) delays
+    the stream for about a second and loses nothing."""
+    job = synthetic_job(stack)
+    st = Stream(stack, "/api/jobs/%d/events" % job)
+    allst = Stream(stack, "/api/events")
+    check_stream_head(st)
+    a, b = Psql(stack, "evtest_a"), Psql(stack, "evtest_b")
+    try:
+        a.send("BEGIN;")
+        a.send(insert_event_sql(job, "progress", {"job": job, "n": 1}))
+        a.wait_idle_in_transaction()
+        b.send(insert_event_sql(job, "progress", {"job": job, "n": 2}))  # commits
+        for _ in range(100):
+            if db_events(stack, job):
+                break
+            time.sleep(0.02)
+        # The higher id is committed, but the lower one is still open.
+        try:
+            early = st.next(timeout=0.5)
+        except socket.timeout:
+            early = None
+        assert early is None, "sent before the lower id committed: %r" % early
+        a.send("COMMIT;")
+        e1 = st.next(timeout=5)
+        e2 = st.next(timeout=5)
+        assert (e1.data["n"], e2.data["n"]) == (1, 2) and e1.id < e2.id, (e1, e2)
+
+        # A rolled-back id: the next event waits for it, then comes.
+        a.send("BEGIN;")
+        a.send(insert_event_sql(job, "progress", {"job": job, "n": 3}))
+        a.wait_idle_in_transaction()
+        b.send(insert_event_sql(job, "progress", {"job": job, "n": 4}))
+        time.sleep(0.2)
+        a.send("ROLLBACK;")
+        t0 = time.monotonic()
+        e4 = st.next(timeout=5)
+        waited = time.monotonic() - t0
+        assert e4.data["n"] == 4 and waited < 3, (e4, waited)
+
+        b.send(insert_event_sql(job, "succeeded", {"job": job, "rows_loaded": 0}))
+        e5 = st.next(timeout=5)
+        assert e5.event == "succeeded"
+        assert st.next(timeout=5) is None and st.eof
+    finally:
+        a.close()
+        b.close()
+    events = [e1, e2, e4, e5]
+    same_as_db(stack, events, job)
+    seen = allst.collect(timeout=10, until=lambda e: e.id == e5.id)
+    allst.close()
+    assert [e.id for e in seen if e.data.get("job") == job] == [e.id for e in events]
+
+
+def test_events_data_cannot_inject(stack):
+    """Text with line breaks and field names inside an event stays one
+    data line of JSON: no forged event, id or retry reaches the client."""
+    job = synthetic_job(stack)
+    evil = "x\nid: 1\nevent: succeeded\n\ndata: {}\r\nretry: 1\r: c\u2028"
+    st = Stream(stack, "/api/jobs/%d/events" % job)
+    c = Psql(stack, "evtest_c")
+    c.send(insert_event_sql(job, "retrying", {"job": job, "attempt": 1,
+                                             "next_try": "2026-01-01T00:00:00Z",
+                                             "error": evil}))
+    c.send(insert_event_sql(job, "failed", {"job": job, "error": evil, "attempts": 3}))
+    c.close()
+    events = st.collect(timeout=10)
+    assert st.eof
+    assert [e.event for e in events] == ["retrying", "failed"], events
+    assert st.retry == 1000, st.retry
+    for e in events:
+        assert len(e.data_lines) == 1 and e.data["error"] == evil, e.data_lines
+    check_well_formed(events)
+
+
+def test_events_streams_do_not_starve(stack):
+    """Streams are handed to the relay: with far more open streams than
+    worker threads, the other endpoints still answer at once."""
+    streams = [Stream(stack, "/api/events") for _ in range(60)]
+    try:
+        for s in streams:
+            check_stream_head(s)
+        t0 = time.monotonic()
+        r = stack.http("GET", "/api/health", timeout=5)
+        assert r.status == 200, r
+        r = stack.http("GET", "/api/jobs?limit=5", timeout=5)
+        assert r.status == 200, r
+        r = stack.upload(harness.generate(100, seed=108))
+        assert r.status == 202, r
+        assert time.monotonic() - t0 < 3
+        job = r.json()["id"]
+        # Every one of the streams sees the new job's queued event.
+        for s in streams:
+            ev = s.collect(timeout=10, until=lambda e: e.data.get("job") == job)[-1]
+            assert ev.event == "queued", ev
+    finally:
+        for s in streams:
+            s.close()
+    stack.wait_job(job)
+
+
+def test_events_slow_client_dropped(stack):
+    """A client that reads nothing cannot hold the relay back: its stream
+    is dropped once its queue is full, and other clients go on at once."""
+    job = synthetic_job(stack)
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", stack.port))
+    slow.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+    fast = Stream(stack, "/api/events")
+    check_stream_head(fast)
+    time.sleep(0.3)
+    big = "y" * 20000
+    n = 600         # 12 MB, more than every buffer between relay and client
+    stack.psql("WITH e AS (INSERT INTO tripline.job_events (job_id, event, data) "
+               "SELECT %d, 'progress', jsonb_build_object('job', %d, 'n', g, 'pad', '%s') "
+               "FROM generate_series(1, %d) g RETURNING id) "
+               "SELECT pg_notify('tripline_events', max(id)::text) FROM e" % (job, job, big, n))
+    t0 = time.monotonic()
+    got = fast.collect(timeout=60, until=lambda e: e.data.get("n") == n)
+    elapsed = time.monotonic() - t0
+    assert [e.data["n"] for e in got if e.data.get("job") == job] == list(range(1, n + 1))
+    assert elapsed < 20, elapsed
+    fast.close()
+    # The slow client's stream was ended: reading it now comes to the end
+    # of its body (the last chunk) or of the connection, after at most
+    # what the buffers held.
+    slow.settimeout(20)
+    total, tail = 0, b""
+    try:
+        while not tail.endswith(b"\r\n0\r\n\r\n"):
+            chunk = slow.recv(1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+            tail = (tail + chunk)[-16:]
+    except socket.timeout:
+        raise AssertionError("the slow stream is still open after %d bytes" % total)
+    except ConnectionError:
+        pass
+    slow.close()
+    assert total < n * len(big), total
+    log = open(os.path.join(stack.var, "log", "cgi.log"), errors="replace").read()
+    assert "reads too slowly" in log
+
+
+def test_events_heartbeat(stack):
+    """An idle stream gets a ': heartbeat' comment within 15 s."""
+    st = Stream(stack, "/api/events", timeout=25)
+    check_stream_head(st)
+    t0 = time.monotonic()
+    line = b""
+    while not line.startswith(b":"):
+        line = st._line(max(0.1, 17 - (time.monotonic() - t0)))
+        assert line is not None, "stream ended"
+    assert line == b": heartbeat", line
+    assert time.monotonic() - t0 <= 16, time.monotonic() - t0
+    st.close()
