@@ -1,45 +1,718 @@
 /*
- * aggregate.c: placeholder.  The reports issue implements the aggregates
- * and replaces this file; until then every call succeeds and does nothing.
+ * aggregate.c: the report aggregates of one job, kept as the job loads.
+ *
+ * Every loaded row updates a few in-memory hash maps (agg_add: no SQL,
+ * no allocation in the common case); at the end of the load, in the same
+ * transaction as the trips, the partial sums go to temporary tables by
+ * binary COPY and tripline.agg_merge() adds them to the aggregates
+ * (sql/migrations/003_reports.sql), in key order so that concurrent
+ * runners cannot deadlock.  The aggregates therefore commit or roll back
+ * together with the job's trips.
+ *
+ * Memory is bounded: a map that reaches its largest size writes its
+ * entries as COPY tuples to a temporary file and starts empty again; the
+ * merge adds up several partial rows of one key.  The maps:
+ *
+ *	cells	 (origin or destination, 7-character cell, ISO week): trips
+ *	regions	 (region, ISO week): trips
+ *	sources	 (region, datasource): trips, first and last datetime
+ *	groups	 (region, origin cell, destination cell at cell_precision,
+ *		  time-of-day slot): trips, coordinate sums, first and last
+ *		  datetime, datasource ids 1..63 as a bit set
+ *	more	 (group key, datasource id >= 64): presence only
  */
-#include <stdint.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "aggregate.h"
+#include "copybin.h"
+#include "log.h"
+#include "num.h"
 
-/* Any non-NULL pointer: the loader treats NULL as a failure. */
-static char agg_none;
+#define AGG_PG_EPOCH_DAYS	10957		/* 1970-01-01 to 2000-01-01 */
+#define AGG_PG_EPOCH_US		INT64_C(946684800000000)
+#define AGG_US_PER_DAY		INT64_C(86400000000)
+#define AGG_FINE_CHARS		7		/* agg_levels() in SQL: last */
+#define AGG_AXIS_BITS		30		/* per axis in a 60-bit cell */
+#define AGG_MASK_IDS		64		/* ids below go in the bit set */
+#define AGG_MAP_MIN		1024		/* first size, in slots */
+#define AGG_COPYBUF		(1u << 20)
+#define AGG_TUPLE_MAX		256		/* bytes of the widest tuple */
+
+enum agg_map {
+	AGG_MAP_CELLS,
+	AGG_MAP_REGIONS,
+	AGG_MAP_SOURCES,
+	AGG_MAP_GROUPS,
+	AGG_MAP_MORE,
+	AGG_MAP__MAX
+};
+
+/* Keys are whole 8-byte words with padding zeroed: hashed and compared
+ * as bytes. */
+struct cell_key {
+	int32_t		 kind, ix, iy, week;
+};
+struct region_key {
+	int32_t		 region, week;
+};
+struct source_key {
+	int32_t		 region, datasource;
+};
+struct source_val {
+	int64_t		 trips, first, last;
+};
+struct group_key {
+	uint64_t	 origin, dest;
+	int32_t		 region, slot;
+};
+struct group_val {
+	int64_t		 trips, first, last;
+	double		 sum[4];	/* origin lon, lat, destination lon, lat */
+	uint64_t	 datasources;
+};
+struct more_key {
+	struct group_key g;
+	int64_t		 datasource;
+	int64_t		 first, last;	/* part of the value, see more_key_size */
+};
+
+struct agg_type {
+	const char	*name;		/* for log lines */
+	const char	*copy_sql;
+	size_t		 ksz, vsz;	/* bytes, multiples of 8 */
+	size_t		 max_slots;	/* a power of two: the memory bound */
+	/* Add src (vsz bytes) into dst. */
+	void		(*merge)(void *dst, const void *src);
+	/* One COPY tuple for an entry. */
+	void		(*tuple)(struct copybin *, const void *key,
+			    const void *val);
+};
+
+struct agg_map_state {
+	unsigned char	*slots;		/* cap * (8 + ksz + vsz) bytes */
+	size_t		 cap, n;
+	FILE		*spill;		/* COPY tuples of earlier entries */
+};
+
+struct agg {
+	PGconn			*conn;
+	int			 job_id;
+	int			 group_shift;	/* 5 * (12 - cell_precision) */
+	struct agg_map_state	 map[AGG_MAP__MAX];
+	struct copybin		 out;
+};
+
+static void	merge_count(void *, const void *);
+static void	merge_source(void *, const void *);
+static void	merge_group(void *, const void *);
+static void	merge_more(void *, const void *);
+static void	tuple_cell(struct copybin *, const void *, const void *);
+static void	tuple_region(struct copybin *, const void *, const void *);
+static void	tuple_source(struct copybin *, const void *, const void *);
+static void	tuple_group(struct copybin *, const void *, const void *);
+static void	tuple_more(struct copybin *, const void *, const void *);
+
+/*
+ * The sizes bound the runner's memory: with entries of 32, 24, 40, 96
+ * and 64 bytes plus the 8-byte hash, about 48 MiB at most in all.
+ */
+static const struct agg_type agg_types[AGG_MAP__MAX] = {
+	{ "cells", "COPY pg_temp.agg_cells (kind, ix, iy, week, trips) "
+	    "FROM STDIN (FORMAT binary)", sizeof(struct cell_key), 8,
+	    1u << 19, merge_count, tuple_cell },		/* AGG_MAP_CELLS */
+	{ "regions", "COPY pg_temp.agg_regions (region_id, week, trips) "
+	    "FROM STDIN (FORMAT binary)", sizeof(struct region_key), 8,
+	    1u << 14, merge_count, tuple_region },		/* AGG_MAP_REGIONS */
+	{ "sources", "COPY pg_temp.agg_sources (region_id, datasource_id, "
+	    "trips, first_ts, last_ts) FROM STDIN (FORMAT binary)",
+	    sizeof(struct source_key), sizeof(struct source_val),
+	    1u << 14, merge_source, tuple_source },		/* AGG_MAP_SOURCES */
+	{ "groups", "COPY pg_temp.agg_groups (region_id, origin_cell, "
+	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
+	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",
+	    sizeof(struct group_key), sizeof(struct group_val),
+	    1u << 18, merge_group, tuple_group },		/* AGG_MAP_GROUPS */
+	{ "more", "COPY pg_temp.agg_groups (region_id, origin_cell, "
+	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
+	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",
+	    offsetof(struct more_key, first), 2 * sizeof(int64_t),
+	    1u << 14, merge_more, tuple_more },		/* AGG_MAP_MORE */
+};
+
+static const char agg_begin_sql[] = "SELECT tripline.agg_begin()";
+static const char agg_merge_sql[] = "SELECT tripline.agg_merge()";
+static const char agg_precision_sql[] =
+    "SELECT value FROM tripline.settings WHERE key = 'cell_precision'";
+
+/* --- Values. --- */
+
+static void
+merge_count(void *dst, const void *src)
+{
+	int64_t a, b;
+
+	memcpy(&a, dst, 8);
+	memcpy(&b, src, 8);
+	a += b;
+	memcpy(dst, &a, 8);
+}
+
+static void
+merge_source(void *dst, const void *src)
+{
+	struct source_val	*d = dst;
+	const struct source_val	*s = src;
+
+	d->trips += s->trips;
+	if (s->first < d->first)
+		d->first = s->first;
+	if (s->last > d->last)
+		d->last = s->last;
+}
+
+static void
+merge_group(void *dst, const void *src)
+{
+	struct group_val	*d = dst;
+	const struct group_val	*s = src;
+	int			 i;
+
+	d->trips += s->trips;
+	for (i = 0; i < 4; i++)
+		d->sum[i] += s->sum[i];
+	if (s->first < d->first)
+		d->first = s->first;
+	if (s->last > d->last)
+		d->last = s->last;
+	d->datasources |= s->datasources;
+}
+
+static void
+merge_more(void *dst, const void *src)
+{
+	int64_t *d = dst;
+	const int64_t *s = src;
+
+	if (s[0] < d[0])
+		d[0] = s[0];
+	if (s[1] > d[1])
+		d[1] = s[1];
+}
+
+/* --- COPY tuples (binary format; date = int32 days since 2000-01-01). --- */
+
+/* A NULL field: length -1, no bytes. */
+static void
+copy_null(struct copybin *b)
+{
+	uint32_t v = htobe32(UINT32_MAX);
+
+	copybin_raw(b, &v, 4);
+}
+
+static void
+tuple_cell(struct copybin *b, const void *key, const void *val)
+{
+	const struct cell_key	*k = key;
+	int64_t			 n;
+
+	memcpy(&n, val, 8);
+	copybin_tuple(b, 5);
+	copybin_i16(b, (int16_t)k->kind);
+	copybin_i32(b, k->ix);
+	copybin_i32(b, k->iy);
+	copybin_i32(b, k->week);
+	copybin_i64(b, n);
+}
+
+static void
+tuple_region(struct copybin *b, const void *key, const void *val)
+{
+	const struct region_key	*k = key;
+	int64_t			 n;
+
+	memcpy(&n, val, 8);
+	copybin_tuple(b, 3);
+	copybin_i32(b, k->region);
+	copybin_i32(b, k->week);
+	copybin_i64(b, n);
+}
+
+static void
+tuple_source(struct copybin *b, const void *key, const void *val)
+{
+	const struct source_key	*k = key;
+	const struct source_val	*v = val;
+
+	copybin_tuple(b, 5);
+	copybin_i32(b, k->region);
+	copybin_i16(b, (int16_t)k->datasource);
+	copybin_i64(b, v->trips);
+	copybin_i64(b, v->first);
+	copybin_i64(b, v->last);
+}
+
+static void
+tuple_group_key(struct copybin *b, const struct group_key *k)
+{
+	copybin_tuple(b, 13);
+	copybin_i32(b, k->region);
+	copybin_i64(b, (int64_t)k->origin);
+	copybin_i64(b, (int64_t)k->dest);
+	copybin_i16(b, (int16_t)k->slot);
+}
+
+static void
+tuple_group(struct copybin *b, const void *key, const void *val)
+{
+	const struct group_val	*v = val;
+	int			 i;
+
+	tuple_group_key(b, key);
+	copybin_i64(b, v->trips);
+	for (i = 0; i < 4; i++)
+		copybin_f64(b, v->sum[i]);
+	copybin_i64(b, v->first);
+	copybin_i64(b, v->last);
+	copybin_i64(b, (int64_t)v->datasources);
+	copy_null(b);
+}
+
+/* A datasource id too large for the bit set: a row that adds no trips. */
+static void
+tuple_more(struct copybin *b, const void *key, const void *val)
+{
+	const struct more_key	*k = key;
+	const int64_t		*ts = val;
+	int			 i;
+
+	tuple_group_key(b, &k->g);
+	copybin_i64(b, 0);
+	for (i = 0; i < 4; i++)
+		copybin_f64(b, 0.0);
+	copybin_i64(b, ts[0]);
+	copybin_i64(b, ts[1]);
+	copybin_i64(b, 0);
+	copybin_i16(b, (int16_t)k->datasource);
+}
+
+/* --- Hash maps: open addressing, linear probing, hash 0 = empty. --- */
+
+static size_t
+map_esz(enum agg_map m)
+{
+	return 8 + agg_types[m].ksz + agg_types[m].vsz;
+}
+
+static uint64_t
+map_hash(const void *key, size_t ksz)
+{
+	const unsigned char	*p = key;
+	uint64_t		 h = UINT64_C(0x9e3779b97f4a7c15), w;
+	size_t			 i;
+
+	for (i = 0; i < ksz; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
+		h ^= h >> 31;
+	}
+	h *= UINT64_C(0x94d049bb133111eb);
+	h ^= h >> 29;
+	return h | 1;
+}
+
+static int
+map_alloc(struct agg_map_state *s, enum agg_map m, size_t cap)
+{
+	if ((s->slots = calloc(cap, map_esz(m))) == NULL)
+		return -1;
+	s->cap = cap;
+	s->n = 0;
+	return 0;
+}
+
+/* The slot of key: its entry, or the empty slot where it belongs. */
+static unsigned char *
+map_slot(const struct agg_map_state *s, enum agg_map m, uint64_t h,
+    const void *key)
+{
+	const size_t	 esz = map_esz(m), ksz = agg_types[m].ksz;
+	size_t		 i = (size_t)(h >> 7) & (s->cap - 1);
+	unsigned char	*e;
+	uint64_t	 eh;
+
+	for (;;) {
+		e = s->slots + i * esz;
+		memcpy(&eh, e, 8);
+		if (eh == 0 || (eh == h && memcmp(e + 8, key, ksz) == 0))
+			return e;
+		i = (i + 1) & (s->cap - 1);
+	}
+}
+
+/* Double the table. */
+static int
+map_grow(struct agg_map_state *s, enum agg_map m)
+{
+	struct agg_map_state	 old = *s;
+	const size_t		 esz = map_esz(m);
+	unsigned char		*e;
+	uint64_t		 h;
+	size_t			 i;
+
+	if (map_alloc(s, m, old.cap * 2) != 0) {
+		*s = old;
+		return -1;
+	}
+	s->spill = old.spill;
+	for (i = 0; i < old.cap; i++) {
+		e = old.slots + i * esz;
+		memcpy(&h, e, 8);
+		if (h == 0)
+			continue;
+		memcpy(map_slot(s, m, h, e + 8), e, esz);
+		s->n++;
+	}
+	free(old.slots);
+	return 0;
+}
+
+/* Write every entry's tuple with out as the buffer, to fp or to conn. */
+static int
+map_emit(struct agg *a, enum agg_map m, FILE *fp)
+{
+	struct agg_map_state	*s = &a->map[m];
+	const struct agg_type	*t = &agg_types[m];
+	const size_t		 esz = map_esz(m);
+	unsigned char		*e;
+	uint64_t		 h;
+	size_t			 i;
+
+	for (i = 0; i < s->cap; i++) {
+		e = s->slots + i * esz;
+		memcpy(&h, e, 8);
+		if (h == 0)
+			continue;
+		if (copybin_room(&a->out) < AGG_TUPLE_MAX) {
+			if (fp != NULL ? fwrite(a->out.buf, 1, a->out.len, fp) !=
+			    a->out.len : PQputCopyData(a->conn, a->out.buf,
+			    (int)a->out.len) != 1)
+				return -1;
+			a->out.len = 0;
+		}
+		t->tuple(&a->out, e + 8, e + 8 + t->ksz);
+	}
+	return 0;
+}
+
+/* Move a full map's entries to its spill file and empty it. */
+static int
+map_spill(struct agg *a, enum agg_map m)
+{
+	struct agg_map_state *s = &a->map[m];
+
+	if (s->spill == NULL && (s->spill = tmpfile()) == NULL) {
+		log_error("job %d: could not open a temporary file for the "
+		    "%s aggregate: %s", a->job_id, agg_types[m].name,
+		    strerror(errno));
+		return -1;
+	}
+	a->out.len = 0;
+	if (map_emit(a, m, s->spill) != 0 ||
+	    fwrite(a->out.buf, 1, a->out.len, s->spill) != a->out.len) {
+		log_error("job %d: could not write the %s aggregate to a "
+		    "temporary file: %s", a->job_id, agg_types[m].name,
+		    strerror(errno));
+		return -1;
+	}
+	a->out.len = 0;
+	memset(s->slots, 0, s->cap * map_esz(m));
+	s->n = 0;
+	return 0;
+}
+
+/* Add val into key's entry. */
+static int
+map_add(struct agg *a, enum agg_map m, const void *key, const void *val)
+{
+	struct agg_map_state	*s = &a->map[m];
+	const struct agg_type	*t = &agg_types[m];
+	const uint64_t		 h = map_hash(key, t->ksz);
+	unsigned char		*e;
+
+	e = map_slot(s, m, h, key);
+	if (memcmp(e, &(uint64_t){ 0 }, 8) != 0) {
+		t->merge(e + 8 + t->ksz, val);
+		return 0;
+	}
+	/* A new key: keep the load factor at most 1/2. */
+	if ((s->n + 1) * 2 > s->cap) {
+		if (s->cap < t->max_slots) {
+			if (map_grow(s, m) != 0) {
+				log_error("job %d: out of memory for the %s "
+				    "aggregate", a->job_id, t->name);
+				return -1;
+			}
+		} else if (map_spill(a, m) != 0)
+			return -1;
+		e = map_slot(s, m, h, key);
+	}
+	memcpy(e, &h, 8);
+	memcpy(e + 8, key, t->ksz);
+	memcpy(e + 8 + t->ksz, val, t->vsz);
+	s->n++;
+	return 0;
+}
+
+/* --- Cells and weeks. --- */
+
+/* The even bits of v, packed (the inverse of geohash's bit spreading). */
+static uint32_t
+agg_compact(uint64_t v)
+{
+	v &= UINT64_C(0x5555555555555555);
+	v = (v | (v >> 1)) & UINT64_C(0x3333333333333333);
+	v = (v | (v >> 2)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+	v = (v | (v >> 4)) & UINT64_C(0x00ff00ff00ff00ff);
+	v = (v | (v >> 8)) & UINT64_C(0x0000ffff0000ffff);
+	v = (v | (v >> 16)) & UINT64_C(0x00000000ffffffff);
+	return (uint32_t)v;
+}
+
+/*
+ * The Monday of the ISO 8601 week (ISO 8601-1:2019, 5.2.3) of a time in
+ * microseconds since 1970-01-01, as days since 2000-01-01 (the binary
+ * date of PostgreSQL).  1970-01-01 was a Thursday.
+ */
+static int32_t
+agg_week(int64_t ts_us)
+{
+	int64_t d = ts_us / AGG_US_PER_DAY, wd;
+
+	if (ts_us % AGG_US_PER_DAY < 0)
+		d--;
+	wd = (d + 3) % 7;
+	if (wd < 0)
+		wd += 7;
+	return (int32_t)(d - wd - AGG_PG_EPOCH_DAYS);
+}
+
+/*
+ * A 60-bit cell's column and row at AGG_FINE_CHARS characters: 18
+ * longitude bits (at the odd positions of the 60) and 17 latitude bits.
+ */
+static void
+agg_cell(uint64_t cell60, int32_t *ix, int32_t *iy)
+{
+	const int nb = 5 * AGG_FINE_CHARS;
+
+	*ix = (int32_t)(agg_compact(cell60 >> 1) >> (AGG_AXIS_BITS - (nb + 1) / 2));
+	*iy = (int32_t)(agg_compact(cell60) >> (AGG_AXIS_BITS - nb / 2));
+}
+
+/* --- The hook. --- */
+
+static int
+agg_command(struct agg *a, const char *sql, const char *what)
+{
+	PGresult	*res = PQexec(a->conn, sql);
+	int		 rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_error("job %d: could not %s: %s", a->job_id, what,
+		    PQerrorMessage(a->conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
 
 struct agg *
 agg_new(PGconn *work, int job_id)
 {
-	(void)work;
-	(void)job_id;
-	return (struct agg *)&agg_none;
+	struct agg	*a;
+	PGresult	*res = NULL;
+	int64_t		 p;
+	int		 m;
+	const char	*v;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		log_error("job %d: out of memory for the aggregates", job_id);
+		return NULL;
+	}
+	a->conn = work;
+	a->job_id = job_id;
+	if (copybin_init(&a->out, AGG_COPYBUF) != 0)
+		goto fail;
+	for (m = 0; m < AGG_MAP__MAX; m++)
+		if (map_alloc(&a->map[m], m, AGG_MAP_MIN) != 0)
+			goto fail;
+	res = PQexec(work, agg_precision_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    (v = PQgetvalue(res, 0, 0)) == NULL ||
+	    num_parse_i64(v, strlen(v), 1, 12, &p) != 0) {
+		log_error("job %d: could not read the setting cell_precision: "
+		    "%s", job_id, PQerrorMessage(work));
+		goto fail_logged;
+	}
+	a->group_shift = 5 * (12 - (int)p);
+	if (agg_command(a, agg_begin_sql, "prepare the aggregates") != 0)
+		goto fail_logged;
+	PQclear(res);
+	return a;
+fail:
+	log_error("job %d: out of memory for the aggregates", job_id);
+fail_logged:
+	PQclear(res);
+	agg_free(a);
+	return NULL;
 }
 
 int
 agg_add(struct agg *a, const struct trip *t, uint64_t origin_cell,
     uint64_t dest_cell, int slot, int region_id, int datasource_id)
 {
-	(void)a;
-	(void)t;
-	(void)origin_cell;
-	(void)dest_cell;
-	(void)slot;
-	(void)region_id;
-	(void)datasource_id;
+	const int64_t		 ts = t->ts_us - AGG_PG_EPOCH_US;
+	const int64_t		 one = 1;
+	const int32_t		 week = agg_week(t->ts_us);
+	struct cell_key		 ck;
+	struct region_key	 rk;
+	struct source_key	 sk;
+	struct source_val	 sv;
+	struct group_key	 gk;
+	struct group_val	 gv;
+	struct more_key		 mk;
+
+	memset(&ck, 0, sizeof(ck));
+	ck.week = week;
+	agg_cell(origin_cell, &ck.ix, &ck.iy);
+	if (map_add(a, AGG_MAP_CELLS, &ck, &one) != 0)
+		return -1;
+	ck.kind = 1;
+	agg_cell(dest_cell, &ck.ix, &ck.iy);
+	if (map_add(a, AGG_MAP_CELLS, &ck, &one) != 0)
+		return -1;
+
+	rk.region = region_id;
+	rk.week = week;
+	if (map_add(a, AGG_MAP_REGIONS, &rk, &one) != 0)
+		return -1;
+
+	sk.region = region_id;
+	sk.datasource = datasource_id;
+	sv.trips = 1;
+	sv.first = sv.last = ts;
+	if (map_add(a, AGG_MAP_SOURCES, &sk, &sv) != 0)
+		return -1;
+
+	memset(&gk, 0, sizeof(gk));
+	gk.origin = origin_cell >> a->group_shift;
+	gk.dest = dest_cell >> a->group_shift;
+	gk.region = region_id;
+	gk.slot = slot;
+	gv.trips = 1;
+	gv.first = gv.last = ts;
+	gv.sum[0] = t->olon;
+	gv.sum[1] = t->olat;
+	gv.sum[2] = t->dlon;
+	gv.sum[3] = t->dlat;
+	gv.datasources = 0;
+	if (datasource_id > 0 && datasource_id < AGG_MASK_IDS)
+		gv.datasources = UINT64_C(1) << datasource_id;
+	if (map_add(a, AGG_MAP_GROUPS, &gk, &gv) != 0)
+		return -1;
+	if (datasource_id >= AGG_MASK_IDS) {
+		memset(&mk, 0, sizeof(mk));
+		mk.g = gk;
+		mk.datasource = datasource_id;
+		mk.first = mk.last = ts;
+		if (map_add(a, AGG_MAP_MORE, &mk, &mk.first) != 0)
+			return -1;
+	}
 	return 0;
+}
+
+/* COPY one map's spilled and current entries into its temporary table. */
+static int
+agg_copy(struct agg *a, enum agg_map m)
+{
+	struct agg_map_state	*s = &a->map[m];
+	PGresult		*res;
+	size_t			 n;
+	int			 rc = -1;
+
+	if (s->n == 0 && s->spill == NULL)
+		return 0;
+	res = PQexec(a->conn, agg_types[m].copy_sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	a->out.len = 0;
+	copybin_header(&a->out);
+	if (s->spill != NULL) {
+		rewind(s->spill);
+		do {
+			if (PQputCopyData(a->conn, a->out.buf,
+			    (int)a->out.len) != 1)
+				goto end;
+			n = fread(a->out.buf, 1, a->out.cap, s->spill);
+			a->out.len = n;
+		} while (n > 0);
+		if (ferror(s->spill))
+			goto end;
+	}
+	if (map_emit(a, m, NULL) != 0)
+		goto end;
+	copybin_trailer(&a->out);
+	if (PQputCopyData(a->conn, a->out.buf, (int)a->out.len) != 1)
+		goto end;
+	rc = 0;
+end:
+	if (PQputCopyEnd(a->conn, rc == 0 ? NULL : "aggregate failed") != 1)
+		rc = -1;
+	while ((res = PQgetResult(a->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = -1;
+		PQclear(res);
+	}
+out:
+	a->out.len = 0;
+	if (rc != 0)
+		log_error("job %d: could not store the %s aggregate: %s",
+		    a->job_id, agg_types[m].name, PQerrorMessage(a->conn));
+	return rc;
 }
 
 int
 agg_flush(struct agg *a)
 {
-	(void)a;
-	return 0;
+	int m;
+
+	for (m = 0; m < AGG_MAP__MAX; m++)
+		if (agg_copy(a, m) != 0)
+			return -1;
+	return agg_command(a, agg_merge_sql, "merge the aggregates");
 }
 
 void
 agg_free(struct agg *a)
 {
-	(void)a;
+	int m;
+
+	if (a == NULL)
+		return;
+	for (m = 0; m < AGG_MAP__MAX; m++) {
+		free(a->map[m].slots);
+		if (a->map[m].spill != NULL)
+			fclose(a->map[m].spill);
+	}
+	copybin_release(&a->out);
+	free(a);
 }
