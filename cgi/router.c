@@ -40,6 +40,7 @@
 #include "h_events.h"
 #include "h_health.h"
 #include "h_jobs.h"
+#include "h_reports.h"
 #include "h_upload.h"
 
 /* Who may call a route. */
@@ -66,6 +67,10 @@ static const struct route routes[] = {
 	{ HTTP_GET,	"/api/jobs/{id}/rejects",	ROUTE_PUBLIC,	h_jobs_rejects },
 	{ HTTP_GET,	"/api/jobs/{id}/events",	ROUTE_PUBLIC,	h_events_job },
 	{ HTTP_GET,	"/api/events",			ROUTE_PUBLIC,	h_events_all },
+	{ HTTP_GET,	"/api/reports/weekly-average",	ROUTE_REPORTS,	h_reports_weekly },
+	{ HTTP_GET,	"/api/reports/trip-groups",	ROUTE_REPORTS,	h_reports_groups },
+	{ HTTP_GET,	"/api/reports/latest-datasource", ROUTE_REPORTS,	h_reports_latest },
+	{ HTTP_GET,	"/api/reports/datasource-regions", ROUTE_REPORTS,	h_reports_sources },
 };
 
 /* Background services of handler modules; NULL ends the table. */
@@ -74,6 +79,7 @@ static const struct {
 	void	(*stop)(void);
 } services[] = {
 	{ relay_start, relay_stop },
+	{ h_reports_start, h_reports_stop },
 	{ NULL, NULL }
 };
 

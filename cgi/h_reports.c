@@ -1,0 +1,727 @@
+/*
+ * h_reports.c: the report endpoints (see h_reports.h, docs/reports.md).
+ *
+ * One source of truth: each endpoint runs the very file a psql user runs,
+ * sql/reports/NAME.sql.  At start the file is read (db_sql_load) and made
+ * a statement for PQexecParams: lines starting with a backslash are psql
+ * meta-commands (the defaults psql needs) and are left out, and every
+ * psql variable :'name' (psql docs, "SQL Interpolation") becomes the
+ * parameter $n of the name's place in the report's table below.  A
+ * parameter the request leaves out is sent as NULL, which the files read
+ * as "not given" through NULLIF(:'name', '').  The report logic itself
+ * is in SQL functions (sql/migrations/003_reports.sql).
+ *
+ * Parameters are checked here first, so that each error names its
+ * parameter; the SQL checks again for psql users (SQLSTATE 22023, which
+ * is answered with 400 too).  An unknown region or datasource is SQLSTATE
+ * P0002 (no_data_found): 404.
+ *
+ * Rows become JSON by column type: integers and float8 as numbers
+ * (PostgreSQL prints float8 shortest-exact, extra_float_digits >= 1, and
+ * the text is kept as is), json columns as JSON, everything else as a
+ * string.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "h_reports.h"
+#include "http.h"
+#include "log.h"
+#include "num.h"
+#include "query.h"
+#include "safetext.h"
+#include "trip.h"
+#include "utf8.h"
+
+#define REPORT_MAX_PARAMS	8
+#define REPORT_NAME_MAX		TRIP_NAME_MAX	/* region, datasource */
+#define REPORT_NUM_SIZE		32		/* num_format_double */
+
+/* PostgreSQL type OIDs (src/include/catalog/pg_type.dat). */
+#define OID_BOOL	16
+#define OID_INT8	20
+#define OID_INT2	21
+#define OID_INT4	23
+#define OID_JSON	114
+#define OID_FLOAT4	700
+#define OID_FLOAT8	701
+#define OID_JSONB	3802
+
+enum report {
+	REPORT_WEEKLY,
+	REPORT_GROUPS,
+	REPORT_LATEST,
+	REPORT_SOURCES,
+	REPORT__MAX
+};
+
+struct report_def {
+	const char	*file;		/* under TRIPLINE_SQL_DIR */
+	const char	*what;		/* for log lines */
+	/* The file's psql variables in $n order, NULL-terminated. */
+	const char	*params[REPORT_MAX_PARAMS + 1];
+};
+
+static const struct report_def reports[REPORT__MAX] = {
+	{ "reports/weekly_average.sql", "weekly average",
+	    { "region", "minlon", "minlat", "maxlon", "maxlat", "match",
+	    "from", "to", NULL } },				/* REPORT_WEEKLY */
+	{ "reports/trip_groups.sql", "trip groups",
+	    { "region", "minlon", "minlat", "maxlon", "maxlat", "min_trips",
+	    "limit", NULL } },					/* REPORT_GROUPS */
+	{ "reports/latest_datasource.sql", "latest datasource",
+	    { "top", NULL } },					/* REPORT_LATEST */
+	{ "reports/datasource_regions.sql", "datasource regions",
+	    { "datasource", NULL } },				/* REPORT_SOURCES */
+};
+
+/* The statements, made once by h_reports_start, read-only afterwards. */
+static char *report_sql[REPORT__MAX];
+
+/* The $n of the SQL files' parameters, shared by weekly and groups. */
+enum { P_REGION, P_MINLON, P_MINLAT, P_MAXLON, P_MAXLAT };
+
+/* --- Query parameters. --- */
+
+enum { W_BBOX, W_REGION, W_MATCH, W_FROM, W_TO, W__MAX };
+static const struct query_param weekly_params[W__MAX] = {
+	[W_BBOX] = { "bbox", QUERY_TEXT, 0, 0, 0, 0, 256 },
+	[W_REGION] = { "region", QUERY_TEXT, 0, 0, 0, 0, REPORT_NAME_MAX },
+	[W_MATCH] = { "match", QUERY_TEXT, 0, 0, 0, 0, 16 },
+	[W_FROM] = { "from", QUERY_TEXT, 0, 0, 0, 0, 10 },
+	[W_TO] = { "to", QUERY_TEXT, 0, 0, 0, 0, 10 },
+};
+
+enum { G_BBOX, G_REGION, G_MIN_TRIPS, G_LIMIT, G_FORMAT, G__MAX };
+static const struct query_param groups_params[G__MAX] = {
+	[G_BBOX] = { "bbox", QUERY_TEXT, 0, 0, 0, 0, 256 },
+	[G_REGION] = { "region", QUERY_TEXT, 0, 0, 0, 0, REPORT_NAME_MAX },
+	[G_MIN_TRIPS] = { "min_trips", QUERY_INT, 1, 2147483647, 0, 0, 0 },
+	[G_LIMIT] = { "limit", QUERY_INT, 1, 10000, 0, 0, 0 },
+	[G_FORMAT] = { "format", QUERY_TEXT, 0, 0, 0, 0, 16 },
+};
+
+enum { L_TOP, L__MAX };
+static const struct query_param latest_params[L__MAX] = {
+	[L_TOP] = { "top", QUERY_INT, 1, 1000, 0, 0, 0 },
+};
+
+enum { S_DATASOURCE, S__MAX };
+static const struct query_param sources_params[S__MAX] = {
+	[S_DATASOURCE] = { "datasource", QUERY_TEXT, 0, 0, 0, 0,
+	    REPORT_NAME_MAX },
+};
+
+static const char *const match_names[] = {
+	"origin", "destination", "both", "either", NULL
+};
+
+enum group_format {
+	FORMAT_JSON,
+	FORMAT_GEOJSON,
+	FORMAT__MAX
+};
+static const char *const format_names[FORMAT__MAX + 1] = {
+	"json", "geojson", NULL
+};
+
+/* --- Preparing the SQL files. --- */
+
+static int
+ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/*
+ * Turn a psql script (buf, len) into one statement for PQexecParams:
+ * drop lines starting with '\', replace :'name' by $n where names[n-1]
+ * is name, outside comments and string literals.  Returns a new string
+ * (free it), or NULL with the reason in err: an unknown variable, or a
+ * name of the table the file never uses.
+ */
+static char *
+sql_convert(const char *buf, size_t len, const char *const *names,
+    char *err, size_t errsz)
+{
+	char	*out, *o;
+	size_t	 i = 0, j, k, n;
+	int	 used[REPORT_MAX_PARAMS] = { 0 }, bol = 1;
+
+	if ((out = malloc(len + 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	o = out;
+	while (i < len) {
+		if (bol && buf[i] == '\\') {
+			while (i < len && buf[i] != '\n')
+				i++;
+			i++;
+			continue;
+		}
+		bol = 0;
+		if (buf[i] == '-' && i + 1 < len && buf[i + 1] == '-') {
+			while (i < len && buf[i] != '\n')
+				*o++ = buf[i++];
+			continue;
+		}
+		if (buf[i] == '\'') {
+			/* A literal; '' inside is a quote. */
+			*o++ = buf[i++];
+			while (i < len && buf[i] != '\'')
+				*o++ = buf[i++];
+			if (i < len)
+				*o++ = buf[i++];
+			continue;
+		}
+		if (buf[i] == ':' && i + 2 < len && buf[i + 1] == '\'' &&
+		    ident_char(buf[i + 2])) {
+			for (j = i + 2; j < len && ident_char(buf[j]); j++)
+				;
+			if (j >= len || buf[j] != '\'') {
+				snprintf(err, errsz, "malformed variable at "
+				    "byte %zu", i);
+				goto fail;
+			}
+			n = j - (i + 2);
+			for (k = 0; names[k] != NULL; k++)
+				if (strlen(names[k]) == n &&
+				    memcmp(names[k], buf + i + 2, n) == 0)
+					break;
+			if (names[k] == NULL) {
+				snprintf(err, errsz, "unknown variable "
+				    ":'%.*s'", (int)n, buf + i + 2);
+				goto fail;
+			}
+			/* ":'x'" is 4 bytes at least, "$8" is 2. */
+			o += snprintf(o, 3, "$%zu", k + 1);
+			used[k] = 1;
+			i = j + 1;
+			continue;
+		}
+		if (buf[i] == '\n')
+			bol = 1;
+		*o++ = buf[i++];
+	}
+	*o = '\0';
+	for (k = 0; names[k] != NULL; k++)
+		if (!used[k]) {
+			snprintf(err, errsz, "variable :'%s' is not used",
+			    names[k]);
+			goto fail;
+		}
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+int
+h_reports_start(const struct config *cfg)
+{
+	char	*text, err[128];
+	int	 r;
+
+	for (r = 0; r < REPORT__MAX; r++) {
+		if ((text = db_sql_load(cfg->sql_dir, reports[r].file)) == NULL)
+			goto fail;
+		report_sql[r] = sql_convert(text, strlen(text),
+		    reports[r].params, err, sizeof(err));
+		free(text);
+		if (report_sql[r] == NULL) {
+			log_error("%s/%s: %s", cfg->sql_dir, reports[r].file,
+			    err);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	h_reports_stop();
+	return -1;
+}
+
+void
+h_reports_stop(void)
+{
+	int r;
+
+	for (r = 0; r < REPORT__MAX; r++) {
+		free(report_sql[r]);
+		report_sql[r] = NULL;
+	}
+}
+
+/* --- Checking values (pure functions over (buf, len)). --- */
+
+/*
+ * "minLon,minLat,maxLon,maxLat" (OGC API - Features - Part 1: Core,
+ * 7.15.3, WGS 84 longitude and latitude; the 6-number 3D form and boxes
+ * crossing the antimeridian are not supported).  Returns 0 and the four
+ * numbers, or -1 with the reason.
+ */
+static int
+bbox_parse(const char *buf, size_t len, double v[4], const char **reason)
+{
+	size_t	 i = 0, j, n = 0;
+
+	for (;;) {
+		for (j = i; j < len && buf[j] != ','; j++)
+			;
+		if (n == 4) {
+			*reason = "must be four numbers";
+			return -1;
+		}
+		if (num_parse_double(buf + i, j - i, &v[n]) != 0) {
+			*reason = "must be four finite numbers";
+			return -1;
+		}
+		n++;
+		if (j == len)
+			break;
+		i = j + 1;
+	}
+	if (n != 4) {
+		*reason = "must be four numbers";
+		return -1;
+	}
+	if (v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 ||
+	    v[0] > 180 || v[2] < -180 || v[1] > 90 || v[3] < -90) {
+		*reason = "longitudes must be within -180 to 180 and "
+		    "latitudes within -90 to 90";
+		return -1;
+	}
+	if (v[0] > v[2] || v[1] > v[3]) {
+		*reason = "minimum above maximum";
+		return -1;
+	}
+	return 0;
+}
+
+/* "YYYY-MM-DD", an existing day of the years 1900 to 2100. */
+static int
+date_valid(const char *buf, size_t len)
+{
+	static const int mdays[12] = {
+		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	int64_t	 y, m, d;
+	size_t	 i;
+
+	if (len != 10 || buf[4] != '-' || buf[7] != '-')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)buf[i]))
+			return 0;
+	if (num_parse_i64(buf, 4, 1900, 2100, &y) != 0 ||
+	    num_parse_i64(buf + 5, 2, 1, 12, &m) != 0 ||
+	    num_parse_i64(buf + 8, 2, 1, mdays[m - 1], &d) != 0)
+		return 0;
+	/* 29 February only in leap years (Gregorian rules). */
+	if (m == 2 && d == 29 &&
+	    !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 0;
+	return 1;
+}
+
+/* The index of s in a NULL-terminated list, or -1. */
+static int
+name_index(const char *const *list, const char *s)
+{
+	int i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(list[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* 400 naming the parameter, the value quoted in the detail. */
+static void
+bad_param(struct http_req *req, const char *name, const char *value,
+    const char *reason)
+{
+	char	 q[SAFETEXT_QUOTE_SIZE], detail[256];
+
+	if (value != NULL) {
+		safetext_quote(value, strlen(value), q, sizeof(q));
+		snprintf(detail, sizeof(detail), "%s %s: %s", name, q, reason);
+	} else
+		snprintf(detail, sizeof(detail), "%s: %s", name, reason);
+	http_problem_param(req, detail, name, reason);
+}
+
+/*
+ * The area of weekly and groups: bbox (into the four $n texts) or
+ * region, checked.  Returns 0, or -1 after answering 400.
+ */
+static int
+area_params(struct http_req *req, const struct query_value *bbox,
+    const struct query_value *region, int required, const char **values,
+    char num[4][REPORT_NUM_SIZE])
+{
+	const char	*reason;
+	double		 v[4];
+	int		 i;
+
+	if (bbox->present && region->present) {
+		bad_param(req, "bbox", NULL, "give bbox or region, not both");
+		return -1;
+	}
+	if (required && !bbox->present && !region->present) {
+		bad_param(req, "bbox", NULL, "give bbox or region");
+		return -1;
+	}
+	if (bbox->present) {
+		if (bbox_parse(bbox->str, bbox->len, v, &reason) != 0) {
+			bad_param(req, "bbox", bbox->str, reason);
+			return -1;
+		}
+		for (i = 0; i < 4; i++) {
+			num_format_double(v[i], num[i], REPORT_NUM_SIZE);
+			values[P_MINLON + i] = num[i];
+		}
+	}
+	if (region->present) {
+		if (region->len == 0 || !utf8_valid(region->str, region->len)) {
+			bad_param(req, "region", region->str,
+			    "must be a region name");
+			return -1;
+		}
+		values[P_REGION] = region->str;
+	}
+	return 0;
+}
+
+/* --- Running a report. --- */
+
+/* 404 for a region or datasource name that is not loaded. */
+static void
+not_found(struct http_req *req, const char *what, const char *name)
+{
+	char q[SAFETEXT_QUOTE_SIZE];
+
+	if (name == NULL)
+		name = "";
+	safetext_quote(name, strlen(name), q, sizeof(q));
+	http_problem(req, 404, "%s %s not found", what, q);
+}
+
+/*
+ * Run report r with its $n values (NULL = not given).  Returns the
+ * result, or NULL after answering: 404 for an unknown region or
+ * datasource, 400 for a parameter the SQL refused, else 500/503.
+ */
+static PGresult *
+report_run(struct http_req *req, enum report r, const char *const *values)
+{
+	const struct report_def	*def = &reports[r];
+	PGconn			*conn;
+	PGresult		*res;
+	const char		*state, *msg, *col;
+	int			 n;
+
+	if ((conn = http_db(req)) == NULL)
+		return NULL;
+	for (n = 0; def->params[n] != NULL; n++)
+		;
+	res = PQexecParams(conn, report_sql[r], n, NULL, values, NULL, NULL,
+	    0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	state = db_sqlstate(res);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	col = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+	if (strcmp(state, "P0002") == 0) {
+		if (r == REPORT_SOURCES)
+			not_found(req, "datasource", values[0]);
+		else
+			not_found(req, "region", values[P_REGION]);
+	} else if (strcmp(state, "22023") == 0 && col != NULL && msg != NULL)
+		http_problem_param(req, msg, col, msg);
+	else
+		http_db_fail(req, res, def->what);
+	PQclear(res);
+	return NULL;
+}
+
+/* --- Rows as JSON. --- */
+
+/* One value of res, typed by its column (see the top comment). */
+static struct json_object *
+value_json(const PGresult *res, int row, int col)
+{
+	const char	*v;
+	double		 d;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	v = PQgetvalue(res, row, col);
+	switch (PQftype(res, col)) {
+	case OID_INT2:
+	case OID_INT4:
+	case OID_INT8:
+		return http_json_int(v);
+	case OID_FLOAT4:
+	case OID_FLOAT8:
+		/* Already shortest-exact: keep PostgreSQL's text. */
+		if (num_parse_double(v, strlen(v), &d) != 0)
+			return NULL;	/* NaN, Infinity: null */
+		return json_object_new_double_s(d, v);
+	case OID_BOOL:
+		return json_object_new_boolean(v[0] == 't');
+	case OID_JSON:
+	case OID_JSONB:
+		return json_tokener_parse(v);
+	default:
+		return json_object_new_string(v);
+	}
+}
+
+/* A row as an object keyed by column name. */
+static struct json_object *
+row_json(const PGresult *res, int row)
+{
+	struct json_object	*o = json_object_new_object();
+	int			 c;
+
+	for (c = 0; c < PQnfields(res); c++)
+		json_object_object_add(o, PQfname(res, c),
+		    value_json(res, row, c));
+	return o;
+}
+
+/* Answer with the report's one row as the object. */
+static void
+reply_row(struct http_req *req, const PGresult *res)
+{
+	struct json_object *o;
+
+	if (PQntuples(res) != 1) {
+		log_error("report: %d rows where one was expected",
+		    PQntuples(res));
+		http_problem(req, 500, "internal error");
+		return;
+	}
+	o = row_json(res, 0);
+	http_json(req, 200, o);
+	json_object_put(o);
+}
+
+/* Parse the query against a table, answering 400 on failure. */
+static int
+parse_query(struct http_req *req, const struct query_param *table,
+    size_t n, struct query_values *qv)
+{
+	char err[256];
+
+	if (query_parse(req->query, strlen(req->query), table, n, qv, err,
+	    sizeof(err)) != 0) {
+		http_problem_query(req, qv, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- Handlers. --- */
+
+void
+h_reports_weekly(struct http_req *req)
+{
+	struct query_values	 qv;
+	const char		*values[REPORT_MAX_PARAMS] = { NULL };
+	char			 num[4][REPORT_NUM_SIZE];
+	PGresult		*res;
+	int			 k;
+
+	if (parse_query(req, weekly_params, W__MAX, &qv) != 0 ||
+	    area_params(req, &qv.v[W_BBOX], &qv.v[W_REGION], 1, values,
+	    num) != 0)
+		return;
+	if (qv.v[W_MATCH].present) {
+		if (qv.v[W_REGION].present) {
+			bad_param(req, "match", qv.v[W_MATCH].str,
+			    "applies to bbox only");
+			return;
+		}
+		if (name_index(match_names, qv.v[W_MATCH].str) < 0) {
+			bad_param(req, "match", qv.v[W_MATCH].str,
+			    "must be origin, destination, both or either");
+			return;
+		}
+		values[5] = qv.v[W_MATCH].str;
+	}
+	for (k = W_FROM; k <= W_TO; k++) {
+		if (!qv.v[k].present)
+			continue;
+		if (!date_valid(qv.v[k].str, qv.v[k].len)) {
+			bad_param(req, weekly_params[k].name, qv.v[k].str,
+			    "must be a date YYYY-MM-DD of the years 1900 to 2100");
+			return;
+		}
+		values[6 + k - W_FROM] = qv.v[k].str;
+	}
+	/* Same format, so the text order is the date order. */
+	if (values[6] != NULL && values[7] != NULL &&
+	    strcmp(values[6], values[7]) > 0) {
+		bad_param(req, "to", values[7], "before from");
+		return;
+	}
+	if ((res = report_run(req, REPORT_WEEKLY, values)) == NULL)
+		return;
+	reply_row(req, res);
+	PQclear(res);
+}
+
+/*
+ * A group as a GeoJSON Feature (RFC 7946 section 3.2): a LineString from
+ * the origin centroid to the destination centroid, [longitude, latitude]
+ * (section 3.1.1), with the row as properties.
+ */
+static struct json_object *
+group_feature(const PGresult *res, int row)
+{
+	static const char *const cols[4] = {
+		"origin_lon", "origin_lat", "dest_lon", "dest_lat"
+	};
+	struct json_object	*f, *g, *line, *pt = NULL;
+	int			 i, c;
+
+	f = json_object_new_object();
+	g = json_object_new_object();
+	line = json_object_new_array();
+	for (i = 0; i < 4; i++) {
+		if (i % 2 == 0) {
+			pt = json_object_new_array();
+			json_object_array_add(line, pt);
+		}
+		c = PQfnumber(res, cols[i]);
+		json_object_array_add(pt, c < 0 ? NULL : value_json(res, row, c));
+	}
+	json_object_object_add(g, "type", json_object_new_string("LineString"));
+	json_object_object_add(g, "coordinates", line);
+	json_object_object_add(f, "type", json_object_new_string("Feature"));
+	json_object_object_add(f, "geometry", g);
+	json_object_object_add(f, "properties", row_json(res, row));
+	return f;
+}
+
+void
+h_reports_groups(struct http_req *req)
+{
+	struct query_values	 qv;
+	struct json_object	*body, *list;
+	const char		*values[REPORT_MAX_PARAMS] = { NULL };
+	char			 num[4][REPORT_NUM_SIZE], mt[24], lim[24];
+	const char		*s;
+	PGresult		*res;
+	size_t			 len;
+	int			 fmt = FORMAT_JSON, i;
+
+	if (parse_query(req, groups_params, G__MAX, &qv) != 0 ||
+	    area_params(req, &qv.v[G_BBOX], &qv.v[G_REGION], 0, values,
+	    num) != 0)
+		return;
+	if (qv.v[G_FORMAT].present &&
+	    (fmt = name_index(format_names, qv.v[G_FORMAT].str)) < 0) {
+		bad_param(req, "format", qv.v[G_FORMAT].str,
+		    "must be json or geojson");
+		return;
+	}
+	if (qv.v[G_MIN_TRIPS].present) {
+		snprintf(mt, sizeof(mt), "%lld",
+		    (long long)qv.v[G_MIN_TRIPS].i);
+		values[5] = mt;
+	}
+	if (qv.v[G_LIMIT].present) {
+		snprintf(lim, sizeof(lim), "%lld", (long long)qv.v[G_LIMIT].i);
+		values[6] = lim;
+	}
+	if ((res = report_run(req, REPORT_GROUPS, values)) == NULL)
+		return;
+	body = json_object_new_object();
+	list = json_object_new_array();
+	if (fmt == FORMAT_GEOJSON) {
+		json_object_object_add(body, "type",
+		    json_object_new_string("FeatureCollection"));
+		for (i = 0; i < PQntuples(res); i++)
+			json_object_array_add(list, group_feature(res, i));
+		json_object_object_add(body, "features", list);
+		/* RFC 7946 section 12: application/geo+json. */
+		s = json_object_to_json_string_length(body,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
+		http_head(req, 200, "application/geo+json", (int64_t)len + 1);
+		http_write(req, s, len);
+		http_write(req, "\n", 1);
+	} else {
+		for (i = 0; i < PQntuples(res); i++)
+			json_object_array_add(list, row_json(res, i));
+		json_object_object_add(body, "groups", list);
+		json_object_object_add(body, "count",
+		    json_object_new_int(PQntuples(res)));
+		http_json(req, 200, body);
+	}
+	json_object_put(body);
+	PQclear(res);
+}
+
+void
+h_reports_latest(struct http_req *req)
+{
+	struct query_values	 qv;
+	const char		*values[REPORT_MAX_PARAMS] = { "2" };
+	char			 top[24];
+	PGresult		*res;
+
+	if (parse_query(req, latest_params, L__MAX, &qv) != 0)
+		return;
+	if (qv.v[L_TOP].present) {
+		snprintf(top, sizeof(top), "%lld", (long long)qv.v[L_TOP].i);
+		values[0] = top;
+	}
+	if ((res = report_run(req, REPORT_LATEST, values)) == NULL)
+		return;
+	reply_row(req, res);
+	PQclear(res);
+}
+
+void
+h_reports_sources(struct http_req *req)
+{
+	struct query_values	 qv;
+	struct json_object	*body, *list;
+	const char		*values[REPORT_MAX_PARAMS] = { NULL };
+	const struct query_value *ds = &qv.v[S_DATASOURCE];
+	PGresult		*res;
+	int			 i;
+
+	if (parse_query(req, sources_params, S__MAX, &qv) != 0)
+		return;
+	if (!ds->present) {
+		bad_param(req, "datasource", NULL, "is required");
+		return;
+	}
+	if (ds->len == 0 || !utf8_valid(ds->str, ds->len)) {
+		bad_param(req, "datasource", ds->str,
+		    "must be a datasource name");
+		return;
+	}
+	values[0] = ds->str;
+	if ((res = report_run(req, REPORT_SOURCES, values)) == NULL)
+		return;
+	body = json_object_new_object();
+	list = json_object_new_array();
+	json_object_object_add(body, "datasource",
+	    json_object_new_string(ds->str));
+	for (i = 0; i < PQntuples(res); i++)
+		json_object_array_add(list, row_json(res, i));
+	json_object_object_add(body, "regions", list);
+	http_json(req, 200, body);
+	json_object_put(body);
+	PQclear(res);
+}
