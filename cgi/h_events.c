@@ -12,6 +12,12 @@
  * changes and its latest progress, not thousands of old steps.  With
  * Last-Event-ID every event above that id is sent: exactly what the
  * client missed (WHATWG HTML, 9.2.4 "the last event ID string").
+ *
+ * ?last_event_id=N says the same for a client that cannot set the
+ * header: a page opening a new EventSource after the old one gave up on
+ * an HTTP error (the 503 nginx answers while the program restarts).  The
+ * header wins when both come: EventSource sends it on its own
+ * reconnections, with a newer id than the one in the URL.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -61,6 +67,12 @@ static const char *const events_sql[SQL__MAX] = {
 	/* SQL_ALL_PAGE: $1 after id, $2 through id */
 	"SELECT id, event, data::text FROM tripline.job_events"
 	" WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id LIMIT 1000",
+};
+
+enum { EV_LAST_EVENT_ID, EV__MAX };
+static const struct query_param events_params[EV__MAX] = {
+	[EV_LAST_EVENT_ID] = { "last_event_id", QUERY_INT, 0, INT64_MAX,
+	    0, 0, 0 },
 };
 
 /* One stream while the worker serves it. */
@@ -251,8 +263,8 @@ events_serve(struct http_req *req, int job)
 	int64_t		 last = 0, h, hnew;
 	int		 rc;
 
-	if (query_parse(req->query, strlen(req->query), NULL, 0, &qv, err,
-	    sizeof(err)) != 0) {
+	if (query_parse(req->query, strlen(req->query), events_params, EV__MAX,
+	    &qv, err, sizeof(err)) != 0) {
 		http_problem_query(req, &qv, err);
 		return;
 	}
@@ -263,6 +275,10 @@ events_serve(struct http_req *req, int job)
 		http_problem(req, 400, "invalid Last-Event-ID %s: event ids "
 		    "are decimal numbers", q);
 		return;
+	}
+	if (leid == SSE_LEID_ABSENT && qv.v[EV_LAST_EVENT_ID].present) {
+		leid = SSE_LEID_VALID;
+		last = qv.v[EV_LAST_EVENT_ID].i;
 	}
 	if (job != 0 && !events_check_job(req, leid == SSE_LEID_VALID, last))
 		return;

@@ -6,8 +6,9 @@
  *   GET /api/events             every job, from now (or from
  *                               Last-Event-ID); never ends by itself
  *
- * Both honour Last-Event-ID.  A job stream asked to resume at or after
- * the job's final event answers 204, which makes EventSource stop.
+ * Both honour Last-Event-ID (or ?last_event_id=N, for a client that
+ * cannot set the header).  A job stream asked to resume at or after the
+ * job's final event answers 204, which makes EventSource stop.
  */
 #ifndef TRIPLINE_H_EVENTS_H
 #define TRIPLINE_H_EVENTS_H

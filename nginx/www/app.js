@@ -1,0 +1,478 @@
+/*
+ * app.js: the tripline page.  Submit a file, then follow its job live
+ * through its Server-Sent Events stream (GET /api/jobs/{id}/events); the
+ * recent jobs table is fed by GET /api/jobs once and then by the one
+ * all-jobs stream (GET /api/events): browsers allow about six connections
+ * per origin, so never one stream per row.  EventSource reconnects by
+ * itself and sends Last-Event-ID, so a dropped stream resumes where it
+ * left off; the server answers 204 once a job's final event was seen,
+ * which stops it.  Text from the server only ever goes in as textContent.
+ */
+'use strict';
+
+(function () {
+	const EVENTS = ['queued', 'started', 'progress', 'succeeded', 'failed',
+	    'cancelled', 'retrying'];
+	const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+	/* The job state an event leaves the job in. */
+	const STATE_AFTER = {
+		queued: 'queued', started: 'running', progress: 'running',
+		succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled',
+		retrying: 'retrying'
+	};
+	const TOKEN_KEY = 'tripline.token';
+	const LIST_SIZE = 20;
+
+	const $ = (id) => document.getElementById(id);
+	const fmt = new Intl.NumberFormat('en-US');
+
+	function num(v) {
+		return typeof v === 'number' ? fmt.format(Math.round(v)) : '–';
+	}
+
+	function bytes(v) {
+		if (typeof v !== 'number')
+			return '–';
+		if (v >= 1e9)
+			return (v / 1e9).toFixed(2) + ' GB';
+		if (v >= 1e6)
+			return (v / 1e6).toFixed(1) + ' MB';
+		if (v >= 1e3)
+			return (v / 1e3).toFixed(1) + ' kB';
+		return v + ' B';
+	}
+
+	function duration(s) {
+		if (typeof s !== 'number' || !isFinite(s))
+			return '–';
+		if (s < 60)
+			return s.toFixed(s < 10 ? 1 : 0) + ' s';
+		const m = Math.floor(s / 60);
+		return m + ' min ' + Math.round(s - m * 60) + ' s';
+	}
+
+	function clock(iso) {
+		const d = iso ? new Date(iso) : new Date();
+		return isNaN(d) ? '' : d.toLocaleTimeString();
+	}
+
+	function setText(el, text) {
+		el.textContent = text;
+	}
+
+	function setState(el, state) {
+		el.className = 'state ' + state;
+		setText(el, state);
+	}
+
+	/* -- the bearer token ------------------------------------------------- */
+
+	function storedToken() {
+		try {
+			return localStorage.getItem(TOKEN_KEY) || '';
+		} catch (e) {
+			return '';
+		}
+	}
+
+	function showToken() {
+		const have = storedToken() !== '';
+		$('token-row').hidden = have;
+		$('forget').hidden = !have;
+	}
+
+	/* -- streams ------------------------------------------------------------ */
+
+	/*
+	 * An event stream that outlives HTTP errors.  EventSource reconnects
+	 * by itself after a network error, but gives up for good on an HTTP
+	 * error (WHATWG HTML 9.2.3, "fail the connection"), such as the 503
+	 * nginx answers while the FastCGI program restarts.  Then a new one
+	 * is opened after a pause, resuming with ?last_event_id= since a new
+	 * EventSource cannot send the Last-Event-ID header itself.
+	 */
+	function openStream(url, onEvent, onStatus, onFresh) {
+		const s = { es: null, last: null, closed: false, timer: 0, fails: 0 };
+
+		function open() {
+			/* No id to resume from: what happened meanwhile is lost. */
+			if (s.es && s.last === null && onFresh)
+				onFresh();
+			const u = s.last === null ? url : url +
+			    (url.indexOf('?') < 0 ? '?' : '&') + 'last_event_id=' +
+			    encodeURIComponent(s.last);
+			const es = new EventSource(u);
+			s.es = es;
+			EVENTS.forEach((name) => es.addEventListener(name, (e) => {
+				if (s.es !== es || s.closed)
+					return;
+				s.fails = 0;
+				if (e.lastEventId)
+					s.last = e.lastEventId;
+				onEvent(name, JSON.parse(e.data));
+			}));
+			es.onopen = () => onStatus('live');
+			es.onerror = () => {
+				if (s.es !== es || s.closed)
+					return;
+				onStatus('reconnecting…');
+				if (es.readyState === EventSource.CLOSED &&
+				    ++s.fails < 60)
+					s.timer = setTimeout(open, 2000);
+			};
+		}
+		s.close = () => {
+			s.closed = true;
+			clearTimeout(s.timer);
+			if (s.es)
+				s.es.close();
+		};
+		open();
+		return s;
+	}
+
+	/* -- the job being followed --------------------------------------------- */
+
+	const panel = { id: 0, stream: null, state: '' };
+
+	function setBar(pct, state) {
+		const p = Math.max(0, Math.min(100, pct));
+		$('bar-fill').style.width = p + '%';
+		setText($('bar-text'), (p === 100 ? '100' : p.toFixed(1)) + ' %');
+		$('bar').setAttribute('aria-valuenow', String(Math.round(p)));
+		$('bar').className = 'bar ' + (state || '');
+	}
+
+	function panelState(state) {
+		panel.state = state;
+		setState($('job-state'), state);
+		$('cancel').hidden = !(state === 'queued' || state === 'running' ||
+		    state === 'retrying');
+	}
+
+	function panelEvent(name, d) {
+		const summary = $('job-summary');
+
+		panelState(STATE_AFTER[name]);
+		switch (name) {
+		case 'queued':
+			if (d.filename)
+				setText($('job-name'), d.filename);
+			setText($('st-bytes'), '0 of ' + bytes(d.bytes));
+			break;
+		case 'started':
+			setText(summary, d.attempt > 1 ? 'attempt ' + d.attempt : '');
+			setText($('st-bytes'), '0 of ' + bytes(d.bytes_total));
+			break;
+		case 'progress':
+			setBar(d.percent || 0, 'running');
+			setText($('st-rows'), num(d.rows_loaded));
+			setText($('st-rejected'), num(d.rows_rejected));
+			setText($('st-rate'), num(d.rows_per_s));
+			setText($('st-bytes'), bytes(d.bytes_read) + ' of ' +
+			    bytes(d.bytes_total));
+			setText($('st-eta'), duration(d.eta_s));
+			break;
+		case 'succeeded':
+			setBar(100, 'succeeded');
+			setText($('st-rows'), num(d.rows_loaded));
+			setText($('st-rejected'), num(d.rows_rejected));
+			setText($('st-rate'), num(d.rows_per_s));
+			setText($('st-eta'), '–');
+			summary.className = 'summary';
+			if (d.duplicate_of)
+				setText(summary, 'the same content as job ' +
+				    d.duplicate_of + ': nothing loaded again');
+			else
+				setText(summary, 'loaded ' + num(d.rows_loaded) +
+				    ' rows (' + num(d.rows_rejected) + ' rejected) in ' +
+				    duration(d.elapsed_s) + ', ' + num(d.rows_per_s) +
+				    ' rows/s');
+			break;
+		case 'failed':
+			$('bar').className = 'bar failed';
+			summary.className = 'summary failed';
+			setText(summary, 'failed after ' + d.attempts + ' attempt' +
+			    (d.attempts === 1 ? '' : 's') + ': ' + d.error);
+			break;
+		case 'cancelled':
+			$('bar').className = 'bar cancelled';
+			summary.className = 'summary';
+			setText(summary, 'cancelled');
+			break;
+		case 'retrying':
+			summary.className = 'summary failed';
+			setText(summary, 'attempt ' + d.attempt + ' failed: ' +
+			    d.error + '; next try at ' + clock(d.next_try));
+			break;
+		}
+	}
+
+	function follow(job) {
+		if (panel.stream)
+			panel.stream.close();
+		panel.id = job.id;
+		$('job').hidden = false;
+		setText($('job-id'), String(job.id));
+		setText($('job-name'), job.filename || '');
+		setText($('job-summary'), '');
+		$('job-summary').className = 'summary';
+		['st-rows', 'st-rejected', 'st-rate', 'st-bytes', 'st-eta'].forEach(
+		    (id) => setText($(id), '–'));
+		setBar(0, '');
+		panelState(job.state || 'queued');
+		markCurrent();
+		if (location.hash !== '#job-' + job.id)
+			history.replaceState(null, '', '#job-' + job.id);
+
+		const s = openStream('/api/jobs/' + job.id + '/events',
+		    (name, d) => {
+			panelEvent(name, d);
+			if (FINAL.has(name)) {
+				/* Done: no reconnect (the server would say 204). */
+				s.close();
+				setText($('job-conn'), '');
+			}
+		    }, (text) => setText($('job-conn'), text));
+		panel.stream = s;
+	}
+
+	/* -- the recent jobs ------------------------------------------------------ */
+
+	const rows = new Map();		/* job id -> row */
+
+	function markCurrent() {
+		rows.forEach((r, id) => r.tr.classList.toggle('current',
+		    id === panel.id));
+	}
+
+	function makeRow(job) {
+		const tr = document.createElement('tr');
+		const cells = {};
+		['id', 'file', 'state', 'rows', 'rejected', 'progress', 'when'].forEach(
+		    (k) => {
+			const td = document.createElement('td');
+			if (k === 'rows' || k === 'rejected')
+				td.className = 'num';
+			cells[k] = td;
+			tr.appendChild(td);
+		});
+		const st = document.createElement('span');
+		cells.state.appendChild(st);
+		const mini = document.createElement('span');
+		mini.className = 'mini';
+		const fill = document.createElement('span');
+		mini.appendChild(fill);
+		const pct = document.createElement('span');
+		pct.className = 'pct';
+		cells.progress.append(mini, pct);
+		const r = { tr, cells, st, fill, pct, job: { id: job.id } };
+		setText(cells.id, String(job.id));
+		setText(cells.when, clock(job.created_at));
+		tr.addEventListener('click', () => follow(r.job));
+		/* Newest first: before the first row with a lower id. */
+		const body = $('jobs');
+		let before = null;
+		for (const other of body.children) {
+			if (Number(other.dataset.id) < job.id) {
+				before = other;
+				break;
+			}
+		}
+		tr.dataset.id = String(job.id);
+		body.insertBefore(tr, before);
+		rows.set(job.id, r);
+		while (body.children.length > LIST_SIZE * 2) {
+			const last = body.lastElementChild;
+			rows.delete(Number(last.dataset.id));
+			last.remove();
+		}
+		$('list-msg').hidden = true;
+		return r;
+	}
+
+	function setRowPercent(r, p) {
+		r.fill.style.width = Math.max(0, Math.min(100, p)) + '%';
+		setText(r.pct, Math.round(p) + ' %');
+	}
+
+	function rowFromJob(job) {
+		const r = rows.get(job.id) || makeRow(job);
+		Object.assign(r.job, job);
+		setText(r.cells.file, job.filename || '');
+		setState(r.st, job.state);
+		setText(r.cells.rows, num(job.rows_loaded));
+		setText(r.cells.rejected, num(job.rows_rejected));
+		if (job.state === 'succeeded')
+			setRowPercent(r, 100);
+		else if (job.bytes > 0 && typeof job.bytes_read === 'number')
+			setRowPercent(r, 100 * job.bytes_read / job.bytes);
+		else
+			setRowPercent(r, 0);
+		markCurrent();
+	}
+
+	function rowEvent(name, d) {
+		let r = rows.get(d.job);
+
+		if (!r) {
+			if (name !== 'queued')
+				return;		/* a job older than the list */
+			r = makeRow({ id: d.job });
+			setRowPercent(r, 0);
+		}
+		r.job.state = STATE_AFTER[name];
+		setState(r.st, r.job.state);
+		if (name === 'queued' && d.filename) {
+			r.job.filename = d.filename;
+			setText(r.cells.file, d.filename);
+		}
+		if (name === 'progress' || name === 'succeeded') {
+			setText(r.cells.rows, num(d.rows_loaded));
+			setText(r.cells.rejected, num(d.rows_rejected));
+			setRowPercent(r, name === 'succeeded' ? 100 : d.percent || 0);
+		}
+	}
+
+	function loadList() {
+		return fetch('/api/jobs?limit=' + LIST_SIZE)
+		    .then((r) => r.ok ? r.json() : Promise.reject(r.status))
+		    .then((body) => {
+			body.jobs.forEach(rowFromJob);
+			setText($('list-msg'), body.jobs.length ? '' :
+			    'no jobs yet');
+		    });
+	}
+
+	function startList() {
+		/*
+		 * The stream first, then the list: events that arrive before
+		 * the list are kept and applied after it, in order, so none
+		 * falls between the two.
+		 */
+		let pending = [];
+		openStream('/api/events', (name, d) => {
+			if (pending)
+				pending.push([name, d]);
+			else
+				rowEvent(name, d);
+		}, (text) => setText($('list-conn'), text), loadList);
+		loadList()
+		    .catch(() => setText($('list-msg'), 'could not load the jobs'))
+		    .finally(() => {
+			const p = pending;
+			pending = null;
+			p.forEach(([name, d]) => rowEvent(name, d));
+			const want = /^#job-(\d+)$/.exec(location.hash);
+			if (want && !panel.id) {
+				const r = rows.get(Number(want[1]));
+				follow(r ? r.job : { id: Number(want[1]) });
+			}
+		    });
+	}
+
+	/* -- submitting --------------------------------------------------------- */
+
+	function problem(res) {
+		if (res.body && typeof res.body.detail === 'string')
+			return res.body.detail;
+		if (res.status === 0)
+			return 'the server could not be reached';
+		return 'the upload failed (' + res.status + ')';
+	}
+
+	/*
+	 * XMLHttpRequest rather than fetch: it reports upload progress, which
+	 * a file of gigabytes needs.  The body is multipart/form-data with the
+	 * file as the part "file" (RFC 7578), as a plain form would send it.
+	 */
+	function send(file, token) {
+		return new Promise((resolve) => {
+			const x = new XMLHttpRequest();
+			const fd = new FormData();
+			fd.append('file', file, file.name);
+			x.open('POST', '/api/jobs');
+			if (token)
+				x.setRequestHeader('Authorization', 'Bearer ' + token);
+			x.upload.onprogress = (e) => {
+				if (e.lengthComputable)
+					setText($('form-msg'), 'uploading ' +
+					    Math.floor(100 * e.loaded / e.total) + ' %');
+			};
+			x.onload = () => {
+				let body = null;
+				try {
+					body = JSON.parse(x.responseText);
+				} catch (e) { /* not JSON */ }
+				resolve({ status: x.status, body });
+			};
+			x.onerror = () => resolve({ status: 0, body: null });
+			x.send(fd);
+		});
+	}
+
+	async function submit(ev) {
+		ev.preventDefault();
+		const msg = $('form-msg');
+		const file = $('file').files[0];
+		if (!file) {
+			setText(msg, 'choose a file first');
+			return;
+		}
+		const typed = $('token').value.trim();
+		const token = typed || storedToken();
+		$('send').disabled = true;
+		msg.className = '';
+		setText(msg, 'uploading…');
+		const res = await send(file, token);
+		$('send').disabled = false;
+		if (res.status === 202 && res.body) {
+			setText(msg, '');
+			if (typed) {
+				try {
+					localStorage.setItem(TOKEN_KEY, typed);
+				} catch (e) { /* private mode: ask again */ }
+				$('token').value = '';
+			}
+			showToken();
+			$('upload').reset();
+			rowFromJob(res.body);
+			follow(res.body);
+			return;
+		}
+		if (res.status === 401) {
+			try {
+				localStorage.removeItem(TOKEN_KEY);
+			} catch (e) { /* nothing stored */ }
+			showToken();
+			$('token').focus();
+		}
+		setText(msg, problem(res));
+	}
+
+	async function cancel() {
+		const id = panel.id;
+		const token = storedToken();
+		const r = await fetch('/api/jobs/' + id + '/cancel', {
+			method: 'POST',
+			headers: token ? { Authorization: 'Bearer ' + token } : {}
+		});
+		if (!r.ok && r.status !== 409) {
+			const body = await r.json().catch(() => null);
+			setText($('job-summary'), problem({ status: r.status, body }));
+		}
+	}
+
+	document.addEventListener('DOMContentLoaded', () => {
+		showToken();
+		$('upload').addEventListener('submit', submit);
+		$('forget').addEventListener('click', () => {
+			try {
+				localStorage.removeItem(TOKEN_KEY);
+			} catch (e) { /* nothing stored */ }
+			showToken();
+		});
+		$('cancel').addEventListener('click', cancel);
+		startList();
+	});
+})();
