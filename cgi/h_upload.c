@@ -15,8 +15,9 @@
  * hashed as they come; nothing is sized from CONTENT_LENGTH.  The bytes
  * received are counted against TRIPLINE_MAX_UPLOAD (413 when over); a
  * body that ends before its CONTENT_LENGTH is a client that went away
- * (400), not a shorter file.  An empty file is refused with 400 "empty
- * file": no job could load it.
+ * (400), not a shorter file, and so is an inbox request whose JSON ends
+ * early.  An empty file is refused with 400 "empty file": no job could
+ * load it.
  *
  * Inbox answers (the path is the one the client sent, quoted):
  *   400 empty, NUL, longer than 1 KiB, too many symlinks; not a regular
@@ -180,6 +181,25 @@ content_length(struct http_req *req)
 	return v;
 }
 
+/*
+ * A body that ended before (or went past) its CONTENT_LENGTH is not the
+ * body the client meant to send: 0 when it matches, else -1 after
+ * answering 400.
+ */
+static int
+length_matches(struct http_req *req, int64_t received)
+{
+	int64_t expect = content_length(req);
+
+	if (expect < 0 || received == expect)
+		return 0;
+	log_warn("upload: body ended after %" PRId64 " of %" PRId64 " bytes",
+	    received, expect);
+	http_problem(req, 400, "the body ended after %" PRId64 " of %" PRId64
+	    " bytes", received, expect);
+	return -1;
+}
+
 /* Insert the job and answer 202; 0, or -1 after answering. */
 static int
 queue_job(struct http_req *req, const struct job_in *in)
@@ -266,13 +286,8 @@ receive(struct http_req *req, struct upload *up, struct multipart *mp)
 			goto out;
 		}
 	}
-	if (expect >= 0 && received != expect) {
-		log_warn("upload: body ended after %" PRId64 " of %" PRId64
-		    " bytes", received, expect);
-		http_problem(req, 400, "the body ended after %" PRId64 " of %"
-		    PRId64 " bytes", received, expect);
+	if (length_matches(req, received) != 0)
 		goto out;
-	}
 	if (mp != NULL && multipart_finish(mp) != MULTIPART_OK) {
 		http_problem(req, 400, "%s", multipart_error(mp));
 		goto out;
@@ -358,7 +373,8 @@ read_small(struct http_req *req, char *buf, size_t bufsz)
 			return -1;
 		}
 		if (n == 0)
-			return (ssize_t)len;
+			return length_matches(req, (int64_t)len) == 0 ?
+			    (ssize_t)len : -1;
 		len += (size_t)n;
 		if (len == bufsz) {
 			http_problem(req, 413, "a json body is limited to %d "
