@@ -448,6 +448,15 @@ def test_events_finished_job(stack):
     st = Stream(stack, "/api/jobs/%d/events" % job, last_id=0)
     same_as_db(stack, st.collect(timeout=10), job)
     assert st.eof
+    # ?last_event_id= says the same for a client that cannot set the
+    # header; the header, when both come, is the newer and wins.
+    second = rows[1][0]
+    st = Stream(stack, "/api/jobs/%d/events?last_event_id=%d" % (job, second))
+    same_as_db(stack, st.collect(timeout=10), job, after=second)
+    st = Stream(stack, "/api/jobs/%d/events?last_event_id=0" % job, last_id=second)
+    same_as_db(stack, st.collect(timeout=10), job, after=second)
+    r = stack.http("GET", "/api/jobs/%d/events?last_event_id=%d" % (job, rows[-1][0]))
+    assert r.status == 204, r
 
 
 def test_events_two_streams_identical(stack):
@@ -500,8 +509,9 @@ def test_events_errors(stack):
     for bad in ("abc", "-1", "1.5", "99999999999999999999"):
         r = stack.http("GET", "/api/events", headers={"Last-Event-ID": bad})
         assert r.status == 400 and r.headers["content-type"] == "application/problem+json", (bad, r)
-    r = stack.http("GET", "/api/events?x=1")
-    assert r.status == 400, r
+    for q in ("x=1", "last_event_id=abc", "last_event_id=-1", "last_event_id=1&last_event_id=2"):
+        r = stack.http("GET", "/api/events?" + q)
+        assert r.status == 400 and r.headers["content-type"] == "application/problem+json", (q, r)
     r = stack.http("POST", "/api/events", b"", stack.auth())
     assert r.status == 405, r
 
