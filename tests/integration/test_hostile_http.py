@@ -24,6 +24,7 @@ import os
 import shutil
 import socket
 import subprocess
+import urllib.parse
 import uuid
 
 import harness
@@ -284,6 +285,27 @@ def rows(fx):
             H(Authorization="Bearer " + s, Content_Type="text/csv"), csv, 401)
         add("sql in the inbox path #%d" % i, "http", "POST", "/api/jobs", H(Content_Type=J),
             jpost({"path": s}), 404)
+    # The reports: free-text names are looked up (404), the rest refused.
+    for i, s in enumerate(SQLI):
+        q = urllib.parse.quote(s, safe="")
+        for path, status in (("weekly-average?region=" + q, 404),
+                             ("weekly-average?bbox=" + q, 400),
+                             ("weekly-average?bbox=1,2,3,4&match=" + q, 400),
+                             ("weekly-average?region=Prague&from=" + q, 400),
+                             ("weekly-average?region=Prague&to=" + q, 400),
+                             ("trip-groups?bbox=" + q, 400),
+                             ("trip-groups?region=Prague&min_trips=" + q, 400),
+                             ("trip-groups?region=Prague&limit=" + q, 400),
+                             ("trip-groups?region=Prague&format=" + q, 400),
+                             ("latest-datasource?top=" + q, 400),
+                             ("datasource-regions?datasource=" + q, 404)):
+            add("sql in report %s #%d" % (path.split("=")[0], i), "http", "GET",
+                "/api/reports/" + path, {}, None, status)
+    for bbox in ("nan,nan,nan,nan", "1,2,3", "1,2,3,4,5", "1e999,0,1,1", "0x1,0,1,1",
+                 "-181,0,1,1", "0,-91,1,1", "1,1,0,0", ",,,", "1;2;3;4"):
+        add("bbox %s" % bbox, "http", "GET",
+            "/api/reports/weekly-average?bbox=" + urllib.parse.quote(bbox, safe=","), {}, None,
+            400, "bbox")
     add("sql in a json member name", "http", "POST", "/api/jobs", H(Content_Type=J),
         jpost({SQLI[1]: "a.csv"}), 400, "unknown member")
     add("sql in the content type", "http", "POST", "/api/jobs",
