@@ -12,6 +12,7 @@
  * loader must reject are spread among the good ones, and their kinds are
  * counted on stderr so tests can check the reject counts.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -242,7 +243,7 @@ struct gen {
 	FILE		*fp;
 	char		*buf;
 	size_t		 buflen;
-	int		 werr;
+	int		 werr;		/* errno of the first failed write */
 };
 
 /* --- Calendar (proleptic Gregorian, H. Hinnant's days_from_civil). --- */
@@ -414,8 +415,9 @@ point_format(struct gen *g, double lon, double lat, char *out)
 static void
 out_flush(struct gen *g)
 {
-	if (g->buflen > 0 && fwrite(g->buf, 1, g->buflen, g->fp) != g->buflen)
-		g->werr = 1;
+	if (g->buflen > 0 && fwrite(g->buf, 1, g->buflen, g->fp) != g->buflen &&
+	    g->werr == 0)
+		g->werr = errno != 0 ? errno : EIO;
 	g->buflen = 0;
 }
 
@@ -929,7 +931,8 @@ main(int argc, char *argv[])
 	if (out == NULL)
 		g.fp = stdout;
 	else if ((g.fp = fopen(out, "w")) == NULL) {
-		fprintf(stderr, GEN_PROG ": cannot create \"%s\"\n", out);
+		fprintf(stderr, GEN_PROG ": cannot create \"%s\": %s\n", out,
+		    strerror(errno));
 		goto out;
 	}
 
@@ -952,13 +955,13 @@ main(int argc, char *argv[])
 		row_emit(&g, &r);
 	}
 	out_flush(&g);
-	if (fflush(g.fp) != 0 || ferror(g.fp))
-		g.werr = 1;
-	if (g.fp != stdout && fclose(g.fp) != 0)
-		g.werr = 1;
+	if ((fflush(g.fp) != 0 || ferror(g.fp)) && g.werr == 0)
+		g.werr = errno != 0 ? errno : EIO;
+	if (g.fp != stdout && fclose(g.fp) != 0 && g.werr == 0)
+		g.werr = errno != 0 ? errno : EIO;
 	if (g.werr) {
-		fprintf(stderr, GEN_PROG ": cannot write \"%s\"\n",
-		    out != NULL ? out : "stdout");
+		fprintf(stderr, GEN_PROG ": cannot write \"%s\": %s\n",
+		    out != NULL ? out : "stdout", strerror(g.werr));
 		goto out;
 	}
 	if (bad > 0) {
