@@ -117,8 +117,8 @@ static void	tuple_group(struct copybin *, const void *, const void *);
 static void	tuple_more(struct copybin *, const void *, const void *);
 
 /*
- * The sizes bound the runner's memory: with entries of 32, 24, 40, 96
- * and 64 bytes plus the 8-byte hash, about 48 MiB at most in all.
+ * The sizes bound the runner's memory: entries of 32, 24, 48, 104 and
+ * 48 bytes with the hash, at most 16 + 0.4 + 0.8 + 13 + 0.8 MiB.
  */
 static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	{ "cells", "COPY pg_temp.agg_cells (kind, ix, iy, week, trips) "
@@ -135,7 +135,7 @@ static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
 	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",
 	    sizeof(struct group_key), sizeof(struct group_val),
-	    1u << 18, merge_group, tuple_group },		/* AGG_MAP_GROUPS */
+	    1u << 17, merge_group, tuple_group },		/* AGG_MAP_GROUPS */
 	{ "more", "COPY pg_temp.agg_groups (region_id, origin_cell, "
 	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
 	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",

@@ -15,6 +15,7 @@
 #include "log.h"
 
 /* A power of two at least DIMCACHE_MAX / 0.7, so probes stay short. */
+#define DIMCACHE_NO_ID	(-1)	/* cached: the name cannot get an id */
 #define DIMCACHE_SLOTS	(1u << 18)
 
 struct dimslot {
@@ -199,26 +200,32 @@ dimcache_id(struct dimcache *d, enum dim k, const char *name, size_t len,
 	    i = (i + 1) & (DIMCACHE_SLOTS - 1)) {
 		s = &m->slot[i];
 		if (s->hash == h && s->len == len &&
-		    memcmp(s->name, name, len) == 0) {
-			m->last = s;
-			*id = s->id;
-			return DIMCACHE_OK;
-		}
+		    memcmp(s->name, name, len) == 0)
+			goto found;
 	}
-	if ((r = dimcache_fetch(d, k, name, len, id, reason, reasonsz)) <= 0)
-		return r == 0 ? DIMCACHE_REJECT : DIMCACHE_ERROR;
+	if ((r = dimcache_fetch(d, k, name, len, id, reason, reasonsz)) < 0)
+		return DIMCACHE_ERROR;
+	/* A name without an id is cached too: one round trip, not one a row. */
+	if (r == 0)
+		*id = DIMCACHE_NO_ID;
 	if (m->count >= DIMCACHE_MAX) {
 		dimmap_clear(m);
 		i = h & (DIMCACHE_SLOTS - 1);
 	}
 	s = &m->slot[i];
-	if ((s->name = malloc(len)) == NULL)
-		return DIMCACHE_OK;	/* not cached, still correct */
+	if ((s->name = malloc(len)) == NULL)	/* not cached, still correct */
+		return *id == DIMCACHE_NO_ID ? DIMCACHE_REJECT : DIMCACHE_OK;
 	memcpy(s->name, name, len);
 	s->hash = h;
 	s->len = len;
 	s->id = *id;
 	m->count++;
+found:
+	if (s->id == DIMCACHE_NO_ID) {
+		snprintf(reason, reasonsz, "too many %ss", dims[k].what);
+		return DIMCACHE_REJECT;
+	}
 	m->last = s;
+	*id = s->id;
 	return DIMCACHE_OK;
 }
