@@ -3,7 +3,7 @@
 # the FastCGI program and the job runners, each started by pid and stopped by
 # pid.  Nothing here touches the system's own PostgreSQL or nginx.
 #
-#   scripts/stack.sh up | down | reset | status | runners N
+#   scripts/stack.sh up | down | reset | status | runners N | pgrestart [MODE]
 #
 # Settings (environment; defaults in brackets):
 #   TRIPLINE_VAR        state directory [<repo>/var]
@@ -271,5 +271,10 @@ reset)	down; rm -rf "$VAR"; say "removed $VAR" ;;
 status)	status ;;
 runners)	# make sure runners 1..N are running (tests start extra ones this way)
 	RUNNERS=${2:?usage: $0 runners N}; prepare_dirs; progs_up ;;
-*)	echo "usage: $0 up|down|reset|status|runners N" >&2; exit 2 ;;
+pgrestart)	# restart PostgreSQL under the running programs (fault tests);
+	# MODE is pg_ctl's shutdown mode: fast (default) or immediate (a crash)
+	as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -l "$VAR/log/postgresql.log" \
+	    -m "${2:-fast}" -w -t 60 restart >/dev/null ||
+	    die "PostgreSQL did not restart, see $VAR/log/postgresql.log" ;;
+*)	echo "usage: $0 up|down|reset|status|runners N|pgrestart [fast|immediate]" >&2; exit 2 ;;
 esac
