@@ -39,6 +39,7 @@ TARGETS=(
 	"csv|lib/csvstream.c lib/trip.c lib/datetime.c lib/wkt.c|16384"
 	"query|cgi/query.c|4096"
 	"multipart|cgi/multipart.c|16384"
+	"sse|cgi/sse.c|8192"
 )
 
 OUT=build/fuzz
