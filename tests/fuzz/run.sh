@@ -40,6 +40,7 @@ TARGETS=(
 	"query|cgi/query.c|4096"
 	"multipart|cgi/multipart.c|16384"
 	"sse|cgi/sse.c|8192"
+	"safetext|cgi/safetext.c|1024"
 )
 
 OUT=build/fuzz
