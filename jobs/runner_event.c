@@ -10,9 +10,15 @@
 #include "num.h"
 #include "runner_event.h"
 
+/*
+ * created_at is the moment of the event, not the start of its transaction
+ * (now()): a 'succeeded' written at the end of a long load transaction
+ * must not look older than the progress events before it.
+ */
 static const char runner_event_sql[] =
-    "WITH e AS (INSERT INTO tripline.job_events (job_id, event, data) "
-    "VALUES ($1, $2, $3::jsonb) RETURNING id) "
+    "WITH e AS (INSERT INTO tripline.job_events "
+    "(job_id, event, data, created_at) "
+    "VALUES ($1, $2, $3::jsonb, clock_timestamp()) RETURNING id) "
     "SELECT pg_notify('tripline_events', id::text) FROM e";
 
 struct json_object *
