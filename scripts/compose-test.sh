@@ -241,6 +241,28 @@ else
 	bad "event stream" "$nev events; head: $(tr -d '\r' < "$WORK/events.head" | head -n 1)"
 fi
 
+# A server-side file: written into the inbox volume (as the cgi's user),
+# queued by name, read by a runner from the same volume.
+wait_job() {	# $1 job id; prints "state loaded rejected" once final
+	local i st
+	for i in $(seq 1 120); do
+		st=$(curl -s "$URL/api/jobs/$1" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["state"], j["rows_loaded"], j["rows_rejected"])' 2>/dev/null)
+		case $st in succeeded*|failed*|cancelled*) echo "$st"; return ;; esac
+		sleep 0.5
+	done
+	echo "${st:-unknown}"
+}
+if podman exec "$(ctr cgi)" tripline-gen -n 500 -s 3 -o /var/lib/tripline/inbox/compose-test.csv >>"$LOG" 2>&1; then
+	code=$(curl -s -o "$WORK/inbox.json" -w '%{http_code}' -H "Authorization: Bearer $TRIPLINE_TOKEN" \
+	    -H 'Content-Type: application/json' --data '{"path":"compose-test.csv"}' "$URL/api/jobs")
+	ijob=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/inbox.json" 2>/dev/null)
+	st=$(wait_job "${ijob:-0}")
+	[ "$code" = 202 ] && [ "$st" = "succeeded 500 0" ] && ok "inbox file queued by name: job $ijob loaded 500 rows" ||
+	    bad "inbox file" "HTTP $code, job ${ijob:-?}: $st"
+else
+	bad "inbox file" "tripline-gen in the cgi container failed"
+fi
+
 # ---------------------------------------------------------------- restart
 # down keeps the named volumes: the data and the applied migrations stay.
 save_logs first
