@@ -117,8 +117,8 @@ static void	tuple_group(struct copybin *, const void *, const void *);
 static void	tuple_more(struct copybin *, const void *, const void *);
 
 /*
- * The sizes bound the runner's memory: entries of 32, 24, 48, 104 and
- * 48 bytes with the hash, at most 16 + 0.4 + 0.8 + 13 + 0.8 MiB.
+ * The sizes bound the runner's memory: entries of 32, 24, 40, 96 and 56
+ * bytes with the hash, so at most 16 + 0.4 + 0.6 + 12 + 0.9 = 30 MiB.
  */
 static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	{ "cells", "COPY pg_temp.agg_cells (kind, ix, iy, week, trips) "

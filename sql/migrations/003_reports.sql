@@ -533,13 +533,23 @@ DECLARE
 	rng_lo bigint[];
 	rng_hi bigint[];
 BEGIN
-	SELECT array_agg(k << (5 * (7 - r.level)) ORDER BY k),
-	       array_agg(((k + 1) << (5 * (7 - r.level))) - 1 ORDER BY k)
+	-- Adjacent ranges are joined into one (a big box is then a few
+	-- long ranges, not thousands of cells).
+	SELECT array_agg(a ORDER BY a), array_agg(b ORDER BY a)
 	INTO rng_lo, rng_hi
-	FROM unnest(ARRAY(SELECT c FROM tripline.box_cover(minlon, minlat,
-	    maxlon, maxlat, tripline.agg_levels()) c)) r,
-	    generate_series(r.x0, r.x1) gx, generate_series(r.y0, r.y1) gy,
-	    LATERAL tripline.geohash_interleave(gx, gy, r.level) k;
+	FROM (SELECT min(q.a) AS a, max(q.b) AS b FROM (
+		SELECT p.a, p.b, sum(p.brk) OVER (ORDER BY p.a) AS grp FROM (
+			SELECT c.a, c.b, CASE WHEN c.a = lag(c.b) OVER (ORDER BY c.a) + 1
+			    THEN 0 ELSE 1 END AS brk
+			FROM (SELECT k << (5 * (7 - r.level)) AS a,
+			             ((k + 1) << (5 * (7 - r.level))) - 1 AS b
+			      FROM unnest(ARRAY(SELECT c FROM tripline.box_cover(minlon,
+			          minlat, maxlon, maxlat, tripline.agg_levels()) c)) r,
+			          generate_series(r.x0, r.x1) gx,
+			          generate_series(r.y0, r.y1) gy,
+			          LATERAL tripline.geohash_interleave(gx, gy, r.level) k) c
+		) p
+	) q GROUP BY q.grp) m;
 	IF side = 0 THEN
 		RETURN QUERY
 		SELECT tripline.iso_week(t.ts), count(*)
