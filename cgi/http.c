@@ -247,6 +247,32 @@ http_db(struct http_req *req)
 	return *req->conn;
 }
 
+/*
+ * Whether a statement failed because the connection is gone.  A server
+ * that was killed or stopped "immediate" leaves a connection on which
+ * libpq's next read fails (ECONNRESET): the result then has no SQLSTATE,
+ * and PQstatus still says CONNECTION_OK until the connection is used
+ * once more.  A fast shutdown ends it with FATAL 57P01; class 57P0 is
+ * every way the server ends a session (PostgreSQL docs, appendix A).
+ */
+static int
+conn_lost(PGconn *conn, const PGresult *res)
+{
+	const char *state = db_sqlstate(res);
+
+	return conn == NULL || PQstatus(conn) != CONNECTION_OK ||
+	    state[0] == '\0' || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P0", 4) == 0;
+}
+
+/* Close the worker's connection: http_db makes a new one next time. */
+static void
+conn_drop(struct http_req *req)
+{
+	PQfinish(*req->conn);
+	*req->conn = NULL;
+}
+
 void
 http_db_fail(struct http_req *req, const PGresult *res, const char *what)
 {
@@ -255,7 +281,7 @@ http_db_fail(struct http_req *req, const PGresult *res, const char *what)
 	size_t		 i;
 	int		 retry;
 
-	retry = *req->conn == NULL || PQstatus(*req->conn) != CONNECTION_OK;
+	retry = conn_lost(*req->conn, res);
 	for (i = 0; !retry &&
 	    i < sizeof(sqlstate_retry) / sizeof(sqlstate_retry[0]); i++)
 		retry = strncmp(state, sqlstate_retry[i],
@@ -268,6 +294,8 @@ http_db_fail(struct http_req *req, const PGresult *res, const char *what)
 		if (msg[i] == '\n')
 			msg[i] = msg[i + 1] == '\0' ? '\0' : ' ';
 	log_error("%s: %s%s%s", what, state, state[0] != '\0' ? " " : "", msg);
+	if (*req->conn != NULL && retry)
+		conn_drop(req);
 	if (retry)
 		http_problem(req, 503, "the database is unavailable");
 	else
@@ -282,6 +310,20 @@ http_exec(struct http_req *req, const char *what, const char *sql,
 	PGresult	*res;
 	int		 tries = idempotent ? 2 : 1;
 
+	/*
+	 * A statement that must not run twice is not tried again, so first
+	 * make sure the connection still works (libpq finds a dropped one
+	 * only on use): a restarted database then costs a reconnect, not
+	 * the client's upload.
+	 */
+	if (!idempotent && (conn = http_db(req)) != NULL) {
+		res = PQexec(conn, "");
+		if (PQresultStatus(res) != PGRES_EMPTY_QUERY) {
+			log_warn("%s: connection lost, reconnecting", what);
+			conn_drop(req);
+		}
+		PQclear(res);
+	}
 	for (;;) {
 		if ((conn = http_db(req)) == NULL)
 			return NULL;
@@ -294,8 +336,9 @@ http_exec(struct http_req *req, const char *what, const char *sql,
 		default:
 			break;
 		}
-		if (--tries > 0 && PQstatus(conn) == CONNECTION_BAD) {
+		if (--tries > 0 && conn_lost(conn, res)) {
 			log_warn("%s: connection lost, trying again", what);
+			conn_drop(req);
 			PQclear(res);
 			continue;
 		}

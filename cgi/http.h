@@ -131,7 +131,9 @@ void	http_db_fail(struct http_req *, const PGresult *res, const char *what);
  * connection; what names it in the log.  Returns the result (PQclear
  * it) when it succeeded, else NULL after answering through http_db_fail.
  * An idempotent statement that finds the connection lost (the database
- * restarted since the last request) is run once more on a new one.
+ * restarted since the last request) is run once more on a new one; before
+ * any other the connection is checked with an empty query, so it runs on
+ * a working one.
  */
 PGresult *http_exec(struct http_req *, const char *what, const char *sql,
 	    int nparams, const char *const *values, int idempotent);
