@@ -15,7 +15,7 @@
 # inputs are kept under tests/fuzz/work/artifacts/<target>/ (git-ignored).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 MODE=smoke
 case "${1:-}" in
@@ -86,14 +86,16 @@ stale() {
 # harness pulls in only what it uses and a colleague's unfinished file
 # breaks only the targets that need it.
 build_archive() {
-	local src obj objs=() hdrs pids=() p
-	hdrs=$(ls lib/*.h cgi/*.h 2>/dev/null)
+	local src obj objs=() hdrs=() pids=() p
+	for p in lib/*.h cgi/*.h; do
+		[ -e "$p" ] && hdrs+=("$p")
+	done
 	for src in lib/*.c cgi/*.c; do
 		[ -e "$src" ] || continue
 		[ "$src" = cgi/main.c ] && continue
 		obj=$OUT/obj/${src%.c}.o
 		mkdir -p "$(dirname "$obj")"
-		if stale "$obj" "$src" $hdrs; then
+		if stale "$obj" "$src" "${hdrs[@]}"; then
 			# shellcheck disable=SC2086
 			( "$CC_FUZZ" $CFLAGS_FUZZ -fsanitize=fuzzer-no-link \
 			    -c -o "$obj" "$src" >"$obj.log" 2>&1 ||
@@ -118,8 +120,14 @@ build_archive() {
 			echo "fuzz: note: $src does not compile (see $obj.log)"
 		fi
 	done
-	rm -f "$OUT/libtripline.a"
-	ar rcs "$OUT/libtripline.a" "${objs[@]}"
+	# Rebuilt only when an object or the set of objects changed, so the
+	# harnesses are not relinked for nothing.
+	if [ "${objs[*]}" != "$(cat "$OUT/libtripline.list" 2>/dev/null)" ] ||
+	    stale "$OUT/libtripline.a" "${objs[@]}"; then
+		rm -f "$OUT/libtripline.a"
+		ar rcs "$OUT/libtripline.a" "${objs[@]}"
+		echo "${objs[*]}" >"$OUT/libtripline.list"
+	fi
 }
 
 # Build one harness; 0 on success.
