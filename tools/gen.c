@@ -239,6 +239,7 @@ struct gen {
 	uint64_t	*slotcum;	/* per (day, hour): cumulative weight */
 	char		(*dates)[11];	/* "YYYY-MM-DD" per day */
 	int		 check;		/* verify coordinates read back */
+	int		 checkfail;	/* one did not */
 	uint64_t	 badcount[BAD__MAX];
 	FILE		*fp;
 	char		*buf;
@@ -372,8 +373,8 @@ coord_format(double v, char *out)
 	return (size_t)(p - out) + n;
 }
 
-/* Exit on the first coordinate that does not read back as printed. */
-static void
+/* 0 when s reads back as the double that prints as s, else -1. */
+static int
 coord_check(const char *s, size_t len)
 {
 	char	 again[GEN_COORDMAX];
@@ -384,8 +385,9 @@ coord_check(const char *s, size_t len)
 	    memcmp(again, s, len) != 0) {
 		fprintf(stderr, GEN_PROG ": coordinate \"%.*s\" does not read "
 		    "back as printed\n", (int)len, s);
-		exit(1);
+		return -1;
 	}
+	return 0;
 }
 
 /* "POINT (lon lat)" (OGC 06-103r4, 7.2.1: WKT point, x = lon, y = lat). */
@@ -398,13 +400,13 @@ point_format(struct gen *g, double lon, double lat, char *out)
 	memcpy(p, "POINT (", 7);
 	p += 7;
 	n = coord_format(lon, p);
-	if (g->check)
-		coord_check(p, n);
+	if (g->check && coord_check(p, n) != 0)
+		g->checkfail = 1;
 	p += n;
 	*p++ = ' ';
 	n = coord_format(lat, p);
-	if (g->check)
-		coord_check(p, n);
+	if (g->check && coord_check(p, n) != 0)
+		g->checkfail = 1;
 	p += n;
 	*p++ = ')';
 	return (size_t)(p - out);
@@ -941,8 +943,10 @@ main(int argc, char *argv[])
 	nextbad = bad > 0 ? total / ((uint64_t)bad + 1) : UINT64_MAX;
 	memcpy(g.buf, header, sizeof(header) - 1);
 	g.buflen = sizeof(header) - 1;
-	for (i = 0; i < total; i++) {
+	for (i = 0; i < total && g.werr == 0; i++) {
 		row_make(&g, &r);
+		if (g.checkfail)
+			goto out;
 		if (i == nextbad) {
 			enum bad_kind k = (enum bad_kind)(j % BAD__MAX);
 
@@ -957,8 +961,11 @@ main(int argc, char *argv[])
 	out_flush(&g);
 	if ((fflush(g.fp) != 0 || ferror(g.fp)) && g.werr == 0)
 		g.werr = errno != 0 ? errno : EIO;
-	if (g.fp != stdout && fclose(g.fp) != 0 && g.werr == 0)
-		g.werr = errno != 0 ? errno : EIO;
+	if (g.fp != stdout) {
+		if (fclose(g.fp) != 0 && g.werr == 0)
+			g.werr = errno != 0 ? errno : EIO;
+		g.fp = NULL;
+	}
 	if (g.werr) {
 		fprintf(stderr, GEN_PROG ": cannot write \"%s\": %s\n",
 		    out != NULL ? out : "stdout", strerror(g.werr));
@@ -974,6 +981,8 @@ main(int argc, char *argv[])
 	}
 	rc = 0;
 out:
+	if (g.fp != NULL && g.fp != stdout)
+		fclose(g.fp);
 	free(g.slotcum);
 	free(g.dates);
 	free(g.buf);

@@ -27,7 +27,7 @@ static int
 has_unshowable(const char *s, size_t n)
 {
 	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, k;
+	size_t			 i = 0, j, k;
 	uint32_t		 c;
 
 	while (i < n) {
@@ -44,7 +44,7 @@ has_unshowable(const char *s, size_t n)
 			c = u[i] & 0x07;
 			k = 4;
 		}
-		for (size_t j = 1; j < k; j++)
+		for (j = 1; j < k; j++)
 			c = c << 6 | (u[i + j] & 0x3f);
 		if (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
 		    (c >= 0x202a && c <= 0x202e) ||
