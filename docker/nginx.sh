@@ -42,5 +42,11 @@ sed -e "s|@VAR@|$VAR|g" -e "s|@HOST@|0.0.0.0|g" -e "s|@PORT@|8080|g" \
     -e "s|@SUBMIT_RATE@|${TRIPLINE_SUBMIT_RATE:-20}|g" \
     -e "s|@SUBMIT_BURST@|${TRIPLINE_SUBMIT_BURST:-200}|g" \
     /usr/share/tripline/nginx/nginx.conf.in > "$CONF"
+# A field added to the template must be added here too (and in stack.sh).
+if grep -v '^[[:space:]]*#' "$CONF" | grep -q '@[A-Z_]*@'; then
+	echo "nginx: nginx.conf.in has a field this entrypoint does not fill:" >&2
+	grep -v '^[[:space:]]*#' "$CONF" | grep -o '@[A-Z_]*@' | sort -u >&2
+	exit 1
+fi
 
 exec nginx -e stderr -c "$CONF" -g 'daemon off; user tripline tripline;'

@@ -179,6 +179,9 @@ else
 	ok "nginx cannot reach the database"
 fi
 
+code=$(curl -s -o "$WORK/page.html" -w '%{http_code}' "$URL/")
+[ "$code" = 200 ] && ok "the page (GET /) from the nginx image" || bad "GET /" "HTTP $code"
+
 # ---------------------------------------------------------------- upload
 sample=${TRIPLINE_SAMPLE:-$ROOT/../shared/data/trips.csv}
 if [ ! -r "$sample" ]; then
