@@ -29,6 +29,9 @@ struct lease {
 	_Atomic int		 cancelled;
 	_Atomic int		 lost;
 	PGconn			*conn;
+	PGcancel		*work;		/* the load's connection */
+	int			 interrupted;	/* work was cancelled */
+	volatile sig_atomic_t	*sigterm;	/* the runner is stopping */
 	const struct job	*job;
 	struct lease_counters	*ctr;
 	int			 lease_seconds;
@@ -158,6 +161,24 @@ lease_progress(struct lease *l)
 		lease_conn_check(l);
 }
 
+/*
+ * Cancel the statement the loader is waiting for, once.  PQcancel is
+ * meant for use from another thread (libpq docs, "Canceling Queries in
+ * Progress"); a backend reading the next command ignores it.
+ */
+static void
+lease_interrupt(struct lease *l)
+{
+	char err[256];
+
+	if (l->interrupted || l->work == NULL)
+		return;
+	l->interrupted = 1;
+	if (PQcancel(l->work, err, sizeof(err)) == 0)
+		log_warn("job %d: could not cancel the load: %s", l->job->id,
+		    err);
+}
+
 static void
 lease_task(struct lease *l, enum lease_task t)
 {
@@ -171,12 +192,9 @@ lease_task(struct lease *l, enum lease_task t)
 			lease_conn_check(l);
 			break;
 		}
-		if (r == 0) {
-			if (!atomic_exchange(&l->lost, 1))
-				log_warn("job %d: lease lost", l->job->id);
-			break;
-		}
-		if (cancel && !atomic_exchange(&l->cancelled, 1))
+		if (r == 0 && !atomic_exchange(&l->lost, 1))
+			log_warn("job %d: lease lost", l->job->id);
+		if (r == 1 && cancel && !atomic_exchange(&l->cancelled, 1))
 			log_info("job %d: cancel requested", l->job->id);
 		break;
 	case LEASE_TASK_PROGRESS:
@@ -185,6 +203,8 @@ lease_task(struct lease *l, enum lease_task t)
 	default:
 		break;
 	}
+	if (*l->sigterm || atomic_load(&l->cancelled) || atomic_load(&l->lost))
+		lease_interrupt(l);
 }
 
 static void *
@@ -238,7 +258,8 @@ lease_main(void *arg)
 }
 
 struct lease *
-lease_start(const struct config *cfg, PGconn *conn, const struct job *job,
+lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
+    volatile sig_atomic_t *stop, const struct job *job,
     struct lease_counters *ctr)
 {
 	struct lease		*l;
@@ -249,6 +270,8 @@ lease_start(const struct config *cfg, PGconn *conn, const struct job *job,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->conn = conn;
+	l->work = PQgetCancel(work);
+	l->sigterm = stop;
 	l->job = job;
 	l->ctr = ctr;
 	l->lease_seconds = cfg->lease_seconds;
@@ -270,6 +293,7 @@ lease_start(const struct config *cfg, PGconn *conn, const struct job *job,
 		    strerror(e));
 		pthread_cond_destroy(&l->cv);
 		pthread_mutex_destroy(&l->mu);
+		PQfreeCancel(l->work);
 		free(l);
 		return NULL;
 	}
@@ -288,6 +312,7 @@ lease_stop(struct lease *l)
 	pthread_join(l->thread, NULL);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
+	PQfreeCancel(l->work);
 	free(l);
 }
 

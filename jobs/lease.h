@@ -4,10 +4,16 @@
  * for a cancel request every LEASE_CANCEL_MS, and commits a 'progress'
  * event every LEASE_PROGRESS_MS from the counters the loader updates, so
  * watchers see progress while the load transaction is still open.
+ *
+ * On a cancel request, a lost lease or the runner's stop, it also cancels
+ * the statement running on the work connection (PQcancel), so that a long
+ * server-side step (the aggregates' merge, the end of the COPY) ends
+ * within a second too; the loader then rolls back.
  */
 #ifndef TRIPLINE_LEASE_H
 #define TRIPLINE_LEASE_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -29,10 +35,13 @@ struct lease_counters {
 
 /*
  * Start the control thread on conn (which it uses alone until
- * lease_stop).  Returns NULL after logging.
+ * lease_stop); work is the load's connection, only ever cancelled from
+ * the thread; stop is the runner's SIGTERM flag.  Returns NULL after
+ * logging.
  */
-struct lease *lease_start(const struct config *, PGconn *conn,
-	    const struct job *, struct lease_counters *);
+struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,
+	    volatile sig_atomic_t *stop, const struct job *,
+	    struct lease_counters *);
 /* Stop and join the thread; accepts NULL. */
 void	lease_stop(struct lease *);
 

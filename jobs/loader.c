@@ -440,7 +440,8 @@ loader_run(const struct loader_env *env, const struct job *job,
 	}
 	if (loader_slot_minutes(&l) != 0 || loader_begin(&l) != 0)
 		goto out;
-	if ((lease = lease_start(env->cfg, env->control, job, &ctr)) == NULL) {
+	if ((lease = lease_start(env->cfg, env->control, env->work, env->stop,
+	    job, &ctr)) == NULL) {
 		loader_stop(&l, LOADER_ERROR, "could not start the control "
 		    "thread");
 		goto out;
@@ -458,10 +459,8 @@ loader_run(const struct loader_env *env, const struct job *job,
 		goto out;
 	}
 	if (*env->stop || lease_cancelled(lease) || lease_lost(lease)) {
-		loader_stop(&l, *env->stop ? LOADER_STOPPED :
-		    lease_lost(lease) ? LOADER_LOST : LOADER_CANCELLED,
-		    "interrupted");
-		goto out;
+		loader_stop(&l, LOADER_STOPPED, "the runner is stopping");
+		goto out;	/* which tells the three apart */
 	}
 	/*
 	 * Stop the control thread before the job row is locked: its last
@@ -476,7 +475,18 @@ loader_run(const struct loader_env *env, const struct job *job,
 	o = loader_commit(&l, r);
 	goto done;
 out:
+	/*
+	 * An interruption explains whatever error it caused: the control
+	 * thread cancels the running statement on a cancel request, a lost
+	 * lease or a stop.
+	 */
 	o = l.fail;
+	if (lease != NULL && lease_cancelled(lease))
+		o = LOADER_CANCELLED;
+	else if (lease != NULL && lease_lost(lease))
+		o = LOADER_LOST;
+	else if (*env->stop && o == LOADER_ERROR)
+		o = LOADER_STOPPED;
 	lease_stop(lease);
 	if (l.in_copy)
 		loader_copy_end(&l, "cancelled");

@@ -216,8 +216,11 @@ runner_run(struct runner *rn, struct job *job)
 		r.retry_in = runner_backoff(job->attempt);
 		break;
 	}
-	log_info("job %d: %s (attempt %d): %s", job->id,
-	    runner_end_verbs[end], job->attempt, clean);
+	/* The error a cancel caused says nothing: it is not recorded. */
+	log_info("job %d: %s (attempt %d)%s%s", job->id,
+	    runner_end_verbs[end], job->attempt,
+	    end == RUNNER_DB_CANCELLED ? "" : ": ",
+	    end == RUNNER_DB_CANCELLED ? "" : clean);
 	/* A lost connection is the usual transient error: reconnect. */
 	if (runner_connect(rn) != 0 && end != RUNNER_DB_REQUEUE)
 		return;
