@@ -458,6 +458,31 @@ BEGIN
 	END LOOP;
 END $$;
 
+-- The cells of a cover (box_cover) that can hold trips of kind k: each
+-- rectangle is cut to the 5-character cells (or its own level, when
+-- coarser) that cell_weeks has rows for, in any week.  A row is one
+-- column ix of one rectangle and the rows iy0..iy1 of it to look at.  So
+-- a box as large as a country costs what the data near its edge costs,
+-- not one probe per cell along its edge.
+CREATE TYPE cover_cell AS (level int, ix int, iy0 int, iy1 int, edge boolean);
+CREATE FUNCTION cover_cells(cov cell_rect[], k int)
+RETURNS SETOF cover_cell
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+SELECT r.level, x.ix,
+       greatest(r.y0, p.gy << s.sy), least(r.y1, ((p.gy + 1) << s.sy) - 1), r.edge
+FROM unnest(cov) r
+CROSS JOIN LATERAL (SELECT least(r.level, 5) AS g) g
+CROSS JOIN LATERAL (SELECT
+	tripline.geohash_axis_bits(r.level, 0) - tripline.geohash_axis_bits(g.g, 0) AS sx,
+	tripline.geohash_axis_bits(r.level, 1) - tripline.geohash_axis_bits(g.g, 1) AS sy) s
+CROSS JOIN LATERAL (SELECT DISTINCT c.ix AS gx, c.iy AS gy FROM tripline.cell_weeks c
+	WHERE c.kind = k AND c.level = g.g
+	    AND c.ix BETWEEN r.x0 >> s.sx AND r.x1 >> s.sx
+	    AND c.iy BETWEEN r.y0 >> s.sy AND r.y1 >> s.sy) p
+CROSS JOIN LATERAL generate_series(greatest(r.x0, p.gx << s.sx),
+	least(r.x1, ((p.gx + 1) << s.sx) - 1)) AS x(ix)
+$$;
+
 -- Trips per week (weeks with trips only) whose origin (kind 0) or
 -- destination (kind 1) lies in the box, edges inclusive: exactly
 --   lon BETWEEN minlon AND maxlon AND lat BETWEEN minlat AND maxlat,
@@ -468,27 +493,29 @@ CREATE FUNCTION weekly_bbox(kind int, minlon float8, minlat float8,
 RETURNS TABLE (week date, trips bigint)
 LANGUAGE plpgsql STABLE SET jit = off AS $$
 DECLARE
-	cov tripline.cell_rect[] := ARRAY(SELECT c FROM
-	    tripline.box_cover(minlon, minlat, maxlon, maxlat, tripline.agg_levels()) c);
+	cells tripline.cover_cell[];
 	-- The rim's 7-character cells, sorted for the index scan.
-	rim bigint[] := ARRAY(SELECT tripline.geohash_interleave(gx, gy, 7)
-	    FROM unnest(cov) r, generate_series(r.x0, r.x1) gx,
-	    generate_series(r.y0, r.y1) gy WHERE r.edge ORDER BY 1);
+	rim bigint[];
 	lo date := coalesce(wfrom, '-infinity');
 	hi date := coalesce(wto, 'infinity');
 BEGIN
+	cells := ARRAY(SELECT c FROM tripline.cover_cells(ARRAY(SELECT b FROM
+	    tripline.box_cover(minlon, minlat, maxlon, maxlat,
+	    tripline.agg_levels()) b), kind) c);
+	rim := ARRAY(SELECT tripline.geohash_interleave(c.ix, gy, 7)
+	    FROM unnest(cells) c, generate_series(c.iy0, c.iy1) gy
+	    WHERE c.edge ORDER BY 1);
 	IF kind = 0 THEN
 		RETURN QUERY
 		SELECT s.week, sum(s.n)::bigint FROM (
 			SELECT w.week, w.trips AS n
-			FROM unnest(cov) r
-			CROSS JOIN LATERAL generate_series(r.x0, r.x1) gx
+			FROM unnest(cells) c
 			-- One index range scan per column (OFFSET 0 keeps it so).
-			CROSS JOIN LATERAL (SELECT c.week, c.trips FROM tripline.cell_weeks c
-			    WHERE c.kind = 0 AND c.level = r.level AND c.ix = gx
-			        AND c.iy BETWEEN r.y0 AND r.y1
-			        AND c.week BETWEEN lo AND hi OFFSET 0) w
-			WHERE NOT r.edge
+			CROSS JOIN LATERAL (SELECT x.week, x.trips FROM tripline.cell_weeks x
+			    WHERE x.kind = 0 AND x.level = c.level AND x.ix = c.ix
+			        AND x.iy BETWEEN c.iy0 AND c.iy1
+			        AND x.week BETWEEN lo AND hi OFFSET 0) w
+			WHERE NOT c.edge
 			UNION ALL
 			SELECT tripline.iso_week(t.ts), 1 FROM tripline.trips t
 			WHERE (t.origin_cell >> 25) = ANY (rim)
@@ -500,14 +527,12 @@ BEGIN
 		RETURN QUERY
 		SELECT s.week, sum(s.n)::bigint FROM (
 			SELECT w.week, w.trips AS n
-			FROM unnest(cov) r
-			CROSS JOIN LATERAL generate_series(r.x0, r.x1) gx
-			-- One index range scan per column (OFFSET 0 keeps it so).
-			CROSS JOIN LATERAL (SELECT c.week, c.trips FROM tripline.cell_weeks c
-			    WHERE c.kind = 1 AND c.level = r.level AND c.ix = gx
-			        AND c.iy BETWEEN r.y0 AND r.y1
-			        AND c.week BETWEEN lo AND hi OFFSET 0) w
-			WHERE NOT r.edge
+			FROM unnest(cells) c
+			CROSS JOIN LATERAL (SELECT x.week, x.trips FROM tripline.cell_weeks x
+			    WHERE x.kind = 1 AND x.level = c.level AND x.ix = c.ix
+			        AND x.iy BETWEEN c.iy0 AND c.iy1
+			        AND x.week BETWEEN lo AND hi OFFSET 0) w
+			WHERE NOT c.edge
 			UNION ALL
 			SELECT tripline.iso_week(t.ts), 1 FROM tripline.trips t
 			WHERE (t.dest_cell >> 25) = ANY (rim)
@@ -543,11 +568,11 @@ BEGIN
 			    THEN 0 ELSE 1 END AS brk
 			FROM (SELECT k << (5 * (7 - r.level)) AS a,
 			             ((k + 1) << (5 * (7 - r.level))) - 1 AS b
-			      FROM unnest(ARRAY(SELECT c FROM tripline.box_cover(minlon,
-			          minlat, maxlon, maxlat, tripline.agg_levels()) c)) r,
-			          generate_series(r.x0, r.x1) gx,
-			          generate_series(r.y0, r.y1) gy,
-			          LATERAL tripline.geohash_interleave(gx, gy, r.level) k) c
+			      FROM tripline.cover_cells(ARRAY(SELECT b FROM
+			          tripline.box_cover(minlon, minlat, maxlon, maxlat,
+			          tripline.agg_levels()) b), side) r,
+			          generate_series(r.iy0, r.iy1) gy,
+			          LATERAL tripline.geohash_interleave(r.ix, gy, r.level) k) c
 		) p
 	) q GROUP BY q.grp) m;
 	IF side = 0 THEN

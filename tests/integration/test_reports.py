@@ -1,0 +1,500 @@
+"""test_reports.py: the reports (docs/reports.md) on the real stack.
+
+Data goes in through the API (stack.load) so the runner keeps the
+aggregates; every check compares three things that must agree exactly:
+the HTTP endpoint, its SQL file run by psql (sql/reports/*.sql), and a
+brute-force SQL over every trip.  The weekly average is checked on
+thousands of random boxes: of every size, with edges on exact geohash cell
+edges (dyadic, exact in float8) and on trip coordinates, empty ones and
+ones covering everything, in every match mode.
+
+The sample's answers to the two questions were read off
+shared/data/trips.csv by hand (and checked with a short script): regions
+Turin 38, Prague 34, Hamburg 28 trips; the latest trip of the top two is
+2018-05-31 06:20:59 by pt_search_app; cheap_mobile appears in Hamburg (10
+trips), Prague (13) and Turin (10).
+"""
+import csv
+import datetime
+import io
+import json
+import math
+import os
+import random
+import subprocess
+import time
+import uuid
+
+import harness
+
+ROOT = harness.ROOT
+REPORTS = os.path.join(ROOT, "sql", "reports")
+CITIES = [(14.30, 14.68, 49.98, 50.13), (7.51, 7.78, 44.97, 45.14),
+          (9.78, 10.22, 53.41, 53.66)]
+MODES = {"origin": 1600, "destination": 400, "both": 60, "either": 60}
+BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
+
+
+# -- helpers -----------------------------------------------------------------
+
+def tagged(data):
+    """The file with a `tag` column (ignored by the loader): new content."""
+    tag = uuid.uuid4().hex.encode()
+    lines = data.split(b"\n")
+    out = [lines[0] + b",tag"] + [l + b"," + tag if l else l for l in lines[1:]]
+    return b"\n".join(out)
+
+
+def gen(rows, seed, *extra):
+    cmd = [os.path.join(ROOT, "build", "tripline-gen"), "-n", str(rows), "-s", str(seed)]
+    return subprocess.run(cmd + list(extra), check=True, stdout=subprocess.PIPE).stdout
+
+
+def psql_file(stack, name, **variables):
+    """Run sql/reports/NAME.sql with psql variables; rows as dicts of text."""
+    env = dict(os.environ)
+    env.update(stack.db)
+    cmd = ["psql", "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1"]
+    for k, v in variables.items():
+        cmd += ["-v", "%s=%s" % (k, v)]
+    cmd += ["-f", os.path.join(REPORTS, name + ".sql")]
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError("psql %s: %s" % (name, r.stderr.decode()))
+    return list(csv.DictReader(io.StringIO(r.stdout.decode())))
+
+
+def same_value(text, value):
+    """A psql CSV field against the endpoint's JSON value of that column."""
+    if value is None:
+        return text == ""
+    if isinstance(value, bool):
+        return text == ("t" if value else "f")
+    if isinstance(value, (int, float)):
+        return float(text) == value
+    if isinstance(value, (dict, list)):
+        return json.loads(text) == value
+    return text == value
+
+
+def assert_row(row, obj, what):
+    for k, v in obj.items():
+        if k in row:
+            assert same_value(row[k], v), "%s: %s: psql %r, API %r" % (what, k, row[k], v)
+
+
+def get(stack, path, status=200):
+    r = stack.http("GET", path)
+    assert r.status == status, (path, r)
+    return r.json()
+
+
+def bad(stack, path, name, status=400):
+    r = stack.http("GET", path)
+    assert r.status == status, (path, r)
+    assert r.headers["content-type"] == "application/problem+json", (path, r)
+    p = r.json()
+    if name is not None:
+        assert [x["name"] for x in p["invalid_params"]] == [name], (path, p)
+    return p
+
+
+def geohash_text(cell, chars):
+    return "".join(BASE32[(cell >> (5 * (chars - 1 - i))) & 31] for i in range(chars))
+
+
+def cell_edge(v, chars, axis):
+    """The exact west (south) edge of the cell of v at chars characters."""
+    bits = (5 * chars + 1) // 2 if axis == 0 else 5 * chars // 2
+    lim = 180.0 if axis == 0 else 90.0
+    w = 2 * lim / 2 ** bits
+    return -lim + math.floor((v + lim) / w) * w, w
+
+
+def monday(day):
+    """The Monday of the ISO week of a YYYY-MM-DD date."""
+    d = datetime.date.fromisoformat(day)
+    return (d - datetime.timedelta(days=d.weekday())).isoformat()
+
+
+def wait_idle(stack):
+    for _ in range(600):
+        if stack.scalar("SELECT count(*) FROM tripline.jobs WHERE state IN ('queued', 'running')") == "0":
+            return
+        time.sleep(0.1)
+    raise AssertionError("jobs still running")
+
+
+# -- data ----------------------------------------------------------------------
+
+_loaded = {}
+
+
+def loaded(stack):
+    """Load this file's data once per stack: May and, after a gap, July."""
+    if id(stack) not in _loaded:
+        for data in (gen(30000, 424242), gen(15000, 434343, "--start", "2018-07-02", "--days", "9")):
+            j = stack.load(tagged(data))
+            assert j["state"] == "succeeded", j
+        wait_idle(stack)
+        _loaded[id(stack)] = True
+    return stack
+
+
+# -- the sample and the two questions ---------------------------------------
+
+def test_sample_questions(stack):
+    """On a stack of its own holding only the sample: both questions, by
+    the API and by psql -f sql/questions.sql; then a job big enough that
+    the runner's group map spills to disk, and every aggregate equal to
+    one rebuilt from the trips."""
+    data = harness.sample_bytes()
+    s = harness.Stack()
+    try:
+        assert s.load(data)["state"] == "succeeded"
+        q1 = get(s, "/api/reports/latest-datasource?top=2")
+        assert q1 == {"top": 2, "regions": [{"region": "Turin", "trips": 38},
+                                            {"region": "Prague", "trips": 34}],
+                      "datasource": "pt_search_app", "last_seen": "2018-05-31 06:20:59"}, q1
+        assert get(s, "/api/reports/latest-datasource") == q1
+        q2 = get(s, "/api/reports/datasource-regions?datasource=cheap_mobile")
+        assert [(r["region"], r["trips"]) for r in q2["regions"]] == \
+            [("Hamburg", 10), ("Prague", 13), ("Turin", 10)], q2
+        assert q2["regions"][1]["first_seen"] == "2018-05-01 11:50:58"
+
+        env = dict(os.environ)
+        env.update(s.db)
+        out = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f",
+                              os.path.join(ROOT, "sql", "questions.sql")], env=env,
+                             check=True, stdout=subprocess.PIPE).stdout.decode()
+        assert "pt_search_app | 2018-05-31 06:20:59" in out, out
+        for region, n in (("Hamburg", 10), ("Prague", 13), ("Turin", 10)):
+            assert any(l.split("|")[0].strip() == region and l.split("|")[1].strip() == str(n)
+                       for l in out.splitlines() if l.count("|") == 3), out
+
+        w = get(s, "/api/reports/weekly-average?region=Hamburg")
+        assert w["total_trips"] == 28 and w["week_count"] == 5, w
+        assert w["weekly_average"] == 5.6, w
+
+        # 70,000 rows: more distinct groups than the runner's map holds
+        # (65,536), so it spills to a file and merges partial rows.
+        assert s.load(tagged(gen(70000, 777)), timeout=300)["state"] == "succeeded"
+        check_aggregates(s)
+        assert not s.sanitizer_reports()
+    finally:
+        s.close()
+
+
+def check_aggregates(stack):
+    """The runner's aggregates equal a rebuild from the trips."""
+    tables = ("cell_weeks", "region_weeks", "region_datasources", "trip_groups")
+    for t in tables:
+        stack.psql("DROP TABLE IF EXISTS public.kept_%s; CREATE TABLE public.kept_%s AS "
+                   "SELECT * FROM tripline.%s" % (t, t, t))
+    stack.psql("SELECT tripline.agg_rebuild()")
+    cols = {
+        "cell_weeks": "kind, level, ix, iy, week, trips",
+        "region_weeks": "region_id, week, trips",
+        "region_datasources": "region_id, datasource_id, trips, first_ts, last_ts",
+        # Float sums in another order differ in the last bits.
+        "trip_groups": "region_id, origin_cell, dest_cell, slot, trips, first_ts, last_ts, "
+                       "datasources, datasources_more, round(sum_olon::numeric, 8), "
+                       "round(sum_dlat::numeric, 8)",
+    }
+    for t in tables:
+        n = stack.scalar("SELECT count(*) FROM tripline.%s" % t)
+        assert int(n) > 0, t
+        for a, b in (("public.kept_" + t, "tripline." + t), ("tripline." + t, "public.kept_" + t)):
+            d = stack.scalar("SELECT count(*) FROM (SELECT %s FROM %s EXCEPT SELECT %s FROM %s) x"
+                             % (cols[t], a, cols[t], b))
+            assert d == "0", "%s: %s rows of %s not in %s" % (t, d, a, b)
+        stack.psql("DROP TABLE public.kept_%s" % t)
+
+
+def test_aggregates_match_trips(stack):
+    loaded(stack)
+    check_aggregates(stack)
+
+
+def test_questions_brute_force(stack):
+    """Both questions on whatever this stack holds, against plain SQL over
+    every trip, and against their SQL files."""
+    loaded(stack)
+    for top in (1, 2, 3, 50):
+        api = get(stack, "/api/reports/latest-datasource?top=%d" % top)
+        regions = stack.psql(
+            "SELECT r.name, count(*) FROM tripline.trips t JOIN tripline.regions r "
+            "ON r.id = t.region_id GROUP BY r.name ORDER BY count(*) DESC, r.name LIMIT %d" % top)
+        assert [(x["region"], x["trips"]) for x in api["regions"]] == \
+            [(n, int(c)) for n, c in regions], (api, regions)
+        names = ",".join("'%s'" % n.replace("'", "''") for n, _ in regions)
+        best = stack.psql(
+            "SELECT d.name, max(t.ts) FROM tripline.trips t JOIN tripline.datasources d "
+            "ON d.id = t.datasource_id JOIN tripline.regions r ON r.id = t.region_id "
+            "WHERE r.name IN (%s) GROUP BY d.name ORDER BY max(t.ts) DESC, d.name LIMIT 1" % names)
+        assert (api["datasource"], api["last_seen"]) == best[0], (api, best)
+        assert_row(psql_file(stack, "latest_datasource", top=top)[0], api, "latest %d" % top)
+
+    for ds, in stack.psql("SELECT name FROM tripline.datasources"):
+        api = get(stack, "/api/reports/datasource-regions?datasource=" + ds)
+        brute = stack.psql(
+            "SELECT r.name, count(*), min(t.ts), max(t.ts) FROM tripline.trips t "
+            "JOIN tripline.regions r ON r.id = t.region_id JOIN tripline.datasources d "
+            "ON d.id = t.datasource_id WHERE d.name = '%s' GROUP BY r.name ORDER BY r.name"
+            % ds.replace("'", "''"))
+        assert [(x["region"], str(x["trips"]), x["first_seen"], x["last_seen"])
+                for x in api["regions"]] == brute, (ds, api, brute)
+        rows = psql_file(stack, "datasource_regions", datasource=ds)
+        assert len(rows) == len(api["regions"])
+        for row, obj in zip(rows, api["regions"]):
+            assert_row(row, obj, ds)
+
+
+# -- weekly average -------------------------------------------------------------
+
+def random_boxes(stack, n, rnd):
+    """n boxes (minlon, minlat, maxlon, maxlat) of every kind."""
+    pts = stack.psql("SELECT origin_lon, origin_lat, dest_lon, dest_lat FROM tripline.trips "
+                     "ORDER BY random() LIMIT 400")
+    pts = [tuple(map(float, p)) for p in pts]
+    boxes = []
+    while len(boxes) < n:
+        kind = rnd.random()
+        x0, x1, y0, y1 = rnd.choice(CITIES)
+        cx, cy = rnd.uniform(x0 - 0.05, x1 + 0.05), rnd.uniform(y0 - 0.05, y1 + 0.05)
+        w, h = 10 ** rnd.uniform(-7, -0.3), 10 ** rnd.uniform(-7, -0.3)
+        b = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+        if kind < 0.30:
+            # Edges on exact cell edges, sometimes of a single cell.
+            chars = rnd.randint(3, 10)
+            lo_x, wx = cell_edge(b[0], chars, 0)
+            lo_y, wy = cell_edge(b[1], chars, 1)
+            b = [lo_x, lo_y, lo_x + wx * rnd.randint(0, 3), lo_y + wy * rnd.randint(0, 3)]
+            if rnd.random() < 0.3:
+                b[rnd.randrange(4)] = rnd.choice(b)  # degenerate or inverted
+        elif kind < 0.55:
+            # Trip coordinates exactly on an edge.
+            p = rnd.choice(pts)
+            o = 2 * rnd.randrange(2)
+            px, py = p[o], p[o + 1]
+            if rnd.random() < 0.5:
+                b[rnd.choice((0, 2))] = px
+            if rnd.random() < 0.5:
+                b[rnd.choice((1, 3))] = py
+            if rnd.random() < 0.15:
+                b = [px, py, px, py]
+        elif kind < 0.60:
+            b = [-40.0, 20.0, -20.0, 40.0]          # the Atlantic: no trips
+        elif kind < 0.64:
+            b = rnd.choice([[-180.0, -90.0, 180.0, 90.0], [0.0, 40.0, 20.0, 60.0],
+                            [7.0, 44.0, 15.0, 54.0]])
+        b = [min(max(b[0], -180.0), 180.0), min(max(b[1], -90.0), 90.0),
+             min(max(b[2], -180.0), 180.0), min(max(b[3], -90.0), 90.0)]
+        if b[0] <= b[2] and b[1] <= b[3]:
+            boxes.append(tuple(b))
+    return boxes
+
+
+def test_weekly_average_exact_random_boxes(stack):
+    """Thousands of boxes in every match mode: the report equals the
+    brute-force count of every trip, week by week over the whole span."""
+    loaded(stack)
+    rnd = random.Random(20181)
+    stack.psql("CREATE INDEX IF NOT EXISTS test_trips_olon ON tripline.trips (origin_lon); "
+               "CREATE INDEX IF NOT EXISTS test_trips_dlon ON tripline.trips (dest_lon); "
+               "ANALYZE tripline.trips")
+    stack.psql("DROP TABLE IF EXISTS public.test_boxes; CREATE TABLE public.test_boxes "
+               "(id int, mode text, x0 float8, y0 float8, x1 float8, y1 float8)")
+    rows = []
+    for mode, n in MODES.items():
+        for b in random_boxes(stack, n, rnd):
+            rows.append("(%d,'%s',%r,%r,%r,%r)" % ((len(rows), mode) + b))
+    for i in range(0, len(rows), 500):
+        stack.psql("INSERT INTO public.test_boxes VALUES " + ",".join(rows[i:i + 500]))
+    pred = {
+        "origin": "t.origin_lon BETWEEN b.x0 AND b.x1 AND t.origin_lat BETWEEN b.y0 AND b.y1",
+        "destination": "t.dest_lon BETWEEN b.x0 AND b.x1 AND t.dest_lat BETWEEN b.y0 AND b.y1",
+    }
+    pred["both"] = "(%s) AND (%s)" % (pred["origin"], pred["destination"])
+    pred["either"] = "(%s) OR (%s)" % (pred["origin"], pred["destination"])
+    # Brute force: every trip, every box, counted by week.
+    stack.psql("DROP TABLE IF EXISTS public.test_brute; CREATE TABLE public.test_brute "
+               "(id int, w date, n bigint)")
+    for mode in MODES:
+        stack.psql("INSERT INTO public.test_brute SELECT b.id, tripline.iso_week(t.ts), count(*) "
+                   "FROM public.test_boxes b JOIN tripline.trips t ON %s "
+                   "WHERE b.mode = '%s' GROUP BY 1, 2" % (pred[mode], mode))
+    # The report, every week of the span listed.
+    stack.psql("DROP TABLE IF EXISTS public.test_report; CREATE TABLE public.test_report AS "
+               "SELECT b.id, (x->>'week_start')::date AS w, (x->>'trips')::bigint AS n, "
+               "r.total_trips, r.week_count "
+               "FROM public.test_boxes b CROSS JOIN LATERAL tripline.report_weekly_average("
+               "NULL, b.x0, b.y0, b.x1, b.y1, b.mode, NULL, NULL) r "
+               "CROSS JOIN LATERAL jsonb_array_elements(r.weeks::jsonb) x")
+    span = stack.psql("SELECT min(tripline.iso_week(ts)), max(tripline.iso_week(ts)), "
+                      "(max(tripline.iso_week(ts)) - min(tripline.iso_week(ts))) / 7 + 1 "
+                      "FROM tripline.trips")[0]
+    diff = stack.psql(
+        "SELECT coalesce(r.id, q.id), coalesce(r.w, q.w), r.n, q.n FROM public.test_report r "
+        "FULL JOIN public.test_brute q ON q.id = r.id AND q.w = r.w "
+        "WHERE r.n IS DISTINCT FROM coalesce(q.n, 0) LIMIT 5")
+    assert not diff, "boxes differ (id, week, report, brute): %r" % diff
+    shape = stack.psql(
+        "SELECT b.id, count(r.w), min(r.w), max(r.w), min(r.week_count), sum(r.n), "
+        "min(r.total_trips) FROM public.test_boxes b LEFT JOIN public.test_report r "
+        "ON r.id = b.id GROUP BY b.id HAVING count(r.w) <> %s OR min(r.w) <> '%s' "
+        "OR max(r.w) <> '%s' OR min(r.week_count) <> count(r.w) "
+        "OR sum(r.n) <> min(r.total_trips) LIMIT 5" % (span[2], span[0], span[1]))
+    assert not shape, "week lists wrong (id, weeks, first, last, week_count, sum, total): %r" % shape
+    checked = int(stack.scalar("SELECT count(*) FROM public.test_boxes"))
+    nonempty = stack.scalar("SELECT count(*) FROM public.test_boxes b WHERE EXISTS (SELECT 1 FROM "
+                            "tripline.trips t WHERE %s)" % pred["origin"])
+    assert int(nonempty) > MODES["origin"] // 4, nonempty
+    stack.psql("DROP TABLE public.test_boxes, public.test_brute, public.test_report; "
+               "DROP INDEX tripline.test_trips_olon, tripline.test_trips_dlon")
+    assert checked >= 2000, checked
+
+
+def test_weekly_average_http(stack):
+    """The endpoint against its SQL file and brute force: regions, boxes,
+    every match mode, from/to narrowing and widening the span."""
+    loaded(stack)
+    rnd = random.Random(7)
+    span = stack.psql("SELECT min(tripline.iso_week(ts)), max(tripline.iso_week(ts)) FROM tripline.trips")[0]
+    cases = [({"region": r}, None) for r, in stack.psql("SELECT name FROM tripline.regions")]
+    for b in random_boxes(stack, 40, rnd):
+        mode = rnd.choice(list(MODES))
+        q = {"bbox": ",".join(repr(v) for v in b), "match": mode}
+        cases.append((q, b))
+    cases.append(({"bbox": "14.3,49.9,14.7,50.2", "from": "2018-05-09", "to": "2018-05-20"}, None))
+    cases.append(({"bbox": "14.3,49.9,14.7,50.2", "from": "2018-04-01"}, None))
+    cases.append(({"region": "Prague", "to": "2018-06-30"}, None))
+    cases.append(({"bbox": "14.3,49.9,14.7,50.2", "from": "2030-01-01", "to": "2030-01-01"}, None))
+    for q, b in cases:
+        path = "/api/reports/weekly-average?" + "&".join("%s=%s" % kv for kv in q.items())
+        api = get(stack, path)
+        v = dict(q)
+        if "bbox" in v:
+            v["minlon"], v["minlat"], v["maxlon"], v["maxlat"] = v.pop("bbox").split(",")
+        row = psql_file(stack, "weekly_average", **v)[0]
+        assert_row(row, api, path)
+        weeks = api["weeks"]
+        assert weeks[0]["week_start"] == monday(q["from"]) if "from" in q else span[0], path
+        assert weeks[-1]["week_start"] == monday(q["to"]) if "to" in q else span[1], path
+        assert all(x["week_start"] < y["week_start"] for x, y in zip(weeks, weeks[1:]))
+        assert api["week_count"] == len(weeks)
+        assert api["total_trips"] == sum(w["trips"] for w in weeks)
+        assert api["weekly_average"] == api["total_trips"] / len(weeks)
+        if "region" in q:
+            where = "r.name = '%s'" % q["region"]
+        else:
+            x0, y0, x1, y1 = q["bbox"].split(",")
+            o = "t.origin_lon BETWEEN %s AND %s AND t.origin_lat BETWEEN %s AND %s" % (x0, x1, y0, y1)
+            d = o.replace("origin", "dest")
+            where = {"origin": o, "destination": d, "both": "(%s) AND (%s)" % (o, d),
+                     "either": "(%s) OR (%s)" % (o, d)}[q.get("match", "origin")]
+        brute = dict(stack.psql(
+            "SELECT tripline.iso_week(t.ts), count(*) FROM tripline.trips t JOIN tripline.regions r "
+            "ON r.id = t.region_id WHERE %s GROUP BY 1" % where))
+        for w in weeks:
+            assert w["trips"] == int(brute.get(w["week_start"], 0)), (path, w)
+    # The July file leaves June empty: zero weeks are listed.
+    api = get(stack, "/api/reports/weekly-average?region=Prague")
+    assert any(w["trips"] == 0 for w in api["weeks"]), api
+    # A box edge exactly on a trip: inside.
+    lon, lat = stack.psql("SELECT origin_lon, origin_lat FROM tripline.trips LIMIT 1")[0]
+    api = get(stack, "/api/reports/weekly-average?bbox=%s,%s,%s,%s" % (lon, lat, lon, lat))
+    assert api["total_trips"] >= 1, api
+    assert api["area"] == {"bbox": [float(lon), float(lat), float(lon), float(lat)]}
+
+
+# -- trip groups -----------------------------------------------------------------
+
+def test_trip_groups(stack):
+    loaded(stack)
+    p = int(stack.scalar("SELECT value FROM tripline.settings WHERE key = 'cell_precision'"))
+    sh = 5 * (12 - p)
+    brute_sql = """
+        SELECT r.name, t.origin_cell >> {sh}, t.dest_cell >> {sh}, t.slot, count(*),
+               avg(t.origin_lon), avg(t.origin_lat), avg(t.dest_lon), avg(t.dest_lat),
+               min(t.ts), max(t.ts), string_agg(DISTINCT d.name, ',' ORDER BY d.name)
+        FROM tripline.trips t JOIN tripline.regions r ON r.id = t.region_id
+        JOIN tripline.datasources d ON d.id = t.datasource_id
+        WHERE {where}
+        GROUP BY t.region_id, r.name, 2, 3, 4 HAVING count(*) >= {mt}
+        ORDER BY count(*) DESC, t.region_id, 2, 3, 4 LIMIT {lim}"""
+    for q, where, mt, lim in (("min_trips=1&limit=300", "true", 1, 300),
+                              ("", "true", 2, 100),
+                              ("region=Turin&min_trips=1&limit=50", "r.name = 'Turin'", 1, 50)):
+        api = get(stack, "/api/reports/trip-groups?" + q)
+        brute = stack.psql(brute_sql.format(sh=sh, where=where, mt=mt, lim=lim))
+        assert api["count"] == len(api["groups"]) == len(brute), (q, api["count"], len(brute))
+        for g, b in zip(api["groups"], brute):
+            assert (g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"],
+                    g["first_seen"], g["last_seen"], ",".join(g["datasources"])) == \
+                (b[0], geohash_text(int(b[1]), p), geohash_text(int(b[2]), p), int(b[3]),
+                 int(b[4]), b[9], b[10], b[11]), (q, g, b)
+            for k, i in (("origin_lon", 5), ("origin_lat", 6), ("dest_lon", 7), ("dest_lat", 8)):
+                assert abs(g[k] - float(b[i])) < 1e-9, (g, b)
+        v = dict(kv.split("=") for kv in q.split("&") if kv)
+        rows = psql_file(stack, "trip_groups", **v)
+        assert len(rows) == len(api["groups"])
+        for row, obj in zip(rows, api["groups"]):
+            assert_row(row, obj, q)
+    # A box: groups whose origin centroid is inside, edges inclusive.
+    top = get(stack, "/api/reports/trip-groups?min_trips=1&limit=5")["groups"]
+    g = top[0]
+    box = "%r,%r,%r,%r" % (g["origin_lon"], g["origin_lat"], g["origin_lon"] + 0.01, g["origin_lat"] + 0.01)
+    inside = get(stack, "/api/reports/trip-groups?min_trips=1&limit=10000&bbox=" + box)["groups"]
+    assert any(x == g for x in inside)
+    for x in inside:
+        assert g["origin_lon"] <= x["origin_lon"] <= g["origin_lon"] + 0.01
+    # GeoJSON: a FeatureCollection of LineStrings [lon, lat] (RFC 7946).
+    r = stack.http("GET", "/api/reports/trip-groups?min_trips=1&limit=20&format=geojson")
+    assert r.status == 200 and r.headers["content-type"] == "application/geo+json", r
+    fc = r.json()
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 20
+    for f, g in zip(fc["features"], get(stack, "/api/reports/trip-groups?min_trips=1&limit=20")["groups"]):
+        assert f["type"] == "Feature" and f["geometry"]["type"] == "LineString"
+        assert f["geometry"]["coordinates"] == [[g["origin_lon"], g["origin_lat"]],
+                                                [g["dest_lon"], g["dest_lat"]]]
+        assert f["properties"] == g
+        lon, lat = f["geometry"]["coordinates"][0]
+        assert -180 <= lon <= 180 and -90 <= lat <= 90 and abs(lon) < 20 < abs(lat)
+
+
+# -- bad input ---------------------------------------------------------------------
+
+def test_bad_input(stack):
+    loaded(stack)
+    w = "/api/reports/weekly-average?"
+    for q, name in (("bbox=1,2,3", "bbox"), ("bbox=1,2,3,4,5,6", "bbox"), ("bbox=a,b,c,d", "bbox"),
+                    ("bbox=nan,0,1,1", "bbox"), ("bbox=inf,0,1,1", "bbox"), ("bbox=0x1p3,0,9,1", "bbox"),
+                    ("bbox=10,50,9,51", "bbox"), ("bbox=1,51,2,50", "bbox"), ("bbox=-181,0,1,1", "bbox"),
+                    ("bbox=0,0,1,91", "bbox"), ("bbox=1,,2,3", "bbox"), ("bbox=", "bbox"),
+                    ("bbox=1e400,0,1,1", "bbox"), ("bbox=0,0,1,1&bbox=0,0,1,1", "bbox"),
+                    ("bbox=0,0,1,1&region=Prague", "bbox"), ("", "bbox"), ("bbbox=1", "bbbox"),
+                    ("bbox=0,0,1,1&match=sideways", "match"), ("region=Prague&match=origin", "match"),
+                    ("bbox=0,0,1,1&from=2018-02-30", "from"), ("bbox=0,0,1,1&to=18-05-01", "to"),
+                    ("bbox=0,0,1,1&from=2018-05-10&to=2018-05-01", "to"),
+                    ("region=%ff%fe", "region")):
+        p = bad(stack, w + q, name)
+        assert p["status"] == 400
+    g = "/api/reports/trip-groups?"
+    for q, name in (("min_trips=-1", "min_trips"), ("min_trips=0", "min_trips"),
+                    ("limit=1000000", "limit"), ("limit=x", "limit"), ("format=kml", "format"),
+                    ("bbox=1,2,3", "bbox"), ("bbox=0,0,1,1&region=Turin", "bbox"), ("foo=1", "foo")):
+        bad(stack, g + q, name)
+    bad(stack, "/api/reports/latest-datasource?top=0", "top")
+    bad(stack, "/api/reports/latest-datasource?top=abc", "top")
+    bad(stack, "/api/reports/datasource-regions", "datasource")
+    bad(stack, "/api/reports/datasource-regions?datasource=cheap_mobile&x=1", "x")
+    # Unknown names: 404, not zero.
+    for path in ("/api/reports/weekly-average?region=Atlantis",
+                 "/api/reports/trip-groups?region=Atlantis",
+                 "/api/reports/datasource-regions?datasource=no_such_source",
+                 "/api/reports/datasource-regions?datasource=%27%20OR%20%271%27%3D%271",
+                 "/api/reports/weekly-average?region=x%27%3B%20DROP%20TABLE%20trips%3B--"):
+        p = bad(stack, path, None, 404)
+        assert "not found" in p["detail"], p
+    assert int(stack.scalar("SELECT count(*) FROM tripline.trips")) > 0
