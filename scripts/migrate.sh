@@ -8,14 +8,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 psql() { command psql -X -v ON_ERROR_STOP=1 -q "$@"; }
 
-psql -c "CREATE TABLE IF NOT EXISTS public.schema_migrations (
+psql -c "SET client_min_messages = warning" -c "CREATE TABLE IF NOT EXISTS public.schema_migrations (
 	name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
 applied=$(psql -At -c "SELECT name FROM public.schema_migrations")
 for f in "$ROOT"/sql/migrations/*.sql; do
 	name=$(basename "$f")
 	grep -qxF "$name" <<<"$applied" && continue
 	echo "applying $name"
-	{ cat "$f"; echo "INSERT INTO public.schema_migrations (name) VALUES (:'name');"; } |
+	# RESET ROLE: a migration that ends under SET ROLE must not decide who
+	# records it.
+	{ cat "$f"; echo "RESET ROLE; INSERT INTO public.schema_migrations (name) VALUES (:'name');"; } |
 	    psql -1 -v name="$name" -f -
 done
 psql -v p="${TRIPLINE_CELL_PRECISION:-7}" -v s="${TRIPLINE_SLOT_MINUTES:-30}" <<'SQL'
