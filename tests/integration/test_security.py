@@ -310,4 +310,6 @@ def test_rate_limit_and_private_reports(stack):
             time.sleep(0.1)
         assert time.monotonic() - t0 < 3.5
     finally:
+        sanitizers = own.sanitizer_reports()
         own.close()
+    assert not sanitizers, "\n".join(sanitizers)[:20000]
