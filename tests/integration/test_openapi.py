@@ -1,0 +1,142 @@
+"""test_openapi.py: docs/openapi.yaml stays true.
+
+Every documented path and method answers on the real stack with a
+documented status and content type, and the router's table (cgi/router.c)
+has no route the document leaves out.  The paths are read with a small
+line parser (the file's own layout: two-space indented paths, four-space
+methods), so no YAML package is needed; when PyYAML is there the whole
+document is parsed too.
+"""
+import http.client
+import json
+import os
+import re
+
+import harness
+
+ROOT = harness.ROOT
+SPEC = os.path.join(ROOT, "docs", "openapi.yaml")
+ROUTER = os.path.join(ROOT, "cgi", "router.c")
+METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+def documented():
+    """{(METHOD, path): [status, ...]} from the paths section."""
+    ops, path, method, in_paths, in_responses = {}, None, None, False, False
+    with open(SPEC) as f:
+        for line in f:
+            if re.match(r"^\S", line):
+                in_paths = line.startswith("paths:")
+                continue
+            if not in_paths:
+                continue
+            m = re.match(r"^  (/\S*):\s*$", line)
+            if m:
+                path, method = m.group(1), None
+                continue
+            m = re.match(r"^    (%s):\s*$" % "|".join(METHODS), line)
+            if m and path:
+                method = m.group(1).upper()
+                ops[(method, path)] = []
+                in_responses = False
+                continue
+            if method and re.match(r"^      responses:\s*$", line):
+                in_responses = True
+                continue
+            m = re.match(r'^        "(\d{3})":', line)
+            if method and in_responses and m:
+                ops[(method, path)].append(int(m.group(1)))
+    return ops
+
+
+def routed():
+    """{(METHOD, pattern)} from the router's table."""
+    with open(ROUTER) as f:
+        text = f.read()
+    return {(m.group(1), m.group(2)) for m in
+            re.finditer(r'\{\s*HTTP_([A-Z]+),\s*"(/api/[^"]*)"', text)}
+
+
+def test_spec_parses(stack=None):
+    ops = documented()
+    assert len(ops) >= 12, ops
+    for op, statuses in ops.items():
+        assert statuses, "%s %s documents no response" % op
+    try:
+        import yaml
+    except ImportError:
+        return
+    with open(SPEC) as f:
+        doc = yaml.safe_load(f)
+    assert doc["openapi"].startswith("3.")
+    assert {(m.upper(), p) for p, item in doc["paths"].items() for m in item
+            if m in METHODS} == set(ops)
+    # Every $ref points at something.
+    text = json.dumps(doc)
+    for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', text)):
+        node = doc
+        for part in ref.split("/"):
+            node = node[part]
+
+
+def test_router_routes_are_documented(stack):
+    ops = set(documented())
+    missing = routed() - ops
+    assert not missing, "routes missing from docs/openapi.yaml: %r" % sorted(missing)
+
+
+def open_stream(stack, path, headers=None):
+    """Status and content type of a stream, without reading it to the end."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type", "")
+    finally:
+        conn.close()
+
+
+def test_every_documented_path_answers(stack):
+    ops = documented()
+    data = (b"region,origin_coord,destination_coord,datetime,datasource\n"
+            b"Oslo,POINT (10.75 59.91),POINT (10.76 59.92),2018-05-02 10:00:00,openapi_probe\n")
+    job = stack.load(data + ("Oslo,POINT (10.7 59.9),POINT (10.8 59.95),2018-05-03 11:00:00,"
+                             "openapi_probe_%d\n" % os.getpid()).encode(), kind="raw",
+                     filename="openapi.csv")
+    assert job["state"] == "succeeded", job
+    jid = job["id"]
+    examples = {
+        ("GET", "/api/reports/weekly-average"): "?region=Oslo",
+        ("GET", "/api/reports/trip-groups"): "?region=Oslo&min_trips=1",
+        ("GET", "/api/reports/datasource-regions"): "?datasource=openapi_probe",
+        ("GET", "/api/reports/latest-datasource"): "?top=2",
+        ("GET", "/api/jobs"): "?limit=2",
+        ("GET", "/api/jobs/{id}/rejects"): "?limit=5",
+        ("POST", "/api/jobs"): "?filename=probe.csv",
+    }
+    for (method, path), statuses in sorted(ops.items()):
+        url = path.replace("{id}", str(jid)) + examples.get((method, path), "")
+        if path.endswith("/events"):
+            status, ctype = open_stream(stack, url)
+            assert status in statuses and status in (200, 204), (url, status, statuses)
+            if status == 200:
+                assert ctype.startswith("text/event-stream"), (url, ctype)
+            continue
+        body, headers = None, {}
+        if method == "POST":
+            headers = stack.auth({"Content-Type": "text/csv"})
+            if path == "/api/jobs":
+                body = data.replace(b"openapi_probe", b"openapi_post_%d" % os.getpid())
+        r = stack.http(method, url, body, headers)
+        assert r.status in statuses, "%s %s: %d not in %r: %r" % (method, url, r.status, statuses, r)
+        ctype = r.headers.get("content-type", "")
+        if r.status >= 400:
+            assert ctype == "application/problem+json", (url, r)
+        else:
+            assert ctype in ("application/json", "application/geo+json"), (url, r)
+            r.json()
+    # The report routes answer GeoJSON and problems as documented too.
+    r = stack.http("GET", "/api/reports/trip-groups?format=geojson&min_trips=1&region=Oslo")
+    assert r.status == 200 and r.headers["content-type"] == "application/geo+json", r
+    assert stack.http("GET", "/api/reports/weekly-average?region=Nowhere").status in \
+        ops[("GET", "/api/reports/weekly-average")]
