@@ -345,6 +345,14 @@ def wait_loading(st, jobs, timeout=60):
     raise AssertionError("no job reported progress")
 
 
+def busy_runners(st):
+    """Runners holding a job now (lease_owner is "host:pid")."""
+    pids = {int(r[0].rsplit(":", 1)[1]) for r in st.psql(
+        "SELECT lease_owner FROM tripline.jobs WHERE state = 'running' AND "
+        "lease_owner IS NOT NULL")}
+    return [n for n in st.runner_names() if st.pid(n) in pids]
+
+
 def running(st, jobs):
     ids = ",".join(str(j.id) for j in jobs)
     return int(st.scalar("SELECT count(*) FROM tripline.jobs WHERE id IN (%s) AND "
@@ -364,7 +372,7 @@ def test_faults_runner_sigkill(stack):
                 jobs.append(submit_generated(st, RNG.randrange(2000, 12000),
                                              bad=RNG.choice((0, 0, 25))))
         time.sleep(RNG.uniform(0.05, 0.5))
-        name = RNG.choice(st.runner_names())
+        name = RNG.choice(busy_runners(st) or st.runner_names())
         pid = sigkill(st, name)
         trials += 1
         held = st.scalar("SELECT count(*) FROM tripline.jobs WHERE state = 'running' AND "
