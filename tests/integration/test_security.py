@@ -13,10 +13,17 @@
   TRIPLINE_REPORTS_PUBLIC=0.
 - nginx's rate limit on submissions: 429 (problem+json) beyond the burst,
   before the token is even checked; reading is not limited.
+- Who can reach what: PostgreSQL listens on no TCP address, its socket
+  and the FastCGI socket are in a directory only the run user enters,
+  the FastCGI socket is 0660; the page is not frameable and runs only its
+  own files (CSP); a client that sends its head too slowly is cut off.
 """
 import os
 import re
+import socket
+import stat
 import subprocess
+import threading
 import time
 import uuid
 
@@ -313,3 +320,84 @@ def test_rate_limit_and_private_reports(stack):
         sanitizers = own.sanitizer_reports()
         own.close()
     assert not sanitizers, "\n".join(sanitizers)[:20000]
+
+
+# -- reachability, the page, slow clients ------------------------------------
+
+def test_sockets_and_listeners(stack):
+    assert stack.scalar("SHOW listen_addresses") == "", "PostgreSQL listens on TCP"
+    run = os.path.join(stack.var, "run")
+    st = os.stat(run)
+    assert stat.S_IMODE(st.st_mode) == 0o750, oct(st.st_mode)
+    sock = os.stat(os.path.join(run, "cgi.sock"))
+    assert stat.S_ISSOCK(sock.st_mode) and stat.S_IMODE(sock.st_mode) == 0o660, oct(sock.st_mode)
+    assert sock.st_uid == st.st_uid, (sock.st_uid, st.st_uid)
+    # The token file and the environment file are the run user's alone.
+    for name in ("token", "env"):
+        mode = stat.S_IMODE(os.stat(os.path.join(stack.var, name)).st_mode)
+        assert mode & 0o077 == 0, (name, oct(mode))
+    # nginx listens where it was told (127.0.0.1 in tests), nothing else:
+    # every listening TCP socket of the nginx processes is that one.
+    pid = stack.pid("nginx")
+    ports = set()
+    for p in [pid] + [int(c) for c in open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]:
+        inodes = set()
+        for fd in os.listdir("/proc/%d/fd" % p):
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (p, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if cols[3] == "0A" and cols[9] in inodes:    # LISTEN
+                        ports.add(cols[1])
+    assert ports == {"0100007F:%04X" % stack.port}, ports
+
+
+def test_page_headers(stack):
+    r = stack.http("GET", "/")
+    if r.status == 404:
+        raise harness.Skip("no page in nginx/www yet")
+    assert r.status == 200, r
+    csp = r.headers.get("content-security-policy", "")
+    for part in ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'",
+                 "base-uri 'none'"):
+        assert part in csp, (part, csp)
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, csp
+    assert r.headers.get("x-frame-options") == "DENY", r.headers
+    assert r.headers.get("x-content-type-options") == "nosniff", r.headers
+    assert "server" not in r.headers or r.headers["server"] == "nginx", r.headers
+
+
+def test_slow_head_is_cut_off(stack):
+    """Slowloris: a head that never ends is dropped after
+    client_header_timeout (10 s), not held forever."""
+    socks = []
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", stack.port), timeout=30)
+        s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
+        socks.append(s)
+    t0 = time.monotonic()
+    ended = []
+
+    def wait_end(s):
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+        ended.append(time.monotonic() - t0)
+    th = [threading.Thread(target=wait_end, args=(s,)) for s in socks]
+    for t in th:
+        t.start()
+    # Meanwhile the server answers others.
+    assert stack.http("GET", "/api/health").status == 200
+    for t in th:
+        t.join(20)
+    for s in socks:
+        s.close()
+    assert len(ended) == 3 and all(8 <= e <= 13 for e in ended), ended
