@@ -82,8 +82,10 @@ static const struct report_def reports[REPORT__MAX] = {
 /* The statements, made once by h_reports_start, read-only afterwards. */
 static char *report_sql[REPORT__MAX];
 
-/* The $n of the SQL files' parameters, shared by weekly and groups. */
-enum { P_REGION, P_MINLON, P_MINLAT, P_MAXLON, P_MAXLAT };
+/* Places ($n - 1) in the tables above: the area is the same for both. */
+enum { P_REGION, P_MINLON, P_MINLAT, P_MAXLON, P_MAXLAT,
+    P_MATCH = 5, P_FROM, P_TO };			/* weekly */
+enum { P_MIN_TRIPS = 5, P_LIMIT };			/* groups */
 
 /* --- Query parameters. --- */
 
@@ -553,7 +555,7 @@ h_reports_weekly(struct http_req *req)
 			    "must be origin, destination, both or either");
 			return;
 		}
-		values[5] = qv.v[W_MATCH].str;
+		values[P_MATCH] = qv.v[W_MATCH].str;
 	}
 	for (k = W_FROM; k <= W_TO; k++) {
 		if (!qv.v[k].present)
@@ -563,12 +565,12 @@ h_reports_weekly(struct http_req *req)
 			    "must be a date YYYY-MM-DD of the years 1900 to 2100");
 			return;
 		}
-		values[6 + k - W_FROM] = qv.v[k].str;
+		values[P_FROM + k - W_FROM] = qv.v[k].str;
 	}
 	/* Same format, so the text order is the date order. */
-	if (values[6] != NULL && values[7] != NULL &&
-	    strcmp(values[6], values[7]) > 0) {
-		bad_param(req, "to", values[7], "before from");
+	if (values[P_FROM] != NULL && values[P_TO] != NULL &&
+	    strcmp(values[P_FROM], values[P_TO]) > 0) {
+		bad_param(req, "to", values[P_TO], "before from");
 		return;
 	}
 	if ((res = report_run(req, REPORT_WEEKLY, values)) == NULL)
@@ -635,11 +637,11 @@ h_reports_groups(struct http_req *req)
 	if (qv.v[G_MIN_TRIPS].present) {
 		snprintf(mt, sizeof(mt), "%lld",
 		    (long long)qv.v[G_MIN_TRIPS].i);
-		values[5] = mt;
+		values[P_MIN_TRIPS] = mt;
 	}
 	if (qv.v[G_LIMIT].present) {
 		snprintf(lim, sizeof(lim), "%lld", (long long)qv.v[G_LIMIT].i);
-		values[6] = lim;
+		values[P_LIMIT] = lim;
 	}
 	if ((res = report_run(req, REPORT_GROUPS, values)) == NULL)
 		return;
