@@ -180,6 +180,17 @@ def test_roles_attributes_and_ownership(stack):
         assert user == want, sessions
     supers = stack.psql("SELECT rolname FROM pg_roles WHERE rolsuper ORDER BY 1")
     assert supers == [("tripline_admin",)], supers
+    # A SECURITY DEFINER function runs with its owner's rights: it must fix
+    # its search_path (else a caller's own objects could be found first:
+    # PostgreSQL docs, CREATE FUNCTION, "Writing SECURITY DEFINER Functions
+    # Safely") and must not be callable by PUBLIC.
+    unsafe = stack.psql(
+        "SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND "
+        "(NOT EXISTS (SELECT FROM unnest(coalesce(p.proconfig, '{}')) c "
+        "             WHERE c LIKE 'search\\_path=%') "
+        " OR has_function_privilege('public', p.oid, 'EXECUTE'))")
+    assert unsafe == [], unsafe
 
 
 # -- the token ---------------------------------------------------------------
