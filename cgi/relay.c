@@ -58,7 +58,9 @@
 #include "sse.h"
 
 #define RELAY_CHANNEL		"tripline_events"
-#define RELAY_BATCH		1000	/* rows per read */
+#define RELAY_BATCH		1000	/* rows per read: the LIMIT below */
+#define RELAY_STR(x)		RELAY_STR_(x)
+#define RELAY_STR_(x)		#x
 #define RELAY_HEARTBEAT_MS	15000	/* the 15 s */
 #define RELAY_SWEEP_MS		1000	/* read even without a NOTIFY */
 #define RELAY_HOLE_MS		1000	/* wait for a missing id this long */
@@ -598,7 +600,7 @@ relay_dispatch(struct relay *r, const PGresult *res, int row)
 
 static const char relay_rows_sql[] =
     "SELECT id, job_id, event, data::text FROM tripline.job_events "
-    "WHERE id > $1::bigint ORDER BY id LIMIT 1000";
+    "WHERE id > $1::bigint ORDER BY id LIMIT " RELAY_STR(RELAY_BATCH);
 
 /*
  * Read the rows above the horizon; *upto is how many of them to send now
