@@ -304,11 +304,11 @@ def test_events_success_live(stack):
     assert s["rows_loaded"] == 300000 and s["rows_rejected"] == 0, s
     for k in ("duplicate_of", "elapsed_s", "rows_per_s"):
         assert k in s, (k, s)
-    # Progress while running: never more than a second and a half apart
-    # (the runner sends at least one a second), not more than ~10 a second.
+    # Progress while running: the runner sends at least one a second (two
+    # allowed here for a busy machine) and not more than ~10 a second.
     running = events[1:]
     gaps = [b.t - a.t for a, b in zip(running, running[1:])]
-    assert max(gaps) < 1.5, gaps
+    assert max(gaps) < 2.0, gaps
     span = running[-1].t - running[0].t
     assert len(running) - 2 <= 12 * span + 2, (len(running), span)
     # The job's stream is over: a reconnect at the final event is 204.
