@@ -41,6 +41,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	checkpoint_timeout = 15min
 	maintenance_work_mem = 256MB
 	work_mem = 32MB
+	# No replica reads this cluster: a COPY into the partition a load
+	# creates in its own transaction then writes no WAL (PostgreSQL docs,
+	# 14.4.7; see scripts/stack.sh).  Changing it needs a restart.
+	wal_level = minimal
+	max_wal_senders = 0
 	# Settings that follow the environment on every start:
 	include_if_exists = 'tripline-env.conf'
 	EOF

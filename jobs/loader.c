@@ -27,6 +27,7 @@
 #include "rejectlog.h"
 #include "runner_db.h"
 #include "trip.h"
+#include "tripspart.h"
 
 #define LOADER_CHUNK	(256 * 1024)	/* bytes read per read(2) */
 #define LOADER_BUF	(256 * 1024)	/* bytes per PQputCopyData */
@@ -44,11 +45,8 @@
 #define US_PER_MINUTE	INT64_C(60000000)
 #define SLOT_DEFAULT	30
 
-static const char trips_copy_sql[] =
-    "COPY tripline.trips (origin_lon, origin_lat, dest_lon, dest_lat, ts, "
-    "origin_cell, dest_cell, job_id, region_id, datasource_id, slot) "
-    "FROM STDIN (FORMAT binary)";
-#define TRIPS_NFIELDS	11
+#define TRIPS_NFIELDS	11	/* the columns of tripspart_copy_sql */
+#define TRIPS_COPY_SQL	256
 
 static const char slot_sql[] =
     "SELECT value FROM tripline.settings WHERE key = 'slot_minutes'";
@@ -255,12 +253,13 @@ loader_copy_end(struct loader *l, const char *why)
 	return rc;
 }
 
-/* Open the transaction and the trips COPY. */
+/* Open the transaction, the job's partition and the trips COPY. */
 static int
 loader_begin(struct loader *l)
 {
 	PGconn		*c = l->env->work;
 	PGresult	*res;
+	char		 sql[TRIPS_COPY_SQL];
 	int		 rc = 0;
 
 	if (runner_db_command(c, "BEGIN") != 0)
@@ -268,7 +267,11 @@ loader_begin(struct loader *l)
 		    PQerrorMessage(c));
 	if ((l->agg = agg_new(c, l->job->id)) == NULL)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
-	res = PQexec(c, trips_copy_sql);
+	if (tripspart_create(c, l->job->id) != 0 ||
+	    tripspart_copy_sql(sql, sizeof(sql), l->job->id) != 0)
+		return loader_stop(l, LOADER_ERROR, "could not store trips: %s",
+		    PQerrorMessage(c));
+	res = PQexec(c, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 		rc = loader_stop(l, LOADER_ERROR, "could not store trips: %s",
 		    PQerrorMessage(c));
@@ -456,6 +459,16 @@ loader_run(const struct loader_env *env, const struct job *job,
 		if (err[0] == '\0')
 			snprintf(err, errsz, "could not aggregate");
 		l.fail = LOADER_ERROR;
+		goto out;
+	}
+	/*
+	 * Index and attach the job's partition last: ATTACH locks the parent
+	 * against other ATTACHes (SHARE UPDATE EXCLUSIVE) until our commit,
+	 * so concurrent loads wait for each other only from here on.
+	 */
+	if (tripspart_attach(env->work, job->id) != 0) {
+		loader_stop(&l, LOADER_ERROR, "could not index the trips: %s",
+		    PQerrorMessage(env->work));
 		goto out;
 	}
 	if (*env->stop || lease_cancelled(lease) || lease_lost(lease)) {

@@ -128,6 +128,17 @@ pg_up() {
 		checkpoint_timeout = 15min
 		maintenance_work_mem = 512MB
 		work_mem = 32MB
+		# No replica or WAL archive reads this cluster, so WAL carries only
+		# crash recovery: with wal_level = minimal (which needs
+		# max_wal_senders = 0), a COPY into a table created in the same
+		# transaction, and CREATE INDEX on it, write no WAL; the files are
+		# synced at commit instead (PostgreSQL docs, 14.4.7 "Disable WAL
+		# Archival and Streaming Replication").  The runner loads each job
+		# into a partition it creates in its load transaction
+		# (sql/migrations/004_partitions.sql).  Changing wal_level needs a
+		# restart; docker/db.sh sets the same.
+		wal_level = minimal
+		max_wal_senders = 0
 		EOC
 	fi
 	if ! as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; then

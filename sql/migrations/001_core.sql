@@ -89,6 +89,10 @@ CREATE TABLE job_rejects (
 -- so that no alignment padding is wasted (PostgreSQL docs, 73.6 "Database
 -- Page Layout").  No foreign keys: a per-row RI trigger would halve COPY
 -- speed; the loader writes only ids it took from the dimension tables.
+-- One partition per job (trips_job_<id>, made by the runner through
+-- 004_partitions.sql): a job's rows are loaded into a fresh table with no
+-- index and indexed once after the load (docs/architecture.md, "Trips
+-- partitions").
 CREATE TABLE trips (
 	origin_lon    double precision NOT NULL,
 	origin_lat    double precision NOT NULL,
@@ -101,7 +105,7 @@ CREATE TABLE trips (
 	region_id     integer NOT NULL,
 	datasource_id smallint NOT NULL,
 	slot          smallint NOT NULL               -- time-of-day slot of ts
-);
+) PARTITION BY LIST (job_id);
 
 -- Least privilege (docs/security.md): the web role queues, cancels and reads;
 -- the runner role claims, loads and reports progress.  Neither owns anything.
@@ -114,7 +118,9 @@ GRANT SELECT, UPDATE ON jobs TO tripline_runner;
 GRANT SELECT, INSERT ON job_events TO tripline_web, tripline_runner;
 GRANT SELECT ON job_rejects TO tripline_web;
 GRANT SELECT, INSERT ON job_rejects TO tripline_runner;
-GRANT SELECT, INSERT ON trips TO tripline_runner;
+-- The runner writes trips only into its own job's partition (granted
+-- there, for the load transaction only: 004_partitions.sql).
+GRANT SELECT ON trips TO tripline_runner;
 GRANT SELECT ON trips TO tripline_web;
 
 RESET ROLE;
