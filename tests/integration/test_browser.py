@@ -129,6 +129,7 @@ class Browser:
         self.events = []
         self.call("Page.enable")
         self.call("Runtime.enable")
+        self.call("Log.enable")
 
     def call(self, method, timeout=30, **params):
         self.next_id += 1
@@ -199,9 +200,16 @@ class Browser:
             f.write(base64.b64decode(data))
 
     def errors(self):
-        """Uncaught exceptions and console errors the page reported."""
+        """Uncaught exceptions, console errors and Content-Security-Policy
+        violations the page reported (not network errors: the restart
+        makes some on purpose)."""
         out = []
         for ev in self.events:
+            if ev.get("method") == "Log.entryAdded":
+                e = ev["params"]["entry"]
+                if e.get("level") == "error" and e.get("source") in ("security", "violation",
+                                                                       "javascript"):
+                    out.append(e.get("text"))
             if ev.get("method") == "Runtime.exceptionThrown":
                 out.append(ev["params"]["exceptionDetails"].get("text"))
             elif ev.get("method") == "Runtime.consoleAPICalled" and \
