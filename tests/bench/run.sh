@@ -101,3 +101,4 @@ for rows in $SIZES; do
 	scripts/stack.sh down >/dev/null
 done
 echo "results appended to $RESULTS"
+tests/bench/plot.sh "$RESULTS" 2>/dev/null || true
