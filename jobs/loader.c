@@ -31,7 +31,7 @@
 
 #define LOADER_CHUNK	(256 * 1024)	/* bytes read per read(2) */
 #define LOADER_BUF	(256 * 1024)	/* bytes per PQputCopyData */
-#define LOADER_TUPLE	128		/* a trips tuple needs 114 */
+#define LOADER_TUPLE	128		/* a trips tuple needs 108 */
 
 /*
  * PostgreSQL timestamps count microseconds from 2000-01-01; valid from
@@ -45,7 +45,7 @@
 #define US_PER_MINUTE	INT64_C(60000000)
 #define SLOT_DEFAULT	30
 
-#define TRIPS_NFIELDS	11	/* the columns of tripspart_copy_sql */
+#define TRIPS_NFIELDS	10	/* the columns of tripspart_copy_sql */
 #define TRIPS_COPY_SQL	256
 
 static const char slot_sql[] =
@@ -224,7 +224,6 @@ loader_row(void *arg, const struct csvstream_row *row)
 	copybin_i32(&l->out, l->job->id);
 	copybin_i32(&l->out, region);
 	copybin_i16(&l->out, (int16_t)ds);
-	copybin_i16(&l->out, (int16_t)slot);
 	if (agg_add(l->agg, &t, ocell, dcell, slot, region, ds) != 0)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
 	l->loaded++;

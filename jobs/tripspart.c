@@ -57,7 +57,7 @@ tripspart_copy_sql(char *buf, size_t size, int job_id)
 
 	n = snprintf(buf, size, "COPY tripline.trips_job_%d (origin_lon, "
 	    "origin_lat, dest_lon, dest_lat, ts, origin_cell, dest_cell, "
-	    "job_id, region_id, datasource_id, slot) FROM STDIN "
+	    "job_id, region_id, datasource_id) FROM STDIN "
 	    "(FORMAT binary)", job_id);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }

@@ -76,6 +76,12 @@ SELECT string_agg(substr('0123456789bcdefghjkmnpqrstuvwxyz',
 	((cell >> (5 * (chars - 1 - i))) & 31)::int + 1, 1), '' ORDER BY i)
 FROM generate_series(0, chars - 1) AS i $$;
 
+-- The time-of-day slot of a timestamp: minutes since midnight divided by
+-- the slot length (the runner's loader_slot, jobs/loader.c).
+CREATE FUNCTION time_slot(t timestamp, slot_minutes int) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+$$ SELECT ((extract(hour FROM t)::int * 60 + extract(minute FROM t)::int) / slot_minutes)::smallint $$;
+
 -- The Monday starting the ISO 8601 week of a timestamp or date.
 CREATE FUNCTION iso_week(t timestamp) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT date_trunc('week', t)::date $$;
@@ -239,6 +245,7 @@ CREATE FUNCTION agg_rebuild() RETURNS void
 LANGUAGE plpgsql SET search_path = tripline, pg_temp AS $$
 DECLARE
 	p int := (SELECT value::int FROM tripline.settings WHERE key = 'cell_precision');
+	sm int := (SELECT value::int FROM tripline.settings WHERE key = 'slot_minutes');
 BEGIN
 	LOCK TABLE tripline.trips IN SHARE MODE;
 	TRUNCATE tripline.cell_weeks, tripline.region_weeks,
@@ -257,18 +264,18 @@ BEGIN
 	FROM tripline.trips GROUP BY 1, 2;
 	INSERT INTO pg_temp.agg_groups
 	SELECT region_id, origin_cell >> (5 * (12 - p)), dest_cell >> (5 * (12 - p)),
-	       slot, count(*), sum(origin_lon), sum(origin_lat), sum(dest_lon),
+	       tripline.time_slot(ts, sm), count(*), sum(origin_lon), sum(origin_lat), sum(dest_lon),
 	       sum(dest_lat), min(ts), max(ts),
 	       bit_or(CASE WHEN datasource_id < 64 THEN 1::bigint << datasource_id ELSE 0 END),
 	       NULL
 	FROM tripline.trips GROUP BY 1, 2, 3, 4;
 	INSERT INTO pg_temp.agg_groups
 	SELECT DISTINCT region_id, origin_cell >> (5 * (12 - p)),
-	       dest_cell >> (5 * (12 - p)), slot, 0, 0, 0, 0, 0, min(ts) OVER w,
+	       dest_cell >> (5 * (12 - p)), tripline.time_slot(ts, sm), 0, 0, 0, 0, 0, min(ts) OVER w,
 	       max(ts) OVER w, 0, datasource_id
 	FROM tripline.trips WHERE datasource_id >= 64
 	WINDOW w AS (PARTITION BY region_id, origin_cell >> (5 * (12 - p)),
-	    dest_cell >> (5 * (12 - p)), slot);
+	    dest_cell >> (5 * (12 - p)), tripline.time_slot(ts, sm));
 	PERFORM tripline.agg_merge();
 	DROP TABLE pg_temp.agg_cells, pg_temp.agg_regions, pg_temp.agg_sources,
 	    pg_temp.agg_groups;

@@ -427,8 +427,10 @@ def test_trip_groups(stack):
     stack = loaded(stack)
     p = int(stack.scalar("SELECT value FROM tripline.settings WHERE key = 'cell_precision'"))
     sh = 5 * (12 - p)
+    sm = int(stack.scalar("SELECT value FROM tripline.settings WHERE key = 'slot_minutes'"))
     brute_sql = """
-        SELECT r.name, t.origin_cell >> {sh}, t.dest_cell >> {sh}, t.slot, count(*),
+        SELECT r.name, t.origin_cell >> {sh}, t.dest_cell >> {sh},
+               (extract(hour FROM t.ts) * 60 + extract(minute FROM t.ts))::int / {sm}, count(*),
                avg(t.origin_lon), avg(t.origin_lat), avg(t.dest_lon), avg(t.dest_lat),
                min(t.ts), max(t.ts), string_agg(DISTINCT d.name, ',' ORDER BY d.name)
         FROM tripline.trips t JOIN tripline.regions r ON r.id = t.region_id
@@ -440,7 +442,7 @@ def test_trip_groups(stack):
                               ("", "true", 2, 100),
                               ("region=Turin&min_trips=1&limit=50", "r.name = 'Turin'", 1, 50)):
         api = get(stack, "/api/reports/trip-groups?" + q)
-        brute = stack.psql(brute_sql.format(sh=sh, where=where, mt=mt, lim=lim))
+        brute = stack.psql(brute_sql.format(sh=sh, sm=sm, where=where, mt=mt, lim=lim))
         assert api["count"] == len(api["groups"]) == len(brute), (q, api["count"], len(brute))
         for g, b in zip(api["groups"], brute):
             assert (g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"],

@@ -142,19 +142,25 @@ def test_sample_loads_every_row(stack):
                          "rows_per_s"}, done
     assert (done["job"], done["rows_loaded"], done["rows_rejected"], done["duplicate_of"]) == \
         (job_id, 100, 0, None), done
-    # The first sample row, exactly: coordinates, timestamp, names, slot.
+    # The first sample row, exactly: coordinates, timestamp, names; its
+    # slot is in its trip group.
     row = stack.psql(
-        "SELECT t.origin_lon, t.origin_lat, t.dest_lon, t.dest_lat, t.ts, r.name, d.name, t.slot "
+        "SELECT t.origin_lon, t.origin_lat, t.dest_lon, t.dest_lat, t.ts, r.name, d.name "
         "FROM tripline.trips t JOIN tripline.regions r ON r.id = t.region_id "
         "JOIN tripline.datasources d ON d.id = t.datasource_id "
         "WHERE t.job_id = %d AND t.ts = '2018-05-28 09:03:40' AND d.name = 'funny_car' "
         "AND t.origin_lon = 14.4973794438195" % job_id)
     assert row == [("14.4973794438195", "50.00136875782316", "14.43109483523328",
-                    "50.04052930943246", "2018-05-28 09:03:40", "Prague", "funny_car",
-                    row[0][7])], row
+                    "50.04052930943246", "2018-05-28 09:03:40", "Prague", "funny_car")], row
     slot_minutes = int(stack.scalar(
         "SELECT coalesce((SELECT value FROM tripline.settings WHERE key = 'slot_minutes'), '30')"))
-    assert int(row[0][7]) == (9 * 60 + 3) // slot_minutes, row
+    slots = stack.psql(
+        "SELECT DISTINCT slot FROM tripline.trip_groups WHERE first_ts <= '2018-05-28 09:03:40' "
+        "AND last_ts >= '2018-05-28 09:03:40' AND sum_olon <> 0 AND "
+        "origin_cell = (SELECT t.origin_cell >> (5 * (12 - s.value::int)) FROM tripline.trips t, "
+        "tripline.settings s WHERE s.key = 'cell_precision' AND t.job_id = %d "
+        "AND t.origin_lon = 14.4973794438195 LIMIT 1)" % job_id)
+    assert ((9 * 60 + 3) // slot_minutes,) in [(int(s[0]),) for s in slots], slots
     # The geohash of the origin (geohash.org: u2fkbc...) as a 60-bit integer.
     cell = int(stack.scalar("SELECT origin_cell FROM tripline.trips WHERE job_id = %d AND "
                             "origin_lon = 14.4973794438195 LIMIT 1" % job_id))
@@ -170,9 +176,12 @@ def test_generated_100k(stack):
     assert trips(stack, job_id) == 100000
     slot_minutes = int(stack.scalar(
         "SELECT coalesce((SELECT value FROM tripline.settings WHERE key = 'slot_minutes'), '30')"))
+    # Every group's trips lie in its slot (trips keep no slot of their own).
     wrong = stack.scalar(
-        "SELECT count(*) FROM tripline.trips WHERE job_id = %d AND slot <> "
-        "(extract(hour FROM ts) * 60 + extract(minute FROM ts))::int / %d" % (job_id, slot_minutes))
+        "SELECT count(*) FROM tripline.trip_groups WHERE "
+        "slot <> (extract(hour FROM first_ts) * 60 + extract(minute FROM first_ts))::int / %d "
+        "OR slot <> (extract(hour FROM last_ts) * 60 + extract(minute FROM last_ts))::int / %d"
+        % (slot_minutes, slot_minutes))
     assert wrong == "0", wrong
     check_final_event(stack, job_id, "succeeded")
 
