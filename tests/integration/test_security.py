@@ -89,8 +89,11 @@ DENIED_BOTH = [
 ]
 DENIED = {
     "tripline_web": DENIED_BOTH + [
-        "INSERT INTO tripline.trips VALUES (1, 1, 1, 1, now(), 1, 1, 1, 1, 1, 1)",
-        "INSERT INTO tripline.job_rejects VALUES (1, 1, 'x', 'y')",
+        # Privileges are checked when the statement starts, rows or not.
+        "INSERT INTO tripline.trips SELECT * FROM tripline.trips WHERE false",
+        "INSERT INTO tripline.job_rejects SELECT * FROM tripline.job_rejects WHERE false",
+        "SELECT tripline.trips_partition_create(1)",
+        "SELECT tripline.trips_partition_attach(1)",
         "INSERT INTO tripline.regions (name) VALUES ('evil')",
         "UPDATE tripline.jobs SET lease_owner = 'me'",
         "UPDATE tripline.jobs SET path = '/etc/shadow'",
@@ -133,6 +136,32 @@ def test_runner_cannot_rewrite_what_a_job_is(stack):
     if allowed:
         raise harness.Skip("KNOWN GAP (001_core.sql grants tripline_runner UPDATE on every "
                            "column of jobs, reported): allowed: " + "; ".join(allowed))
+
+
+def test_runner_writes_only_its_running_jobs_partition(stack):
+    """trips is partitioned by job (004_partitions.sql): the runner may
+    insert only into the partition of a job it is loading, made by the
+    owner's functions, which refuse a job that is not running."""
+    if stack.scalar("SELECT relkind FROM pg_class WHERE oid = 'tripline.trips'::regclass") != "p":
+        raise harness.Skip("tripline.trips is not partitioned here")
+    job = stack.load(HEADER + b",tag\n" + GOOD + b"," + uuid.uuid4().hex.encode() + b"\n",
+                     kind="raw")
+    assert job["state"] == "succeeded", job
+    parts = [r[0] for r in stack.psql(
+        "SELECT c.oid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'tripline.trips'::regclass")]
+    assert parts, "no partition after a load"
+    for part in parts[:20] + ["tripline.trips"]:
+        state, out = psql_as(stack, "tripline_runner",
+                             "INSERT INTO %s SELECT * FROM %s WHERE false" % (part, part))
+        assert state == "42501", (part, state, out)
+    for fn in ("trips_partition_create", "trips_partition_attach"):
+        state, out = psql_as(stack, "tripline_runner", "SELECT tripline.%s(%d)" % (fn, job["id"]))
+        assert state == "55000", (fn, state, out)       # object_not_in_prerequisite_state
+    owners = stack.psql("SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_inherits i "
+                        "JOIN pg_class c ON c.oid = i.inhrelid "
+                        "WHERE i.inhparent = 'tripline.trips'::regclass")
+    assert owners == [("tripline_owner",)], owners
 
 
 def test_roles_attributes_and_ownership(stack):
