@@ -51,7 +51,7 @@ command -v wrk >/dev/null || scripts/install-deps.sh bench
 make --no-print-directory -s all
 
 machine="$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME")"
-echo "== load test $(date -u +%Y-%m-%dT%H:%M:%SZ), $machine, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "== load test $(date -u +%Y-%m-%dT%H:%M:%SZ), $machine, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), load average $(cut -d' ' -f1-3 /proc/loadavg) before"
 
 failed=0
 fail() { echo "FAIL: $*"; failed=1; }
