@@ -20,7 +20,7 @@ for f in "$ROOT"/sql/migrations/*.sql; do
 	{ cat "$f"; echo "RESET ROLE; INSERT INTO public.schema_migrations (name) VALUES (:'name');"; } |
 	    psql -1 -v name="$name" -f -
 done
-psql -v p="${TRIPLINE_CELL_PRECISION:-7}" -v s="${TRIPLINE_SLOT_MINUTES:-30}" <<'SQL'
+psql -v p="${TRIPLINE_CELL_PRECISION:-6}" -v s="${TRIPLINE_SLOT_MINUTES:-60}" <<'SQL'
 INSERT INTO tripline.settings (key, value) VALUES
 	('cell_precision', :'p'), ('slot_minutes', :'s')
 ON CONFLICT (key) DO NOTHING;

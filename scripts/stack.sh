@@ -17,8 +17,8 @@
 #   TRIPLINE_USER       OS user for everything when run as root [tripline]
 #   TRIPLINE_PG_SHARED_BUFFERS [512MB];  TRIPLINE_PG_FSYNC [on]
 #   TRIPLINE_SUBMIT_RATE, TRIPLINE_SUBMIT_BURST  POSTs per second per client [20, 200]
-#   TRIPLINE_CELL_PRECISION  geohash characters of a trip-group cell [7]
-#   TRIPLINE_SLOT_MINUTES    minutes of a time-of-day slot [30]
+#   TRIPLINE_CELL_PRECISION  geohash characters of a trip-group cell [6]
+#   TRIPLINE_SLOT_MINUTES    minutes of a time-of-day slot [60]
 #   DEMO                 1 = load a generated demo file on up [1]
 #   TRIPLINE_DEMO_ROWS   rows of the demo file [10000]
 set -euo pipefail
@@ -149,8 +149,8 @@ pg_up() {
 	if [ -z "$(psql -d postgres -XAtc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
 		psql -d postgres -Xq -c "CREATE DATABASE $DB"
 	fi
-	PGDATABASE=$DB TRIPLINE_CELL_PRECISION=${TRIPLINE_CELL_PRECISION:-7} \
-	    TRIPLINE_SLOT_MINUTES=${TRIPLINE_SLOT_MINUTES:-30} "$ROOT/scripts/migrate.sh"
+	PGDATABASE=$DB TRIPLINE_CELL_PRECISION=${TRIPLINE_CELL_PRECISION:-6} \
+	    TRIPLINE_SLOT_MINUTES=${TRIPLINE_SLOT_MINUTES:-60} "$ROOT/scripts/migrate.sh"
 }
 
 nginx_up() {
