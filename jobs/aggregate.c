@@ -118,7 +118,10 @@ static void	tuple_more(struct copybin *, const void *, const void *);
 
 /*
  * The sizes bound the runner's memory: entries of 32, 24, 40, 96 and 56
- * bytes with the hash, so at most 16 + 0.4 + 0.6 + 12 + 0.9 = 30 MiB.
+ * bytes with the hash, so at most 16 + 0.4 + 0.6 + 48 + 0.9 = 66 MiB
+ * (72 MiB while the groups map doubles).  Groups have the most keys
+ * (0.63 per trip at 1 M generated trips, 6 characters / 60 minutes):
+ * every entry they keep in memory is a row less to send and merge.
  */
 static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	{ "cells", "COPY pg_temp.agg_cells (kind, ix, iy, week, trips) "
@@ -135,7 +138,7 @@ static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
 	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",
 	    sizeof(struct group_key), sizeof(struct group_val),
-	    1u << 17, merge_group, tuple_group },		/* AGG_MAP_GROUPS */
+	    1u << 19, merge_group, tuple_group },		/* AGG_MAP_GROUPS */
 	{ "more", "COPY pg_temp.agg_groups (region_id, origin_cell, "
 	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
 	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",

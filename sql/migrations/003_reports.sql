@@ -99,7 +99,11 @@ CREATE TABLE cell_weeks (
 	week   date NOT NULL,
 	trips  bigint NOT NULL,
 	PRIMARY KEY (kind, level, ix, iy, week)
-);
+) WITH (fillfactor = 90);
+-- Room on each page (fillfactor): a later job's update of a row, which
+-- changes no indexed column, can then stay on its page as a HOT update
+-- and leave the primary key alone (PostgreSQL docs, 73.7 "Heap-Only
+-- Tuples").  trip_groups cannot: trip_groups_top indexes its trips.
 
 -- Trips per region per ISO week: the region weekly average, and the span
 -- of loaded weeks (min and max week over all regions).
@@ -163,9 +167,9 @@ CREATE INDEX trips_dest_cell7 ON trips ((dest_cell >> 25));
 CREATE FUNCTION agg_merge() RETURNS void
 LANGUAGE plpgsql SET search_path = tripline, pg_temp SET jit = off AS $$
 BEGIN
-	-- Sorting a big job's keys in memory, not on disk; for this
-	-- transaction only.
-	PERFORM set_config('work_mem', '256MB', true);
+	-- Sorting a big job's keys in memory, not on disk (a 10 M-row job
+	-- sends about 9 M partial group rows); for this transaction only.
+	PERFORM set_config('work_mem', '1GB', true);
 	INSERT INTO tripline.cell_weeks AS w (kind, level, ix, iy, week, trips)
 	SELECT a.kind, l.level,
 	       a.ix >> (18 - tripline.geohash_axis_bits(l.level, 0)),
@@ -191,14 +195,15 @@ BEGIN
 		first_ts = least(x.first_ts, EXCLUDED.first_ts),
 		last_ts = greatest(x.last_ts, EXCLUDED.last_ts);
 
+	-- The groups' sums first; the rare datasource ids of 64 and above
+	-- (rows with more set) afterwards, only for their keys: one
+	-- subquery per group here cost a second per million groups.
 	INSERT INTO tripline.trip_groups AS g (region_id, origin_cell, dest_cell,
 	    slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, first_ts,
-	    last_ts, datasources, datasources_more)
+	    last_ts, datasources)
 	SELECT region_id, origin_cell, dest_cell, slot, sum(trips),
 	       sum(sum_olon), sum(sum_olat), sum(sum_dlon), sum(sum_dlat),
-	       min(first_ts), max(last_ts), bit_or(datasources),
-	       (SELECT array_agg(DISTINCT m ORDER BY m)
-	        FROM unnest(array_agg(more)) AS m WHERE m IS NOT NULL)
+	       min(first_ts), max(last_ts), bit_or(datasources)
 	FROM pg_temp.agg_groups
 	GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 	ON CONFLICT (region_id, origin_cell, dest_cell, slot) DO UPDATE SET
@@ -209,12 +214,20 @@ BEGIN
 		sum_dlat = g.sum_dlat + EXCLUDED.sum_dlat,
 		first_ts = least(g.first_ts, EXCLUDED.first_ts),
 		last_ts = greatest(g.last_ts, EXCLUDED.last_ts),
-		datasources = g.datasources | EXCLUDED.datasources,
-		datasources_more = CASE
-		    WHEN g.datasources_more IS NULL THEN EXCLUDED.datasources_more
-		    WHEN EXCLUDED.datasources_more IS NULL THEN g.datasources_more
-		    ELSE (SELECT array_agg(DISTINCT m ORDER BY m) FROM unnest(
-		        g.datasources_more || EXCLUDED.datasources_more) AS m) END;
+		datasources = g.datasources | EXCLUDED.datasources;
+
+	-- Rows already locked above, so no new lock waits.
+	IF EXISTS (SELECT FROM pg_temp.agg_groups WHERE more IS NOT NULL) THEN
+		UPDATE tripline.trip_groups AS g SET datasources_more = (SELECT
+		    array_agg(DISTINCT x ORDER BY x) FROM unnest(coalesce(
+		    g.datasources_more, '{}') || m.more) AS x)
+		FROM (SELECT region_id, origin_cell, dest_cell, slot,
+		          array_agg(more) AS more
+		      FROM pg_temp.agg_groups WHERE more IS NOT NULL
+		      GROUP BY 1, 2, 3, 4) m
+		WHERE g.region_id = m.region_id AND g.origin_cell = m.origin_cell
+		    AND g.dest_cell = m.dest_cell AND g.slot = m.slot;
+	END IF;
 END $$;
 
 -- The job's partial sums, as jobs/aggregate.c sends them with COPY: one
