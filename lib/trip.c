@@ -61,6 +61,20 @@ trip_header_parse(const char *const *field, const size_t *len, size_t n,
 	int	 found[TRIP_COL__MAX] = { 0 }, c, any = 0;
 	size_t	 i;
 
+	/*
+	 * A line break inside a header field means the file's lines end in
+	 * something the reader does not split on (a bare CR, as old Mac
+	 * files do: RFC 4180 lines end in CRLF, and we also take LF).  The
+	 * whole file would read as one header line and load nothing.
+	 */
+	for (i = 0; i < n; i++)
+		if (memchr(field[i], '\r', len[i]) != NULL ||
+		    memchr(field[i], '\n', len[i]) != NULL) {
+			snprintf(err, errsz, "not a trips CSV: the header holds "
+			    "a line break; lines must end with LF or CRLF, "
+			    "not a bare CR");
+			return -1;
+		}
 	for (i = 0; i < n; i++)
 		for (c = 0; c < TRIP_COL__MAX; c++) {
 			if (!trip_name_is(field[i], len[i], trip_col_names[c]))

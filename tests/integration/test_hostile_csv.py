@@ -97,14 +97,9 @@ def test_csv_bare_cr_line_ends(stack):
     tag = uuid.uuid4().hex.encode()
     data = tagged([HEADER] + [GOOD] * 5, tag, eol=b"\r")
     j, got, trips = run_case(stack, data, "bare CR line ends")
-    if j["state"] == "succeeded" and j["rows_loaded"] == 0 and j["rows_rejected"] == 0:
-        raise harness.Skip("KNOWN BUG (lib/trip.c header check, reported): a file with bare "
-                           "CR line ends succeeds with 5 rows neither loaded nor rejected")
-    if j["state"] == "failed":
-        assert "not a trips CSV" in j["error"] or "line" in j["error"], j
-    else:
-        assert j["state"] == "succeeded", j
-        assert j["rows_loaded"] + j["rows_rejected"] == 5 and trips == j["rows_loaded"], j
+    assert j["state"] == "failed", j
+    assert "not a trips CSV" in j["error"] and "bare CR" in j["error"], j
+    assert trips == 0, j
 
 
 def test_csv_quotes_across_lines(stack):

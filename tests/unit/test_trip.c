@@ -91,6 +91,10 @@ static const struct {
 	{ "data row", "Prague|POINT (1 2)|POINT (3 4)|2018-05-28 09:03:40|x",
 	    -1, { 0 }, 0, "not a trips CSV: no header with region, "
 	    "origin_coord, destination_coord, datetime, datasource" },
+	{ "bare CR lines", "region|origin_coord|destination_coord|datetime|"
+	    "datasource|tag\rPrague|POINT (1 2)", -1, { 0 }, 0,
+	    "not a trips CSV: the header holds a line break; lines must end "
+	    "with LF or CRLF, not a bare CR" },
 	{ "near names", "regions|origin|destination_coord|date_time|"
 	    "datasource", -1, { 0 }, 0,
 	    "missing column \"region\" in header" },
