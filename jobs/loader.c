@@ -17,6 +17,7 @@
 #include "config.h"
 #include "copybin.h"
 #include "csvstream.h"
+#include "digest.h"
 #include "dimcache.h"
 #include "geohash.h"
 #include "jobfile.h"
@@ -305,9 +306,18 @@ loader_read(struct loader *l, int fd, struct lease *lease,
 	ssize_t		 n;
 	uint64_t	 bytes = 0;
 	int		 rc = -1;
+	struct digest	*sha = NULL;
+	char		 hex[DIGEST_HEX_SIZE];
 
-	if ((buf = malloc(LOADER_CHUNK)) == NULL)
+	/*
+	 * Hash what is loaded: an inbox file can change between its
+	 * submission and its load, and its SHA-256 is what duplicate
+	 * detection trusts (jobs_loaded_sha256).
+	 */
+	if ((buf = malloc(LOADER_CHUNK)) == NULL || (sha = digest_new()) == NULL) {
+		free(buf);
 		return loader_stop(l, LOADER_ERROR, "out of memory");
+	}
 	for (;;) {
 		if (*l->env->stop) {
 			loader_stop(l, LOADER_STOPPED, "the runner is stopping");
@@ -331,10 +341,26 @@ loader_read(struct loader *l, int fd, struct lease *lease,
 		}
 		if (n == 0)
 			break;
+		if (digest_update(sha, buf, (size_t)n) != 0) {
+			loader_stop(l, LOADER_ERROR, "could not hash the file");
+			goto out;
+		}
 		if (csvstream_feed(l->csv, buf, (size_t)n) != 0)
 			goto csv_failed;
 		bytes += (uint64_t)n;
 		loader_publish(l, ctr, bytes);
+	}
+	if (digest_hex(sha, hex) != 0) {
+		loader_stop(l, LOADER_ERROR, "could not hash the file");
+		goto out;
+	}
+	if (bytes != (uint64_t)l->job->bytes ||
+	    strcmp(hex, l->job->sha256) != 0) {
+		loader_stop(l, LOADER_FAILED, "the file changed after it was "
+		    "queued (%llu bytes, SHA-256 %.12s...; queued: %lld bytes, "
+		    "%.12s...)", (unsigned long long)bytes, hex,
+		    (long long)l->job->bytes, l->job->sha256);
+		goto out;
 	}
 	if (csvstream_finish(l->csv) != 0)
 		goto csv_failed;
@@ -352,6 +378,7 @@ csv_failed:
 		    (unsigned long long)csvstream_lines(l->csv),
 		    csvstream_error(l->csv));
 out:
+	digest_free(sha);
 	free(buf);
 	return rc;
 }

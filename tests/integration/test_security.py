@@ -485,8 +485,4 @@ def test_inbox_file_swapped_after_queueing(stack):
     assert stack.scalar("SELECT count(*) FROM tripline.trips WHERE job_id = %d"
                         % ids[out_name]) == "0"
     j = stack.wait_job(ids[swap_name])
-    if j["state"] == "succeeded" and j["rows_loaded"] == 50:
-        raise harness.Skip("KNOWN BUG (jobs/loader.c, reported): a file replaced in the inbox "
-                           "after it was queued loads its new content (50 rows) under the "
-                           "size and SHA-256 of the old (1 row)")
-    assert j["state"] == "failed" or j["rows_loaded"] == 1, j
+    assert j["state"] == "failed" and "changed after it was queued" in j["error"], j
