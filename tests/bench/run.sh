@@ -85,7 +85,9 @@ for rows in $SIZES; do
 		bytes=$(psql -XAtc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
 		    JOIN pg_namespace n ON n.oid = c.relnamespace
 		    WHERE n.nspname = 'tripline' AND c.relkind IN ('r', 'p', 'm')")
-		heap=$(psql -XAtc "SELECT pg_table_size('tripline.trips')")
+		# trips is partitioned by job: its heap is its partitions' heaps.
+		heap=$(psql -XAtc "SELECT coalesce(sum(pg_table_size(inhrelid)), 0)
+		    FROM pg_inherits WHERE inhparent = 'tripline.trips'::regclass")
 		record "$rows" db_bytes_per_trip "$(calc "%.1f" "$bytes / $loaded")" bytes
 		record "$rows" trips_heap_bytes_per_trip "$(calc "%.1f" "$heap / $loaded")" bytes
 		record "$rows" runner_peak_rss "$(peak_kib runner-1)" KiB
