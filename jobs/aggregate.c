@@ -29,6 +29,7 @@
 
 #include "aggregate.h"
 #include "copybin.h"
+#include "geohash.h"
 #include "log.h"
 #include "num.h"
 
@@ -36,7 +37,6 @@
 #define AGG_PG_EPOCH_US		INT64_C(946684800000000)
 #define AGG_US_PER_DAY		INT64_C(86400000000)
 #define AGG_FINE_CHARS		7		/* agg_levels() in SQL: last */
-#define AGG_AXIS_BITS		30		/* per axis in a 60-bit cell */
 #define AGG_MASK_IDS		64		/* ids below go in the bit set */
 #define AGG_MAP_MIN		1024		/* first size, in slots */
 #define AGG_COPYBUF		(1u << 20)
@@ -473,19 +473,6 @@ map_add(struct agg *a, enum agg_map m, const void *key, const void *val)
 
 /* --- Cells and weeks. --- */
 
-/* The even bits of v, packed (the inverse of geohash's bit spreading). */
-static uint32_t
-agg_compact(uint64_t v)
-{
-	v &= UINT64_C(0x5555555555555555);
-	v = (v | (v >> 1)) & UINT64_C(0x3333333333333333);
-	v = (v | (v >> 2)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
-	v = (v | (v >> 4)) & UINT64_C(0x00ff00ff00ff00ff);
-	v = (v | (v >> 8)) & UINT64_C(0x0000ffff0000ffff);
-	v = (v | (v >> 16)) & UINT64_C(0x00000000ffffffff);
-	return (uint32_t)v;
-}
-
 /*
  * The Monday of the ISO 8601 week (ISO 8601-1:2019, 5.2.3) of a time in
  * microseconds since 1970-01-01, as days since 2000-01-01 (the binary
@@ -511,10 +498,11 @@ agg_week(int64_t ts_us)
 static void
 agg_cell(uint64_t cell60, int32_t *ix, int32_t *iy)
 {
-	const int nb = 5 * AGG_FINE_CHARS;
+	uint32_t col, row;
 
-	*ix = (int32_t)(agg_compact(cell60 >> 1) >> (AGG_AXIS_BITS - (nb + 1) / 2));
-	*iy = (int32_t)(agg_compact(cell60) >> (AGG_AXIS_BITS - nb / 2));
+	geohash_axes(cell60, AGG_FINE_CHARS, &col, &row);
+	*ix = (int32_t)col;
+	*iy = (int32_t)row;
 }
 
 /* --- The hook. --- */

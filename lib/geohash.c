@@ -71,6 +71,16 @@ geohash_compact(uint64_t v)
 	return (uint32_t)v;
 }
 
+void
+geohash_axes(uint64_t cell60, int chars, uint32_t *col, uint32_t *row)
+{
+	const int bits = 5 * chars;
+
+	/* Longitude takes the odd bits of the 60, latitude the even. */
+	*col = geohash_compact(cell60 >> 1) >> (GEOHASH_AXIS_BITS - (bits + 1) / 2);
+	*row = geohash_compact(cell60) >> (GEOHASH_AXIS_BITS - bits / 2);
+}
+
 uint64_t
 geohash_encode(double lon, double lat)
 {
@@ -159,8 +169,7 @@ geohash_bounds(uint64_t cell, int chars, double *minlon, double *minlat,
 	latbits = bits / 2;
 	full = (cell << (GEOHASH_BITS - bits)) &
 	    ((UINT64_C(1) << GEOHASH_BITS) - 1);
-	lonk = geohash_compact(full >> 1) >> (GEOHASH_AXIS_BITS - lonbits);
-	latk = geohash_compact(full) >> (GEOHASH_AXIS_BITS - latbits);
+	geohash_axes(full, chars, &lonk, &latk);
 	/* k * w and -lim + k * w are exact, as in geohash_axis(). */
 	w = 360.0 / (double)(UINT64_C(1) << lonbits);
 	*minlon = -180.0 + (double)lonk * w;

@@ -46,6 +46,15 @@ int	geohash_parse(const char *buf, size_t len, uint64_t *cell, int *chars);
  * The exact bounds of a cell of 1 to 12 characters (all dyadic rationals,
  * so exactly representable).  For an invalid chars the whole world.
  */
+/*
+ * The column (longitude index, from -180) and row (latitude index, from
+ * -90) of the cell of 1 to 12 characters that holds the 60-bit cell60:
+ * the cell spans [-180 + col * w, -180 + (col + 1) * w) with w = 360 /
+ * 2^ceil(5 * chars / 2), and likewise for rows with 180 / 2^floor(5 *
+ * chars / 2).  The report aggregates key their cells by these.
+ */
+void	geohash_axes(uint64_t cell60, int chars, uint32_t *col, uint32_t *row);
+
 void	geohash_bounds(uint64_t cell, int chars, double *minlon,
 	    double *minlat, double *maxlon, double *maxlat);
 

@@ -326,5 +326,28 @@ main(void)
 	test_random_points();
 	test_edges();
 	test_nesting();
+	/* geohash_axes agrees with geohash_bounds at every precision. */
+	{
+		static const double pts[][2] = { { 14.4973794438195, 50.00136875782316 },
+		    { -180, -90 }, { 180, 90 }, { 0, 0 }, { -0.0001, 45.5 } };
+		size_t	 k;
+		int	 c;
+
+		for (k = 0; k < sizeof(pts) / sizeof(pts[0]); k++)
+			for (c = 1; c <= GEOHASH_MAX_CHARS; c++) {
+				uint64_t cell = geohash_encode(pts[k][0], pts[k][1]);
+				double	 a, b, x, y, w;
+				uint32_t col, row;
+
+				geohash_axes(cell, c, &col, &row);
+				geohash_bounds(geohash_truncate(cell, c), c, &a, &b, &x, &y);
+				w = 360.0 / (double)(UINT64_C(1) << ((5 * c + 1) / 2));
+				UNIT_CHECK(a == -180.0 + (double)col * w,
+				    "axes col, point %zu, %d chars", k, c);
+				w = 180.0 / (double)(UINT64_C(1) << (5 * c / 2));
+				UNIT_CHECK(b == -90.0 + (double)row * w,
+				    "axes row, point %zu, %d chars", k, c);
+			}
+	}
 	return unit_done("test_geohash");
 }
