@@ -44,6 +44,7 @@
 #include "hdrparam.h"
 #include "http.h"
 #include "inbox.h"
+#include "inboxreq.h"
 #include "job_json.h"
 #include "log.h"
 #include "multipart.h"
@@ -54,7 +55,6 @@
 
 #define CHUNK		(64 * 1024)	/* bytes per FCGX_GetStr */
 #define JSON_MAX	4096		/* bytes of an inbox request */
-#define JSON_DEPTH	3		/* {"path": "..."} needs 2 */
 #define ACCEPT_POST	"text/csv, multipart/form-data, application/json"
 
 static const char sql_insert[] =
@@ -385,78 +385,24 @@ read_small(struct http_req *req, char *buf, size_t bufsz)
 }
 
 /*
- * The inbox request {"path": "..."}: parse strictly (RFC 8259, valid
- * UTF-8, nothing after the value); point *path into obj.  0, or -1 after
- * answering.
+ * The inbox request {"path": "..."} (inboxreq.c); 0, or -1 after
+ * answering 400.
  */
 static int
 parse_inbox_request(struct http_req *req, const char *buf, size_t len,
     struct json_object **obj, const char **path, size_t *plen)
 {
-	struct json_tokener	*tok;
-	struct json_object	*o = NULL, *p;
-	enum json_tokener_error	 jerr;
-	char			 q[SAFETEXT_QUOTE_SIZE], detail[128];
-	size_t			 end;
-	int			 rc = -1;
+	char		 err[256], param[SAFETEXT_QUOTE_SIZE];
+	const char	*reason;
 
-	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL) {
-		http_problem(req, 500, "out of memory");
-		return -1;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (o == NULL || jerr != json_tokener_success) {
-		http_problem(req, 400, "invalid json: %s", jerr ==
-		    json_tokener_continue ? "unexpected end of input" :
-		    json_tokener_error_desc(jerr));
-		goto out;
-	}
-	for (end = json_tokener_get_parse_end(tok); end < len; end++)
-		if (strchr(" \t\r\n", buf[end]) == NULL) {
-			http_problem(req, 400, "invalid json: data after the "
-			    "value");
-			goto out;
-		}
-	if (!json_object_is_type(o, json_type_object)) {
-		http_problem(req, 400, "the body must be a json object "
-		    "{\"path\": \"name.csv\"}");
-		goto out;
-	}
-	json_object_object_foreach(o, key, val) {
-		(void)val;
-		if (strcmp(key, "path") != 0) {
-			safetext_quote(key, strlen(key), q, sizeof(q));
-			snprintf(detail, sizeof(detail), "unknown member %s in "
-			    "the body", q);
-			/* The name without its quotes. */
-			q[strlen(q) - 1] = '\0';
-			http_problem_param(req, detail, q + 1,
-			    "unknown member");
-			goto out;
-		}
-	}
-	if (!json_object_object_get_ex(o, "path", &p)) {
-		http_problem_param(req, "the body needs a \"path\" member",
-		    "path", "missing");
-		goto out;
-	}
-	if (!json_object_is_type(p, json_type_string)) {
-		http_problem_param(req, "\"path\" must be a string", "path",
-		    "must be a string");
-		goto out;
-	}
-	*path = json_object_get_string(p);
-	*plen = (size_t)json_object_get_string_len(p);
-	*obj = o;
-	o = NULL;
-	rc = 0;
-out:
-	json_object_put(o);
-	json_tokener_free(tok);
-	return rc;
+	if (inboxreq_parse(buf, len, obj, path, plen, err, sizeof(err),
+	    param, sizeof(param), &reason) == 0)
+		return 0;
+	if (param[0] != '\0')
+		http_problem_param(req, err, param, reason);
+	else
+		http_problem(req, 400, "%s", err);
+	return -1;
 }
 
 /* application/json: a file in the inbox. */

@@ -41,6 +41,8 @@ TARGETS=(
 	"multipart|cgi/multipart.c|16384"
 	"sse|cgi/sse.c|8192"
 	"safetext|cgi/safetext.c|1024"
+	"param|cgi/param.c|256"
+	"inboxreq|cgi/inboxreq.c cgi/safetext.c|8192"
 )
 
 OUT=build/fuzz

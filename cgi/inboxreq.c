@@ -1,0 +1,84 @@
+/*
+ * inboxreq.c: the JSON body of an inbox submission.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "inboxreq.h"
+#include "safetext.h"
+
+int
+inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
+    const char **path, size_t *plen, char *err, size_t errsz, char *param,
+    size_t paramsz, const char **reason)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o = NULL, *p;
+	enum json_tokener_error	 jerr;
+	char			 q[SAFETEXT_QUOTE_SIZE];
+	size_t			 end;
+	int			 rc = -1;
+
+	param[0] = '\0';
+	*reason = NULL;
+	if ((tok = json_tokener_new_ex(INBOXREQ_DEPTH)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (o == NULL || jerr != json_tokener_success) {
+		snprintf(err, errsz, "invalid json: %s", jerr ==
+		    json_tokener_continue ? "unexpected end of input" :
+		    json_tokener_error_desc(jerr));
+		goto out;
+	}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (strchr(" \t\r\n", buf[end]) == NULL || buf[end] == '\0') {
+			snprintf(err, errsz, "invalid json: data after the "
+			    "value");
+			goto out;
+		}
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errsz, "the body must be a json object "
+		    "{\"path\": \"name.csv\"}");
+		goto out;
+	}
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		if (strcmp(key, "path") != 0) {
+			safetext_quote(key, strlen(key), q, sizeof(q));
+			snprintf(err, errsz, "unknown member %s in the body", q);
+			/* The name without its quotes. */
+			q[strlen(q) - 1] = '\0';
+			snprintf(param, paramsz, "%s", q + 1);
+			*reason = "unknown member";
+			goto out;
+		}
+	}
+	if (!json_object_object_get_ex(o, "path", &p)) {
+		snprintf(err, errsz, "the body needs a \"path\" member");
+		snprintf(param, paramsz, "path");
+		*reason = "missing";
+		goto out;
+	}
+	if (!json_object_is_type(p, json_type_string)) {
+		snprintf(err, errsz, "\"path\" must be a string");
+		snprintf(param, paramsz, "path");
+		*reason = "must be a string";
+		goto out;
+	}
+	*path = json_object_get_string(p);
+	*plen = (size_t)json_object_get_string_len(p);
+	*obj = o;
+	o = NULL;
+	rc = 0;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
