@@ -102,6 +102,16 @@ prepare_dirs() {
 	TOKEN=${TRIPLINE_TOKEN:-$(cat "$VAR/token")}
 	if [ "$(id -u)" -eq 0 ]; then
 		chown -R "$RUN_USER:$RUN_GROUP" "$VAR"
+		if ! as_user test -r "$ROOT/sql/migrations/001_core.sql" &&
+		    [ "${CI:-}" = true ]; then
+			# A CI clone may sit below a directory only root can
+			# search; let the run user through (search, not list).
+			local d=$ROOT
+			while [ "$d" != / ]; do
+				chmod o+x "$d"
+				d=$(dirname "$d")
+			done
+		fi
 		as_user test -r "$ROOT/sql/migrations/001_core.sql" ||
 		    die "user $RUN_USER cannot read $ROOT; make its parent directories searchable (chmod o+x) or set TRIPLINE_USER"
 	fi
