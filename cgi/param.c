@@ -2,10 +2,11 @@
  * param.c: report parameter values that are more than a number, as pure
  * functions over (buf, len) (fuzzed by tests/fuzz/fuzz_param.c).
  */
-#include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "datetime.h"
 #include "num.h"
 #include "param.h"
 
@@ -53,28 +54,19 @@ param_bbox_parse(const char *buf, size_t len, double v[4], const char **reason)
 	return 0;
 }
 
-/* "YYYY-MM-DD", an existing day of the years 1900 to 2100. */
+/*
+ * "YYYY-MM-DD", an existing day of the years 1900 to 2100: the calendar
+ * of lib/datetime.c (the one trip datetimes are checked by), at midnight.
+ */
 int
 param_date_valid(const char *buf, size_t len)
 {
-	static const int mdays[12] = {
-		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-	int64_t	 y, m, d;
-	size_t	 i;
+	char	 t[sizeof("YYYY-MM-DD 00:00:00")];
+	int64_t	 us;
 
-	if (len != 10 || buf[4] != '-' || buf[7] != '-')
+	if (len != 10)
 		return 0;
-	for (i = 0; i < len; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)buf[i]))
-			return 0;
-	if (num_parse_i64(buf, 4, 1900, 2100, &y) != 0 ||
-	    num_parse_i64(buf + 5, 2, 1, 12, &m) != 0 ||
-	    num_parse_i64(buf + 8, 2, 1, mdays[m - 1], &d) != 0)
-		return 0;
-	/* 29 February only in leap years (Gregorian rules). */
-	if (m == 2 && d == 29 &&
-	    !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 0;
-	return 1;
+	memcpy(t, buf, 10);
+	memcpy(t + 10, " 00:00:00", 9);
+	return datetime_parse(t, sizeof(t) - 1, &us) == 0;
 }
