@@ -4,16 +4,20 @@
  * Every loaded row updates a few in-memory hash maps (agg_add: no SQL,
  * no allocation in the common case); at the end of the load, in the same
  * transaction as the trips, the partial sums go to temporary tables by
- * binary COPY and tripline.agg_merge() adds them to the aggregates
- * (sql/migrations/003_reports.sql), in key order so that concurrent
- * runners cannot deadlock.  The aggregates therefore commit or roll back
- * together with the job's trips.
+ * binary COPY, one row per key, and tripline.agg_merge() adds them to
+ * the aggregates with MERGE (sql/migrations/005_merge.sql).  The
+ * aggregates therefore commit or roll back together with the job's trips.
  *
  * Memory is bounded: a map that reaches its largest size writes its
- * entries as COPY tuples to a temporary file and starts empty again; the
- * merge adds up several partial rows of one key.  The maps:
+ * entries to AGG_PARTS temporary files, chosen by the top bits of their
+ * hash, and starts empty again.  At the end each file in turn is summed
+ * in the emptied map (a file holds 1/AGG_PARTS of the keys, so it fits)
+ * and sent: every key once, with nothing left for the server to group
+ * (the "grace" hash aggregation of Kitsuregawa et al., 1983).  The maps:
  *
  *	cells	 (origin or destination, 7-character cell, ISO week): trips
+ *	coarse	 the same at the coarser levels of agg_levels() (3 to 6),
+ *		 summed from the cells as they are sent
  *	regions	 (region, ISO week): trips
  *	sources	 (region, datasource): trips, first and last datetime
  *	groups	 (region, origin cell, destination cell at cell_precision,
@@ -41,9 +45,14 @@
 #define AGG_MAP_MIN		1024		/* first size, in slots */
 #define AGG_COPYBUF		(1u << 20)
 #define AGG_TUPLE_MAX		256		/* bytes of the widest tuple */
+#define AGG_COARSE_MIN		3		/* agg_levels() in SQL: first */
+#define AGG_PART_BITS		6
+#define AGG_PARTS		(1 << AGG_PART_BITS)	/* spill files per map */
+#define AGG_READ_ENTRIES	4096		/* entries read at once */
 
 enum agg_map {
 	AGG_MAP_CELLS,
+	AGG_MAP_COARSE,		/* after CELLS: filled as the cells are sent */
 	AGG_MAP_REGIONS,
 	AGG_MAP_SOURCES,
 	AGG_MAP_GROUPS,
@@ -54,7 +63,8 @@ enum agg_map {
 /* Keys are whole 8-byte words with padding zeroed: hashed and compared
  * as bytes. */
 struct cell_key {
-	int32_t		 kind, ix, iy, week;
+	int16_t		 kind, level;
+	int32_t		 ix, iy, week;
 };
 struct region_key {
 	int32_t		 region, week;
@@ -77,7 +87,6 @@ struct group_val {
 struct more_key {
 	struct group_key g;
 	int64_t		 datasource;
-	int64_t		 first, last;	/* part of the value, see more_key_size */
 };
 
 struct agg_type {
@@ -95,13 +104,15 @@ struct agg_type {
 struct agg_map_state {
 	unsigned char	*slots;		/* cap * (8 + ksz + vsz) bytes */
 	size_t		 cap, n;
-	FILE		*spill;		/* COPY tuples of earlier entries */
+	int		 spilled;	/* entries went to part[] */
+	FILE		*part[AGG_PARTS]; /* entries by top hash bits */
 };
 
 struct agg {
 	PGconn			*conn;
 	int			 job_id;
 	int			 group_shift;	/* 5 * (12 - cell_precision) */
+	size_t			 max_slots[AGG_MAP__MAX]; /* agg_types', capped */
 	struct agg_map_state	 map[AGG_MAP__MAX];
 	struct copybin		 out;
 };
@@ -109,7 +120,8 @@ struct agg {
 static void	merge_count(void *, const void *);
 static void	merge_source(void *, const void *);
 static void	merge_group(void *, const void *);
-static void	merge_more(void *, const void *);
+static void	merge_none(void *, const void *);
+static int	map_spill(struct agg *, enum agg_map);
 static void	tuple_cell(struct copybin *, const void *, const void *);
 static void	tuple_region(struct copybin *, const void *, const void *);
 static void	tuple_source(struct copybin *, const void *, const void *);
@@ -117,16 +129,22 @@ static void	tuple_group(struct copybin *, const void *, const void *);
 static void	tuple_more(struct copybin *, const void *, const void *);
 
 /*
- * The sizes bound the runner's memory: entries of 32, 24, 40, 96 and 56
- * bytes with the hash, so at most 16 + 0.4 + 0.6 + 48 + 0.9 = 66 MiB
- * (72 MiB while the groups map doubles).  Groups have the most keys
- * (0.63 per trip at 1 M generated trips, 6 characters / 60 minutes):
- * every entry they keep in memory is a row less to send and merge.
+ * The sizes bound the runner's memory: entries of 32, 32, 24, 40, 96 and
+ * 40 bytes with the hash, so at most 16 + 8 + 0.4 + 0.6 + 48 + 0.6 =
+ * 74 MiB (98 MiB while the groups map doubles).  A map that is full
+ * spills to its AGG_PARTS files, so one job can have AGG_PARTS times as
+ * many keys as a full map holds (2^18 groups: 16.7 M) before a file no
+ * longer fits in the map; past that the map grows while the file is
+ * summed.  Groups have the most keys (0.36 per trip at 10 M generated
+ * trips, 6 characters / 60 minutes).
  */
 static const struct agg_type agg_types[AGG_MAP__MAX] = {
-	{ "cells", "COPY pg_temp.agg_cells (kind, ix, iy, week, trips) "
-	    "FROM STDIN (FORMAT binary)", sizeof(struct cell_key), 8,
+	{ "cells", "COPY pg_temp.agg_cells (kind, level, ix, iy, week, "
+	    "trips) FROM STDIN (FORMAT binary)", sizeof(struct cell_key), 8,
 	    1u << 19, merge_count, tuple_cell },		/* AGG_MAP_CELLS */
+	{ "coarse cells", "COPY pg_temp.agg_cells (kind, level, ix, iy, "
+	    "week, trips) FROM STDIN (FORMAT binary)", sizeof(struct cell_key),
+	    8, 1u << 18, merge_count, tuple_cell },	/* AGG_MAP_COARSE */
 	{ "regions", "COPY pg_temp.agg_regions (region_id, week, trips) "
 	    "FROM STDIN (FORMAT binary)", sizeof(struct region_key), 8,
 	    1u << 14, merge_count, tuple_region },		/* AGG_MAP_REGIONS */
@@ -136,14 +154,13 @@ static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	    1u << 14, merge_source, tuple_source },		/* AGG_MAP_SOURCES */
 	{ "groups", "COPY pg_temp.agg_groups (region_id, origin_cell, "
 	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
-	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",
+	    "first_ts, last_ts, datasources) FROM STDIN (FORMAT binary)",
 	    sizeof(struct group_key), sizeof(struct group_val),
 	    1u << 19, merge_group, tuple_group },		/* AGG_MAP_GROUPS */
-	{ "more", "COPY pg_temp.agg_groups (region_id, origin_cell, "
-	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
-	    "first_ts, last_ts, datasources, more) FROM STDIN (FORMAT binary)",
-	    offsetof(struct more_key, first), 2 * sizeof(int64_t),
-	    1u << 14, merge_more, tuple_more },		/* AGG_MAP_MORE */
+	{ "more", "COPY pg_temp.agg_more (region_id, origin_cell, "
+	    "dest_cell, slot, datasource_id) FROM STDIN (FORMAT binary)",
+	    sizeof(struct more_key), 0,
+	    1u << 14, merge_none, tuple_more },		/* AGG_MAP_MORE */
 };
 
 static const char agg_begin_sql[] = "SELECT tripline.agg_begin()";
@@ -194,28 +211,15 @@ merge_group(void *dst, const void *src)
 	d->datasources |= s->datasources;
 }
 
+/* Presence only: the key is the whole entry. */
 static void
-merge_more(void *dst, const void *src)
+merge_none(void *dst, const void *src)
 {
-	int64_t *d = dst;
-	const int64_t *s = src;
-
-	if (s[0] < d[0])
-		d[0] = s[0];
-	if (s[1] > d[1])
-		d[1] = s[1];
+	(void)dst;
+	(void)src;
 }
 
 /* --- COPY tuples (binary format; date = int32 days since 2000-01-01). --- */
-
-/* A NULL field: length -1, no bytes. */
-static void
-copy_null(struct copybin *b)
-{
-	uint32_t v = htobe32(UINT32_MAX);
-
-	copybin_raw(b, &v, 4);
-}
 
 static void
 tuple_cell(struct copybin *b, const void *key, const void *val)
@@ -224,8 +228,9 @@ tuple_cell(struct copybin *b, const void *key, const void *val)
 	int64_t			 n;
 
 	memcpy(&n, val, 8);
-	copybin_tuple(b, 5);
-	copybin_i16(b, (int16_t)k->kind);
+	copybin_tuple(b, 6);
+	copybin_i16(b, k->kind);
+	copybin_i16(b, k->level);
 	copybin_i32(b, k->ix);
 	copybin_i32(b, k->iy);
 	copybin_i32(b, k->week);
@@ -262,7 +267,6 @@ tuple_source(struct copybin *b, const void *key, const void *val)
 static void
 tuple_group_key(struct copybin *b, const struct group_key *k)
 {
-	copybin_tuple(b, 13);
 	copybin_i32(b, k->region);
 	copybin_i64(b, (int64_t)k->origin);
 	copybin_i64(b, (int64_t)k->dest);
@@ -275,6 +279,7 @@ tuple_group(struct copybin *b, const void *key, const void *val)
 	const struct group_val	*v = val;
 	int			 i;
 
+	copybin_tuple(b, 12);
 	tuple_group_key(b, key);
 	copybin_i64(b, v->trips);
 	for (i = 0; i < 4; i++)
@@ -282,24 +287,17 @@ tuple_group(struct copybin *b, const void *key, const void *val)
 	copybin_i64(b, v->first);
 	copybin_i64(b, v->last);
 	copybin_i64(b, (int64_t)v->datasources);
-	copy_null(b);
 }
 
-/* A datasource id too large for the bit set: a row that adds no trips. */
+/* A datasource id too large for the group's bit set. */
 static void
 tuple_more(struct copybin *b, const void *key, const void *val)
 {
 	const struct more_key	*k = key;
-	const int64_t		*ts = val;
-	int			 i;
 
+	(void)val;
+	copybin_tuple(b, 5);
 	tuple_group_key(b, &k->g);
-	copybin_i64(b, 0);
-	for (i = 0; i < 4; i++)
-		copybin_f64(b, 0.0);
-	copybin_i64(b, ts[0]);
-	copybin_i64(b, ts[1]);
-	copybin_i64(b, 0);
 	copybin_i16(b, (int16_t)k->datasource);
 }
 
@@ -371,7 +369,8 @@ map_grow(struct agg_map_state *s, enum agg_map m)
 		*s = old;
 		return -1;
 	}
-	s->spill = old.spill;
+	s->spilled = old.spilled;
+	memcpy(s->part, old.part, sizeof(s->part));
 	for (i = 0; i < old.cap; i++) {
 		e = old.slots + i * esz;
 		memcpy(&h, e, 8);
@@ -384,67 +383,14 @@ map_grow(struct agg_map_state *s, enum agg_map m)
 	return 0;
 }
 
-/* Write every entry's tuple with out as the buffer, to fp or to conn. */
+/* Put an entry (hash h, key, value) into its slot, summing into an
+ * existing one.  may_spill: a full map spills; otherwise it grows. */
 static int
-map_emit(struct agg *a, enum agg_map m, FILE *fp)
+map_put(struct agg *a, enum agg_map m, uint64_t h, const void *key,
+    const void *val, int may_spill)
 {
 	struct agg_map_state	*s = &a->map[m];
 	const struct agg_type	*t = &agg_types[m];
-	const size_t		 esz = map_esz(m);
-	unsigned char		*e;
-	uint64_t		 h;
-	size_t			 i;
-
-	for (i = 0; i < s->cap; i++) {
-		e = s->slots + i * esz;
-		memcpy(&h, e, 8);
-		if (h == 0)
-			continue;
-		if (copybin_room(&a->out) < AGG_TUPLE_MAX) {
-			if (fp != NULL ? fwrite(a->out.buf, 1, a->out.len, fp) !=
-			    a->out.len : PQputCopyData(a->conn, a->out.buf,
-			    (int)a->out.len) != 1)
-				return -1;
-			a->out.len = 0;
-		}
-		t->tuple(&a->out, e + 8, e + 8 + t->ksz);
-	}
-	return 0;
-}
-
-/* Move a full map's entries to its spill file and empty it. */
-static int
-map_spill(struct agg *a, enum agg_map m)
-{
-	struct agg_map_state *s = &a->map[m];
-
-	if (s->spill == NULL && (s->spill = tmpfile()) == NULL) {
-		log_error("job %d: could not open a temporary file for the "
-		    "%s aggregate: %s", a->job_id, agg_types[m].name,
-		    strerror(errno));
-		return -1;
-	}
-	a->out.len = 0;
-	if (map_emit(a, m, s->spill) != 0 ||
-	    fwrite(a->out.buf, 1, a->out.len, s->spill) != a->out.len) {
-		log_error("job %d: could not write the %s aggregate to a "
-		    "temporary file: %s", a->job_id, agg_types[m].name,
-		    strerror(errno));
-		return -1;
-	}
-	a->out.len = 0;
-	memset(s->slots, 0, s->cap * map_esz(m));
-	s->n = 0;
-	return 0;
-}
-
-/* Add val into key's entry. */
-static int
-map_add(struct agg *a, enum agg_map m, const void *key, const void *val)
-{
-	struct agg_map_state	*s = &a->map[m];
-	const struct agg_type	*t = &agg_types[m];
-	const uint64_t		 h = map_hash(key, t->ksz);
 	unsigned char		*e;
 
 	e = map_slot(s, m, h, key);
@@ -454,7 +400,7 @@ map_add(struct agg *a, enum agg_map m, const void *key, const void *val)
 	}
 	/* A new key: keep the load factor at most 1/2. */
 	if ((s->n + 1) * 2 > s->cap) {
-		if (s->cap < t->max_slots) {
+		if (s->cap < a->max_slots[m] || !may_spill) {
 			if (map_grow(s, m) != 0) {
 				log_error("job %d: out of memory for the %s "
 				    "aggregate", a->job_id, t->name);
@@ -469,6 +415,80 @@ map_add(struct agg *a, enum agg_map m, const void *key, const void *val)
 	memcpy(e + 8 + t->ksz, val, t->vsz);
 	s->n++;
 	return 0;
+}
+
+/* Add val into key's entry. */
+static int
+map_add(struct agg *a, enum agg_map m, const void *key, const void *val)
+{
+	return map_put(a, m, map_hash(key, agg_types[m].ksz), key, val, 1);
+}
+
+/* Move a full map's entries to its partition files and empty it. */
+static int
+map_spill(struct agg *a, enum agg_map m)
+{
+	struct agg_map_state	*s = &a->map[m];
+	const size_t		 esz = map_esz(m);
+	unsigned char		*e;
+	uint64_t		 h;
+	size_t			 i, p;
+
+	for (i = 0; i < s->cap; i++) {
+		e = s->slots + i * esz;
+		memcpy(&h, e, 8);
+		if (h == 0)
+			continue;
+		p = (size_t)(h >> (64 - AGG_PART_BITS));
+		if (s->part[p] == NULL && (s->part[p] = tmpfile()) == NULL)
+			goto fail;
+		if (fwrite(e, esz, 1, s->part[p]) != 1)
+			goto fail;
+	}
+	memset(s->slots, 0, s->cap * esz);
+	s->n = 0;
+	s->spilled = 1;
+	return 0;
+fail:
+	log_error("job %d: could not write the %s aggregate to a temporary "
+	    "file: %s", a->job_id, agg_types[m].name, strerror(errno));
+	return -1;
+}
+
+/* Sum partition file p of a spilled map into the emptied map. */
+static int
+map_load_part(struct agg *a, enum agg_map m, size_t p)
+{
+	struct agg_map_state	*s = &a->map[m];
+	const struct agg_type	*t = &agg_types[m];
+	const size_t		 esz = map_esz(m);
+	unsigned char		*buf, *e;
+	uint64_t		 h;
+	size_t			 n, i;
+	int			 rc = -1;
+
+	if ((buf = malloc(AGG_READ_ENTRIES * esz)) == NULL) {
+		log_error("job %d: out of memory for the %s aggregate",
+		    a->job_id, t->name);
+		return -1;
+	}
+	rewind(s->part[p]);
+	while ((n = fread(buf, esz, AGG_READ_ENTRIES, s->part[p])) > 0)
+		for (i = 0; i < n; i++) {
+			e = buf + i * esz;
+			memcpy(&h, e, 8);
+			if (map_put(a, m, h, e + 8, e + 8 + t->ksz, 0) != 0)
+				goto out;
+		}
+	if (ferror(s->part[p])) {
+		log_error("job %d: could not read the %s aggregate from a "
+		    "temporary file: %s", a->job_id, t->name, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
 }
 
 /* --- Cells and weeks. --- */
@@ -524,7 +544,7 @@ agg_command(struct agg *a, const char *sql, const char *what)
 }
 
 struct agg *
-agg_new(PGconn *work, int job_id)
+agg_new(PGconn *work, int job_id, size_t map_keys)
 {
 	struct agg	*a;
 	PGresult	*res = NULL;
@@ -538,6 +558,13 @@ agg_new(PGconn *work, int job_id)
 	}
 	a->conn = work;
 	a->job_id = job_id;
+	/* At most map_keys entries: slots at a load factor of 1/2. */
+	for (m = 0; m < AGG_MAP__MAX; m++) {
+		a->max_slots[m] = AGG_MAP_MIN;
+		while (a->max_slots[m] < agg_types[m].max_slots &&
+		    a->max_slots[m] / 2 < map_keys)
+			a->max_slots[m] *= 2;
+	}
 	if (copybin_init(&a->out, AGG_COPYBUF) != 0)
 		goto fail;
 	for (m = 0; m < AGG_MAP__MAX; m++)
@@ -580,6 +607,7 @@ agg_add(struct agg *a, const struct trip *t, uint64_t origin_cell,
 	struct more_key		 mk;
 
 	memset(&ck, 0, sizeof(ck));
+	ck.level = AGG_FINE_CHARS;
 	ck.week = week;
 	agg_cell(origin_cell, &ck.ix, &ck.iy);
 	if (map_add(a, AGG_MAP_CELLS, &ck, &one) != 0)
@@ -621,23 +649,72 @@ agg_add(struct agg *a, const struct trip *t, uint64_t origin_cell,
 		memset(&mk, 0, sizeof(mk));
 		mk.g = gk;
 		mk.datasource = datasource_id;
-		mk.first = mk.last = ts;
-		if (map_add(a, AGG_MAP_MORE, &mk, &mk.first) != 0)
+		if (map_add(a, AGG_MAP_MORE, &mk, &mk) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* COPY one map's spilled and current entries into its temporary table. */
+/* A fine cell's counts into the coarser levels (geohash_axis_bits()). */
+static int
+agg_rollup(struct agg *a, const struct cell_key *fine, const void *val)
+{
+	struct cell_key	k = *fine;
+	int		l;
+
+	for (l = AGG_COARSE_MIN; l < AGG_FINE_CHARS; l++) {
+		k.level = (int16_t)l;
+		k.ix = fine->ix >> (18 - (5 * l + 1) / 2);
+		k.iy = fine->iy >> (17 - 5 * l / 2);
+		if (map_add(a, AGG_MAP_COARSE, &k, val) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Send every entry of the map (unique keys) as a COPY tuple and empty
+ * it; the fine cells also go to the coarse map. */
+static int
+agg_send(struct agg *a, enum agg_map m)
+{
+	struct agg_map_state	*s = &a->map[m];
+	const struct agg_type	*t = &agg_types[m];
+	const size_t		 esz = map_esz(m);
+	unsigned char		*e;
+	uint64_t		 h;
+	size_t			 i;
+
+	for (i = 0; i < s->cap; i++) {
+		e = s->slots + i * esz;
+		memcpy(&h, e, 8);
+		if (h == 0)
+			continue;
+		if (copybin_room(&a->out) < AGG_TUPLE_MAX) {
+			if (PQputCopyData(a->conn, a->out.buf,
+			    (int)a->out.len) != 1)
+				return -1;
+			a->out.len = 0;
+		}
+		t->tuple(&a->out, e + 8, e + 8 + t->ksz);
+		if (m == AGG_MAP_CELLS && agg_rollup(a, (const void *)(e + 8),
+		    e + 8 + t->ksz) != 0)
+			return -1;
+	}
+	memset(s->slots, 0, s->cap * esz);
+	s->n = 0;
+	return 0;
+}
+
+/* COPY one map's entries into its temporary table, one row per key. */
 static int
 agg_copy(struct agg *a, enum agg_map m)
 {
 	struct agg_map_state	*s = &a->map[m];
 	PGresult		*res;
-	size_t			 n;
+	size_t			 p;
 	int			 rc = -1;
 
-	if (s->n == 0 && s->spill == NULL)
+	if (s->n == 0 && !s->spilled)
 		return 0;
 	res = PQexec(a->conn, agg_types[m].copy_sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -647,20 +724,24 @@ agg_copy(struct agg *a, enum agg_map m)
 	PQclear(res);
 	a->out.len = 0;
 	copybin_header(&a->out);
-	if (s->spill != NULL) {
-		rewind(s->spill);
-		do {
-			if (PQputCopyData(a->conn, a->out.buf,
-			    (int)a->out.len) != 1)
-				goto end;
-			n = fread(a->out.buf, 1, a->out.cap, s->spill);
-			a->out.len = n;
-		} while (n > 0);
-		if (ferror(s->spill))
+	if (!s->spilled) {
+		if (agg_send(a, m) != 0)
 			goto end;
+	} else {
+		log_info("job %d: the %s aggregate spilled to disk (at most "
+		    "%zu keys in memory)", a->job_id, agg_types[m].name,
+		    a->max_slots[m] / 2);
+		if (map_spill(a, m) != 0)
+			goto end;
+		for (p = 0; p < AGG_PARTS; p++) {
+			if (s->part[p] == NULL)
+				continue;
+			if (map_load_part(a, m, p) != 0 || agg_send(a, m) != 0)
+				goto end;
+			fclose(s->part[p]);
+			s->part[p] = NULL;
+		}
 	}
-	if (map_emit(a, m, NULL) != 0)
-		goto end;
 	copybin_trailer(&a->out);
 	if (PQputCopyData(a->conn, a->out.buf, (int)a->out.len) != 1)
 		goto end;
@@ -695,14 +776,16 @@ agg_flush(struct agg *a)
 void
 agg_free(struct agg *a)
 {
-	int m;
+	size_t	p;
+	int	m;
 
 	if (a == NULL)
 		return;
 	for (m = 0; m < AGG_MAP__MAX; m++) {
 		free(a->map[m].slots);
-		if (a->map[m].spill != NULL)
-			fclose(a->map[m].spill);
+		for (p = 0; p < AGG_PARTS; p++)
+			if (a->map[m].part[p] != NULL)
+				fclose(a->map[m].part[p]);
 	}
 	copybin_release(&a->out);
 	free(a);

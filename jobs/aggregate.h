@@ -19,8 +19,11 @@ struct agg;
  * the job (it is retried as a transient error).
  */
 
-/* Called after BEGIN, before the trips COPY; NULL on failure. */
-struct agg *agg_new(PGconn *work, int job_id);
+/*
+ * Called after BEGIN, before the trips COPY; NULL on failure.  map_keys
+ * caps the keys each in-memory map holds before it spills to disk.
+ */
+struct agg *agg_new(PGconn *work, int job_id, size_t map_keys);
 /* Called per loaded row, while the trips COPY is open: no SQL here. */
 int	agg_add(struct agg *, const struct trip *t, uint64_t origin_cell,
 	    uint64_t dest_cell, int slot, int region_id, int datasource_id);

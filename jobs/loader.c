@@ -265,7 +265,7 @@ loader_begin(struct loader *l)
 	if (runner_db_command(c, "BEGIN") != 0)
 		return loader_stop(l, LOADER_ERROR, "could not start: %s",
 		    PQerrorMessage(c));
-	if ((l->agg = agg_new(c, l->job->id)) == NULL)
+	if ((l->agg = agg_new(c, l->job->id, l->env->cfg->agg_map_keys)) == NULL)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
 	if (tripspart_create(c, l->job->id) != 0 ||
 	    tripspart_copy_sql(sql, sizeof(sql), l->job->id) != 0)

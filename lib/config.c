@@ -14,6 +14,7 @@ enum config_int {
 	CONFIG_LEASE_SECONDS,
 	CONFIG_MAX_ATTEMPTS,
 	CONFIG_REPORTS_PUBLIC,
+	CONFIG_AGG_MAP_KEYS,
 	CONFIG__MAX
 };
 
@@ -27,6 +28,8 @@ static const struct {
 	{ "TRIPLINE_LEASE_SECONDS", 30, 2, 86400 },	/* CONFIG_LEASE_SECONDS */
 	{ "TRIPLINE_MAX_ATTEMPTS", 3, 1, 100 },	/* CONFIG_MAX_ATTEMPTS */
 	{ "TRIPLINE_REPORTS_PUBLIC", 1, 0, 1 },	/* CONFIG_REPORTS_PUBLIC */
+	/* CONFIG_AGG_MAP_KEYS: jobs/aggregate.c, the runner's memory bound */
+	{ "TRIPLINE_AGG_MAP_KEYS", 1 << 18, 512, 1 << 24 },
 };
 
 static const char *
@@ -66,5 +69,6 @@ config_load(struct config *cfg, const char *role_default)
 	cfg->lease_seconds = (int)v[CONFIG_LEASE_SECONDS];
 	cfg->max_attempts = (int)v[CONFIG_MAX_ATTEMPTS];
 	cfg->reports_public = (int)v[CONFIG_REPORTS_PUBLIC];
+	cfg->agg_map_keys = (size_t)v[CONFIG_AGG_MAP_KEYS];
 	return 0;
 }

@@ -20,6 +20,8 @@ struct config {
 	int		 lease_seconds;	/* TRIPLINE_LEASE_SECONDS */
 	int		 max_attempts;	/* TRIPLINE_MAX_ATTEMPTS */
 	int		 reports_public; /* TRIPLINE_REPORTS_PUBLIC: 0 = need token */
+	size_t		 agg_map_keys;	/* TRIPLINE_AGG_MAP_KEYS: most keys an
+					   aggregate map holds before it spills */
 };
 
 /*

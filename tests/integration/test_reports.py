@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import time
 import uuid
@@ -157,7 +158,7 @@ def test_sample_questions(stack):
     the runner's group map spills to disk, and every aggregate equal to
     one rebuilt from the trips."""
     data = harness.sample_bytes()
-    s = harness.Stack()
+    s = harness.Stack(env={"TRIPLINE_AGG_MAP_KEYS": "1024"})
     try:
         assert s.load(data)["state"] == "succeeded"
         q1 = get(s, "/api/reports/latest-datasource?top=2")
@@ -184,9 +185,17 @@ def test_sample_questions(stack):
         assert w["total_trips"] == 28 and w["week_count"] == 5, w
         assert w["weekly_average"] == 5.6, w
 
-        # 70,000 rows: more distinct groups than the runner's map holds
-        # (65,536), so it spills to a file and merges partial rows.
-        assert s.load(tagged(gen(70000, 777)), timeout=300)["state"] == "succeeded"
+        # 70,000 rows: more distinct cells and groups than the runner's
+        # maps hold here (1,024 keys), so they spill to their partition
+        # files and each key is summed from them before it is sent once
+        # (the MERGE of agg_merge() fails on a key sent twice).
+        job = s.load(tagged(gen(70000, 777)), timeout=300)
+        assert job["state"] == "succeeded", job
+        with open(os.path.join(s.var, "log", "runner-1.log")) as f:
+            log = f.read()
+        for name in ("cells", "groups"):
+            assert re.search(r"job %d: the %s aggregate spilled to disk" % (job["id"], name),
+                             log), log[-2000:]
         check_aggregates(s)
         assert not s.sanitizer_reports()
     finally:
