@@ -10,11 +10,15 @@
 #   make bench                          SIZES="10000000"
 #   make bench SIZES="1000000 10000000 100000000"
 #   BENCH_PARTS="ingest" make bench     only the ingest figures
+#   BENCH_FILES=10 make bench            each size as 10 files, loaded in turn
+#   BENCH_REPORT_N=300 make bench        fewer report requests (default 1000)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 SIZES=${SIZES:-10000000}
-PARTS=${BENCH_PARTS:-ingest reports stream}
+PARTS=${BENCH_PARTS:-ingest reports explain stream}
+NFILES=${BENCH_FILES:-1}
+REPORT_N=${BENCH_REPORT_N:-1000}
 BENCH_VAR=${BENCH_VAR:-$ROOT/build/bench}
 RESULTS=$ROOT/docs/bench/results.csv
 PY=/usr/bin/python3
@@ -51,32 +55,62 @@ for rows in $SIZES; do
 	scripts/stack.sh reset >/dev/null 2>&1 || true
 	scripts/stack.sh up >/dev/null
 	. "$TRIPLINE_VAR/env"
-	file=$BENCH_VAR/trips-$rows.csv
-	if [ ! -s "$file" ]; then
-		echo "  generating $file"
-		build/tripline-gen -n "$rows" -s 42 -o "$file"
-	fi
+	# BENCH_FILES > 1: the size as that many files of rows/BENCH_FILES
+	# rows each (other seeds), uploaded one after another while the
+	# runner loads, as fleets send them.
+	files=()
+	for ((i = 0; i < NFILES; i++)); do
+		if [ "$NFILES" = 1 ]; then
+			f=$BENCH_VAR/trips-$rows.csv
+		else
+			f=$BENCH_VAR/trips-$rows-$((i + 1))of$NFILES.csv
+		fi
+		if [ ! -s "$f" ]; then
+			echo "  generating $f"
+			build/tripline-gen -n "$((rows / NFILES))" -s "$((42 + i))" -o "$f"
+		fi
+		files+=("$f")
+	done
 	if [[ " $PARTS " == *" ingest "* ]]; then
-		t0=$(date +%s.%N)
-		job=$(curl -fsS -T "$file" -X POST -H 'Content-Type: text/csv' \
-		    -H "Authorization: Bearer $TRIPLINE_TOKEN" "$TRIPLINE_URL/api/jobs?filename=bench.csv" |
-		    $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-		t1=$(date +%s.%N)
-		state=$($PY - "$TRIPLINE_URL" "$job" <<-'EOF'
-		import json, sys, time, urllib.request
-		url, job = sys.argv[1], sys.argv[2]
-		while True:
-		    j = json.load(urllib.request.urlopen("%s/api/jobs/%s" % (url, job)))
-		    if j["state"] in ("succeeded", "failed", "cancelled"):
-		        print(j["state"], j["rows_loaded"], j["rows_rejected"])
-		        break
+		t0=$(date +%s.%N) t1= jobs=()
+		for f in "${files[@]}"; do
+			jobs+=("$(curl -fsS -T "$f" -X POST -H 'Content-Type: text/csv' \
+			    -H "Authorization: Bearer $TRIPLINE_TOKEN" \
+			    "$TRIPLINE_URL/api/jobs?filename=$(basename "$f")" |
+			    $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
+			[ -n "$t1" ] || t1=$(date +%s.%N)
+		done
+		tu=$(date +%s.%N)
+		state=$($PY - "$TRIPLINE_URL" "${jobs[@]}" <<-'EOF'
+		import datetime, json, sys, time, urllib.request
+		url, jobs = sys.argv[1], sys.argv[2:]
+		done = {}
+		while len(done) < len(jobs):
+		    for job in jobs:
+		        if job in done:
+		            continue
+		        j = json.load(urllib.request.urlopen("%s/api/jobs/%s" % (url, job)))
+		        if j["state"] in ("succeeded", "failed", "cancelled"):
+		            done[job] = j
 		    time.sleep(0.05)
+		ts = lambda v: datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+		secs = [(ts(done[j]["finished_at"]) - ts(done[j]["started_at"])).total_seconds()
+		        for j in jobs]
+		for j, s in zip(jobs, secs):
+		    print("  job %s: %s, %d rows in %.1f s" % (j, done[j]["state"],
+		          done[j]["rows_loaded"], s), file=sys.stderr)
+		bad = [done[j]["state"] for j in jobs if done[j]["state"] != "succeeded"]
+		print(bad[0] if bad else "succeeded", sum(done[j]["rows_loaded"] for j in jobs),
+		      sum(done[j]["rows_rejected"] for j in jobs), "%.2f" % secs[0], "%.2f" % secs[-1])
 		EOF
 		)
 		t2=$(date +%s.%N)
-		read -r st loaded rejected <<<"$state"
-		[ "$st" = succeeded ] || { echo "job $job $st"; exit 1; }
-		record "$rows" upload_seconds "$(calc "%.2f" "$t1 - $t0")" s
+		read -r st loaded rejected first last <<<"$state"
+		[ "$st" = succeeded ] || { echo "jobs ${jobs[*]}: $st"; exit 1; }
+		record "$rows" files "$NFILES" files
+		record "$rows" job_load_seconds_first "$first" s
+		record "$rows" job_load_seconds_last "$last" s
+		record "$rows" upload_seconds "$(calc "%.2f" "$tu - $t0")" s
 		record "$rows" load_seconds "$(calc "%.2f" "$t2 - $t1")" s
 		record "$rows" ingest_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t1)")" rows/s
 		record "$rows" upload_and_load_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t0)")" rows/s
@@ -94,8 +128,11 @@ for rows in $SIZES; do
 		record "$rows" cgi_peak_rss "$(peak_kib cgi)" KiB
 	fi
 	if [[ " $PARTS " == *" reports "* ]] && [ -e tests/bench/bench_reports.py ]; then
-		$PY tests/bench/bench_reports.py --url "$TRIPLINE_URL" --rows "$rows" \
+		$PY tests/bench/bench_reports.py --url "$TRIPLINE_URL" --rows "$rows" --n "$REPORT_N" \
 		    --results "$RESULTS" --date "$date_" --machine "$machine" --commit "$commit"
+	fi
+	if [[ " $PARTS " == *" explain "* ]]; then
+		tests/bench/explain.sh "$rows" "docs/bench/explain-$rows.txt"
 	fi
 	if [[ " $PARTS " == *" stream "* ]] && [ -x tests/bench/bench_stream.sh ]; then
 		tests/bench/bench_stream.sh "$rows" "$RESULTS" "$date_" "$machine" "$commit"
