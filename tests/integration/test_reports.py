@@ -487,6 +487,71 @@ def test_trip_groups(stack):
         assert -180 <= lon <= 180 and -90 <= lat <= 90 and abs(lon) < 20 < abs(lat)
 
 
+def test_trip_groups_every_plan(stack):
+    """report_trip_groups picks one of four ways to read the groups
+    (007_groups_plan.sql); each gives what the plain query over every
+    group gives.  tripline.groups_budget cuts the head of the index it
+    reads first down to 1, 7 or 50 entries, so that the region and box
+    ways run on this small data too."""
+    stack = loaded(stack)
+    rnd = random.Random(20261125)
+    env = dict(os.environ)
+    env.update(stack.db)
+
+    def run(sql):
+        r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert r.returncode == 0, r.stderr.decode()
+        steps = re.findall(r"trip groups: step (\d)", r.stderr.decode())
+        return [tuple(l.split("\t")) for l in r.stdout.decode().splitlines()], steps
+
+    p = int(stack.scalar("SELECT value FROM tripline.settings WHERE key = 'cell_precision'"))
+    ref_sql = ("SELECT r.name, tripline.geohash_text(g.origin_cell, {p}), "
+               "tripline.geohash_text(g.dest_cell, {p}), g.slot, g.trips "
+               "FROM tripline.trip_groups g JOIN tripline.regions r ON r.id = g.region_id "
+               "WHERE g.trips >= {mt} AND {where} "
+               "ORDER BY g.trips DESC, g.region_id, g.origin_cell, g.dest_cell, g.slot LIMIT {lim}")
+    fn_sql = ("SET client_min_messages = debug1; {budget}"
+              "SELECT region, origin_cell, dest_cell, slot, trips FROM "
+              "tripline.report_trip_groups({region}, {box}, {mt}, {lim})")
+    f8 = lambda v: "%r::float8" % v
+    cases = []
+    for name in ("Prague", "Turin", "Hamburg"):
+        cases.append(("'%s'" % name, "NULL, NULL, NULL, NULL", "r.name = '%s'" % name))
+    # Boxes of every size, and boxes whose edges are group centroids.
+    boxes = [b for b in random_boxes(stack, 120, rnd) if b[0] <= b[2] and b[1] <= b[3]]
+    cents = stack.psql("SELECT sum_olon / trips, sum_olat / trips FROM tripline.trip_groups "
+                       "WHERE trips >= 2 ORDER BY random() LIMIT 40")
+    for lon, lat in ((float(a), float(b)) for a, b in cents):
+        w, h = 10 ** rnd.uniform(-4, -1), 10 ** rnd.uniform(-4, -1)
+        boxes.append(rnd.choice([(lon, lat, lon + w, lat + h), (lon - w, lat - h, lon, lat),
+                                 (lon, lat, lon, lat)]))
+    for b in boxes:
+        where = ("g.sum_olon / g.trips BETWEEN {0} AND {2} AND "
+                 "g.sum_olat / g.trips BETWEEN {1} AND {3}").format(*map(f8, b))
+        cases.append(("NULL", ", ".join(map(f8, b)), where))
+    seen = set()
+    for region, box, where in cases:
+        for budget in rnd.sample(["", "SET tripline.groups_budget = 1; ",
+                                  "SET tripline.groups_budget = 7; ",
+                                  "SET tripline.groups_budget = 50; "], 2):
+            mt, lim = rnd.choice((2, 2, 3)), rnd.choice((1, 5, 100))
+            got, steps = run(fn_sql.format(budget=budget, region=region, box=box, mt=mt,
+                                           lim=lim))
+            want = stack.psql(ref_sql.format(p=p, mt=mt, where=where, lim=lim))
+            assert got == want, (region, box, budget, mt, lim, steps, got[:5], want[:5])
+            seen.update(steps)
+    # Every way ran: the head of the index, a region's, a box's cells,
+    # and all groups (a box too large for its cells, found in no head).
+    got, steps = run(fn_sql.format(budget="SET tripline.groups_budget = 1; ", region="NULL",
+                                   box="-40, 20, 20, 60", mt=2, lim=100))
+    want = stack.psql(ref_sql.format(p=p, mt=2, lim=100, where=(
+        "g.sum_olon / g.trips BETWEEN -40 AND 20 AND g.sum_olat / g.trips BETWEEN 20 AND 60")))
+    assert got == want and steps == ["3"], (steps, got[:3], want[:3])
+    seen.update(steps)
+    assert seen == {"0", "1", "2", "3"}, seen
+
+
 # -- bad input ---------------------------------------------------------------------
 
 def test_bad_input(stack):
