@@ -57,7 +57,7 @@ DECLARE
 	x1 bigint;
 	y0 bigint;
 	y1 bigint;
-	n_head bigint;
+	n_head bigint := 0;
 	n_match bigint;
 	mode int := 3;
 BEGIN
@@ -79,15 +79,24 @@ BEGIN
 	budget := least(budget, greatest(10 * lim, 10000));
 
 	IF mt >= 2 THEN
-		SELECT count(*), count(*) FILTER (WHERE
-		    (rid IS NULL OR h.region_id = rid)
-		    AND (NOT bbox OR (h.sum_olon / h.trips BETWEEN p_minlon AND p_maxlon
-		        AND h.sum_olat / h.trips BETWEEN p_minlat AND p_maxlat)))
-		INTO n_head, n_match
-		FROM (SELECT g.region_id, g.sum_olon, g.sum_olat, g.trips
-		      FROM tripline.trip_groups g WHERE g.trips >= 2 AND g.trips >= mt
-		      ORDER BY g.trips DESC, g.region_id, g.origin_cell, g.dest_cell, g.slot
-		      LIMIT budget) h;
+		-- Stops at the limit-th match: a big region or box reads a few
+		-- entries of the head, not all of it.
+		SELECT count(*) INTO n_match
+		FROM (SELECT 1 FROM (SELECT g.region_id, g.sum_olon, g.sum_olat, g.trips
+		          FROM tripline.trip_groups g WHERE g.trips >= 2 AND g.trips >= mt
+		          ORDER BY g.trips DESC, g.region_id, g.origin_cell, g.dest_cell, g.slot
+		          LIMIT budget) h
+		      WHERE (rid IS NULL OR h.region_id = rid)
+		          AND (NOT bbox OR (h.sum_olon / h.trips BETWEEN p_minlon AND p_maxlon
+		              AND h.sum_olat / h.trips BETWEEN p_minlat AND p_maxlat))
+		      LIMIT lim) m;
+		IF n_match < lim THEN
+			SELECT count(*) INTO n_head
+			FROM (SELECT 1 FROM tripline.trip_groups g
+			      WHERE g.trips >= 2 AND g.trips >= mt
+			      ORDER BY g.trips DESC, g.region_id, g.origin_cell, g.dest_cell, g.slot
+			      LIMIT budget) h;
+		END IF;
 		IF n_match >= lim OR n_head < budget THEN
 			mode := 0;
 		ELSIF rid IS NOT NULL THEN
@@ -113,13 +122,16 @@ BEGIN
 	RAISE DEBUG 'trip groups: step %', mode;
 	RETURN QUERY
 	WITH pick AS (
-		SELECT g.* FROM (SELECT * FROM tripline.trip_groups x
+		-- The head's rows arrive in index order, so LIMIT keeps the
+		-- first matches and the scan stops there.
+		(SELECT g.* FROM (SELECT * FROM tripline.trip_groups x
 		    WHERE mode = 0 AND x.trips >= 2 AND x.trips >= mt
 		    ORDER BY x.trips DESC, x.region_id, x.origin_cell, x.dest_cell, x.slot
 		    LIMIT budget) g
 		WHERE (rid IS NULL OR g.region_id = rid)
 		    AND (NOT bbox OR (g.sum_olon / g.trips BETWEEN p_minlon AND p_maxlon
 		        AND g.sum_olat / g.trips BETWEEN p_minlat AND p_maxlat))
+		LIMIT lim)
 		UNION ALL
 		SELECT g.* FROM (SELECT * FROM tripline.trip_groups x
 		    WHERE mode = 1 AND x.region_id = rid AND x.trips >= mt OFFSET 0) g
