@@ -655,7 +655,7 @@ agg_add(struct agg *a, const struct trip *t, uint64_t origin_cell,
 	return 0;
 }
 
-/* A fine cell's counts into the coarser levels (geohash_axis_bits()). */
+/* A fine cell's counts into the coarser levels. */
 static int
 agg_rollup(struct agg *a, const struct cell_key *fine, const void *val)
 {
@@ -664,8 +664,10 @@ agg_rollup(struct agg *a, const struct cell_key *fine, const void *val)
 
 	for (l = AGG_COARSE_MIN; l < AGG_FINE_CHARS; l++) {
 		k.level = (int16_t)l;
-		k.ix = fine->ix >> (18 - (5 * l + 1) / 2);
-		k.iy = fine->iy >> (17 - 5 * l / 2);
+		k.ix = fine->ix >> (geohash_axis_bits(AGG_FINE_CHARS, 0) -
+		    geohash_axis_bits(l, 0));
+		k.iy = fine->iy >> (geohash_axis_bits(AGG_FINE_CHARS, 1) -
+		    geohash_axis_bits(l, 1));
 		if (map_add(a, AGG_MAP_COARSE, &k, val) != 0)
 			return -1;
 	}

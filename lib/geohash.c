@@ -71,14 +71,20 @@ geohash_compact(uint64_t v)
 	return (uint32_t)v;
 }
 
+int
+geohash_axis_bits(int chars, int axis)
+{
+	return axis == 0 ? (5 * chars + 1) / 2 : 5 * chars / 2;
+}
+
 void
 geohash_axes(uint64_t cell60, int chars, uint32_t *col, uint32_t *row)
 {
-	const int bits = 5 * chars;
-
 	/* Longitude takes the odd bits of the 60, latitude the even. */
-	*col = geohash_compact(cell60 >> 1) >> (GEOHASH_AXIS_BITS - (bits + 1) / 2);
-	*row = geohash_compact(cell60) >> (GEOHASH_AXIS_BITS - bits / 2);
+	*col = geohash_compact(cell60 >> 1) >>
+	    (GEOHASH_AXIS_BITS - geohash_axis_bits(chars, 0));
+	*row = geohash_compact(cell60) >>
+	    (GEOHASH_AXIS_BITS - geohash_axis_bits(chars, 1));
 }
 
 uint64_t
@@ -165,8 +171,8 @@ geohash_bounds(uint64_t cell, int chars, double *minlon, double *minlat,
 		return;
 	}
 	bits = 5 * chars;
-	lonbits = (bits + 1) / 2;	/* longitude takes the odd bit */
-	latbits = bits / 2;
+	lonbits = geohash_axis_bits(chars, 0);
+	latbits = geohash_axis_bits(chars, 1);
 	full = (cell << (GEOHASH_BITS - bits)) &
 	    ((UINT64_C(1) << GEOHASH_BITS) - 1);
 	geohash_axes(full, chars, &lonk, &latk);

@@ -55,6 +55,13 @@ int	geohash_parse(const char *buf, size_t len, uint64_t *cell, int *chars);
  */
 void	geohash_axes(uint64_t cell60, int chars, uint32_t *col, uint32_t *row);
 
+/*
+ * The bits of a cell of chars characters on one axis: ceil(5 * chars / 2)
+ * for longitude (axis 0, which takes the odd bit), floor(5 * chars / 2)
+ * for latitude (axis 1).  tripline.geohash_axis_bits() in SQL is the same.
+ */
+int	geohash_axis_bits(int chars, int axis);
+
 void	geohash_bounds(uint64_t cell, int chars, double *minlon,
 	    double *minlat, double *maxlon, double *maxlat);
 

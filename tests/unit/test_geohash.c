@@ -163,6 +163,12 @@ test_parse(void)
 	    UINT64_C(0xfffffffffffffff), "truncate 12");
 	UNIT_CHECK(geohash_truncate(UINT64_C(0xfffffffffffffff), 1) == 31,
 	    "truncate 1");
+	/* The aggregates' fine level: 18 longitude and 17 latitude bits. */
+	UNIT_CHECK(geohash_axis_bits(7, 0) == 18 && geohash_axis_bits(7, 1) ==
+	    17, "axis bits 7");
+	UNIT_CHECK(geohash_axis_bits(1, 0) == 3 && geohash_axis_bits(1, 1) ==
+	    2 && geohash_axis_bits(12, 0) == 30 && geohash_axis_bits(12, 1) ==
+	    30, "axis bits 1 and 12");
 }
 
 /*
