@@ -246,6 +246,10 @@ class Stack:
     # -- database ------------------------------------------------------
     def psql(self, sql):
         """Rows of the last statement as tuples of strings (as superuser)."""
+        return self.psql_messages(sql)[0]
+
+    def psql_messages(self, sql):
+        """psql(sql), and the server's messages (NOTICE, DEBUG) as text."""
         env = dict(os.environ)
         env.update(self.db)
         r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
@@ -253,7 +257,7 @@ class Stack:
         if r.returncode != 0:
             raise RuntimeError("psql: %s" % r.stderr.decode())
         text = r.stdout.decode()
-        return [tuple(line.split("\t")) for line in text.splitlines()]
+        return [tuple(line.split("\t")) for line in text.splitlines()], r.stderr.decode()
 
     def scalar(self, sql):
         rows = self.psql(sql)

@@ -495,15 +495,10 @@ def test_trip_groups_every_plan(stack):
     ways run on this small data too."""
     stack = loaded(stack)
     rnd = random.Random(20261125)
-    env = dict(os.environ)
-    env.update(stack.db)
 
     def run(sql):
-        r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert r.returncode == 0, r.stderr.decode()
-        steps = re.findall(r"trip groups: step (\d)", r.stderr.decode())
-        return [tuple(l.split("\t")) for l in r.stdout.decode().splitlines()], steps
+        rows, messages = stack.psql_messages(sql)
+        return rows, re.findall(r"trip groups: step (\d)", messages)
 
     p = int(stack.scalar("SELECT value FROM tripline.settings WHERE key = 'cell_precision'"))
     ref_sql = ("SELECT r.name, tripline.geohash_text(g.origin_cell, {p}), "
