@@ -1,6 +1,7 @@
 -- 005_merge.sql: the aggregates' merge without sorting or upsert.
 --
--- Measured (2 M-row job into the aggregates of 4 M trips, 2026-11-25):
+-- Measured by hand (2 M-row job into the aggregates of 4 M trips,
+-- auto_explain with log_nested_statements, 2026-11-25):
 -- agg_merge() of 003_reports.sql took 16.5 s, 7.6 s of it in the
 -- server's GROUP BY and ORDER BY of the runner's partial rows (cell
 -- levels rolled up here, spilled partial groups summed here) and the rest

@@ -4,7 +4,7 @@
 -- 003_reports.sql left the plan to the planner, which cannot estimate a
 -- filter on centroids (sum / trips): for a box it read the whole of
 -- trip_groups and sorted it (EXPLAIN ANALYZE at 10 M trips, a 10 km box:
--- 265 k of 3.6 M rows kept, 400 ms; at 100 M the table is ten times that).
+-- 318 k of 3.6 M rows kept, 399 ms; at 100 M the table is ten times that).
 -- The answer is the first `limit` groups in the order of the index
 -- trip_groups_top (trips DESC, then the key) that pass the filter, so:
 --
