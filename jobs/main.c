@@ -285,9 +285,10 @@ main(int argc, char *argv[])
 	 * the first such free it raises its mmap threshold (up to 32 MiB), so
 	 * later maps of the next jobs came from the heap, which fragments and
 	 * does not shrink: peak memory rose from 98 MiB for one 10 M-row job
-	 * to 128 MiB over ten, and from 101 to 132 MiB over four 2 M-row jobs,
-	 * 102.5 MiB with this (docs/scalability.md).  A fixed threshold keeps
-	 * every map in its own mapping (mallopt(3), M_MMAP_THRESHOLD).
+	 * to 128 MiB over ten, and (by hand) from 101 to 132 MiB over four
+	 * 2 M-row jobs; with this, 100 MiB after four (make bench SIZES=8000000
+	 * BENCH_FILES=4).  A fixed threshold keeps every map in its own
+	 * mapping (mallopt(3), M_MMAP_THRESHOLD).
 	 */
 	if (mallopt(M_MMAP_THRESHOLD, 1 << 20) != 1)
 		log_warn("could not fix the allocator's mmap threshold");
