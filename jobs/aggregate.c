@@ -165,6 +165,9 @@ static const struct agg_type agg_types[AGG_MAP__MAX] = {
 
 static const char agg_begin_sql[] = "SELECT tripline.agg_begin()";
 static const char agg_merge_sql[] = "SELECT tripline.agg_merge()";
+/* A part of a split job (sql/migrations/008_parts.sql). */
+static const char agg_stage_sql[] = "SELECT tripline.agg_stage($1, $2)";
+static const char agg_unstage_sql[] = "SELECT tripline.agg_unstage($1)";
 static const char agg_precision_sql[] =
     "SELECT value FROM tripline.settings WHERE key = 'cell_precision'";
 
@@ -764,15 +767,61 @@ out:
 	return rc;
 }
 
-int
-agg_flush(struct agg *a)
+static int
+agg_send_all(struct agg *a)
 {
 	int m;
 
 	for (m = 0; m < AGG_MAP__MAX; m++)
 		if (agg_copy(a, m) != 0)
 			return -1;
+	return 0;
+}
+
+int
+agg_flush(struct agg *a)
+{
+	if (agg_send_all(a) != 0)
+		return -1;
 	return agg_command(a, agg_merge_sql, "merge the aggregates");
+}
+
+/* A statement of the stage with the job and maybe the part: 0 or -1. */
+static int
+agg_stage_call(struct agg *a, const char *sql, int nparams, int part,
+    const char *what)
+{
+	char		 job[16], p[16];
+	const char	*vals[2] = { job, p };
+	PGresult	*res;
+	int		 rc = 0;
+
+	snprintf(job, sizeof(job), "%d", a->job_id);
+	snprintf(p, sizeof(p), "%d", part);
+	res = PQexecParams(a->conn, sql, nparams, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("job %d: could not %s: %s", a->job_id, what,
+		    PQerrorMessage(a->conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+agg_stage(struct agg *a, int part)
+{
+	if (agg_send_all(a) != 0)
+		return -1;
+	return agg_stage_call(a, agg_stage_sql, 2, part,
+	    "stage the aggregates");
+}
+
+int
+agg_unstage(struct agg *a)
+{
+	return agg_stage_call(a, agg_unstage_sql, 1, 0,
+	    "merge the staged aggregates");
 }
 
 void

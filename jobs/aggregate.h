@@ -28,6 +28,13 @@ struct agg *agg_new(PGconn *work, int job_id, size_t map_keys);
 int	agg_add(struct agg *, const struct trip *t, uint64_t origin_cell,
 	    uint64_t dest_cell, int slot, int region_id, int datasource_id);
 int	agg_flush(struct agg *); /* called inside the load transaction after the trips COPY has ended */
+/*
+ * A part of a split job, instead of agg_flush: its rows go to the
+ * job's stage (agg_stage_*), not into the aggregates; the last part
+ * then merges the whole stage (agg_unstage) in its transaction.
+ */
+int	agg_stage(struct agg *, int part);
+int	agg_unstage(struct agg *);
 void	agg_free(struct agg *);
 
 #endif

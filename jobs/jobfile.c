@@ -173,3 +173,22 @@ fail:
 	close(fd);
 	return -1;
 }
+
+int
+jobfile_stamp(int fd, char *buf, size_t size)
+{
+	struct stat	st;
+	int		n;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	n = snprintf(buf, size, "%llu:%llu:%lld:%lld.%09ld",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}

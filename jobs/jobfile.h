@@ -36,4 +36,10 @@ int	jobfile_open(const struct jobfile *, enum jobfile_source,
 	    const char *path, int64_t *size, int *permanent, char *err,
 	    size_t errsz);
 
+/*
+ * The file as it is now, to tell later whether it changed: its device,
+ * inode, size and modification time as text.  0, or -1 (errno).
+ */
+int	jobfile_stamp(int fd, char *buf, size_t size);
+
 #endif

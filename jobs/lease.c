@@ -18,6 +18,7 @@
 #include "jobstate.h"
 #include "lease.h"
 #include "log.h"
+#include "parts_db.h"
 #include "runner_db.h"
 #include "runner_event.h"
 
@@ -33,9 +34,10 @@ struct lease {
 	int			 interrupted;	/* work was cancelled */
 	volatile sig_atomic_t	*sigterm;	/* the runner is stopping */
 	const struct job	*job;
+	const struct job_part	*part;		/* NULL: the whole job */
 	struct lease_counters	*ctr;
 	int			 lease_seconds;
-	char			 id[16], attempt[16], secs[16];
+	char			 id[16], attempt[16], secs[16], partno[16];
 };
 
 enum lease_task {
@@ -45,15 +47,24 @@ enum lease_task {
 	LEASE_TASK__MAX
 };
 
+enum lease_mode {
+	LEASE_MODE_JOB,		/* a job loaded whole, or being split */
+	LEASE_MODE_PART,	/* a part of a split job (parts_db.h) */
+	LEASE_MODE__MAX
+};
+
 /*
  * The queries of the cancel and extend tasks; each returns the job's
- * cancel flag, or no row when the job is no longer ours.  Parameters: $1
- * id, $2 owner, $3 attempt, $4 lease seconds, $5 bytes read.
+ * cancel flag, or no row when the job (the part) is no longer ours.
+ * Parameters: $1 id, $2 owner, $3 attempt, $4 lease seconds, $5 bytes
+ * read; for a part, $6 the part, $7 rows loaded, $8 rows rejected.  A
+ * part's job that ended (another part failed it) counts as cancelled.
  */
 static const struct {
 	const char	*sql;
 	int		 nparams;
-} lease_sql[LEASE_TASK__MAX] = {
+} lease_sql[LEASE_MODE__MAX][LEASE_TASK__MAX] = {
+	{ /* LEASE_MODE_JOB */
 	{ "SELECT cancel_requested FROM tripline.jobs WHERE id = $1 "
 	  "AND lease_owner = $2 AND attempts = $3 AND state = 'running'",
 	  3 },			/* LEASE_TASK_CANCEL */
@@ -64,7 +75,37 @@ static const struct {
 	  "AND state = 'running' RETURNING cancel_requested",
 	  5 },			/* LEASE_TASK_EXTEND */
 	{ NULL, 0 },		/* LEASE_TASK_PROGRESS: an event instead */
+	},
+	{ /* LEASE_MODE_PART */
+	{ "SELECT j.cancel_requested OR j.state <> 'running' "
+	  "FROM tripline.job_parts p JOIN tripline.jobs j ON j.id = p.job_id "
+	  "WHERE p.job_id = $1 AND p.part = $6 AND p.lease_owner = $2 "
+	  "AND p.attempts = $3 AND p.state = 'running'",
+	  6 },			/* LEASE_TASK_CANCEL */
+	/* The part's counts: the progress events sum them. */
+	{ "UPDATE tripline.job_parts p SET "
+	  "lease_until = now() + $4 * interval '1 second', bytes_read = $5, "
+	  "rows_loaded = $7, rows_rejected = $8 "
+	  "WHERE p.job_id = $1 AND p.part = $6 AND p.lease_owner = $2 "
+	  "AND p.attempts = $3 AND p.state = 'running' "
+	  "RETURNING (SELECT j.cancel_requested OR j.state <> 'running' "
+	  "FROM tripline.jobs j WHERE j.id = $1)",
+	  8 },			/* LEASE_TASK_EXTEND */
+	{ NULL, 0 },		/* LEASE_TASK_PROGRESS */
+	},
 };
+
+/*
+ * The types of $1 .. $8 (src/include/catalog/pg_type.dat: int4 23, text
+ * 25, int8 20): given, so that a query may leave some unused.
+ */
+static const Oid lease_types[8] = { 23, 25, 23, 23, 20, 23, 20, 20 };
+
+/* A split job's progress: the other parts' counts as last recorded. */
+static const char lease_others_sql[] =
+    "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0), "
+    "coalesce(sum(bytes_read), 0) FROM tripline.job_parts "
+    "WHERE job_id = $1 AND part <> $2";
 
 static int64_t
 lease_now_ms(void)
@@ -93,16 +134,21 @@ lease_conn_check(struct lease *l)
 static int
 lease_query(struct lease *l, enum lease_task t, int *cancel)
 {
-	char		 bytes[24];
-	const char	*vals[5] = { l->id, l->job->owner, l->attempt, l->secs,
-	    bytes };
+	char		 bytes[24], rows[24], rej[24];
+	const char	*vals[8] = { l->id, l->part != NULL ? l->part->owner :
+	    l->job->owner, l->attempt, l->secs, bytes, l->partno, rows, rej };
+	enum lease_mode	 m = l->part != NULL ? LEASE_MODE_PART : LEASE_MODE_JOB;
 	PGresult	*res;
 	int		 rc = -1;
 
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)
 	    atomic_load_explicit(&l->ctr->bytes_read, memory_order_relaxed));
-	res = PQexecParams(l->conn, lease_sql[t].sql, lease_sql[t].nparams,
-	    NULL, vals, NULL, NULL, 0);
+	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)
+	    atomic_load_explicit(&l->ctr->rows_loaded, memory_order_relaxed));
+	snprintf(rej, sizeof(rej), "%llu", (unsigned long long)
+	    atomic_load_explicit(&l->ctr->rows_rejected, memory_order_relaxed));
+	res = PQexecParams(l->conn, lease_sql[m][t].sql, lease_sql[m][t].nparams,
+	    lease_types, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("job %d: control query failed: %s", l->job->id,
 		    PQerrorMessage(l->conn));
@@ -111,6 +157,26 @@ lease_query(struct lease *l, enum lease_task t, int *cancel)
 		rc = 1;
 	} else
 		rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+/* Add the other parts' counts to a part's own; 0 or -1. */
+static int
+lease_others(struct lease *l, uint64_t *rows, uint64_t *rej, uint64_t *bytes)
+{
+	const char	*vals[2] = { l->id, l->partno };
+	PGresult	*res;
+	int		 rc = -1;
+
+	res = PQexecParams(l->conn, lease_others_sql, 2, NULL, vals, NULL,
+	    NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		*rows += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		*rej += strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+		*bytes += strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+		rc = 0;
+	}
 	PQclear(res);
 	return rc;
 }
@@ -135,6 +201,10 @@ lease_progress(struct lease *l)
 	    memory_order_relaxed);
 	bytes = atomic_load_explicit(&l->ctr->bytes_read,
 	    memory_order_relaxed);
+	if (l->part != NULL && lease_others(l, &rows, &rej, &bytes) != 0) {
+		lease_conn_check(l);
+		return;
+	}
 	secs = runner_db_elapsed(&l->job->t0);
 	total = (double)l->job->bytes;
 	pct = total > 0 ? 100.0 * (double)bytes / total : 0;
@@ -260,7 +330,7 @@ lease_main(void *arg)
 struct lease *
 lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
     volatile sig_atomic_t *stop, const struct job *job,
-    struct lease_counters *ctr)
+    const struct job_part *part, struct lease_counters *ctr)
 {
 	struct lease		*l;
 	pthread_condattr_t	 ca;
@@ -273,10 +343,14 @@ lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
 	l->work = PQgetCancel(work);
 	l->sigterm = stop;
 	l->job = job;
+	l->part = part;
 	l->ctr = ctr;
 	l->lease_seconds = cfg->lease_seconds;
 	snprintf(l->id, sizeof(l->id), "%d", job->id);
-	snprintf(l->attempt, sizeof(l->attempt), "%d", job->attempt);
+	snprintf(l->attempt, sizeof(l->attempt), "%d",
+	    part != NULL ? part->attempt : job->attempt);
+	snprintf(l->partno, sizeof(l->partno), "%d",
+	    part != NULL ? part->part : 0);
 	snprintf(l->secs, sizeof(l->secs), "%d", cfg->lease_seconds);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_condattr_init(&ca);

@@ -21,6 +21,7 @@
 
 struct config;
 struct job;
+struct job_part;
 struct lease;
 
 #define LEASE_CANCEL_MS		200
@@ -36,12 +37,14 @@ struct lease_counters {
 /*
  * Start the control thread on conn (which it uses alone until
  * lease_stop); work is the load's connection, only ever cancelled from
- * the thread; stop is the runner's SIGTERM flag.  Returns NULL after
- * logging.
+ * the thread; stop is the runner's SIGTERM flag.  With a part (of a
+ * split job), the lease is the part's, the counters are the part's, and
+ * the progress events add the other parts' last recorded counts.
+ * Returns NULL after logging.
  */
 struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,
 	    volatile sig_atomic_t *stop, const struct job *,
-	    struct lease_counters *);
+	    const struct job_part *part, struct lease_counters *);
 /* Stop and join the thread; accepts NULL. */
 void	lease_stop(struct lease *);
 

@@ -33,6 +33,7 @@
 #include "loader.h"
 #include "log.h"
 #include "num.h"
+#include "parts_db.h"
 #include "rejectlog.h"
 #include "runner_db.h"
 #include "trip.h"
@@ -55,7 +56,7 @@
 #define US_PER_MINUTE	INT64_C(60000000)
 #define SLOT_DEFAULT	30
 
-#define TRIPS_NFIELDS	10	/* the columns of tripspart_copy_sql */
+#define TRIPS_NFIELDS	11	/* the columns of tripspart_copy_sql */
 #define TRIPS_COPY_SQL	256
 
 static const char slot_sql[] =
@@ -73,6 +74,7 @@ struct loader_rec {
 struct loader {
 	const struct loader_env	*env;
 	const struct job	*job;
+	const struct job_part	*part;		/* NULL: the whole file */
 	struct csvstream	*csv;
 	struct rejectlog	*rejects;
 	struct agg		*agg;
@@ -173,6 +175,8 @@ loader_flush_run(struct loader *l)
 		copybin_i32(&l->out, l->job->id);
 		copybin_i32(&l->out, r->region);
 		copybin_i16(&l->out, r->ds);
+		copybin_i16(&l->out, (int16_t)(l->part != NULL ?
+		    l->part->part : 0));
 	}
 	l->nrun = 0;
 	return 0;
@@ -320,8 +324,11 @@ loader_begin(struct loader *l)
 		    PQerrorMessage(c));
 	if ((l->agg = agg_new(c, l->job->id, l->env->cfg->agg_map_keys)) == NULL)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
-	if (tripspart_create(c, l->job->id) != 0 ||
-	    tripspart_copy_sql(sql, sizeof(sql), l->job->id) != 0)
+	if ((l->part == NULL ? tripspart_create(c, l->job->id) :
+	    tripspart_part_create(c, l->job->id, l->part->part,
+	    l->part->owner)) != 0 ||
+	    tripspart_copy_sql(sql, sizeof(sql), l->job->id,
+	    l->part != NULL ? l->part->part : -1) != 0)
 		return loader_stop(l, LOADER_ERROR, "could not store trips: %s",
 		    PQerrorMessage(c));
 	res = PQexec(c, sql);
@@ -350,6 +357,119 @@ loader_publish(const struct loader *l, struct lease_counters *ctr,
 	    rejectlog_count(l->rejects), memory_order_relaxed);
 }
 
+/* A stop, a cancel or a lost lease: -1 with l->fail set, else 0. */
+static int
+loader_interrupted(struct loader *l, const struct lease *lease)
+{
+	if (*l->env->stop)
+		return loader_stop(l, LOADER_STOPPED, "the runner is stopping");
+	if (lease_cancelled(lease))
+		return loader_stop(l, LOADER_CANCELLED, "cancelled");
+	if (lease_lost(lease))
+		return loader_stop(l, LOADER_LOST, "lease lost");
+	return 0;
+}
+
+/*
+ * Read bytes [from, to) of the file into the reader; for a part with
+ * counted, its bytes go to the progress counters.  0 or -1 with l->fail.
+ */
+static int
+loader_pread(struct loader *l, int fd, struct lease *lease,
+    struct lease_counters *ctr, char *buf, int64_t from, int64_t to,
+    int counted)
+{
+	ssize_t		 n;
+	size_t		 want;
+	uint64_t	 bytes = 0;
+
+	while (from < to) {
+		if (loader_interrupted(l, lease) != 0)
+			return -1;
+		want = to - from < LOADER_CHUNK ? (size_t)(to - from) :
+		    LOADER_CHUNK;
+		n = pread(fd, buf, want, from);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return loader_stop(l, LOADER_ERROR,
+			    "could not read the file: %s", strerror(errno));
+		if (n == 0)
+			return loader_stop(l, LOADER_FAILED,
+			    "the file changed after it was queued (shorter)");
+		if (csvstream_feed(l->csv, buf, (size_t)n) != 0) {
+			/* A callback stopped the reader, or the CSV is broken. */
+			if (l->err[0] == '\0')
+				loader_stop(l, LOADER_FAILED, "line %llu: %s",
+				    (unsigned long long)csvstream_lines(l->csv),
+				    csvstream_error(l->csv));
+			return -1;
+		}
+		from += n;
+		if (counted) {
+			bytes += (uint64_t)n;
+			loader_publish(l, ctr, bytes);
+		}
+	}
+	return 0;
+}
+
+/*
+ * A part of a split job: the header line, then the part's lines, the
+ * reader's line count set to the part's first line.  The split read the
+ * whole file and checked its SHA-256 against the job's; here the file
+ * must still be that one (its stamp), before and after the read.
+ */
+static int
+loader_read_part(struct loader *l, int fd, struct lease *lease,
+    struct lease_counters *ctr)
+{
+	const struct job_part	*p = l->part;
+	char			*buf, stamp[sizeof(p->stamp)];
+	int			 rc = -1;
+
+	if ((buf = malloc(LOADER_CHUNK)) == NULL)
+		return loader_stop(l, LOADER_ERROR, "out of memory");
+	if (jobfile_stamp(fd, stamp, sizeof(stamp)) != 0 ||
+	    strcmp(stamp, p->stamp) != 0) {
+		loader_stop(l, LOADER_FAILED, "the file changed after it was "
+		    "queued");
+		goto out;
+	}
+	if (p->first_byte > 0) {
+		if (loader_pread(l, fd, lease, ctr, buf, 0, p->header_end, 0) !=
+		    0)
+			goto out;
+		if (!l->have_header || csvstream_jump(l->csv,
+		    (uint64_t)p->first_line) != 0) {
+			loader_stop(l, LOADER_FAILED, "not a trips CSV: the "
+			    "first line is not a header");
+			goto out;
+		}
+	}
+	if (loader_pread(l, fd, lease, ctr, buf, p->first_byte, p->end_byte,
+	    1) != 0)
+		goto out;
+	if (csvstream_finish(l->csv) != 0) {
+		if (l->err[0] == '\0')
+			loader_stop(l, LOADER_FAILED, "line %llu: %s",
+			    (unsigned long long)csvstream_lines(l->csv),
+			    csvstream_error(l->csv));
+		goto out;
+	}
+	if (jobfile_stamp(fd, stamp, sizeof(stamp)) != 0 ||
+	    strcmp(stamp, p->stamp) != 0) {
+		loader_stop(l, LOADER_FAILED, "the file changed after it was "
+		    "queued");
+		goto out;
+	}
+	loader_publish(l, ctr, (uint64_t)(p->end_byte - p->first_byte));
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
 /* Read the whole file through the reader; 0 or -1 with l->fail set. */
 static int
 loader_read(struct loader *l, int fd, struct lease *lease,
@@ -372,18 +492,8 @@ loader_read(struct loader *l, int fd, struct lease *lease,
 		return loader_stop(l, LOADER_ERROR, "out of memory");
 	}
 	for (;;) {
-		if (*l->env->stop) {
-			loader_stop(l, LOADER_STOPPED, "the runner is stopping");
+		if (loader_interrupted(l, lease) != 0)
 			goto out;
-		}
-		if (lease_cancelled(lease)) {
-			loader_stop(l, LOADER_CANCELLED, "cancelled");
-			goto out;
-		}
-		if (lease_lost(lease)) {
-			loader_stop(l, LOADER_LOST, "lease lost");
-			goto out;
-		}
 		n = read(fd, buf, LOADER_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -479,9 +589,95 @@ loader_commit(struct loader *l, struct job_result *r)
 	return LOADER_ERROR;
 }
 
+/*
+ * Commit a part of a split job (parts_db.h): under the job's parts lock,
+ * the last part also merges the job's staged aggregates, attaches every
+ * part and ends the job as succeeded, so that all of it appears in this
+ * one commit.  The lease is stopped before the final statements, as in
+ * loader_commit.  Returns the outcome; the transaction is closed.
+ */
+static enum loader_outcome
+loader_commit_part(struct loader *l, struct lease **lease,
+    struct job_result *r)
+{
+	PGconn			*c = l->env->work;
+	struct job_result	 others, total;
+	enum runner_db_status	 st;
+	int			 last;
+
+	if ((last = parts_db_others(c, l->job, l->part, &others)) < 0) {
+		loader_stop(l, LOADER_ERROR, "could not record the part");
+		return LOADER_ERROR;
+	}
+	if (last && (agg_unstage(l->agg) != 0 ||
+	    tripspart_parts_attach(c, l->job->id) != 0)) {
+		loader_stop(l, LOADER_ERROR, "could not attach the parts: %s",
+		    PQerrorMessage(c));
+		return LOADER_ERROR;
+	}
+	if (loader_interrupted(l, *lease) != 0)
+		return l->fail;
+	lease_stop(*lease);
+	*lease = NULL;
+	if (last) {
+		total = *r;
+		total.rows_loaded += others.rows_loaded;
+		total.rows_rejected += others.rows_rejected;
+		total.bytes_read += others.bytes_read;
+		st = runner_db_end(c, l->job, RUNNER_DB_SUCCEEDED, &total);
+		if (st == RUNNER_DB_GONE) {
+			runner_db_command(c, "ROLLBACK");
+			l->fail = LOADER_CANCELLED;
+			return LOADER_CANCELLED;
+		}
+		if (st == RUNNER_DB_DUPLICATE) {
+			/* Same content committed first by a concurrent load. */
+			runner_db_command(c, "ROLLBACK");
+			memset(&total, 0, sizeof(total));
+			if ((total.duplicate_of = runner_db_winner(c, l->job)) >
+			    0 && parts_db_end_job(c, l->job,
+			    RUNNER_DB_SUCCEEDED, &total) == RUNNER_DB_OK) {
+				log_info("job %d: same content as job %d, "
+				    "loaded concurrently", l->job->id,
+				    total.duplicate_of);
+				*r = total;
+				return LOADER_DONE;
+			}
+			loader_stop(l, LOADER_ERROR, "could not record the job");
+			return LOADER_ERROR;
+		}
+		if (st != RUNNER_DB_OK) {
+			runner_db_command(c, "ROLLBACK");
+			loader_stop(l, LOADER_ERROR, "could not record the job: "
+			    "%s", PQerrorMessage(c));
+			return LOADER_ERROR;
+		}
+	}
+	st = parts_db_loaded(c, l->job, l->part, r);
+	if (st != RUNNER_DB_OK) {
+		runner_db_command(c, "ROLLBACK");
+		if (st == RUNNER_DB_GONE) {
+			l->fail = LOADER_LOST;
+			return LOADER_LOST;
+		}
+		loader_stop(l, LOADER_ERROR, "could not record the part: %s",
+		    PQerrorMessage(c));
+		return LOADER_ERROR;
+	}
+	if (runner_db_command(c, "COMMIT") != 0) {
+		loader_stop(l, LOADER_ERROR, "could not commit: %s",
+		    PQerrorMessage(c));
+		return LOADER_ERROR;
+	}
+	if (last)
+		*r = total;
+	return LOADER_DONE;
+}
+
 enum loader_outcome
 loader_run(const struct loader_env *env, const struct job *job,
-    struct job_result *r, char *err, size_t errsz)
+    const struct job_part *part, struct job_result *r, char *err,
+    size_t errsz)
 {
 	struct loader		 l;
 	struct lease_counters	 ctr;
@@ -494,6 +690,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 	memset(r, 0, sizeof(*r));
 	l.env = env;
 	l.job = job;
+	l.part = part;
 	l.err = err;
 	l.errsz = errsz;
 	l.fail = LOADER_ERROR;
@@ -524,12 +721,13 @@ loader_run(const struct loader_env *env, const struct job *job,
 	if (loader_slot_minutes(&l) != 0 || loader_begin(&l) != 0)
 		goto out;
 	if ((lease = lease_start(env->cfg, env->control, env->work, env->stop,
-	    job, &ctr)) == NULL) {
+	    job, part, &ctr)) == NULL) {
 		loader_stop(&l, LOADER_ERROR, "could not start the control "
 		    "thread");
 		goto out;
 	}
-	if (loader_read(&l, fd, lease, &ctr) != 0)
+	if ((part == NULL ? loader_read(&l, fd, lease, &ctr) :
+	    loader_read_part(&l, fd, lease, &ctr)) != 0)
 		goto out;
 	if (loader_flush_run(&l) != 0)
 		goto out;
@@ -537,7 +735,8 @@ loader_run(const struct loader_env *env, const struct job *job,
 	if (loader_send(&l) != 0 || loader_copy_end(&l, NULL) != 0)
 		goto out;
 	if (rejectlog_copy(l.rejects, env->work, err, errsz) != 0 ||
-	    agg_flush(l.agg) != 0) {
+	    (part == NULL ? agg_flush(l.agg) :
+	    agg_stage(l.agg, part->part)) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errsz, "could not aggregate");
 		l.fail = LOADER_ERROR;
@@ -548,9 +747,23 @@ loader_run(const struct loader_env *env, const struct job *job,
 	 * against other ATTACHes (SHARE UPDATE EXCLUSIVE) until our commit,
 	 * so concurrent loads wait for each other only from here on.
 	 */
-	if (tripspart_attach(env->work, job->id) != 0) {
+	if ((part == NULL ? tripspart_attach(env->work, job->id) :
+	    tripspart_part_index(env->work, job->id, part->part,
+	    part->owner)) != 0) {
 		loader_stop(&l, LOADER_ERROR, "could not index the trips: %s",
 		    PQerrorMessage(env->work));
+		goto out;
+	}
+	r->rows_loaded = l.loaded;
+	r->rows_rejected = rejectlog_count(l.rejects);
+	r->bytes_read = atomic_load(&ctr.bytes_read);
+	if (part != NULL) {
+		o = loader_commit_part(&l, &lease, r);
+		if (o == LOADER_DONE || o == LOADER_LOST ||
+		    PQtransactionStatus(env->work) == PQTRANS_IDLE) {
+			lease_stop(lease);
+			goto done;
+		}
 		goto out;
 	}
 	if (*env->stop || lease_cancelled(lease) || lease_lost(lease)) {

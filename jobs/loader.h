@@ -15,6 +15,7 @@
 struct config;
 struct dimcache;
 struct job;
+struct job_part;
 struct job_result;
 struct jobfile;
 
@@ -41,11 +42,15 @@ enum loader_outcome {
 #define LOADER_MAX_RECORD	65536
 
 /*
- * Load the job.  Every outcome but LOADER_DONE leaves the job running
- * with nothing written: the caller ends it (runner_db_finish).  r gets
- * the counts so far (rows_loaded of a cancelled load, for its event).
+ * Load the job, or with part, that part of a split job (parts_db.h).
+ * Every outcome but LOADER_DONE leaves the job running with nothing
+ * written: the caller ends it (runner_db_finish), or for a part ends the
+ * job or gives the part back (parts_db_end_job, parts_db_release).  r
+ * gets the counts so far (rows_loaded of a cancelled load, for its
+ * event); a part that ended its job gets the job's.
  */
 enum loader_outcome loader_run(const struct loader_env *, const struct job *,
-	    struct job_result *r, char *err, size_t errsz);
+	    const struct job_part *part, struct job_result *r, char *err,
+	    size_t errsz);
 
 #endif

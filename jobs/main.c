@@ -28,8 +28,10 @@
 #include "db.h"
 #include "dimcache.h"
 #include "jobfile.h"
+#include "jobsplit.h"
 #include "loader.h"
 #include "log.h"
+#include "parts_db.h"
 #include "runner_db.h"
 #include "utf8.h"
 
@@ -186,8 +188,17 @@ runner_run(struct runner *rn, struct job *job)
 	enum runner_db_end	 end;
 	enum loader_outcome	 o;
 	char			 err[1024], clean[1024];
+	int			 split = 0;
 
-	o = loader_run(&env, job, &r, err, sizeof(err));
+	memset(&r, 0, sizeof(r));
+	o = LOADER_DONE;
+	if (rn->cfg.split_bytes > 0 && job->bytes > rn->cfg.split_bytes) {
+		o = jobsplit_run(&env, job, &split, err, sizeof(err));
+		if (o == LOADER_DONE && split)
+			return;		/* the parts are in the queue */
+	}
+	if (o == LOADER_DONE)
+		o = loader_run(&env, job, NULL, &r, err, sizeof(err));
 	runner_clean_error(err, clean, sizeof(clean));
 	r.error = clean;
 	switch (o) {
@@ -231,15 +242,93 @@ runner_run(struct runner *rn, struct job *job)
 		log_warn("job %d: no longer ours, left as it is", job->id);
 }
 
+/*
+ * Load a part of a split job and end it: the job, when the part failed
+ * it or saw it cancelled; else the part goes back to the queue.
+ */
+static void
+runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
+{
+	struct loader_env	 env = { &rn->cfg, rn->work, rn->control,
+	    rn->dims, rn->files, &runner_stop };
+	struct job_result	 r;
+	enum loader_outcome	 o;
+	enum runner_db_status	 st;
+	char			 err[1024], clean[1024];
+	int			 retry = 0;
+
+	o = loader_run(&env, job, part, &r, err, sizeof(err));
+	runner_clean_error(err, clean, sizeof(clean));
+	r.error = clean;
+	switch (o) {
+	case LOADER_DONE:
+		log_info("job %d: part %d loaded, %llu rows, %llu rejected, "
+		    "%.1f s since the job started", job->id, part->part,
+		    (unsigned long long)r.rows_loaded,
+		    (unsigned long long)r.rows_rejected,
+		    runner_db_elapsed(&job->t0));
+		return;
+	case LOADER_LOST:
+		log_warn("job %d: part %d: lease lost or job ended, leaving it",
+		    job->id, part->part);
+		return;
+	case LOADER_STOPPED:
+		log_info("job %d: part %d queued again: the runner is stopping",
+		    job->id, part->part);
+		break;
+	case LOADER_ERROR:
+		retry = part->attempt < job->max_attempts;
+		log_info("job %d: part %d %s (attempt %d): %s", job->id,
+		    part->part, retry ? "retrying" : "failed", part->attempt,
+		    clean);
+		break;
+	default:
+		log_info("job %d: part %d: %s", job->id, part->part,
+		    o == LOADER_CANCELLED ? "cancelled" : clean);
+		break;
+	}
+	if (runner_connect(rn) != 0 && o != LOADER_STOPPED)
+		return;
+	if (rn->work == NULL)
+		return;
+	if (o == LOADER_STOPPED || retry)
+		st = parts_db_release(rn->work, job, part, retry,
+		    retry ? runner_backoff(part->attempt) : 0,
+		    retry ? clean : NULL);
+	else
+		st = parts_db_end_job(rn->work, job, o == LOADER_CANCELLED ?
+		    RUNNER_DB_CANCELLED : RUNNER_DB_FAILED, &r);
+	if (st == RUNNER_DB_GONE)
+		log_warn("job %d: part %d no longer ours, left as it is",
+		    job->id, part->part);
+}
+
 static int
 runner_loop(struct runner *rn)
 {
-	struct job	job;
-	double		wait;
+	struct job	 job;
+	struct job_part	 part;
+	double		 wait;
 
 	while (!runner_stop) {
 		if (runner_connect(rn) != 0)
 			break;
+		/* The parts of split jobs first: finish what has begun. */
+		switch (parts_db_claim(rn->work, &rn->cfg, rn->owner, &job,
+		    &part)) {
+		case RUNNER_DB_CLAIM_RUN:
+			runner_run_part(rn, &job, &part);
+			runner_db_job_release(&job);
+			continue;
+		case RUNNER_DB_CLAIM_DONE:
+			continue;
+		case RUNNER_DB_CLAIM_ERROR:
+			runner_sleep(rn, 1);
+			continue;
+		case RUNNER_DB_CLAIM_NONE:
+		default:
+			break;
+		}
 		switch (runner_db_claim(rn->work, &rn->cfg, rn->owner, &job)) {
 		case RUNNER_DB_CLAIM_RUN:
 			runner_run(rn, &job);

@@ -54,10 +54,13 @@ static const char winner_sql[] =
     "SELECT id FROM tripline.jobs WHERE sha256 = $1 AND id <> $2 "
     "AND state = 'succeeded' AND duplicate_of IS NULL";
 
+/* Jobs, and the parts of split jobs (whose own lease_until is NULL). */
 static const char next_due_sql[] =
-    "SELECT extract(epoch FROM min(CASE WHEN state = 'queued' "
-    "THEN run_after ELSE lease_until END) - now()) "
-    "FROM tripline.jobs WHERE state IN ('queued', 'running')";
+    "SELECT extract(epoch FROM min(t) - now()) FROM ("
+    "SELECT CASE WHEN state = 'queued' THEN run_after ELSE lease_until END "
+    "FROM tripline.jobs WHERE state IN ('queued', 'running') UNION ALL "
+    "SELECT CASE WHEN state = 'queued' THEN run_after ELSE lease_until END "
+    "FROM tripline.job_parts WHERE state IN ('queued', 'running')) AS d(t)";
 
 #define END_WHERE \
     " WHERE id = $1 AND lease_owner = $2 AND attempts = $3 " \

@@ -21,6 +21,20 @@ static const char runner_event_sql[] =
     "VALUES ($1, $2, $3::jsonb, clock_timestamp()) RETURNING id) "
     "SELECT pg_notify('tripline_events', id::text) FROM e";
 
+/*
+ * A progress event only while the job runs.  The parts of a split job
+ * report from several runners, one of which may end the job meanwhile:
+ * FOR SHARE waits for an end being committed and then sees it, so no
+ * progress follows the job's last event.
+ */
+static const char runner_event_running_sql[] =
+    "WITH j AS (SELECT id FROM tripline.jobs WHERE id = $1 "
+    "AND state = 'running' FOR SHARE), "
+    "e AS (INSERT INTO tripline.job_events "
+    "(job_id, event, data, created_at) "
+    "SELECT $1, $2, $3::jsonb, clock_timestamp() FROM j RETURNING id) "
+    "SELECT pg_notify('tripline_events', id::text) FROM e";
+
 struct json_object *
 runner_event_number(double v)
 {
@@ -49,8 +63,9 @@ runner_event_emit(PGconn *conn, int job_id, enum job_event ev,
 	vals[1] = job_event_names[ev];
 	vals[2] = json_object_to_json_string_ext(data,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	res = PQexecParams(conn, runner_event_sql, 3, NULL, vals, NULL, NULL,
-	    0);
+	res = PQexecParams(conn, ev == JOB_EVENT_PROGRESS ?
+	    runner_event_running_sql : runner_event_sql, 3, NULL, vals, NULL,
+	    NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("job %d: could not record event %s: %s", job_id,
 		    job_event_names[ev], PQerrorMessage(conn));

@@ -15,8 +15,9 @@
 #include "jobstate.h"
 
 /*
- * Insert the event on conn (in the caller's transaction, if any).  Takes
- * the reference to data in every case.  Returns 0, or -1 after logging.
+ * Insert the event on conn (in the caller's transaction, if any); a
+ * progress event only while the job is running.  Takes the reference to
+ * data in every case.  Returns 0, or -1 after logging.
  */
 int	runner_event_emit(PGconn *conn, int job_id, enum job_event,
 	    struct json_object *data);

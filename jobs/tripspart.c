@@ -9,28 +9,47 @@
 
 #include "tripspart.h"
 
-/* Type OID of int4 (src/include/catalog/pg_type.dat). */
+/* Type OIDs (src/include/catalog/pg_type.dat). */
 #define OID_INT4	23
+#define OID_TEXT	25
 
 static const char create_sql[] =
     "SELECT tripline.trips_partition_create($1)";
 static const char attach_sql[] =
     "SELECT tripline.trips_partition_attach($1)";
+/* The parts of a split job (sql/migrations/008_parts.sql). */
+static const char part_create_sql[] =
+    "SELECT tripline.trips_part_create($1, $2, $3)";
+static const char part_index_sql[] =
+    "SELECT tripline.trips_part_index($1, $2, $3)";
+static const char parts_attach_sql[] =
+    "SELECT tripline.trips_parts_attach($1)";
+static const char parts_drop_sql[] =
+    "SELECT tripline.trips_parts_drop($1)";
 
+/* Parameters: $1 job, and for a part $2 part, $3 its lease owner. */
 static int
-tripspart_call(PGconn *c, const char *sql, int job_id)
+tripspart_call3(PGconn *c, const char *sql, int nparams, int job_id,
+    int part, const char *owner)
 {
-	const Oid	 type = OID_INT4;
-	char		 id[16];
-	const char	*val = id;
+	static const Oid types[3] = { OID_INT4, OID_INT4, OID_TEXT };
+	char		 id[16], p[16];
+	const char	*vals[3] = { id, p, owner };
 	PGresult	*res;
 	int		 rc;
 
 	snprintf(id, sizeof(id), "%d", job_id);
-	res = PQexecParams(c, sql, 1, &type, &val, NULL, NULL, 0);
+	snprintf(p, sizeof(p), "%d", part);
+	res = PQexecParams(c, sql, nparams, types, vals, NULL, NULL, 0);
 	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
 	PQclear(res);
 	return rc;
+}
+
+static int
+tripspart_call(PGconn *c, const char *sql, int job_id)
+{
+	return tripspart_call3(c, sql, 1, job_id, 0, NULL);
 }
 
 int
@@ -45,6 +64,30 @@ tripspart_attach(PGconn *c, int job_id)
 	return tripspart_call(c, attach_sql, job_id);
 }
 
+int
+tripspart_part_create(PGconn *c, int job_id, int part, const char *owner)
+{
+	return tripspart_call3(c, part_create_sql, 3, job_id, part, owner);
+}
+
+int
+tripspart_part_index(PGconn *c, int job_id, int part, const char *owner)
+{
+	return tripspart_call3(c, part_index_sql, 3, job_id, part, owner);
+}
+
+int
+tripspart_parts_attach(PGconn *c, int job_id)
+{
+	return tripspart_call(c, parts_attach_sql, job_id);
+}
+
+int
+tripspart_parts_drop(PGconn *c, int job_id)
+{
+	return tripspart_call(c, parts_drop_sql, job_id);
+}
+
 /*
  * COPY takes no parameter for its table: the name is made from the job
  * id, an integer the database gave us, exactly as the SQL function names
@@ -57,13 +100,21 @@ tripspart_attach(PGconn *c, int job_id)
  * the same as seeing the partition, which catalog lookups already do.
  */
 int
-tripspart_copy_sql(char *buf, size_t size, int job_id)
+tripspart_copy_sql(char *buf, size_t size, int job_id, int part)
 {
-	int n;
+	char	 table[48];
+	int	 n;
 
-	n = snprintf(buf, size, "COPY tripline.trips_job_%d (origin_lon, "
+	if (part < 0)
+		n = snprintf(table, sizeof(table), "trips_job_%d", job_id);
+	else
+		n = snprintf(table, sizeof(table), "trips_job_%d_p%d", job_id,
+		    part);
+	if (n < 0 || (size_t)n >= sizeof(table))
+		return -1;
+	n = snprintf(buf, size, "COPY tripline.%s (origin_lon, "
 	    "origin_lat, dest_lon, dest_lat, ts, origin_cell, dest_cell, "
-	    "job_id, region_id, datasource_id) FROM STDIN "
-	    "(FORMAT binary, FREEZE)", job_id);
+	    "job_id, region_id, datasource_id, part) FROM STDIN "
+	    "(FORMAT binary, FREEZE)", table);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }

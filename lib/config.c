@@ -15,6 +15,7 @@ enum config_int {
 	CONFIG_MAX_ATTEMPTS,
 	CONFIG_REPORTS_PUBLIC,
 	CONFIG_AGG_MAP_KEYS,
+	CONFIG_SPLIT_BYTES,
 	CONFIG__MAX
 };
 
@@ -30,6 +31,8 @@ static const struct {
 	{ "TRIPLINE_REPORTS_PUBLIC", 1, 0, 1 },	/* CONFIG_REPORTS_PUBLIC */
 	/* CONFIG_AGG_MAP_KEYS: jobs/aggregate.c, the runner's memory bound */
 	{ "TRIPLINE_AGG_MAP_KEYS", 1 << 18, 512, 1 << 24 },
+	/* CONFIG_SPLIT_BYTES: jobs/split.h, 0 = load every file whole */
+	{ "TRIPLINE_SPLIT_BYTES", 0, 0, INT64_MAX },
 };
 
 static const char *
@@ -70,5 +73,6 @@ config_load(struct config *cfg, const char *role_default)
 	cfg->max_attempts = (int)v[CONFIG_MAX_ATTEMPTS];
 	cfg->reports_public = (int)v[CONFIG_REPORTS_PUBLIC];
 	cfg->agg_map_keys = (size_t)v[CONFIG_AGG_MAP_KEYS];
+	cfg->split_bytes = v[CONFIG_SPLIT_BYTES];
 	return 0;
 }

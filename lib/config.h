@@ -22,6 +22,9 @@ struct config {
 	int		 reports_public; /* TRIPLINE_REPORTS_PUBLIC: 0 = need token */
 	size_t		 agg_map_keys;	/* TRIPLINE_AGG_MAP_KEYS: most keys an
 					   aggregate map holds before it spills */
+	int64_t		 split_bytes;	/* TRIPLINE_SPLIT_BYTES: a file larger
+					   than this is loaded in parts of
+					   about this size; 0 = never */
 };
 
 /*

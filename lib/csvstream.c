@@ -474,6 +474,17 @@ csvstream_lines(const struct csvstream *s)
 	return s->line;
 }
 
+int
+csvstream_jump(struct csvstream *s, uint64_t line)
+{
+	/* Only between records: a line just ended, nothing is pending. */
+	if (line == 0 || !s->headdone || s->inrecord || s->bad != CSVSTREAM_GOOD ||
+	    s->pendingcr || s->finished)
+		return -1;
+	s->line = line;
+	return 0;
+}
+
 size_t
 csvstream_memory(const struct csvstream *s)
 {

@@ -72,6 +72,14 @@ uint64_t	 csvstream_records(const struct csvstream *);
 uint64_t	 csvstream_lines(const struct csvstream *);
 
 /*
+ * The next byte fed is the start of physical line `line` of the same
+ * file: a reader that read the header line and jumps to a later line
+ * start (a part of a split job, jobs/split.h).  Only right after a line
+ * feed; 0, or -1 when a record is still open.
+ */
+int		 csvstream_jump(struct csvstream *, uint64_t line);
+
+/*
  * Bytes of memory the reader holds now.  Its buffers grow to fit the
  * largest record read and no further: about 2 * max_record, plus 16 bytes
  * a field for the record with the most fields (at worst, a record of

@@ -43,6 +43,7 @@ TARGETS=(
 	"safetext|cgi/safetext.c|1024"
 	"param|cgi/param.c|256"
 	"inboxreq|cgi/inboxreq.c cgi/safetext.c|8192"
+	"split|jobs/split.c lib/csvstream.c|8192"
 )
 
 OUT=build/fuzz
@@ -50,7 +51,7 @@ WORK=tests/fuzz/work
 CC_FUZZ=${CC_FUZZ:-clang}
 # UBSan must abort, or libFuzzer would not count its reports as crashes.
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS_FUZZ="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra $SAN -Ilib -Icgi -I/usr/include/postgresql"
+CFLAGS_FUZZ="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra $SAN -Ilib -Icgi -Ijobs -I/usr/include/postgresql"
 LDLIBS_FUZZ="-lfcgi -lpq -lcsv -ljson-c -lcrypto -lm -pthread"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -84,15 +85,15 @@ stale() {
 	return 1
 }
 
-# Every library and cgi object (not main.c) goes into one archive, so a
-# harness pulls in only what it uses and a colleague's unfinished file
-# breaks only the targets that need it.
+# Every library and cgi object (not main.c), and the runner's pure split
+# scanner, go into one archive, so a harness pulls in only what it uses and
+# a colleague's unfinished file breaks only the targets that need it.
 build_archive() {
 	local src obj objs=() hdrs=() pids=() p
-	for p in lib/*.h cgi/*.h; do
+	for p in lib/*.h cgi/*.h jobs/split.h; do
 		[ -e "$p" ] && hdrs+=("$p")
 	done
-	for src in lib/*.c cgi/*.c; do
+	for src in lib/*.c cgi/*.c jobs/split.c; do
 		[ -e "$src" ] || continue
 		[ "$src" = cgi/main.c ] && continue
 		obj=$OUT/obj/${src%.c}.o
@@ -112,7 +113,7 @@ build_archive() {
 	for p in "${pids[@]}"; do
 		wait "$p"
 	done
-	for src in lib/*.c cgi/*.c; do
+	for src in lib/*.c cgi/*.c jobs/split.c; do
 		[ -e "$src" ] || continue
 		[ "$src" = cgi/main.c ] && continue
 		obj=$OUT/obj/${src%.c}.o

@@ -1,0 +1,208 @@
+"""test_split.py: one large file loaded by two runners at once, in byte
+ranges (jobs/split.c, jobs/parts_db.c, sql/migrations/008_parts.sql;
+issue "proof of scale", "Beyond one machine").
+
+Each test starts its own stack with two runners and TRIPLINE_SPLIT_BYTES
+set, so that a file of a few megabytes is cut into parts.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness
+import test_reports
+import test_runner as tr
+
+TRIP_COLS = ("origin_lon, origin_lat, dest_lon, dest_lat, ts, origin_cell, dest_cell, "
+             "region_id, datasource_id")
+
+
+def split_stack(split_bytes, runners=2):
+    return harness.Stack(env={"TRIPLINE_SPLIT_BYTES": str(split_bytes)}, runners=runners)
+
+
+def parts(stack, job_id):
+    rows = stack.psql("SELECT part, state, attempts, rows_loaded, rows_rejected FROM "
+                      "tripline.job_parts WHERE job_id = %d ORDER BY part" % job_id)
+    return [(int(p), s, int(a), int(n), int(r)) for p, s, a, n, r in rows]
+
+
+def leftovers(stack, job_id):
+    """What a failed or cancelled split job must not leave behind."""
+    return {
+        "tables": int(stack.scalar("SELECT count(*) FROM pg_class WHERE relname LIKE "
+                                   "'trips\\_job\\_%d\\_%%' OR relname = 'trips_job_%d'"
+                                   % (job_id, job_id))),
+        "rejects": int(stack.scalar("SELECT count(*) FROM tripline.job_rejects WHERE job_id = %d"
+                                    % job_id)),
+        "staged": int(stack.scalar(
+            "SELECT (SELECT count(*) FROM tripline.agg_stage_cells WHERE job_id = %d) + "
+            "(SELECT count(*) FROM tripline.agg_stage_groups WHERE job_id = %d) + "
+            "(SELECT count(*) FROM tripline.agg_stage_regions WHERE job_id = %d)"
+            % (job_id, job_id, job_id))),
+        "parts": int(stack.scalar("SELECT count(*) FROM tripline.job_parts WHERE job_id = %d"
+                                  % job_id)),
+        "trips": tr.trips(stack, job_id),
+    }
+
+
+def differ(stack, sql_a, sql_b):
+    """Rows of a not in b plus rows of b not in a (as multisets)."""
+    return int(stack.scalar("SELECT (SELECT count(*) FROM (%s EXCEPT ALL %s) x) + "
+                            "(SELECT count(*) FROM (%s EXCEPT ALL %s) y)"
+                            % (sql_a, sql_b, sql_b, sql_a)))
+
+
+def runner_log(stack, name):
+    with open(os.path.join(stack.var, "log", name + ".log"), errors="replace") as f:
+        return f.read()
+
+
+def wait_part_running(stack, job_id, owner_pid=None, timeout=120):
+    """Wait until a part of the job is loading (and has read something)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        rows = stack.psql("SELECT part, coalesce(lease_owner, '') FROM tripline.job_parts "
+                          "WHERE job_id = %d AND state = 'running' AND bytes_read > 0" % job_id)
+        for part, owner in rows:
+            if owner_pid is None or owner.endswith(":%d" % owner_pid):
+                return int(part)
+        time.sleep(0.05)
+    raise AssertionError("no part of job %d is loading" % job_id)
+
+
+def test_split_job_loads_like_a_whole_one(stack):
+    rows, bad = 200000, 300
+    s = None
+    try:
+        # Four parts of a ~25 MB file.
+        probe = os.path.join(stack.var, "probe.csv")
+        subprocess.run([tr.GEN, "-n", str(rows), "-s", "77", "--bad", str(bad), "-o", probe],
+                       check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        size = os.path.getsize(probe)
+        with open(probe, "rb") as f:
+            data = f.read()
+        os.unlink(probe)
+        s = split_stack(size // 4 + 1)
+        job_id = tr.submit(s, data)
+        j = tr.wait_state(s, job_id)
+        assert j["state"] == "succeeded", j
+        assert j["rows_loaded"] == rows and j["rows_rejected"] == bad, j
+        assert j["attempts"] == 1, j
+        p = parts(s, job_id)
+        assert [x[0] for x in p] == [0, 1, 2, 3], p
+        assert all(x[1] == "loaded" and x[2] == 1 for x in p), p
+        assert sum(x[3] for x in p) == rows and sum(x[4] for x in p) == bad, p
+        assert tr.trips(s, job_id) == rows
+        # The job's partition is partitioned by part: four tables, attached.
+        kids = s.psql("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                      "WHERE i.inhparent = 'tripline.trips_job_%d'::regclass ORDER BY 1" % job_id)
+        assert [k for (k,) in kids] == ["trips_job_%d_p%d" % (job_id, k) for k in range(4)], kids
+        assert leftovers(s, job_id)["staged"] == 0
+        # Events: one start, one end, progress summed over the parts.
+        ev = tr.events(s, job_id)
+        assert [e for e, _ in ev if e != "progress"] == ["queued", "started", "succeeded"], ev
+        progress = [d for e, d in ev if e == "progress"]
+        for d in progress:
+            assert set(d) == tr.PROGRESS_KEYS, d
+            assert 0 <= d["percent"] <= 100 and d["rows_loaded"] <= rows, d
+        assert ev[-1][1]["rows_loaded"] == rows and ev[-1][1]["rows_rejected"] == bad, ev[-1]
+        # Both runners loaded parts.
+        logs = [runner_log(s, n) for n in ("runner-1", "runner-2")]
+        assert any("job %d: split into 4 parts" % job_id in t for t in logs), logs
+        loaded = [len(re.findall(r"job %d: part \d loaded" % job_id, t)) for t in logs]
+        assert sum(loaded) == 4 and min(loaded) > 0, loaded
+        test_reports.check_aggregates(s)
+
+        # The same rows loaded whole (one runner, no split; a blank last
+        # line makes the content new): the same trips, the same rejects
+        # with the same line numbers.
+        s.stop_runners()
+        s.env["TRIPLINE_SPLIT_BYTES"] = "0"
+        s.start_runners(1)
+        whole = tr.submit(s, data + b"\n")
+        j = tr.wait_state(s, whole)
+        assert j["state"] == "succeeded" and j["rows_loaded"] == rows, j
+        assert parts(s, whole) == []
+        assert differ(s, "SELECT %s FROM tripline.trips WHERE job_id = %d" % (TRIP_COLS, job_id),
+                      "SELECT %s FROM tripline.trips WHERE job_id = %d" % (TRIP_COLS, whole)) == 0
+        assert differ(s, "SELECT line, reason, raw FROM tripline.job_rejects WHERE job_id = %d"
+                      % job_id, "SELECT line, reason, raw FROM tripline.job_rejects "
+                      "WHERE job_id = %d" % whole) == 0
+        assert int(s.scalar("SELECT count(*) FROM tripline.job_rejects WHERE job_id = %d"
+                            % job_id)) == bad
+        test_reports.check_aggregates(s)
+
+        # A file with a double quote anywhere is loaded whole.
+        s.stop_runners()
+        s.env["TRIPLINE_SPLIT_BYTES"] = str(size // 4 + 1)
+        s.start_runners(2)
+        lines = data.split(b"\n")
+        lines[5] = lines[5].replace(b"POINT", b"\"POINT", 1).replace(b"),", b")\",", 1)
+        quoted = tr.submit(s, b"\n".join(lines))
+        j = tr.wait_state(s, quoted)
+        assert j["state"] == "succeeded" and j["rows_loaded"] == rows, j
+        assert parts(s, quoted) == []
+        assert any("job %d: loaded whole (the file has quotes)" % quoted in runner_log(s, n)
+                   for n in ("runner-1", "runner-2"))
+        assert not s.sanitizer_reports()
+    finally:
+        if s is not None:
+            s.close()
+
+
+def test_split_job_faults(stack):
+    """A runner killed mid-part, a cancel, a file changed under the parts."""
+    rows = 1000000
+    s = split_stack(30 * 1024 * 1024)
+    try:
+        # SIGKILL of a runner loading a part: the part is taken up again
+        # once its lease expires, and every row is loaded exactly once.
+        name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed())
+        job_id = tr.submit_inbox(s, name)
+        wait_part_running(s, job_id, owner_pid=s.pid("runner-1"))
+        s.kill("runner-1", signal.SIGKILL)
+        assert tr.trips(s, job_id) == 0
+        s.start_runners(2)
+        j = tr.wait_state(s, job_id, timeout=240)
+        assert j["state"] == "succeeded", j
+        assert j["rows_loaded"] == rows and j["attempts"] == 1, j
+        assert tr.trips(s, job_id) == rows
+        p = parts(s, job_id)
+        assert len(p) >= 4 and sum(x[3] for x in p) == rows, p
+        assert sorted(x[2] for x in p)[-1] == 2, p      # the killed part's second attempt
+        assert [e for e, _ in tr.events(s, job_id) if e != "progress"] == \
+            ["queued", "started", "succeeded"]
+        assert leftovers(s, job_id)["staged"] == 0
+
+        # A cancel while parts load: within a second, nothing left.
+        name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed())
+        job_id = tr.submit_inbox(s, name)
+        wait_part_running(s, job_id)
+        t0 = time.time()
+        s.psql("UPDATE tripline.jobs SET cancel_requested = true WHERE id = %d" % job_id)
+        j = tr.wait_state(s, job_id, timeout=30)
+        assert j["state"] == "cancelled", j
+        assert time.time() - t0 < 1.5, time.time() - t0
+        tr.check_final_event(s, job_id, "cancelled")
+        time.sleep(0.5)         # the other runner's part rolls back
+        assert leftovers(s, job_id) == {"tables": 0, "rejects": 0, "staged": 0, "parts": 0,
+                                        "trips": 0}, leftovers(s, job_id)
+
+        # The inbox file changes after the split: the job fails, nothing left.
+        name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed(), bad=100)
+        job_id = tr.submit_inbox(s, name)
+        wait_part_running(s, job_id)
+        os.utime(os.path.join(s.var, "inbox", name), (1, 1))
+        j = tr.wait_state(s, job_id, timeout=120)
+        assert j["state"] == "failed", j
+        assert j["error"] == "the file changed after it was queued", j
+        time.sleep(0.5)
+        assert leftovers(s, job_id) == {"tables": 0, "rejects": 0, "staged": 0, "parts": 0,
+                                        "trips": 0}, leftovers(s, job_id)
+        test_reports.check_aggregates(s)
+        assert not s.sanitizer_reports()
+    finally:
+        s.close()
