@@ -10,9 +10,14 @@ command -v gnuplot >/dev/null || { echo "plot: gnuplot missing (scripts/install-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# series FIGURE: "rows value" lines, the newest value for each size
+# series FIGURE: "rows value" lines, the newest value for each size from
+# runs with one runner (a run with BENCH_RUNNERS=2 is compared in the docs,
+# not drawn as a point of the same curve)
 series() {
-	awk -F, -v f="$1" 'NR > 1 && $5 == f { v[$4] = $6 } END { for (r in v) print r, v[r] }' "$CSV" |
+	awk -F, -v f="$1" '
+	    FNR == NR { if ($5 == "runners" && $6 != 1) multi[$1] = 1; next }
+	    FNR > 1 && $5 == f && !($1 in multi) { v[$4] = $6 }
+	    END { for (r in v) print r, v[r] }' "$CSV" "$CSV" |
 	    sort -n > "$tmp/$1.dat"
 	echo "$tmp/$1.dat"
 }

@@ -12,6 +12,9 @@
 #   BENCH_PARTS="ingest" make bench     only the ingest figures
 #   BENCH_FILES=10 make bench            each size as 10 files, loaded in turn
 #   BENCH_REPORT_N=300 make bench        fewer report requests (default 1000)
+#   BENCH_RUNNERS=2 BENCH_SPLIT_BYTES=268435456 make bench
+#                                        two runners, files over 256 MiB
+#                                        loaded in parts by both at once
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -19,6 +22,8 @@ SIZES=${SIZES:-10000000}
 PARTS=${BENCH_PARTS:-ingest reports explain stream}
 NFILES=${BENCH_FILES:-1}
 REPORT_N=${BENCH_REPORT_N:-1000}
+RUNNERS=${BENCH_RUNNERS:-1}
+SPLIT=${BENCH_SPLIT_BYTES:-0}
 BENCH_VAR=${BENCH_VAR:-$ROOT/build/bench}
 RESULTS=$ROOT/docs/bench/results.csv
 PY=/usr/bin/python3
@@ -29,6 +34,7 @@ export TRIPLINE_PGPORT=${TRIPLINE_PGPORT:-55432}
 export TRIPLINE_MAX_UPLOAD=${TRIPLINE_MAX_UPLOAD:-68719476736}
 export TRIPLINE_PG_SHARED_BUFFERS=${TRIPLINE_PG_SHARED_BUFFERS:-4GB}
 export DEMO=0
+export TRIPLINE_RUNNERS=$RUNNERS TRIPLINE_SPLIT_BYTES=$SPLIT
 
 date_=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -48,6 +54,15 @@ peak_kib() {	# VmHWM (peak resident set) of a pid file's process, in KiB
 	local pid
 	pid=$(cat "$TRIPLINE_VAR/run/$1.pid" 2>/dev/null) || { echo 0; return; }
 	awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0
+}
+
+runners_peak_kib() {	# the largest peak of the runners
+	local i m=0 k
+	for ((i = 1; i <= RUNNERS; i++)); do
+		k=$(peak_kib "runner-$i")
+		[ "$k" -gt "$m" ] && m=$k
+	done
+	echo "$m"
 }
 
 for rows in $SIZES; do
@@ -108,6 +123,8 @@ for rows in $SIZES; do
 		read -r st loaded rejected first last <<<"$state"
 		[ "$st" = succeeded ] || { echo "jobs ${jobs[*]}: $st"; exit 1; }
 		record "$rows" files "$NFILES" files
+		record "$rows" runners "$RUNNERS" runners
+		record "$rows" split_bytes "$SPLIT" bytes
 		record "$rows" job_load_seconds_first "$first" s
 		record "$rows" job_load_seconds_last "$last" s
 		record "$rows" upload_seconds "$(calc "%.2f" "$tu - $t0")" s
@@ -119,12 +136,13 @@ for rows in $SIZES; do
 		bytes=$(psql -XAtc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
 		    JOIN pg_namespace n ON n.oid = c.relnamespace
 		    WHERE n.nspname = 'tripline' AND c.relkind IN ('r', 'p', 'm')")
-		# trips is partitioned by job: its heap is its partitions' heaps.
-		heap=$(psql -XAtc "SELECT coalesce(sum(pg_table_size(inhrelid)), 0)
-		    FROM pg_inherits WHERE inhparent = 'tripline.trips'::regclass")
+		# trips is partitioned by job (and a split job's partition by
+		# part): its heap is its leaf partitions' heaps.
+		heap=$(psql -XAtc "SELECT coalesce(sum(pg_table_size(relid)), 0)
+		    FROM pg_partition_tree('tripline.trips') WHERE isleaf")
 		record "$rows" db_bytes_per_trip "$(calc "%.1f" "$bytes / $loaded")" bytes
 		record "$rows" trips_heap_bytes_per_trip "$(calc "%.1f" "$heap / $loaded")" bytes
-		record "$rows" runner_peak_rss "$(peak_kib runner-1)" KiB
+		record "$rows" runner_peak_rss "$(runners_peak_kib)" KiB
 		record "$rows" cgi_peak_rss "$(peak_kib cgi)" KiB
 	fi
 	if [[ " $PARTS " == *" reports "* ]] && [ -e tests/bench/bench_reports.py ]; then

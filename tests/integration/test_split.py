@@ -147,7 +147,7 @@ def test_split_job_loads_like_a_whole_one(stack):
         assert parts(s, quoted) == []
         assert any("job %d: loaded whole (the file has quotes)" % quoted in runner_log(s, n)
                    for n in ("runner-1", "runner-2"))
-        assert not s.sanitizer_reports()
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         if s is not None:
             s.close()
@@ -203,6 +203,6 @@ def test_split_job_faults(stack):
         assert leftovers(s, job_id) == {"tables": 0, "rejects": 0, "staged": 0, "parts": 0,
                                         "trips": 0}, leftovers(s, job_id)
         test_reports.check_aggregates(s)
-        assert not s.sanitizer_reports()
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
