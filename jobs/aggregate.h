@@ -29,11 +29,13 @@ int	agg_add(struct agg *, const struct trip *t, uint64_t origin_cell,
 	    uint64_t dest_cell, int slot, int region_id, int datasource_id);
 int	agg_flush(struct agg *); /* called inside the load transaction after the trips COPY has ended */
 /*
- * A part of a split job, instead of agg_flush: its rows go to the
- * job's stage (agg_stage_*), not into the aggregates; the last part
- * then merges the whole stage (agg_unstage) in its transaction.
+ * A part of a split job, instead of agg_flush: its rows go to the job's
+ * stage tables (agg_stage_<job>_*), not into the aggregates.  The last
+ * part calls agg_unstage instead: the other parts' staged rows are read
+ * back into its maps, the sums merged as agg_flush does, and the stage
+ * dropped, all in its transaction.
  */
-int	agg_stage(struct agg *, int part);
+int	agg_stage(struct agg *);
 int	agg_unstage(struct agg *);
 void	agg_free(struct agg *);
 

@@ -101,4 +101,25 @@ copybin_text(struct copybin *b, const char *s, size_t n)
 	copybin_raw(b, s, n);
 }
 
+/*
+ * Reading binary COPY data, one row at a time as PQgetCopyData returns
+ * it (the first row comes after the file header, the last chunk is the
+ * trailer).  Pure over (buf, len).
+ */
+struct copybin_row {
+	const unsigned char	*p;
+	size_t			 left;
+	int			 bad;	/* a field was missing or malformed */
+};
+
+/*
+ * Start reading a row: skips the file header when the row has one.
+ * Returns the row's field count, 0 for the trailer, -1 when malformed.
+ */
+int	copybin_row_begin(struct copybin_row *, const char *buf, size_t len);
+/* The next field as an integer of its width (2, 4 or 8 bytes): NULL or
+ * another width sets r->bad and gives 0. */
+int64_t	copybin_get_int(struct copybin_row *, size_t width);
+double	copybin_get_f64(struct copybin_row *);
+
 #endif

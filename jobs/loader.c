@@ -591,9 +591,9 @@ loader_commit(struct loader *l, struct job_result *r)
 
 /*
  * Commit a part of a split job (parts_db.h): under the job's parts lock,
- * the last part also merges the job's staged aggregates, attaches every
- * part and ends the job as succeeded, so that all of it appears in this
- * one commit.  The lease is stopped before the final statements, as in
+ * a part that is not the last stages its aggregates; the last one merges
+ * them with its own, attaches every part and ends the job as succeeded,
+ * so that all of it appears in this one commit.  The lease is stopped before the final statements, as in
  * loader_commit.  Returns the outcome; the transaction is closed.
  */
 static enum loader_outcome
@@ -607,6 +607,10 @@ loader_commit_part(struct loader *l, struct lease **lease,
 
 	if ((last = parts_db_others(c, l->job, l->part, &others)) < 0) {
 		loader_stop(l, LOADER_ERROR, "could not record the part");
+		return LOADER_ERROR;
+	}
+	if (!last && agg_stage(l->agg) != 0) {
+		loader_stop(l, LOADER_ERROR, "could not aggregate");
 		return LOADER_ERROR;
 	}
 	if (last && (agg_unstage(l->agg) != 0 ||
@@ -734,9 +738,9 @@ loader_run(const struct loader_env *env, const struct job *job,
 	copybin_trailer(&l.out);
 	if (loader_send(&l) != 0 || loader_copy_end(&l, NULL) != 0)
 		goto out;
+	/* A part's aggregates wait for loader_commit_part. */
 	if (rejectlog_copy(l.rejects, env->work, err, errsz) != 0 ||
-	    (part == NULL ? agg_flush(l.agg) :
-	    agg_stage(l.agg, part->part)) != 0) {
+	    (part == NULL && agg_flush(l.agg) != 0)) {
 		if (err[0] == '\0')
 			snprintf(err, errsz, "could not aggregate");
 		l.fail = LOADER_ERROR;

@@ -30,6 +30,9 @@ static const char handover_sql[] =
     "AND attempts = $3 AND state = 'running' AND NOT cancel_requested "
     "RETURNING pg_notify('tripline_jobs', id::text)";
 
+static const char stage_open_sql[] =
+    "SELECT tripline.agg_stage_open($1)";
+
 static const char insert_sql[] =
     "INSERT INTO tripline.job_parts (job_id, part, first_byte, end_byte, "
     "first_line, header_end, file_stamp) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -149,6 +152,11 @@ parts_db_split(PGconn *c, const struct job *job, const struct split *s,
 		rc = 1;
 		goto out;
 	}
+	PQclear(res);
+	res = NULL;
+	if (parts_exec(c, stage_open_sql, 1, vals, NULL, "open its stage",
+	    job->id) != 0)
+		goto out;
 	for (k = 0; k < s->nparts; k++) {
 		snprintf(num[1], sizeof(num[1]), "%zu", k);
 		snprintf(num[2], sizeof(num[2]), "%llu",

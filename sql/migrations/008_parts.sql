@@ -8,8 +8,8 @@
 -- are the units of work, claimed with FOR UPDATE SKIP LOCKED by any
 -- runner, each under its own lease.  A part loads in a transaction of its
 -- own: its trips into a table of its own (trips_job_<job>_p<part>,
--- indexed, not attached), its rejects, and its aggregates into the
--- agg_stage_* tables; none of it is read by any report.  The runner that
+-- indexed, not attached), its rejects, and its aggregates into the job's
+-- stage tables (agg_stage_<job>_*); none of it is read by any report.  The runner that
 -- commits the last part also, in that same transaction, attaches every
 -- part to trips, merges the staged aggregates and marks the job
 -- succeeded: the job's trips and counts appear in one commit, as for a
@@ -48,31 +48,74 @@ CREATE TABLE job_parts (
 CREATE INDEX job_parts_claimable ON job_parts (job_id, part)
 	WHERE state IN ('queued', 'running');
 
--- A part's aggregates, as the runner sent them for agg_merge(), waiting
--- for the last part: the temporary tables of agg_begin() with the job and
--- part in front.  Few rows live here at a time (the parts of running
--- jobs), so there is no index: the last part reads a job's rows whole.
-CREATE TABLE agg_stage_cells (job_id integer NOT NULL, part smallint NOT NULL,
-    kind smallint, level smallint, ix integer, iy integer, week date,
-    trips bigint);
-CREATE TABLE agg_stage_regions (job_id integer NOT NULL,
-    part smallint NOT NULL, region_id integer, week date, trips bigint);
-CREATE TABLE agg_stage_sources (job_id integer NOT NULL,
-    part smallint NOT NULL, region_id integer, datasource_id smallint,
+-- A part's aggregates wait for the last part in tables of the job's own,
+-- agg_stage_<job>_<kind>, made at the split (agg_stage_open) with the
+-- columns of these templates, which are agg_begin()'s temporary tables
+-- and hold no row.  Tables of its own, not rows in shared ones, because
+-- the last part drops them when done (a DELETE of millions of rows cost
+-- seconds), and a part inserting into its job's table locks nothing
+-- another job's parts use.  No index: the last part reads them whole.
+CREATE TABLE agg_stage_cells (kind smallint, level smallint, ix integer,
+    iy integer, week date, trips bigint);
+CREATE TABLE agg_stage_regions (region_id integer, week date, trips bigint);
+CREATE TABLE agg_stage_sources (region_id integer, datasource_id smallint,
     trips bigint, first_ts timestamp, last_ts timestamp);
-CREATE TABLE agg_stage_groups (job_id integer NOT NULL,
-    part smallint NOT NULL, region_id integer, origin_cell bigint,
+CREATE TABLE agg_stage_groups (region_id integer, origin_cell bigint,
     dest_cell bigint, slot smallint, trips bigint, sum_olon float8,
     sum_olat float8, sum_dlon float8, sum_dlat float8, first_ts timestamp,
     last_ts timestamp, datasources bigint);
-CREATE TABLE agg_stage_more (job_id integer NOT NULL, part smallint NOT NULL,
-    region_id integer, origin_cell bigint, dest_cell bigint, slot smallint,
-    datasource_id smallint);
+CREATE TABLE agg_stage_more (region_id integer, origin_cell bigint,
+    dest_cell bigint, slot smallint, datasource_id smallint);
+
+-- The kinds of staged aggregate, the suffixes of the names above.
+CREATE FUNCTION agg_stage_kinds() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT ARRAY['cells', 'regions', 'sources', 'groups', 'more']
+$$;
+
+-- At the split, in its transaction: the job's stage tables.
+CREATE FUNCTION agg_stage_open(job integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, tripline, pg_temp AS $$
+DECLARE
+	k text;
+BEGIN
+	PERFORM tripline.trips_partition_check(job);
+	FOREACH k IN ARRAY tripline.agg_stage_kinds() LOOP
+		EXECUTE format('CREATE TABLE tripline.%I (LIKE tripline.%I)',
+		    format('agg_stage_%s_%s', job, k), 'agg_stage_' || k);
+		EXECUTE format('GRANT SELECT, INSERT ON tripline.%I TO '
+		    'tripline_runner', format('agg_stage_%s_%s', job, k));
+	END LOOP;
+END $$;
+
+-- The job's stage tables, gone: by the last part once it has read them
+-- back into its own sums (jobs/aggregate.c, agg_unstage) and merged them,
+-- or with the parts of a failed or cancelled job (trips_parts_drop).
+CREATE FUNCTION agg_stage_close(job integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, tripline, pg_temp
+SET client_min_messages = warning AS $$
+DECLARE
+	k text;
+BEGIN
+	IF job IS NULL OR NOT EXISTS (SELECT FROM tripline.jobs j
+	    WHERE j.id = job AND ((j.state = 'running' AND j.lease_owner = 'parts')
+	    OR j.state IN ('failed', 'cancelled')
+	    OR (j.state = 'succeeded' AND j.duplicate_of IS NOT NULL))) THEN
+		RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+		    MESSAGE = format('job %s is not split', job);
+	END IF;
+	FOREACH k IN ARRAY tripline.agg_stage_kinds() LOOP
+		EXECUTE format('DROP TABLE IF EXISTS tripline.%I',
+		    format('agg_stage_%s_%s', job, k));
+	END LOOP;
+END $$;
 
 GRANT SELECT, INSERT, UPDATE ON job_parts TO tripline_runner;
 GRANT SELECT ON job_parts TO tripline_web;
-GRANT SELECT, INSERT, DELETE ON agg_stage_cells, agg_stage_regions,
-    agg_stage_sources, agg_stage_groups, agg_stage_more TO tripline_runner;
+REVOKE ALL ON agg_stage_cells, agg_stage_regions, agg_stage_sources,
+    agg_stage_groups, agg_stage_more FROM PUBLIC;
 
 -- The part's table, as trips_partition_create() makes a job's: no index,
 -- INSERT for the runner, CHECK constraints that imply both partition
@@ -181,70 +224,33 @@ BEGIN
 		EXECUTE format('DROP TABLE IF EXISTS tripline.%I',
 		    format('trips_job_%s_p%s', job, p));
 	END LOOP;
-	DELETE FROM tripline.agg_stage_cells WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_regions WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_sources WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_groups WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_more WHERE job_id = job;
+	PERFORM tripline.agg_stage_close(job);
 	DELETE FROM tripline.job_rejects WHERE job_id = job;
 	DELETE FROM tripline.job_parts WHERE job_id = job;
 END $$;
 
--- A part's aggregates, from agg_begin()'s temporary tables into the stage.
-CREATE FUNCTION agg_stage(job integer, p integer) RETURNS void
+-- A part's aggregates, from agg_begin()'s temporary tables into the
+-- job's stage tables (names made from the integer job id).
+CREATE FUNCTION agg_stage(job integer) RETURNS void
 LANGUAGE plpgsql SET search_path = tripline, pg_temp AS $$
+DECLARE
+	k text;
 BEGIN
-	INSERT INTO tripline.agg_stage_cells SELECT job, p, * FROM pg_temp.agg_cells;
-	INSERT INTO tripline.agg_stage_regions SELECT job, p, * FROM pg_temp.agg_regions;
-	INSERT INTO tripline.agg_stage_sources SELECT job, p, * FROM pg_temp.agg_sources;
-	INSERT INTO tripline.agg_stage_groups SELECT job, p, * FROM pg_temp.agg_groups;
-	INSERT INTO tripline.agg_stage_more SELECT job, p, * FROM pg_temp.agg_more;
-	TRUNCATE pg_temp.agg_cells, pg_temp.agg_regions, pg_temp.agg_sources,
-	    pg_temp.agg_groups, pg_temp.agg_more;
-END $$;
-
--- The last part, after staging its own rows too: the job's staged rows
--- summed by key into agg_begin()'s temporary tables (agg_merge() needs
--- one row per key), merged, and deleted.  Summing partial aggregates is
--- exact: counts and coordinate sums add, first/last seen are min/max,
--- datasource sets are OR-ed.
-CREATE FUNCTION agg_unstage(job integer) RETURNS void
-LANGUAGE plpgsql SET search_path = tripline, pg_temp SET jit = off AS $$
-BEGIN
-	PERFORM set_config('work_mem', '1GB', true);
-	INSERT INTO pg_temp.agg_cells
-	SELECT kind, level, ix, iy, week, sum(trips)
-	FROM tripline.agg_stage_cells WHERE job_id = job GROUP BY 1, 2, 3, 4, 5;
-	INSERT INTO pg_temp.agg_regions
-	SELECT region_id, week, sum(trips)
-	FROM tripline.agg_stage_regions WHERE job_id = job GROUP BY 1, 2;
-	INSERT INTO pg_temp.agg_sources
-	SELECT region_id, datasource_id, sum(trips), min(first_ts), max(last_ts)
-	FROM tripline.agg_stage_sources WHERE job_id = job GROUP BY 1, 2;
-	INSERT INTO pg_temp.agg_groups
-	SELECT region_id, origin_cell, dest_cell, slot, sum(trips),
-	       sum(sum_olon), sum(sum_olat), sum(sum_dlon), sum(sum_dlat),
-	       min(first_ts), max(last_ts), bit_or(datasources)
-	FROM tripline.agg_stage_groups WHERE job_id = job GROUP BY 1, 2, 3, 4;
-	INSERT INTO pg_temp.agg_more
-	SELECT DISTINCT region_id, origin_cell, dest_cell, slot, datasource_id
-	FROM tripline.agg_stage_more WHERE job_id = job;
-	PERFORM tripline.agg_merge();
-	DELETE FROM tripline.agg_stage_cells WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_regions WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_sources WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_groups WHERE job_id = job;
-	DELETE FROM tripline.agg_stage_more WHERE job_id = job;
+	FOREACH k IN ARRAY tripline.agg_stage_kinds() LOOP
+		EXECUTE format('INSERT INTO tripline.%I SELECT * FROM pg_temp.%I',
+		    format('agg_stage_%s_%s', job, k), 'agg_' || k);
+		EXECUTE format('TRUNCATE pg_temp.%I', 'agg_' || k);
+	END LOOP;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION trips_part_check(integer, integer, text),
     trips_part_create(integer, integer, text),
     trips_part_index(integer, integer, text), trips_parts_attach(integer),
-    trips_parts_drop(integer), agg_stage(integer, integer),
-    agg_unstage(integer) FROM PUBLIC, tripline_web;
+    trips_parts_drop(integer), agg_stage_open(integer),
+    agg_stage_close(integer), agg_stage(integer) FROM PUBLIC, tripline_web;
 GRANT EXECUTE ON FUNCTION trips_part_create(integer, integer, text),
     trips_part_index(integer, integer, text), trips_parts_attach(integer),
-    trips_parts_drop(integer), agg_stage(integer, integer),
-    agg_unstage(integer) TO tripline_runner;
+    trips_parts_drop(integer), agg_stage_open(integer),
+    agg_stage_close(integer), agg_stage(integer) TO tripline_runner;
 
 RESET ROLE;
