@@ -215,17 +215,7 @@ enum runner_db_status
 parts_db_end_job(PGconn *c, const struct job *job, enum runner_db_end end,
     const struct job_result *r)
 {
-	enum runner_db_status st;
-
-	if (runner_db_command(c, "BEGIN") != 0)
-		return RUNNER_DB_ERROR;
-	st = parts_end(c, job, end, r);
-	if (st == RUNNER_DB_OK) {
-		if (runner_db_command(c, "COMMIT") != 0)
-			st = RUNNER_DB_ERROR;
-	} else
-		runner_db_command(c, "ROLLBACK");
-	return st;
+	return runner_db_in_transaction(c, parts_end, job, end, r);
 }
 
 /* Set t0 seconds back from now: the job's start, not the part's. */

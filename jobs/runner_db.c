@@ -255,20 +255,27 @@ out:
 }
 
 enum runner_db_status
-runner_db_finish(PGconn *conn, const struct job *job, enum runner_db_end end,
-    const struct job_result *r)
+runner_db_in_transaction(PGconn *conn, runner_db_end_fn fn,
+    const struct job *job, enum runner_db_end end, const struct job_result *r)
 {
 	enum runner_db_status st;
 
 	if (runner_db_command(conn, "BEGIN") != 0)
 		return RUNNER_DB_ERROR;
-	st = runner_db_end(conn, job, end, r);
+	st = fn(conn, job, end, r);
 	if (st == RUNNER_DB_OK) {
 		if (runner_db_command(conn, "COMMIT") != 0)
 			st = RUNNER_DB_ERROR;
 	} else
 		runner_db_command(conn, "ROLLBACK");
 	return st;
+}
+
+enum runner_db_status
+runner_db_finish(PGconn *conn, const struct job *job, enum runner_db_end end,
+    const struct job_result *r)
+{
+	return runner_db_in_transaction(conn, runner_db_end, job, end, r);
 }
 
 int

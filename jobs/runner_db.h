@@ -89,6 +89,13 @@ enum runner_db_status runner_db_end(PGconn *, const struct job *,
 enum runner_db_status runner_db_finish(PGconn *, const struct job *,
 	    enum runner_db_end, const struct job_result *);
 
+/* An end (runner_db_end, or one that does more) ... */
+typedef enum runner_db_status (*runner_db_end_fn)(PGconn *,
+	    const struct job *, enum runner_db_end, const struct job_result *);
+/* ... in a transaction of its own: committed when it returns OK. */
+enum runner_db_status runner_db_in_transaction(PGconn *, runner_db_end_fn,
+	    const struct job *, enum runner_db_end, const struct job_result *);
+
 /* The id of the loaded job with the same content, 0 for none, -1. */
 int	runner_db_winner(PGconn *, const struct job *);
 

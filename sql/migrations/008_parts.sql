@@ -67,6 +67,20 @@ CREATE TABLE agg_stage_groups (region_id integer, origin_cell bigint,
 CREATE TABLE agg_stage_more (region_id integer, origin_cell bigint,
     dest_cell bigint, slot smallint, datasource_id smallint);
 
+-- Where a split job stands, for the guards of the functions below:
+-- 'split' while its parts load (running, handed to its parts), 'ended'
+-- once failed, cancelled or found a duplicate at its last part's end,
+-- NULL otherwise (not split, or succeeded: its parts are trips now).
+CREATE FUNCTION parts_job_state(job integer) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, tripline, pg_temp AS $$
+	SELECT CASE
+	    WHEN j.state = 'running' AND j.lease_owner = 'parts' THEN 'split'
+	    WHEN j.state IN ('failed', 'cancelled')
+	        OR (j.state = 'succeeded' AND j.duplicate_of IS NOT NULL)
+	        THEN 'ended' END
+	FROM tripline.jobs j WHERE j.id = job
+$$;
+
 -- The kinds of staged aggregate, the suffixes of the names above.
 CREATE FUNCTION agg_stage_kinds() RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
@@ -99,10 +113,7 @@ SET client_min_messages = warning AS $$
 DECLARE
 	k text;
 BEGIN
-	IF job IS NULL OR NOT EXISTS (SELECT FROM tripline.jobs j
-	    WHERE j.id = job AND ((j.state = 'running' AND j.lease_owner = 'parts')
-	    OR j.state IN ('failed', 'cancelled')
-	    OR (j.state = 'succeeded' AND j.duplicate_of IS NOT NULL))) THEN
+	IF tripline.parts_job_state(job) IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
 		    MESSAGE = format('job %s is not split', job);
 	END IF;
@@ -116,6 +127,18 @@ GRANT SELECT, INSERT, UPDATE ON job_parts TO tripline_runner;
 GRANT SELECT ON job_parts TO tripline_web;
 REVOKE ALL ON agg_stage_cells, agg_stage_regions, agg_stage_sources,
     agg_stage_groups, agg_stage_more FROM PUBLIC;
+
+-- The two cell indexes of trips (003_reports.sql) on table t, as
+-- trips_partition_attach() builds them on a job's partition, so that
+-- ATTACH adopts them.  Only for the SECURITY DEFINER functions below.
+CREATE FUNCTION trips_index_cells(t text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, tripline, pg_temp AS $$
+BEGIN
+	EXECUTE format('CREATE INDEX %I ON tripline.%I ((origin_cell >> 25))',
+	    t || '_origin_cell7', t);
+	EXECUTE format('CREATE INDEX %I ON tripline.%I ((dest_cell >> 25))',
+	    t || '_dest_cell7', t);
+END $$;
 
 -- The part's table, as trips_partition_create() makes a job's: no index,
 -- INSERT for the runner, CHECK constraints that imply both partition
@@ -158,10 +181,7 @@ DECLARE
 	t text := tripline.trips_part_check(job, p, owner);
 BEGIN
 	EXECUTE format('REVOKE INSERT ON tripline.%I FROM tripline_runner', t);
-	EXECUTE format('CREATE INDEX %I ON tripline.%I ((origin_cell >> 25))',
-	    t || '_origin_cell7', t);
-	EXECUTE format('CREATE INDEX %I ON tripline.%I ((dest_cell >> 25))',
-	    t || '_dest_cell7', t);
+	PERFORM tripline.trips_index_cells(t);
 END $$;
 
 -- The job's partition, partitioned by part: made from the loaded parts,
@@ -192,10 +212,7 @@ BEGIN
 		EXECUTE format('ALTER TABLE tripline.%I ATTACH PARTITION '
 		    'tripline.%I FOR VALUES IN (%s)', t, t || '_p' || p, p);
 	END LOOP;
-	EXECUTE format('CREATE INDEX %I ON tripline.%I ((origin_cell >> 25))',
-	    t || '_origin_cell7', t);
-	EXECUTE format('CREATE INDEX %I ON tripline.%I ((dest_cell >> 25))',
-	    t || '_dest_cell7', t);
+	PERFORM tripline.trips_index_cells(t);
 	EXECUTE format('ALTER TABLE tripline.trips ATTACH PARTITION tripline.%I '
 	    'FOR VALUES IN (%s)', t, job);
 END $$;
@@ -212,10 +229,7 @@ SET client_min_messages = warning AS $$
 DECLARE
 	p integer;
 BEGIN
-	-- A duplicate found at the last part's end also drops its parts.
-	IF job IS NULL OR NOT EXISTS (SELECT FROM tripline.jobs j
-	    WHERE j.id = job AND (j.state IN ('failed', 'cancelled')
-	    OR (j.state = 'succeeded' AND j.duplicate_of IS NOT NULL))) THEN
+	IF tripline.parts_job_state(job) IS DISTINCT FROM 'ended' THEN
 		RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
 		    MESSAGE = format('job %s has not failed', job);
 	END IF;
@@ -244,6 +258,7 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION trips_part_check(integer, integer, text),
+    trips_index_cells(text), parts_job_state(integer),
     trips_part_create(integer, integer, text),
     trips_part_index(integer, integer, text), trips_parts_attach(integer),
     trips_parts_drop(integer), agg_stage_open(integer),

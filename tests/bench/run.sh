@@ -143,6 +143,9 @@ for rows in $SIZES; do
 		record "$rows" db_bytes_per_trip "$(calc "%.1f" "$bytes / $loaded")" bytes
 		record "$rows" trips_heap_bytes_per_trip "$(calc "%.1f" "$heap / $loaded")" bytes
 		record "$rows" runner_peak_rss "$(runners_peak_kib)" KiB
+		# A split job: when each part ended, from the runners' logs.
+		grep -h "split into\|part [0-9]* loaded" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null |
+		    sort | sed 's/^/  /' || true
 		record "$rows" cgi_peak_rss "$(peak_kib cgi)" KiB
 	fi
 	if [[ " $PARTS " == *" reports "* ]] && [ -e tests/bench/bench_reports.py ]; then
