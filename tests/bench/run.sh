@@ -12,6 +12,11 @@
 #   BENCH_PARTS="ingest" make bench     only the ingest figures
 #   BENCH_FILES=10 make bench            each size as 10 files, loaded in turn
 #   BENCH_REPORT_N=300 make bench        fewer report requests (default 1000)
+#   BENCH_ROUNDS=2 make bench            load each size twice (other seeds) into
+#                                        the same database, measuring after each:
+#                                        figures at 1x and 2x the size
+#   BENCH_DELETE_FILES=1 make bench      delete each generated file once uploaded
+#                                        (the spool keeps its copy): less disk
 #   BENCH_RUNNERS=2 BENCH_SPLIT_BYTES=268435456 make bench
 #                                        two runners, files over 256 MiB
 #                                        loaded in parts by both at once
@@ -23,6 +28,8 @@ PARTS=${BENCH_PARTS:-ingest reports explain stream}
 NFILES=${BENCH_FILES:-1}
 REPORT_N=${BENCH_REPORT_N:-1000}
 RUNNERS=${BENCH_RUNNERS:-1}
+ROUNDS=${BENCH_ROUNDS:-1}
+DELETE_FILES=${BENCH_DELETE_FILES:-0}
 SPLIT=${BENCH_SPLIT_BYTES:-0}
 BENCH_VAR=${BENCH_VAR:-$ROOT/build/bench}
 RESULTS=$ROOT/docs/bench/results.csv
@@ -65,24 +72,30 @@ runners_peak_kib() {	# the largest peak of the runners
 	echo "$m"
 }
 
-for rows in $SIZES; do
-	echo "== $rows rows ($machine, $date_, $commit)"
+for size in $SIZES; do
 	scripts/stack.sh reset >/dev/null 2>&1 || true
 	scripts/stack.sh up >/dev/null
 	. "$TRIPLINE_VAR/env"
-	# BENCH_FILES > 1: the size as that many files of rows/BENCH_FILES
+	for ((round = 1; round <= ROUNDS; round++)); do
+	# rows: the trips in the database after this round.
+	rows=$((size * round))
+	echo "== $rows rows ($machine, $date_, $commit)"
+	# BENCH_FILES > 1: the size as that many files of size/BENCH_FILES
 	# rows each (other seeds), uploaded one after another while the
-	# runner loads, as fleets send them.
+	# runner loads, as fleets send them.  A later round: other seeds.
 	files=()
 	for ((i = 0; i < NFILES; i++)); do
+		r=""
+		[ "$round" = 1 ] || r=-r$round
 		if [ "$NFILES" = 1 ]; then
-			f=$BENCH_VAR/trips-$rows.csv
+			f=$BENCH_VAR/trips-$size$r.csv
 		else
-			f=$BENCH_VAR/trips-$rows-$((i + 1))of$NFILES.csv
+			f=$BENCH_VAR/trips-$size$r-$((i + 1))of$NFILES.csv
 		fi
 		if [ ! -s "$f" ]; then
 			echo "  generating $f"
-			build/tripline-gen -n "$((rows / NFILES))" -s "$((42 + i))" -o "$f"
+			build/tripline-gen -n "$((size / NFILES))" \
+			    -s "$((42 + (round - 1) * NFILES + i))" -o "$f"
 		fi
 		files+=("$f")
 	done
@@ -94,6 +107,7 @@ for rows in $SIZES; do
 			    "$TRIPLINE_URL/api/jobs?filename=$(basename "$f")" |
 			    $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
 			[ -n "$t1" ] || t1=$(date +%s.%N)
+			if [ "$DELETE_FILES" = 1 ]; then rm -f "$f"; fi
 		done
 		tu=$(date +%s.%N)
 		state=$($PY - "$TRIPLINE_URL" "${jobs[@]}" <<-'EOF'
@@ -140,8 +154,9 @@ for rows in $SIZES; do
 		# part): its heap is its leaf partitions' heaps.
 		heap=$(psql -XAtc "SELECT coalesce(sum(pg_table_size(relid)), 0)
 		    FROM pg_partition_tree('tripline.trips') WHERE isleaf")
-		record "$rows" db_bytes_per_trip "$(calc "%.1f" "$bytes / $loaded")" bytes
-		record "$rows" trips_heap_bytes_per_trip "$(calc "%.1f" "$heap / $loaded")" bytes
+		total=$(psql -XAtc "SELECT sum(rows_loaded) FROM tripline.jobs")
+		record "$rows" db_bytes_per_trip "$(calc "%.1f" "$bytes / $total")" bytes
+		record "$rows" trips_heap_bytes_per_trip "$(calc "%.1f" "$heap / $total")" bytes
 		record "$rows" runner_peak_rss "$(runners_peak_kib)" KiB
 		# A split job: when each part ended, from the runners' logs.
 		grep -h "split into\|part [0-9]* loaded" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null |
@@ -158,6 +173,7 @@ for rows in $SIZES; do
 	if [[ " $PARTS " == *" stream "* ]] && [ -x tests/bench/bench_stream.sh ]; then
 		tests/bench/bench_stream.sh "$rows" "$RESULTS" "$date_" "$machine" "$commit"
 	fi
+	done
 	scripts/stack.sh down >/dev/null
 done
 echo "results appended to $RESULTS"
