@@ -55,18 +55,28 @@ static const struct {
 
 /*
  * SQLSTATEs (PostgreSQL docs, appendix A) after which trying again later
- * may work: the answer is 503, not 500.  A prefix of two characters is a
- * whole class.
+ * may work: the answer is 503, not 500, with what happened.  A prefix of
+ * two characters is a whole class.  The connection is dropped (http_db
+ * makes a new one) unless the error left it usable.
  */
-static const char *const sqlstate_retry[] = {
-	"08",		/* connection exception */
-	"53300",	/* too_many_connections */
-	"57014",	/* query_canceled: statement_timeout */
-	"57P01",	/* admin_shutdown */
-	"57P02",	/* crash_shutdown */
-	"57P03",	/* cannot_connect_now */
-	"40001",	/* serialization_failure */
-	"40P01",	/* deadlock_detected */
+static const char db_unavailable[] = "the database is unavailable";
+static const struct {
+	const char	*state;
+	const char	*detail;
+	int		 keep;		/* the connection is still good */
+} sqlstate_retry[] = {
+	{ "08", db_unavailable, 0 },		/* connection exception */
+	{ "53300", db_unavailable, 0 },		/* too_many_connections */
+	/* query_canceled: the web role's statement_timeout (000_roles.sql) */
+	{ "57014", "the query took longer than the server's time limit; "
+	  "a smaller area or a shorter period answers sooner", 1 },
+	{ "57P01", db_unavailable, 0 },		/* admin_shutdown */
+	{ "57P02", db_unavailable, 0 },		/* crash_shutdown */
+	{ "57P03", db_unavailable, 0 },		/* cannot_connect_now */
+	{ "40001", "the database was busy, try again", 1 },
+						/* serialization_failure */
+	{ "40P01", "the database was busy, try again", 1 },
+						/* deadlock_detected */
 };
 
 const char *
@@ -241,7 +251,7 @@ http_db(struct http_req *req)
 	PQfinish(*req->conn);
 	*req->conn = db_connect(req->cfg, "tripline-cgi");
 	if (*req->conn == NULL) {
-		http_problem(req, 503, "the database is unavailable");
+		http_problem(req, 503, "%s", db_unavailable);
 		return NULL;
 	}
 	return *req->conn;
@@ -277,15 +287,20 @@ void
 http_db_fail(struct http_req *req, const PGresult *res, const char *what)
 {
 	const char	*state = db_sqlstate(res);
+	const char	*detail = db_unavailable;
 	char		 msg[512];
 	size_t		 i;
-	int		 retry;
+	int		 retry, keep = 0;
 
 	retry = conn_lost(*req->conn, res);
 	for (i = 0; !retry &&
 	    i < sizeof(sqlstate_retry) / sizeof(sqlstate_retry[0]); i++)
-		retry = strncmp(state, sqlstate_retry[i],
-		    strlen(sqlstate_retry[i])) == 0;
+		if (strncmp(state, sqlstate_retry[i].state,
+		    strlen(sqlstate_retry[i].state)) == 0) {
+			retry = 1;
+			detail = sqlstate_retry[i].detail;
+			keep = sqlstate_retry[i].keep;
+		}
 	snprintf(msg, sizeof(msg), "%s", res != NULL ?
 	    PQresultErrorMessage(res) : *req->conn != NULL ?
 	    PQerrorMessage(*req->conn) : "no connection");
@@ -294,10 +309,10 @@ http_db_fail(struct http_req *req, const PGresult *res, const char *what)
 		if (msg[i] == '\n')
 			msg[i] = msg[i + 1] == '\0' ? '\0' : ' ';
 	log_error("%s: %s%s%s", what, state, state[0] != '\0' ? " " : "", msg);
-	if (*req->conn != NULL && retry)
+	if (*req->conn != NULL && retry && !keep)
 		conn_drop(req);
 	if (retry)
-		http_problem(req, 503, "the database is unavailable");
+		http_problem(req, 503, "%s", detail);
 	else
 		http_problem(req, 500, "internal error");
 }

@@ -27,6 +27,7 @@ import random
 import re
 import subprocess
 import time
+import urllib.parse
 import uuid
 
 import harness
@@ -236,6 +237,43 @@ def check_aggregates(stack):
 def test_aggregates_match_trips(stack):
     stack = loaded(stack)
     check_aggregates(stack)
+
+
+def test_statement_timeout_is_a_clear_503(stack):
+    """A report that runs past the web role's statement_timeout answers 503
+    saying so (not "the database is unavailable"), quickly, and the worker
+    answers the next request.  The report is made slow by a lock held on
+    the table it reads."""
+    s = loaded(stack)
+    region = s.scalar("SELECT name FROM tripline.regions ORDER BY id LIMIT 1")
+    path = "/api/reports/weekly-average?region=" + urllib.parse.quote(region)
+    s.psql("ALTER ROLE tripline_web SET statement_timeout = '1s'")
+    s.restart_cgi()
+    env = dict(os.environ)
+    env.update(s.db)
+    holder = subprocess.Popen(
+        ["psql", "-XAtq", "-c", "BEGIN; LOCK TABLE tripline.region_weeks IN ACCESS "
+         "EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if s.scalar("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                        "WHERE c.relname = 'region_weeks' AND l.mode = 'AccessExclusiveLock' "
+                        "AND l.granted") == "1":
+                break
+            time.sleep(0.02)
+        t0 = time.time()
+        r = s.http("GET", path)
+        took = time.time() - t0
+        assert r.status == 503, r
+        assert r.headers["content-type"].startswith("application/problem+json"), r
+        assert "time limit" in r.json()["detail"], r.json()
+        assert 0.9 < took < 3, took
+    finally:
+        holder.wait(timeout=30)
+        s.psql("ALTER ROLE tripline_web SET statement_timeout = '30s'")
+        s.restart_cgi()
+    assert get(s, path)["area"], path
 
 
 def test_questions_brute_force(stack):
