@@ -164,8 +164,11 @@ for size in $SIZES; do
 		record "$rows" cgi_peak_rss "$(peak_kib cgi)" KiB
 	fi
 	if [[ " $PARTS " == *" reports "* ]] && [ -e tests/bench/bench_reports.py ]; then
+		# Failed requests are figures too (report_*_errors): go on, fail
+		# at the end.
 		$PY tests/bench/bench_reports.py --url "$TRIPLINE_URL" --rows "$rows" --n "$REPORT_N" \
-		    --results "$RESULTS" --date "$date_" --machine "$machine" --commit "$commit"
+		    --results "$RESULTS" --date "$date_" --machine "$machine" --commit "$commit" ||
+		    report_errors=1
 	fi
 	if [[ " $PARTS " == *" explain "* ]]; then
 		tests/bench/explain.sh "$rows" "docs/bench/explain-$rows.txt"
@@ -178,3 +181,7 @@ for size in $SIZES; do
 done
 echo "results appended to $RESULTS"
 tests/bench/plot.sh "$RESULTS" 2>/dev/null || true
+if [ -n "${report_errors:-}" ]; then
+	echo "some report requests failed: see report_*_errors in $RESULTS"
+	exit 1
+fi
