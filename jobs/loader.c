@@ -357,6 +357,20 @@ loader_publish(const struct loader *l, struct lease_counters *ctr,
 	    rejectlog_count(l->rejects), memory_order_relaxed);
 }
 
+/*
+ * The reader failed: a callback stopped it (l->err is set), or the CSV
+ * itself is broken, which fails the job at the line reached.  -1.
+ */
+static int
+loader_csv_failed(struct loader *l)
+{
+	if (l->err[0] == '\0')
+		loader_stop(l, LOADER_FAILED, "line %llu: %s",
+		    (unsigned long long)csvstream_lines(l->csv),
+		    csvstream_error(l->csv));
+	return -1;
+}
+
 /* A stop, a cancel or a lost lease: -1 with l->fail set, else 0. */
 static int
 loader_interrupted(struct loader *l, const struct lease *lease)
@@ -397,14 +411,8 @@ loader_pread(struct loader *l, int fd, struct lease *lease,
 		if (n == 0)
 			return loader_stop(l, LOADER_FAILED,
 			    "the file changed after it was queued (shorter)");
-		if (csvstream_feed(l->csv, buf, (size_t)n) != 0) {
-			/* A callback stopped the reader, or the CSV is broken. */
-			if (l->err[0] == '\0')
-				loader_stop(l, LOADER_FAILED, "line %llu: %s",
-				    (unsigned long long)csvstream_lines(l->csv),
-				    csvstream_error(l->csv));
-			return -1;
-		}
+		if (csvstream_feed(l->csv, buf, (size_t)n) != 0)
+			return loader_csv_failed(l);
 		from += n;
 		if (counted) {
 			bytes += (uint64_t)n;
@@ -451,10 +459,7 @@ loader_read_part(struct loader *l, int fd, struct lease *lease,
 	    1) != 0)
 		goto out;
 	if (csvstream_finish(l->csv) != 0) {
-		if (l->err[0] == '\0')
-			loader_stop(l, LOADER_FAILED, "line %llu: %s",
-			    (unsigned long long)csvstream_lines(l->csv),
-			    csvstream_error(l->csv));
+		loader_csv_failed(l);
 		goto out;
 	}
 	if (jobfile_stamp(fd, stamp, sizeof(stamp)) != 0 ||
@@ -535,11 +540,7 @@ loader_read(struct loader *l, int fd, struct lease *lease,
 	rc = 0;
 	goto out;
 csv_failed:
-	/* A callback stopped the reader, or the CSV itself is broken. */
-	if (l->err[0] == '\0')
-		loader_stop(l, LOADER_FAILED, "line %llu: %s",
-		    (unsigned long long)csvstream_lines(l->csv),
-		    csvstream_error(l->csv));
+	loader_csv_failed(l);
 out:
 	digest_free(sha);
 	free(buf);
