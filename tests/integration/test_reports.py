@@ -203,8 +203,20 @@ def test_sample_questions(stack):
         s.close()
 
 
+def check_group_top(stack):
+    """group_top is exactly the groups of min_trips or more, counts equal."""
+    for a, b in (("tripline.group_top", "tripline.trip_groups"),
+                 ("tripline.trip_groups", "tripline.group_top")):
+        d = stack.scalar(
+            "SELECT count(*) FROM (SELECT region_id, origin_cell, dest_cell, slot, trips "
+            "FROM %s WHERE trips >= (SELECT min_trips FROM tripline.group_top_state) "
+            "EXCEPT SELECT region_id, origin_cell, dest_cell, slot, trips FROM %s) x" % (a, b))
+        assert d == "0", "group_top: %s rows of %s not in %s" % (d, a, b)
+
+
 def check_aggregates(stack):
     """The runner's aggregates equal a rebuild from the trips."""
+    check_group_top(stack)
     tables = ("cell_weeks", "region_weeks", "region_datasources", "trip_groups")
     for t in tables:
         stack.psql("DROP TABLE IF EXISTS public.kept_%s; CREATE TABLE public.kept_%s AS "
@@ -232,6 +244,7 @@ def check_aggregates(stack):
                              % (cols[t], a, cols[t], b))
             assert d == "0", "%s: %s rows of %s not in %s" % (t, d, a, b)
         stack.psql("DROP TABLE public.kept_%s" % t)
+    check_group_top(stack)
 
 
 def test_aggregates_match_trips(stack):
@@ -528,11 +541,42 @@ def test_trip_groups(stack):
 def test_trip_groups_every_plan(stack):
     """report_trip_groups picks one of four ways to read the groups
     (007_groups_plan.sql); each gives what the plain query over every
-    group gives.  tripline.groups_budget cuts the head of the index it
-    reads first down to 1, 7 or 50 entries, so that the region and box
+    group gives.  tripline.groups_budget cuts the head it reads first
+    (group_top) down to 1, 7 or 50 entries, so that the region and box
     ways run on this small data too."""
-    stack = loaded(stack)
-    rnd = random.Random(20261125)
+    seen = every_plan(loaded(stack), random.Random(20261125))
+    assert seen == {"0", "1", "2", "3"}, seen
+
+
+def test_trip_groups_top_kept_small(stack):
+    """group_top keeps only the largest groups once it would hold more
+    than `keep` (009_group_top.sql).  With keep = 40, after three jobs its
+    minimum has risen above 2, it holds exactly the groups at or above
+    it, agg_rebuild() starts it again the same way, and every way of
+    reading the groups still gives the plain query's answer, including
+    a head that group_top no longer holds whole."""
+    del stack
+    s = harness.Stack()
+    try:
+        s.psql("UPDATE tripline.group_top_state SET keep = 40")
+        for data in (gen(20000, 515151), gen(10000, 525252), gen(10000, 535353)):
+            assert s.load(tagged(data))["state"] == "succeeded"
+        wait_idle(s)
+        top_min = int(s.scalar("SELECT min_trips FROM tripline.group_top_state"))
+        assert top_min > 2, top_min
+        assert int(s.scalar("SELECT count(*) FROM tripline.group_top")) >= 40
+        check_aggregates(s)
+        assert int(s.scalar("SELECT min_trips FROM tripline.group_top_state")) > 2
+        seen = every_plan(s, random.Random(20261126))
+        assert {"0", "3"} <= seen, seen
+        assert not s.sanitizer_reports()
+    finally:
+        s.close()
+
+
+def every_plan(stack, rnd):
+    """Random regions, boxes, budgets, limits and minimums: the function
+    against the plain query; the steps it took."""
 
     def run(sql):
         rows, messages = stack.psql_messages(sql)
@@ -568,7 +612,7 @@ def test_trip_groups_every_plan(stack):
         for budget in rnd.sample(["", "SET tripline.groups_budget = 1; ",
                                   "SET tripline.groups_budget = 7; ",
                                   "SET tripline.groups_budget = 50; "], 2):
-            mt, lim = rnd.choice((2, 2, 3)), rnd.choice((1, 5, 100))
+            mt, lim = rnd.choice((2, 2, 3, 5)), rnd.choice((1, 5, 100))
             got, steps = run(fn_sql.format(budget=budget, region=region, box=box, mt=mt,
                                            lim=lim))
             want = stack.psql(ref_sql.format(p=p, mt=mt, where=where, lim=lim))
@@ -582,7 +626,7 @@ def test_trip_groups_every_plan(stack):
         "g.sum_olon / g.trips BETWEEN -40 AND 20 AND g.sum_olat / g.trips BETWEEN 20 AND 60")))
     assert got == want and steps == ["3"], (steps, got[:3], want[:3])
     seen.update(steps)
-    assert seen == {"0", "1", "2", "3"}, seen
+    return seen
 
 
 # -- bad input ---------------------------------------------------------------------
