@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aggregate.h"
@@ -71,6 +72,23 @@ struct loader_rec {
 	int16_t			 ds;
 };
 
+/* Where a load's time goes: logged when it commits (make bench reads it). */
+enum loader_phase {
+	LOADER_PHASE_READ,	/* parse and trips COPY: they overlap */
+	LOADER_PHASE_AGGREGATE,	/* aggregates sent and merged (a part: none) */
+	LOADER_PHASE_INDEX,	/* the trips indexed (and attached) */
+	LOADER_PHASE_COMMIT,	/* the job's row and COMMIT; for a part, its
+				 * aggregates staged, or merged by the last */
+	LOADER_PHASE__MAX
+};
+
+static const char *const loader_phase_names[LOADER_PHASE__MAX] = {
+	"read and copy",	/* LOADER_PHASE_READ */
+	"aggregates",		/* LOADER_PHASE_AGGREGATE */
+	"index",		/* LOADER_PHASE_INDEX */
+	"commit",		/* LOADER_PHASE_COMMIT */
+};
+
 struct loader {
 	const struct loader_env	*env;
 	const struct job	*job;
@@ -90,7 +108,45 @@ struct loader {
 	enum loader_outcome	 fail;
 	char			*err;
 	size_t			 errsz;
+	double			 mark;		/* when the current phase began */
+	double			 phase[LOADER_PHASE__MAX]; /* seconds */
 };
+
+static double
+loader_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The phase p ends now. */
+static void
+loader_phase_end(struct loader *l, enum loader_phase p)
+{
+	double now = loader_clock();
+
+	l->phase[p] = now - l->mark;
+	l->mark = now;
+}
+
+static void
+loader_phase_log(const struct loader *l)
+{
+	char	buf[256];
+	size_t	n = 0;
+	int	p;
+
+	buf[0] = '\0';
+	for (p = 0; p < LOADER_PHASE__MAX && n < sizeof(buf); p++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s %.1f s",
+		    p > 0 ? ", " : "", loader_phase_names[p], l->phase[p]);
+	if (l->part != NULL)
+		log_info("job %d part %d: %s", l->job->id, l->part->part, buf);
+	else
+		log_info("job %d: %s", l->job->id, buf);
+}
 
 static int
 loader_stop(struct loader *l, enum loader_outcome o, const char *fmt, ...)
@@ -731,6 +787,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 		    "thread");
 		goto out;
 	}
+	l.mark = loader_clock();
 	if ((part == NULL ? loader_read(&l, fd, lease, &ctr) :
 	    loader_read_part(&l, fd, lease, &ctr)) != 0)
 		goto out;
@@ -739,6 +796,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 	copybin_trailer(&l.out);
 	if (loader_send(&l) != 0 || loader_copy_end(&l, NULL) != 0)
 		goto out;
+	loader_phase_end(&l, LOADER_PHASE_READ);
 	/* A part's aggregates wait for loader_commit_part. */
 	if (rejectlog_copy(l.rejects, env->work, err, errsz) != 0 ||
 	    (part == NULL && agg_flush(l.agg) != 0)) {
@@ -747,6 +805,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 		l.fail = LOADER_ERROR;
 		goto out;
 	}
+	loader_phase_end(&l, LOADER_PHASE_AGGREGATE);
 	/*
 	 * Index and attach the job's partition last: ATTACH locks the parent
 	 * against other ATTACHes (SHARE UPDATE EXCLUSIVE) until our commit,
@@ -759,11 +818,16 @@ loader_run(const struct loader_env *env, const struct job *job,
 		    PQerrorMessage(env->work));
 		goto out;
 	}
+	loader_phase_end(&l, LOADER_PHASE_INDEX);
 	r->rows_loaded = l.loaded;
 	r->rows_rejected = rejectlog_count(l.rejects);
 	r->bytes_read = atomic_load(&ctr.bytes_read);
 	if (part != NULL) {
 		o = loader_commit_part(&l, &lease, r);
+		if (o == LOADER_DONE) {
+			loader_phase_end(&l, LOADER_PHASE_COMMIT);
+			loader_phase_log(&l);
+		}
 		if (o == LOADER_DONE || o == LOADER_LOST ||
 		    PQtransactionStatus(env->work) == PQTRANS_IDLE) {
 			lease_stop(lease);
@@ -786,6 +850,10 @@ loader_run(const struct loader_env *env, const struct job *job,
 	r->rows_rejected = rejectlog_count(l.rejects);
 	r->bytes_read = atomic_load(&ctr.bytes_read);
 	o = loader_commit(&l, r);
+	if (o == LOADER_DONE) {
+		loader_phase_end(&l, LOADER_PHASE_COMMIT);
+		loader_phase_log(&l);
+	}
 	goto done;
 out:
 	/*

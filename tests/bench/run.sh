@@ -161,6 +161,20 @@ for size in $SIZES; do
 		# A split job: when each part ended, from the runners' logs.
 		grep -h "split into\|part [0-9]* loaded" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null |
 		    sort | sed 's/^/  /' || true
+		# Where each job's (or part's) time went, as its runner logged
+		# it (jobs/loader.c, loader_phase_log); the first and last
+		# job's phases are figures.
+		grep -h ": read and copy [0-9.]* s" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null |
+		    sort | sed 's/^[^ ]* [^ ]* info: /  /' || true
+		for which in first last; do
+			[ "$which" = first ] && j=${jobs[0]} || j=${jobs[${#jobs[@]} - 1]}
+			line=$(grep -h "job $j: read and copy" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null | tail -1)
+			[ -n "$line" ] || continue
+			for ph in "read and copy:read" aggregates:aggregates index:index commit:commit; do
+				v=$(sed -n "s/.*${ph%%:*} \([0-9.]*\) s.*/\1/p" <<<"$line")
+				[ -n "$v" ] && record "$rows" "job_${ph##*:}_seconds_$which" "$v" s
+			done
+		done
 		record "$rows" cgi_peak_rss "$(peak_kib cgi)" KiB
 	fi
 	if [[ " $PARTS " == *" reports "* ]] && [ -e tests/bench/bench_reports.py ]; then
