@@ -168,7 +168,7 @@ for size in $SIZES; do
 		    sort | sed 's/^[^ ]* [^ ]* info: /  /' || true
 		for which in first last; do
 			[ "$which" = first ] && j=${jobs[0]} || j=${jobs[${#jobs[@]} - 1]}
-			line=$(grep -h "job $j: read and copy" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null | tail -1)
+			line=$(grep -h "job $j: read and copy" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null | tail -1) || true
 			[ -n "$line" ] || continue
 			for ph in "read and copy:read" aggregates:aggregates index:index commit:commit; do
 				v=$(sed -n "s/.*${ph%%:*} \([0-9.]*\) s.*/\1/p" <<<"$line")
