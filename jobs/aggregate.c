@@ -462,9 +462,6 @@ map_hash(const void *key, size_t ksz)
 static int
 map_alloc(struct agg_map_state *s, enum agg_map m, size_t cap)
 {
-	const size_t	bytes = cap * map_esz(m);
-	uintptr_t	lo, hi;
-
 	if ((s->slots = calloc(cap, map_esz(m))) == NULL)
 		return -1;
 	s->cap = cap;
@@ -475,25 +472,24 @@ map_alloc(struct agg_map_state *s, enum agg_map m, size_t cap)
 	 * 2 MiB pages cover the map with a few entries.  Only a hint: with
 	 * transparent huge pages off it changes nothing.
 	 */
-	if (bytes >= AGG_HUGE_MIN) {
-		lo = ((uintptr_t)s->slots + AGG_HUGE_PAGE - 1) &
+	if (cap * map_esz(m) >= AGG_HUGE_MIN) {
+		uintptr_t lo = ((uintptr_t)s->slots + AGG_HUGE_PAGE - 1) &
 		    ~(uintptr_t)(AGG_HUGE_PAGE - 1);
-		hi = ((uintptr_t)s->slots + bytes) &
+		uintptr_t hi = ((uintptr_t)s->slots + cap * map_esz(m)) &
 		    ~(uintptr_t)(AGG_HUGE_PAGE - 1);
+
 		if (hi > lo)
 			(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 	}
-#else
-	(void)bytes; (void)lo; (void)hi;
 #endif
 	return 0;
 }
 
-/* The first slot where a key of hash h may be. */
-static unsigned char *
-map_home(const struct agg_map_state *s, enum agg_map m, uint64_t h)
+/* The first slot where a key of hash h may be, as an index. */
+static size_t
+map_home(const struct agg_map_state *s, uint64_t h)
 {
-	return s->slots + ((size_t)(h >> 7) & (s->cap - 1)) * map_esz(m);
+	return (size_t)(h >> 7) & (s->cap - 1);
 }
 
 /* The slot of key: its entry, or the empty slot where it belongs. */
@@ -502,7 +498,7 @@ map_slot(const struct agg_map_state *s, enum agg_map m, uint64_t h,
     const void *key)
 {
 	const size_t	 esz = map_esz(m), ksz = agg_types[m].ksz;
-	size_t		 i = (size_t)(h >> 7) & (s->cap - 1);
+	size_t		 i = map_home(s, h);
 	unsigned char	*e;
 	uint64_t	 eh;
 
@@ -622,7 +618,7 @@ map_add_ahead(struct agg *a, enum agg_map m, const void *key,
 	w->h = map_hash(key, t->ksz);
 	memcpy(&w->key, key, t->ksz);
 	memcpy(&w->val, val, t->vsz);
-	e = map_home(&a->map[m], m, w->h);
+	e = a->map[m].slots + map_home(&a->map[m], w->h) * map_esz(m);
 	__builtin_prefetch(e, 1);
 	__builtin_prefetch(e + map_esz(m) - 1, 1);
 	a->ahead_n++;

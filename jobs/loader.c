@@ -824,10 +824,6 @@ loader_run(const struct loader_env *env, const struct job *job,
 	r->bytes_read = atomic_load(&ctr.bytes_read);
 	if (part != NULL) {
 		o = loader_commit_part(&l, &lease, r);
-		if (o == LOADER_DONE) {
-			loader_phase_end(&l, LOADER_PHASE_COMMIT);
-			loader_phase_log(&l);
-		}
 		if (o == LOADER_DONE || o == LOADER_LOST ||
 		    PQtransactionStatus(env->work) == PQTRANS_IDLE) {
 			lease_stop(lease);
@@ -850,10 +846,6 @@ loader_run(const struct loader_env *env, const struct job *job,
 	r->rows_rejected = rejectlog_count(l.rejects);
 	r->bytes_read = atomic_load(&ctr.bytes_read);
 	o = loader_commit(&l, r);
-	if (o == LOADER_DONE) {
-		loader_phase_end(&l, LOADER_PHASE_COMMIT);
-		loader_phase_log(&l);
-	}
 	goto done;
 out:
 	/*
@@ -878,6 +870,11 @@ out:
 	r->rows_rejected = l.rejects != NULL ? rejectlog_count(l.rejects) : 0;
 	r->bytes_read = atomic_load(&ctr.bytes_read);
 done:
+	/* Only a commit comes here as done; failures pass through out. */
+	if (o == LOADER_DONE) {
+		loader_phase_end(&l, LOADER_PHASE_COMMIT);
+		loader_phase_log(&l);
+	}
 	agg_free(l.agg);
 	csvstream_free(l.csv);
 	rejectlog_free(l.rejects);

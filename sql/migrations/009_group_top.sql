@@ -93,9 +93,10 @@ END $$;
 CREATE TRIGGER trip_groups_truncate AFTER TRUNCATE ON trip_groups
 	FOR EACH STATEMENT EXECUTE FUNCTION group_top_reset();
 
--- The groups already there: the `keep` (100,000) largest, ties included.
+-- The groups already there: the `keep` largest, ties included.
 UPDATE group_top_state SET min_trips = greatest(2, coalesce((SELECT trips
-    FROM trip_groups ORDER BY trips DESC OFFSET 100000 - 1 LIMIT 1), 2));
+    FROM trip_groups ORDER BY trips DESC
+    OFFSET (SELECT keep FROM group_top_state) - 1 LIMIT 1), 2));
 INSERT INTO group_top
 SELECT region_id, origin_cell, dest_cell, slot, trips FROM trip_groups
 WHERE trips >= (SELECT min_trips FROM group_top_state);
