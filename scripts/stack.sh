@@ -105,7 +105,11 @@ prepare_dirs() {
 	fi
 	TOKEN=${TRIPLINE_TOKEN:-$(cat "$VAR/token")}
 	if [ "$(id -u)" -eq 0 ]; then
-		chown -R "$RUN_USER:$RUN_GROUP" "$VAR"
+		# Not into pgdata: initdb made it as the run user, and a
+		# running server creates and deletes files there as chown walks
+		# it ("No such file or directory" failed a start of runners).
+		find "$VAR" -path "$VAR/pgdata" -prune -o \
+		    -exec chown "$RUN_USER:$RUN_GROUP" {} +
 		if ! as_user test -r "$ROOT/sql/migrations/001_core.sql" &&
 		    [ "${CI:-}" = true ]; then
 			# A CI clone may sit below a directory only root can
