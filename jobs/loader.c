@@ -14,6 +14,7 @@
  * of one per trip, for a sort of LOADER_RUN records in memory.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@
 #define SLOT_DEFAULT	30
 
 #define TRIPS_NFIELDS	11	/* the columns of tripspart_copy_sql */
+#define LOADER_POLL_MS	100	/* checks for a cancel while indexing */
 #define TRIPS_COPY_SQL	256
 
 static const char slot_sql[] =
@@ -89,8 +91,23 @@ static const char *const loader_phase_names[LOADER_PHASE__MAX] = {
 	"commit",		/* LOADER_PHASE_COMMIT */
 };
 
+/*
+ * A whole job's trips table goes through its own transaction on the
+ * trips connection (sql/migrations/013_trips_index_apart.sql): made and
+ * loaded, indexed while the load transaction merges the aggregates, then
+ * committed just before the load transaction attaches it.
+ */
+enum loader_tc {
+	LOADER_TC_NONE,		/* not used (a part), or rolled back */
+	LOADER_TC_OPEN,		/* its transaction is open */
+	LOADER_TC_INDEXING,	/* the index builds are running */
+	LOADER_TC_COMMITTED,	/* the table is committed, maybe not attached */
+};
+
 struct loader {
 	const struct loader_env	*env;
+	PGconn			*tc;		/* the trips COPY's connection */
+	enum loader_tc		 tc_state;
 	const struct job	*job;
 	const struct job_part	*part;		/* NULL: the whole file */
 	struct csvstream	*csv;
@@ -193,9 +210,9 @@ loader_send(struct loader *l)
 {
 	if (l->out.len == 0)
 		return 0;
-	if (PQputCopyData(l->env->work, l->out.buf, (int)l->out.len) != 1)
+	if (PQputCopyData(l->tc, l->out.buf, (int)l->out.len) != 1)
 		return loader_stop(l, LOADER_ERROR, "could not send trips: %s",
-		    PQerrorMessage(l->env->work));
+		    PQerrorMessage(l->tc));
 	l->out.len = 0;
 	return 0;
 }
@@ -348,7 +365,7 @@ loader_row(void *arg, const struct csvstream_row *row)
 static int
 loader_copy_end(struct loader *l, const char *why)
 {
-	PGconn		*c = l->env->work;
+	PGconn		*c = l->tc;
 	PGresult	*res;
 	int		 rc = 0;
 
@@ -366,7 +383,11 @@ loader_copy_end(struct loader *l, const char *why)
 	return rc;
 }
 
-/* Open the transaction, the job's partition and the trips COPY. */
+/*
+ * Open the load transaction, the job's table and the trips COPY: for a
+ * whole job the table and its COPY in a transaction of their own on the
+ * trips connection, for a part in the part's transaction.
+ */
 static int
 loader_begin(struct loader *l)
 {
@@ -375,22 +396,29 @@ loader_begin(struct loader *l)
 	char		 sql[TRIPS_COPY_SQL];
 	int		 rc = 0;
 
+	l->tc = l->part == NULL ? l->env->trips : c;
 	if (runner_db_command(c, "BEGIN") != 0)
 		return loader_stop(l, LOADER_ERROR, "could not start: %s",
 		    PQerrorMessage(c));
+	if (l->tc != c) {
+		if (runner_db_command(l->tc, "BEGIN") != 0)
+			return loader_stop(l, LOADER_ERROR, "could not start: "
+			    "%s", PQerrorMessage(l->tc));
+		l->tc_state = LOADER_TC_OPEN;
+	}
 	if ((l->agg = agg_new(c, l->job->id, l->env->cfg->agg_map_keys)) == NULL)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
-	if ((l->part == NULL ? tripspart_create(c, l->job->id) :
+	if ((l->part == NULL ? tripspart_create(l->tc, l->job->id) :
 	    tripspart_part_create(c, l->job->id, l->part->part,
 	    l->part->owner)) != 0 ||
 	    tripspart_copy_sql(sql, sizeof(sql), l->job->id,
 	    l->part != NULL ? l->part->part : -1) != 0)
 		return loader_stop(l, LOADER_ERROR, "could not store trips: %s",
-		    PQerrorMessage(c));
-	res = PQexec(c, sql);
+		    PQerrorMessage(l->tc));
+	res = PQexec(l->tc, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 		rc = loader_stop(l, LOADER_ERROR, "could not store trips: %s",
-		    PQerrorMessage(c));
+		    PQerrorMessage(l->tc));
 	else
 		l->in_copy = 1;
 	PQclear(res);
@@ -604,6 +632,76 @@ out:
 }
 
 /*
+ * Wait for the index builds started on the trips connection, checking
+ * for a cancel, a lost lease or a stop every LOADER_POLL_MS, then commit
+ * the trips table: 0, or -1 with l->fail set.
+ */
+static int
+loader_index_wait(struct loader *l, const struct lease *lease)
+{
+	struct pollfd	 pfd = { PQsocket(l->tc), POLLIN, 0 };
+	PGresult	*res;
+	int		 rc = 0;
+
+	while (PQisBusy(l->tc)) {
+		if (loader_interrupted(l, lease) != 0)
+			return -1;
+		if (poll(&pfd, 1, LOADER_POLL_MS) == -1 && errno != EINTR)
+			return loader_stop(l, LOADER_ERROR, "could not wait "
+			    "for the index: %s", strerror(errno));
+		if (PQconsumeInput(l->tc) == 0)
+			break;
+	}
+	while ((res = PQgetResult(l->tc)) != NULL) {
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			rc = -1;
+		PQclear(res);
+	}
+	l->tc_state = LOADER_TC_OPEN;
+	if (rc != 0)
+		return loader_stop(l, LOADER_ERROR, "could not index the "
+		    "trips: %s", PQerrorMessage(l->tc));
+	if (runner_db_command(l->tc, "COMMIT") != 0) {
+		l->tc_state = LOADER_TC_NONE;
+		return loader_stop(l, LOADER_ERROR, "could not store trips: "
+		    "%s", PQerrorMessage(l->tc));
+	}
+	l->tc_state = LOADER_TC_COMMITTED;
+	return 0;
+}
+
+/*
+ * Leave the trips connection idle: an index build still running is
+ * cancelled, an open transaction rolled back, and a committed table
+ * that the load did not attach (a failure, or a duplicate found at the
+ * end) dropped; an attached one is the job's trips and stays.
+ */
+static void
+loader_tc_end(struct loader *l)
+{
+	PGcancel	*cancel;
+	PGresult	*res;
+	char		 err[256];
+
+	if (l->tc_state == LOADER_TC_INDEXING) {
+		if ((cancel = PQgetCancel(l->tc)) != NULL) {
+			(void)PQcancel(cancel, err, sizeof(err));
+			PQfreeCancel(cancel);
+		}
+		while ((res = PQgetResult(l->tc)) != NULL)
+			PQclear(res);
+		l->tc_state = LOADER_TC_OPEN;
+	}
+	if (l->tc_state == LOADER_TC_OPEN && PQstatus(l->tc) == CONNECTION_OK)
+		runner_db_command(l->tc, "ROLLBACK");
+	if (l->tc_state == LOADER_TC_COMMITTED &&
+	    tripspart_drop(l->tc, l->job->id) != 0)
+		log_warn("job %d: could not drop its unattached trips table: "
+		    "%s", l->job->id, PQerrorMessage(l->tc));
+	l->tc_state = LOADER_TC_NONE;
+}
+
+/*
  * Commit the load: the job row and its event join the transaction.
  * Returns the outcome; the transaction is closed either way.
  */
@@ -797,6 +895,19 @@ loader_run(const struct loader_env *env, const struct job *job,
 	if (loader_send(&l) != 0 || loader_copy_end(&l, NULL) != 0)
 		goto out;
 	loader_phase_end(&l, LOADER_PHASE_READ);
+	/*
+	 * A whole job's table is indexed on its own connection while this
+	 * one merges the aggregates: the merge is one backend, and the
+	 * other core would wait (013_trips_index_apart.sql).
+	 */
+	if (part == NULL) {
+		if (tripspart_index_send(l.tc, job->id) != 0) {
+			loader_stop(&l, LOADER_ERROR, "could not index the "
+			    "trips: %s", PQerrorMessage(l.tc));
+			goto out;
+		}
+		l.tc_state = LOADER_TC_INDEXING;
+	}
 	/* A part's aggregates wait for loader_commit_part. */
 	if (rejectlog_copy(l.rejects, env->work, err, errsz) != 0 ||
 	    (part == NULL && agg_flush(l.agg) != 0)) {
@@ -807,10 +918,13 @@ loader_run(const struct loader_env *env, const struct job *job,
 	}
 	loader_phase_end(&l, LOADER_PHASE_AGGREGATE);
 	/*
-	 * Index and attach the job's partition last: ATTACH locks the parent
-	 * against other ATTACHes (SHARE UPDATE EXCLUSIVE) until our commit,
-	 * so concurrent loads wait for each other only from here on.
+	 * Attach the job's table last (a part: index it): ATTACH locks the
+	 * parent against other ATTACHes (SHARE UPDATE EXCLUSIVE) until our
+	 * commit, so concurrent loads wait for each other only from here on.
+	 * The index phase is the wait for the builds the merge did not hide.
 	 */
+	if (part == NULL && loader_index_wait(&l, lease) != 0)
+		goto out;
 	if ((part == NULL ? tripspart_attach(env->work, job->id) :
 	    tripspart_part_index(env->work, job->id, part->part,
 	    part->owner)) != 0) {
@@ -870,6 +984,8 @@ out:
 	r->rows_rejected = l.rejects != NULL ? rejectlog_count(l.rejects) : 0;
 	r->bytes_read = atomic_load(&ctr.bytes_read);
 done:
+	if (l.tc != NULL && l.tc != env->work)
+		loader_tc_end(&l);
 	/* Only a commit comes here as done; failures pass through out. */
 	if (o == LOADER_DONE) {
 		loader_phase_end(&l, LOADER_PHASE_COMMIT);

@@ -24,6 +24,7 @@ struct loader_env {
 	const struct config	*cfg;
 	PGconn			*work;		/* the load transaction */
 	PGconn			*control;	/* lease, cancel, progress */
+	PGconn			*trips;		/* a whole job's trips table */
 	struct dimcache		*dims;
 	const struct jobfile	*files;
 	volatile sig_atomic_t	*stop;		/* SIGTERM seen */

@@ -5,7 +5,9 @@
  * Any number of runners, on any number of machines, share the queue.
  *
  * Connections: "work" (claims, the load transaction, job ends; LISTEN),
- * "control" (the lease thread of lease.c), and the dimension cache's
+ * "control" (the lease thread of lease.c), "trips" (a whole job's trips
+ * table: its COPY and index builds, beside the load transaction; see
+ * sql/migrations/013_trips_index_apart.sql), and the dimension cache's
  * own autocommit connection (dimcache.c).
  *
  * SIGTERM or SIGINT: an idle runner exits at once; a loading one rolls
@@ -33,6 +35,7 @@
 #include "log.h"
 #include "parts_db.h"
 #include "runner_db.h"
+#include "tripspart.h"
 #include "utf8.h"
 
 #define RUNNER_IDLE_MAX		5.0	/* seconds between queue checks */
@@ -57,6 +60,8 @@ struct runner {
 	char			 owner[HOST_NAME_MAX + 24];
 	PGconn			*work;
 	PGconn			*control;
+	PGconn			*trips;
+	int			 swept;		/* trips_partition_sweep ran */
 	struct dimcache		*dims;
 	struct jobfile		*files;
 };
@@ -109,8 +114,39 @@ runner_sleep(struct runner *rn, double seconds)
 }
 
 /*
- * Make sure both connections are up, reconnecting with a growing pause.
- * Returns 0, or -1 when stopping.
+ * Once, when first connected: drop the trips tables that loads killed
+ * between their two commits left unattached (013_trips_index_apart.sql).
+ */
+static void
+runner_sweep(struct runner *rn)
+{
+	int n;
+
+	if (rn->swept)
+		return;
+	rn->swept = 1;
+	if ((n = tripspart_sweep(rn->trips)) < 0)
+		log_warn("could not drop unattached trips tables: %s",
+		    PQerrorMessage(rn->trips));
+	else if (n > 0)
+		log_info("dropped %d unattached trips table%s", n,
+		    n == 1 ? "" : "s");
+}
+
+/* An open connection, or NULL: a broken one is closed. */
+static PGconn *
+runner_conn_check(PGconn *c)
+{
+	if (c != NULL && PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/*
+ * Make sure the three connections are up, reconnecting with a growing
+ * pause.  Returns 0, or -1 when stopping.
  */
 static int
 runner_connect(struct runner *rn)
@@ -118,15 +154,9 @@ runner_connect(struct runner *rn)
 	int pause = 1;
 
 	for (;;) {
-		if (rn->work != NULL && PQstatus(rn->work) != CONNECTION_OK) {
-			PQfinish(rn->work);
-			rn->work = NULL;
-		}
-		if (rn->control != NULL &&
-		    PQstatus(rn->control) != CONNECTION_OK) {
-			PQfinish(rn->control);
-			rn->control = NULL;
-		}
+		rn->work = runner_conn_check(rn->work);
+		rn->control = runner_conn_check(rn->control);
+		rn->trips = runner_conn_check(rn->trips);
 		if (rn->work == NULL &&
 		    (rn->work = db_connect(&rn->cfg, "tripline-runner")) !=
 		    NULL && runner_db_listen(rn->work) != 0) {
@@ -136,8 +166,13 @@ runner_connect(struct runner *rn)
 		if (rn->control == NULL)
 			rn->control = db_connect(&rn->cfg,
 			    "tripline-runner-control");
-		if (rn->work != NULL && rn->control != NULL)
+		if (rn->trips == NULL)
+			rn->trips = db_connect(&rn->cfg, "tripline-runner-trips");
+		if (rn->work != NULL && rn->control != NULL &&
+		    rn->trips != NULL) {
+			runner_sweep(rn);
 			return 0;
+		}
 		if (runner_stop)
 			return -1;
 		log_warn("database unavailable, trying again in %d s", pause);
@@ -183,7 +218,7 @@ static void
 runner_run(struct runner *rn, struct job *job)
 {
 	struct loader_env	 env = { &rn->cfg, rn->work, rn->control,
-	    rn->dims, rn->files, &runner_stop };
+	    rn->trips, rn->dims, rn->files, &runner_stop };
 	struct job_result	 r;
 	enum runner_db_end	 end;
 	enum loader_outcome	 o;
@@ -250,7 +285,7 @@ static void
 runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 {
 	struct loader_env	 env = { &rn->cfg, rn->work, rn->control,
-	    rn->dims, rn->files, &runner_stop };
+	    rn->trips, rn->dims, rn->files, &runner_stop };
 	struct job_result	 r;
 	enum loader_outcome	 o;
 	enum runner_db_status	 st;
@@ -402,6 +437,7 @@ main(int argc, char *argv[])
 out:
 	PQfinish(rn.work);
 	PQfinish(rn.control);
+	PQfinish(rn.trips);
 	dimcache_free(rn.dims);
 	jobfile_free(rn.files);
 	return rc;

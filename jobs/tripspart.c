@@ -6,6 +6,7 @@
  * schema's owner and take only the job id.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "tripspart.h"
 
@@ -17,6 +18,12 @@ static const char create_sql[] =
     "SELECT tripline.trips_partition_create($1)";
 static const char attach_sql[] =
     "SELECT tripline.trips_partition_attach($1)";
+static const char index_sql[] =
+    "SELECT tripline.trips_partition_index($1)";
+static const char drop_sql[] =
+    "SELECT tripline.trips_partition_drop($1)";
+static const char sweep_sql[] =
+    "SELECT tripline.trips_partition_sweep()";
 /* The parts of a split job (sql/migrations/008_parts.sql). */
 static const char part_create_sql[] =
     "SELECT tripline.trips_part_create($1, $2, $3)";
@@ -62,6 +69,37 @@ int
 tripspart_attach(PGconn *c, int job_id)
 {
 	return tripspart_call(c, attach_sql, job_id);
+}
+
+int
+tripspart_index_send(PGconn *c, int job_id)
+{
+	static const Oid types[1] = { OID_INT4 };
+	char		 id[16];
+	const char	*vals[1] = { id };
+
+	snprintf(id, sizeof(id), "%d", job_id);
+	return PQsendQueryParams(c, index_sql, 1, types, vals, NULL, NULL,
+	    0) == 1 ? 0 : -1;
+}
+
+int
+tripspart_drop(PGconn *c, int job_id)
+{
+	return tripspart_call(c, drop_sql, job_id);
+}
+
+int
+tripspart_sweep(PGconn *c)
+{
+	PGresult	*res;
+	int		 n = -1;
+
+	res = PQexec(c, sweep_sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
 }
 
 int

@@ -1,7 +1,10 @@
 /*
  * tripspart.h: the job's own partition of trips (trips_job_<id>), made
- * before its COPY and indexed and attached after it, in the load
- * transaction (sql/migrations/004_partitions.sql).
+ * before its COPY and indexed and attached after it
+ * (sql/migrations/004_partitions.sql).  A whole job's table is made,
+ * loaded and indexed on a connection of its own while the load
+ * transaction merges the aggregates, and attached in the load
+ * transaction (013_trips_index_apart.sql).
  */
 #ifndef TRIPLINE_TRIPSPART_H
 #define TRIPLINE_TRIPSPART_H
@@ -17,8 +20,18 @@ int	tripspart_create(PGconn *, int job_id);
  * a split job; binary format, columns in table order.
  */
 int	tripspart_copy_sql(char *buf, size_t size, int job_id, int part);
-/* Index and attach it; 0 or -1. */
+/* Index and attach it (indexing only if not indexed yet); 0 or -1. */
 int	tripspart_attach(PGconn *, int job_id);
+/*
+ * Start indexing it, in the transaction that made it, without waiting:
+ * 0 or -1.  The caller reads the result (PQgetResult) before the next
+ * statement on that connection.
+ */
+int	tripspart_index_send(PGconn *, int job_id);
+/* Drop it unless it is attached: after a load that did not attach it. */
+int	tripspart_drop(PGconn *, int job_id);
+/* Drop the unattached tables of jobs no longer running; how many, or -1. */
+int	tripspart_sweep(PGconn *);
 
 /*
  * A split job (sql/migrations/008_parts.sql): each part's table is made

@@ -367,6 +367,39 @@ def test_sigkill_mid_job_loads_exactly_once(stack):
     assert names == ["queued", "started", "started", "succeeded"], names
 
 
+def test_unattached_trips_tables_are_dropped(stack):
+    """A whole job's trips table is committed just before the load
+    transaction attaches it (013_trips_index_apart.sql), so a runner
+    killed in between leaves it unattached.  Made here as such a runner
+    would leave it: a starting runner drops the one of a job not running
+    (the sweep), and the next load of a running job whose lease expired
+    drops that job's before it loads the job once."""
+    stack.stop_runners()
+    try:
+        name, _ = gen_inbox(stack, 20000, seed=fresh_seed())
+        job_id = submit_inbox(stack, name)
+        stray = 999999999       # no such job: not running
+        for j in (stray, job_id):
+            stack.psql("SET ROLE tripline_owner; CREATE TABLE tripline.trips_job_%d "
+                       "(LIKE tripline.trips); INSERT INTO tripline.trips_job_%d "
+                       "SELECT * FROM tripline.trips LIMIT 5" % (j, j))
+        # As a runner killed after its trips commit leaves the job.
+        stack.psql("UPDATE tripline.jobs SET state = 'running', attempts = 1, "
+                   "started_at = now(), lease_owner = 'gone:1', "
+                   "lease_until = now() - interval '1 second' WHERE id = %d" % job_id)
+        stack.start_runners(1)
+        j = wait_state(stack, job_id)
+        assert j["state"] == "succeeded" and j["rows_loaded"] == 20000, j
+        assert trips(stack, job_id) == 20000
+        left = stack.psql("SELECT c.relname, c.relispartition FROM pg_class c "
+                          "WHERE c.relname IN ('trips_job_%d', 'trips_job_%d') "
+                          "ORDER BY 1" % (stray, job_id))
+        assert left == [("trips_job_%d" % job_id, "t")], left
+    finally:
+        stack.psql("DROP TABLE IF EXISTS tripline.trips_job_999999999")
+        stack.start_runners(1)
+
+
 def test_sigterm_requeues_without_counting(stack):
     name, _ = gen_inbox(stack, 1000000, seed=fresh_seed())
     job_id = submit_inbox(stack, name)

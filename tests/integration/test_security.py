@@ -94,6 +94,9 @@ DENIED = {
         "INSERT INTO tripline.job_rejects SELECT * FROM tripline.job_rejects WHERE false",
         "SELECT tripline.trips_partition_create(1)",
         "SELECT tripline.trips_partition_attach(1)",
+        "SELECT tripline.trips_partition_index(1)",
+        "SELECT tripline.trips_partition_drop(1)",
+        "SELECT tripline.trips_partition_sweep()",
         "INSERT INTO tripline.regions (name) VALUES ('evil')",
         "UPDATE tripline.jobs SET lease_owner = 'me'",
         "UPDATE tripline.jobs SET path = '/etc/shadow'",
@@ -155,7 +158,7 @@ def test_runner_writes_only_its_running_jobs_partition(stack):
         state, out = psql_as(stack, "tripline_runner",
                              "INSERT INTO %s SELECT * FROM %s WHERE false" % (part, part))
         assert state == "42501", (part, state, out)
-    for fn in ("trips_partition_create", "trips_partition_attach"):
+    for fn in ("trips_partition_create", "trips_partition_index", "trips_partition_attach"):
         state, out = psql_as(stack, "tripline_runner", "SELECT tripline.%s(%d)" % (fn, job["id"]))
         assert state == "55000", (fn, state, out)       # object_not_in_prerequisite_state
     owners = stack.psql("SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_inherits i "
