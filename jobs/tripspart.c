@@ -34,22 +34,39 @@ static const char parts_attach_sql[] =
 static const char parts_drop_sql[] =
     "SELECT tripline.trips_parts_drop($1)";
 
-/* Parameters: $1 job, and for a part $2 part, $3 its lease owner. */
+/*
+ * Send the statement without waiting: 0 or -1.  Parameters: $1 job, and
+ * for a part $2 part, $3 its lease owner.
+ */
 static int
-tripspart_call3(PGconn *c, const char *sql, int nparams, int job_id,
+tripspart_send3(PGconn *c, const char *sql, int nparams, int job_id,
     int part, const char *owner)
 {
 	static const Oid types[3] = { OID_INT4, OID_INT4, OID_TEXT };
 	char		 id[16], p[16];
 	const char	*vals[3] = { id, p, owner };
-	PGresult	*res;
-	int		 rc;
 
 	snprintf(id, sizeof(id), "%d", job_id);
 	snprintf(p, sizeof(p), "%d", part);
-	res = PQexecParams(c, sql, nparams, types, vals, NULL, NULL, 0);
-	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
-	PQclear(res);
+	return PQsendQueryParams(c, sql, nparams, types, vals, NULL, NULL,
+	    0) == 1 ? 0 : -1;
+}
+
+/* Run the statement: 0, or -1 (the error is on the connection). */
+static int
+tripspart_call3(PGconn *c, const char *sql, int nparams, int job_id,
+    int part, const char *owner)
+{
+	PGresult	*res;
+	int		 rc = 0;
+
+	if (tripspart_send3(c, sql, nparams, job_id, part, owner) != 0)
+		return -1;
+	while ((res = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			rc = -1;
+		PQclear(res);
+	}
 	return rc;
 }
 
@@ -74,13 +91,7 @@ tripspart_attach(PGconn *c, int job_id)
 int
 tripspart_index_send(PGconn *c, int job_id)
 {
-	static const Oid types[1] = { OID_INT4 };
-	char		 id[16];
-	const char	*vals[1] = { id };
-
-	snprintf(id, sizeof(id), "%d", job_id);
-	return PQsendQueryParams(c, index_sql, 1, types, vals, NULL, NULL,
-	    0) == 1 ? 0 : -1;
+	return tripspart_send3(c, index_sql, 1, job_id, 0, NULL);
 }
 
 int
