@@ -78,7 +78,8 @@ struct loader_rec {
 enum loader_phase {
 	LOADER_PHASE_READ,	/* parse and trips COPY: they overlap */
 	LOADER_PHASE_AGGREGATE,	/* aggregates sent and merged (a part: none) */
-	LOADER_PHASE_INDEX,	/* the trips indexed (and attached) */
+	LOADER_PHASE_INDEX,	/* the wait for the trips' index builds, and
+				 * the ATTACH (a part: its index builds) */
 	LOADER_PHASE_COMMIT,	/* the job's row and COMMIT; for a part, its
 				 * aggregates staged, or merged by the last */
 	LOADER_PHASE__MAX
@@ -408,10 +409,17 @@ loader_begin(struct loader *l)
 	}
 	if ((l->agg = agg_new(c, l->job->id, l->env->cfg->agg_map_keys)) == NULL)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
-	if ((l->part == NULL ? tripspart_create(l->tc, l->job->id) :
-	    tripspart_part_create(c, l->job->id, l->part->part,
-	    l->part->owner)) != 0 ||
-	    tripspart_copy_sql(sql, sizeof(sql), l->job->id,
+	/*
+	 * A whole job's table: first drop what a runner killed between the
+	 * two commits of an earlier try left (013_trips_index_apart.sql).
+	 */
+	if (l->part == NULL)
+		rc = tripspart_drop(l->tc, l->job->id) != 0 ||
+		    tripspart_create(l->tc, l->job->id) != 0;
+	else
+		rc = tripspart_part_create(c, l->job->id, l->part->part,
+		    l->part->owner) != 0;
+	if (rc != 0 || tripspart_copy_sql(sql, sizeof(sql), l->job->id,
 	    l->part != NULL ? l->part->part : -1) != 0)
 		return loader_stop(l, LOADER_ERROR, "could not store trips: %s",
 		    PQerrorMessage(l->tc));

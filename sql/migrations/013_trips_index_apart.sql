@@ -16,10 +16,10 @@
 -- In between the job's table is committed but not attached: no report
 -- reads it (reports read trips, and only the owner and, for INSERT while
 -- loading, the runner have rights on the table itself).  A runner killed
--- in that moment leaves it behind; trips_partition_create() drops such a
--- table before it makes the job's (the retry), trips_partition_drop()
--- after a load that did not attach it, trips_partition_sweep() at a
--- runner's start for jobs no longer running.
+-- in that moment leaves it behind.  trips_partition_drop() drops such a
+-- table: called by the runner before it makes the job's (the retry) and
+-- after a load that did not attach it; trips_partition_sweep() calls it
+-- at a runner's start for every job no longer running.
 SET ROLE tripline_owner;
 SET search_path = tripline;
 
@@ -31,21 +31,6 @@ SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
     WHERE n.nspname = 'tripline' AND c.relname = format('trips_job_%s', job)
         AND c.relkind = 'r' AND NOT c.relispartition)
 $$;
-
-CREATE OR REPLACE FUNCTION trips_partition_create(job integer) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, tripline, pg_temp
-SET client_min_messages = warning AS $$
-DECLARE
-	part text := tripline.trips_partition_check(job);
-BEGIN
-	IF tripline.trips_partition_orphan(job) THEN
-		EXECUTE format('DROP TABLE IF EXISTS tripline.%I', part);
-	END IF;
-	EXECUTE format('CREATE TABLE tripline.%I (LIKE tripline.trips, '
-	    'CONSTRAINT %I CHECK (job_id = %s))', part, part || '_job', job);
-	EXECUTE format('GRANT INSERT ON tripline.%I TO tripline_runner', part);
-END $$;
 
 -- Index the loaded table, in the transaction that made it.  One process
 -- for each build: they run beside the merge, which has the other core.
@@ -61,8 +46,9 @@ BEGIN
 	PERFORM tripline.trips_index_cells(part);
 END $$;
 
--- Attach the job's table; indexed already by trips_partition_index(), or
--- here (a table loaded in the load transaction itself).
+-- Attach the job's table, indexed by trips_partition_index(); a runner
+-- from before this migration loads the table in the load transaction and
+-- calls only this, which then indexes it as 004_partitions.sql did.
 CREATE OR REPLACE FUNCTION trips_partition_attach(job integer) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, tripline, pg_temp
