@@ -214,9 +214,29 @@ def check_group_top(stack):
         assert d == "0", "group_top: %s rows of %s not in %s" % (d, a, b)
 
 
+def check_rims(stack):
+    """Every job's rim table (014_trip_rims.sql) is attached and holds, per
+    origin cell7 and week, exactly its trips' coordinates, sorted."""
+    d = stack.scalar(
+        "WITH t AS (SELECT job_id, part, origin_cell >> 25 AS cell, tripline.iso_week(ts) AS week, "
+        "array_agg(origin_lon ORDER BY origin_lon) AS lons, "
+        "array_agg(origin_lat ORDER BY origin_lat) AS lats, "
+        "array_agg(origin_lat ORDER BY origin_lon, origin_lat) AS pairs "
+        "FROM tripline.trips GROUP BY 1, 2, 3, 4), "
+        "r AS (SELECT job_id, part, cell, week, lons, lats, (SELECT array_agg(b ORDER BY a, b) "
+        "FROM unnest(lons, lats_by_lon) u(a, b)) AS pairs FROM tripline.trip_rims) "
+        "SELECT count(*) FROM ((SELECT * FROM t EXCEPT ALL SELECT * FROM r) "
+        "UNION ALL (SELECT * FROM r EXCEPT ALL SELECT * FROM t)) x")
+    assert d == "0", "trip_rims: %s rows differ from the trips" % d
+    unattached = stack.psql("SELECT relname FROM pg_class WHERE relname ~ '^trips_job_.*_rim$' "
+                            "AND relkind IN ('r', 'p') AND NOT relispartition")
+    assert not unattached, unattached
+
+
 def check_aggregates(stack):
     """The runner's aggregates equal a rebuild from the trips."""
     check_group_top(stack)
+    check_rims(stack)
     tables = ("cell_weeks", "region_weeks", "region_datasources", "trip_groups")
     for t in tables:
         stack.psql("DROP TABLE IF EXISTS public.kept_%s; CREATE TABLE public.kept_%s AS "
@@ -426,6 +446,81 @@ def test_weekly_average_exact_random_boxes(stack):
     stack.psql("DROP TABLE public.test_boxes, public.test_brute, public.test_report; "
                "DROP INDEX tripline.test_trips_olon, tripline.test_trips_dlon")
     assert checked >= 2000, checked
+
+
+def test_weekly_average_rim_ties_and_backfill(stack):
+    """The rim's sorted coordinates (014_trip_rims.sql) on data made to be
+    hard for them: a few longitudes and latitudes repeated hundreds of
+    times, some exactly on 7-character cell edges, and boxes whose edges
+    are exactly those values (ties at both ends of a binary search), in one
+    job loaded whole and one split in parts.  Then the rim tables dropped
+    and rebuilt by trip_rims_backfill(), as the migration does for jobs
+    loaded before it, and checked again."""
+    del stack
+    w7 = 360.0 / 2 ** 18                    # 7-character column, exact
+    h7 = 180.0 / 2 ** 17
+    ix, iy = int((100.0 + 180.0) / w7), int((-10.0 + 90.0) / h7)
+    xs = [-180.0 + (ix + k) * w7 for k in range(3)]            # cell edges
+    xs += [x + w7 * f for x in xs[:2] for f in (0.25, 0.5, 0.8125)]
+    ys = [-90.0 + (iy + k) * h7 for k in range(3)]
+    ys += [y + h7 * f for y in ys[:2] for f in (0.125, 0.5, 0.75)]
+    rnd = random.Random(7014)
+
+    def data(n):
+        out = io.StringIO()
+        out.write("region,origin_coord,destination_coord,datetime,datasource\n")
+        for _ in range(n):
+            day = datetime.date(2018, 5, 1) + datetime.timedelta(days=rnd.randrange(20))
+            out.write("Tiesville,POINT (%r %r),POINT (14.42 50.08),%s 08:00:00,tie_app\n"
+                      % (rnd.choice(xs), rnd.choice(ys), day))
+        return out.getvalue().encode()
+
+    s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": "40000"}, runners=2)
+    try:
+        whole = s.load(data(300))
+        split = s.load(data(3000))
+        assert whole["state"] == split["state"] == "succeeded", (whole, split)
+        assert int(s.scalar("SELECT count(*) FROM tripline.job_parts WHERE job_id = %d"
+                            % split["id"])) > 1, "not split"
+        vals = (sorted(set(xs)), sorted(set(ys)))
+        boxes = []
+        for _ in range(300):
+            bx = sorted(rnd.choice(vals[0]) for _ in range(2))
+            by = sorted(rnd.choice(vals[1]) for _ in range(2))
+            if rnd.random() < 0.2:
+                bx[rnd.randrange(2)] += rnd.choice((-1e-12, 1e-12))
+                bx.sort()
+            boxes.append((bx[0], by[0], bx[1], by[1]))
+
+        def compare():
+            for b in boxes:
+                rep = s.psql("SELECT (x->>'week_start'), (x->>'trips') FROM "
+                             "tripline.report_weekly_average(NULL, %r, %r, %r, %r, NULL, NULL, "
+                             "NULL) r CROSS JOIN LATERAL json_array_elements(r.weeks) x "
+                             "WHERE (x->>'trips')::bigint > 0 ORDER BY 1" % b)
+                brute = s.psql("SELECT tripline.iso_week(ts)::text, count(*)::text FROM "
+                               "tripline.trips WHERE origin_lon BETWEEN %r AND %r AND "
+                               "origin_lat BETWEEN %r AND %r GROUP BY 1 ORDER BY 1"
+                               % (b[0], b[2], b[1], b[3]))
+                assert [tuple(r) for r in rep] == [tuple(r) for r in brute], (b, rep, brute)
+        compare()
+        check_rims(s)
+        # The split job's part 0 keeps its rim table, detached: the
+        # backfill reuses it and makes the others.
+        s.psql("SET ROLE tripline_owner; "
+               "ALTER TABLE tripline.trip_rims DETACH PARTITION tripline.trips_job_{w}_rim; "
+               "ALTER TABLE tripline.trip_rims DETACH PARTITION tripline.trips_job_{s}_rim; "
+               "ALTER TABLE tripline.trips_job_{s}_rim DETACH PARTITION "
+               "tripline.trips_job_{s}_p0_rim; "
+               "DROP TABLE tripline.trips_job_{w}_rim, tripline.trips_job_{s}_rim"
+               .format(w=whole["id"], s=split["id"]))
+        assert s.scalar("SELECT count(*) FROM tripline.trip_rims") == "0"
+        assert s.scalar("SET ROLE tripline_owner; SELECT tripline.trip_rims_backfill()") == "2"
+        compare()
+        check_rims(s)
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
+    finally:
+        s.close()
 
 
 def test_weekly_average_http(stack):
