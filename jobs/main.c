@@ -7,8 +7,9 @@
  * Connections: "work" (claims, the load transaction, job ends; LISTEN),
  * "control" (the lease thread of lease.c), "trips" (a whole job's trips
  * table: its COPY and index builds, beside the load transaction; see
- * sql/migrations/013_trips_index_apart.sql), and the dimension cache's
- * own autocommit connection (dimcache.c).
+ * sql/migrations/013_trips_index_apart.sql; between jobs it merges the
+ * rim tables, rimcompact.c), and the dimension cache's own autocommit
+ * connection (dimcache.c).
  *
  * SIGTERM or SIGINT: an idle runner exits at once; a loading one rolls
  * back, queues the job again without counting the attempt, and exits.
@@ -34,6 +35,7 @@
 #include "loader.h"
 #include "log.h"
 #include "parts_db.h"
+#include "rimcompact.h"
 #include "runner_db.h"
 #include "tripspart.h"
 #include "utf8.h"
@@ -64,6 +66,7 @@ struct runner {
 	int			 swept;		/* trips_partition_sweep ran */
 	struct dimcache		*dims;
 	struct jobfile		*files;
+	struct rimcompact	*compact;	/* on trips, between jobs */
 };
 
 static void
@@ -352,7 +355,9 @@ runner_loop(struct runner *rn)
 		switch (parts_db_claim(rn->work, &rn->cfg, rn->owner, &job,
 		    &part)) {
 		case RUNNER_DB_CLAIM_RUN:
+			rimcompact_stop(rn->compact, rn->trips);
 			runner_run_part(rn, &job, &part);
+			rimcompact_due(rn->compact);
 			runner_db_job_release(&job);
 			continue;
 		case RUNNER_DB_CLAIM_DONE:
@@ -366,12 +371,16 @@ runner_loop(struct runner *rn)
 		}
 		switch (runner_db_claim(rn->work, &rn->cfg, rn->owner, &job)) {
 		case RUNNER_DB_CLAIM_RUN:
+			rimcompact_stop(rn->compact, rn->trips);
 			runner_run(rn, &job);
+			rimcompact_due(rn->compact);
 			runner_db_job_release(&job);
 			break;
 		case RUNNER_DB_CLAIM_DONE:
 			break;
 		case RUNNER_DB_CLAIM_NONE:
+			if (rimcompact_idle(rn->compact, rn->trips) != 0)
+				rn->trips = runner_conn_check(rn->trips);
 			wait = runner_db_next_due(rn->work, RUNNER_IDLE_MAX);
 			if (wait < RUNNER_IDLE_MIN)
 				wait = RUNNER_IDLE_MIN;
@@ -383,6 +392,7 @@ runner_loop(struct runner *rn)
 			break;
 		}
 	}
+	rimcompact_stop(rn->compact, rn->trips);
 	return 0;
 }
 
@@ -425,7 +435,8 @@ main(int argc, char *argv[])
 	host[sizeof(host) - 1] = '\0';
 	snprintf(rn.owner, sizeof(rn.owner), "%s:%ld", host, (long)getpid());
 	if ((rn.files = jobfile_new(rn.cfg.spool_dir, rn.cfg.inbox_dir)) ==
-	    NULL || (rn.dims = dimcache_new(&rn.cfg)) == NULL) {
+	    NULL || (rn.dims = dimcache_new(&rn.cfg)) == NULL ||
+	    (rn.compact = rimcompact_new(rn.cfg.rim_compact)) == NULL) {
 		log_error("could not start: no spool or inbox directory, or "
 		    "out of memory");
 		goto out;
@@ -440,5 +451,6 @@ out:
 	PQfinish(rn.trips);
 	dimcache_free(rn.dims);
 	jobfile_free(rn.files);
+	rimcompact_free(rn.compact);
 	return rc;
 }

@@ -16,6 +16,7 @@ enum config_int {
 	CONFIG_REPORTS_PUBLIC,
 	CONFIG_AGG_MAP_KEYS,
 	CONFIG_SPLIT_BYTES,
+	CONFIG_RIM_COMPACT,
 	CONFIG__MAX
 };
 
@@ -33,6 +34,8 @@ static const struct {
 	{ "TRIPLINE_AGG_MAP_KEYS", 1 << 18, 512, 1 << 24 },
 	/* CONFIG_SPLIT_BYTES: jobs/split.h, 0 = load every file whole */
 	{ "TRIPLINE_SPLIT_BYTES", 0, 0, INT64_MAX },
+	/* CONFIG_RIM_COMPACT: jobs/rimcompact.h, 0 = never merge */
+	{ "TRIPLINE_RIM_COMPACT", 2, 0, 100 },
 };
 
 static const char *
@@ -74,5 +77,6 @@ config_load(struct config *cfg, const char *role_default)
 	cfg->reports_public = (int)v[CONFIG_REPORTS_PUBLIC];
 	cfg->agg_map_keys = (size_t)v[CONFIG_AGG_MAP_KEYS];
 	cfg->split_bytes = v[CONFIG_SPLIT_BYTES];
+	cfg->rim_compact = (int)v[CONFIG_RIM_COMPACT];
 	return 0;
 }

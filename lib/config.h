@@ -25,6 +25,10 @@ struct config {
 	int64_t		 split_bytes;	/* TRIPLINE_SPLIT_BYTES: a file larger
 					   than this is loaded in parts of
 					   about this size; 0 = never */
+	int		 rim_compact;	/* TRIPLINE_RIM_COMPACT: an idle runner
+					   merges trip_rims partitions when at
+					   least this many fit together; 0 or
+					   1 = never */
 };
 
 /*

@@ -11,6 +11,8 @@
 #   TRIPLINE_PGPORT     PostgreSQL port (unix socket only) [54329]
 #   TRIPLINE_BIN        where the binaries are [<repo>/build]
 #   TRIPLINE_RUNNERS    job runners to start [1]
+#   TRIPLINE_RIM_COMPACT an idle runner merges the rim tables of a box's
+#                       rim when this many fit together; 0 = never [2]
 #   TRIPLINE_SPLIT_BYTES a file larger than this is loaded in parts of about
 #                       this size, by every runner at once; 0 = never [0]
 #   TRIPLINE_THREADS    FastCGI worker threads [8]
@@ -85,6 +87,7 @@ prog_env() {
 	    TRIPLINE_REPORTS_PUBLIC="${TRIPLINE_REPORTS_PUBLIC:-1}" \
 	    TRIPLINE_AGG_MAP_KEYS="${TRIPLINE_AGG_MAP_KEYS:-262144}" \
 	    TRIPLINE_SPLIT_BYTES="${TRIPLINE_SPLIT_BYTES:-0}" \
+	    TRIPLINE_RIM_COMPACT="${TRIPLINE_RIM_COMPACT:-2}" \
 	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path=$VAR/log/asan}" \
 	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
 }

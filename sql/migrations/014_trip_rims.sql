@@ -194,8 +194,19 @@ BEGIN
 	DELETE FROM tripline.job_parts WHERE job_id = job;
 END $$;
 
--- Every attached job's table without a rim table gets one: the jobs
--- loaded before this migration (here), or a table whose rim was dropped.
+-- The jobs a partition of trip_rims holds: a job's own table holds one,
+-- a compacted one (trip_rims_compact) several; read from its bound,
+-- which PostgreSQL prints as FOR VALUES IN (1, 2, 3).
+CREATE FUNCTION trip_rims_jobs(r regclass) RETURNS integer[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, tripline, pg_temp AS $$
+SELECT array_agg(m[1]::integer ORDER BY m[1]::integer)
+FROM pg_catalog.pg_class c,
+    regexp_matches(pg_catalog.pg_get_expr(c.relpartbound, c.oid), '([0-9]+)', 'g') m
+WHERE c.oid = r $$;
+
+-- Every attached job's table whose job no partition of trip_rims holds
+-- gets its rim table: the jobs loaded before this migration (here), or
+-- one whose rim was dropped.
 CREATE FUNCTION trip_rims_backfill() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, tripline, pg_temp AS $$
 DECLARE
@@ -205,8 +216,14 @@ BEGIN
 	FOR t IN SELECT c.relname FROM pg_catalog.pg_inherits i
 	    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
 	    WHERE i.inhparent = 'tripline.trips'::regclass
-	        AND to_regclass(format('tripline.%I', c.relname || '_rim')) IS NULL
+	        -- (CASE: the planner may test this before the first line)
+	        AND NOT CASE WHEN c.relname ~ '^trips_job_[0-9]{1,9}$'
+	            THEN substr(c.relname, 11)::integer END = ANY (coalesce((SELECT
+	            array_agg(j) FROM pg_catalog.pg_inherits k,
+	            unnest(tripline.trip_rims_jobs(k.inhrelid)) j
+	            WHERE k.inhparent = 'tripline.trip_rims'::regclass), '{}'))
 	    ORDER BY 1 LOOP
+		EXECUTE format('DROP TABLE IF EXISTS tripline.%I', t || '_rim');
 		PERFORM tripline.trip_rims_make(t);
 		IF NOT (SELECT c.relispartition FROM pg_catalog.pg_class c
 		    WHERE c.oid = format('tripline.%I', t || '_rim')::regclass) THEN
@@ -219,6 +236,81 @@ BEGIN
 	RETURN n;
 END $$;
 DO $$ BEGIN PERFORM tripline.trip_rims_backfill(); END $$;
+
+-- Compaction.  A box's rim reads one row per rim cell, week and
+-- partition of trip_rims, so its cost grows with the number of jobs: by
+-- hand at 100 M (ten jobs, 2026-11-26) the 300 boxes of make bench took
+-- p95 33-38 ms with ten partitions and 8.3-8.8 ms with the same rows
+-- merged into one.  This merges partitions into one table that holds all
+-- their jobs (FOR VALUES IN (...), at most 100): the smallest first,
+-- taking the next while it is at most four times what is taken (or than
+-- 8 MB: small tables cost nothing to merge), so that a table is rewritten
+-- a few times in its life, not at every load (size-tiered, as in LSM
+-- trees); and only when at least min_parts are taken.  The new table is
+-- made in this transaction (no WAL with wal_level = minimal) while
+-- reports and loads go on; only the swap at the end takes the parent's
+-- ACCESS EXCLUSIVE lock, for a catalog change, and gives up after
+-- lock_timeout rather than queue reports behind it.  One compaction at a
+-- time (an advisory lock).  The runner calls it when it has no job
+-- (jobs/rimcompact.c) and cancels it when a job comes.  Returns the
+-- number of partitions merged (0: nothing to do).
+CREATE SEQUENCE trip_rims_compacted;
+CREATE FUNCTION trip_rims_compact(min_parts integer) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, tripline, pg_temp
+SET work_mem = '1GB' SET maintenance_work_mem = '1GB'
+SET max_parallel_maintenance_workers = 0
+SET client_min_messages = warning AS $$
+DECLARE
+	parts regclass[] := '{}';
+	jobs integer[] := '{}';
+	taken bigint := 0;
+	p record;
+	r text := format('trip_rims_c%s', nextval('tripline.trip_rims_compacted'));
+	src text;
+BEGIN
+	IF min_parts IS NULL OR min_parts < 2
+	    OR NOT pg_try_advisory_xact_lock(hashtext('tripline.trip_rims_compact')) THEN
+		RETURN 0;
+	END IF;
+	FOR p IN SELECT i.inhrelid AS rel, (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(x.relid)), 0)
+	        FROM pg_catalog.pg_partition_tree(i.inhrelid) x) AS size
+	    FROM pg_catalog.pg_inherits i
+	    WHERE i.inhparent = 'tripline.trip_rims'::regclass
+	    ORDER BY 2, 1 LOOP
+		EXIT WHEN cardinality(parts) > 0 AND p.size > 4 * greatest(taken, 8388608);
+		-- The rows carry their first job's id, and CHECK (job_id = it)
+		-- proves the bound, so ATTACH does not scan: PostgreSQL proves
+		-- it for lists of up to 100 values (predtest.c,
+		-- MAX_SAOP_ARRAY_SIZE).
+		CONTINUE WHEN cardinality(jobs) + cardinality(tripline.trip_rims_jobs(p.rel)) > 100;
+		parts := parts || p.rel;
+		jobs := jobs || tripline.trip_rims_jobs(p.rel);
+		taken := taken + p.size;
+	END LOOP;
+	IF cardinality(parts) < min_parts THEN
+		RETURN 0;
+	END IF;
+	SELECT string_agg(format('SELECT cell, week, lons, lats_by_lon FROM %s', x), ' UNION ALL ')
+	INTO src FROM unnest(parts) x;
+	EXECUTE format('CREATE TABLE tripline.%I (LIKE tripline.trip_rims '
+	    'INCLUDING STORAGE, CONSTRAINT %I CHECK (job_id = %s), '
+	    'CONSTRAINT %I CHECK (part = 0))', r, r || '_job', jobs[1], r || '_part');
+	EXECUTE format('INSERT INTO tripline.%I SELECT %s, 0, s.cell, s.week, '
+	    'array_agg(u.lon ORDER BY u.lon), array_agg(u.lat ORDER BY u.lat), '
+	    'array_agg(u.lat ORDER BY u.lon) '
+	    'FROM (%s) s, unnest(s.lons, s.lats_by_lon) AS u(lon, lat) '
+	    'GROUP BY s.cell, s.week ORDER BY s.cell, s.week', r, jobs[1], src);
+	EXECUTE format('CREATE INDEX %I ON tripline.%I (cell, week)', r || '_cell', r);
+	PERFORM set_config('lock_timeout', '5s', true);
+	FOR p IN SELECT x AS rel FROM unnest(parts) x LOOP
+		EXECUTE format('ALTER TABLE tripline.trip_rims DETACH PARTITION %s', p.rel);
+		EXECUTE format('DROP TABLE %s', p.rel);
+	END LOOP;
+	EXECUTE format('ALTER TABLE tripline.trip_rims ATTACH PARTITION tripline.%I '
+	    'FOR VALUES IN (%s)', r, array_to_string(jobs, ', '));
+	RETURN cardinality(parts);
+END $$;
 
 -- Trips per week whose origin (kind 0) or destination (kind 1) lies in
 -- the box (003_reports.sql): the origin's rim now from trip_rims.
@@ -301,8 +393,10 @@ BEGIN
 	END IF;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION trip_rims_make(text), trip_rims_backfill()
+REVOKE EXECUTE ON FUNCTION trip_rims_make(text), trip_rims_backfill(),
+    trip_rims_jobs(regclass), trip_rims_compact(integer)
     FROM PUBLIC, tripline_web, tripline_runner;
+GRANT EXECUTE ON FUNCTION trip_rims_compact(integer) TO tripline_runner;
 REVOKE EXECUTE ON FUNCTION sorted_count_below(float8[], float8) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sorted_count_below(float8[], float8)
     TO tripline_web, tripline_runner;

@@ -146,6 +146,26 @@ for size in $SIZES; do
 		record "$rows" ingest_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t1)")" rows/s
 		record "$rows" upload_and_load_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t0)")" rows/s
 		record "$rows" rows_rejected "$rejected" rows
+		# The idle runner merges the jobs' rim tables (jobs/rimcompact.c,
+		# sql/migrations/014_trip_rims.sql); the reports run once it has:
+		# one table left, or no merge running for 10 s.
+		tc=$(date +%s.%N) idle=0
+		rims=$(psql -XAtc "SELECT count(*) FROM pg_inherits
+		    WHERE inhparent = 'tripline.trip_rims'::regclass")
+		record "$rows" rim_tables_loaded "$rims" tables
+		while [ "$rims" -gt 1 ] && [ "$idle" -lt 20 ]; do
+			sleep 0.5
+			busy=$(psql -XAtc "SELECT count(*) FROM pg_stat_activity
+			    WHERE query LIKE '%trip_rims_compact%' AND state = 'active'
+			    AND pid <> pg_backend_pid()")
+			if [ "$busy" = 0 ]; then idle=$((idle + 1)); else idle=0; fi
+			rims=$(psql -XAtc "SELECT count(*) FROM pg_inherits
+			    WHERE inhparent = 'tripline.trip_rims'::regclass")
+		done
+		record "$rows" rim_merge_wait_seconds "$(calc "%.1f" "$(date +%s.%N) - $tc")" s
+		record "$rows" rim_tables "$rims" tables
+		grep -h "merged [0-9]* rim tables" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null |
+		    sed 's/^/  /' || true
 		psql -XAtq -c "VACUUM ANALYZE" >/dev/null
 		bytes=$(psql -XAtc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
 		    JOIN pg_namespace n ON n.oid = c.relnamespace

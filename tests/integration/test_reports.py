@@ -215,21 +215,29 @@ def check_group_top(stack):
 
 
 def check_rims(stack):
-    """Every job's rim table (014_trip_rims.sql) is attached and holds, per
-    origin cell7 and week, exactly its trips' coordinates, sorted."""
+    """The rim tables (014_trip_rims.sql) hold, per origin cell7 and week,
+    exactly the trips' coordinates, each row sorted, whether a job's own
+    table or a merged one holds them; none is left unattached."""
     d = stack.scalar(
-        "WITH t AS (SELECT job_id, part, origin_cell >> 25 AS cell, tripline.iso_week(ts) AS week, "
-        "array_agg(origin_lon ORDER BY origin_lon) AS lons, "
-        "array_agg(origin_lat ORDER BY origin_lat) AS lats, "
-        "array_agg(origin_lat ORDER BY origin_lon, origin_lat) AS pairs "
-        "FROM tripline.trips GROUP BY 1, 2, 3, 4), "
-        "r AS (SELECT job_id, part, cell, week, lons, lats, (SELECT array_agg(b ORDER BY a, b) "
-        "FROM unnest(lons, lats_by_lon) u(a, b)) AS pairs FROM tripline.trip_rims) "
+        "WITH t AS (SELECT origin_cell >> 25 AS cell, tripline.iso_week(ts) AS week, "
+        "array_agg(origin_lon ORDER BY origin_lon, origin_lat) AS lons, "
+        "array_agg(origin_lat ORDER BY origin_lon, origin_lat) AS lats "
+        "FROM tripline.trips GROUP BY 1, 2), "
+        "r AS (SELECT x.cell, x.week, array_agg(u.a ORDER BY u.a, u.b) AS lons, "
+        "array_agg(u.b ORDER BY u.a, u.b) AS lats FROM tripline.trip_rims x, "
+        "unnest(x.lons, x.lats_by_lon) u(a, b) GROUP BY 1, 2) "
         "SELECT count(*) FROM ((SELECT * FROM t EXCEPT ALL SELECT * FROM r) "
         "UNION ALL (SELECT * FROM r EXCEPT ALL SELECT * FROM t)) x")
-    assert d == "0", "trip_rims: %s rows differ from the trips" % d
-    unattached = stack.psql("SELECT relname FROM pg_class WHERE relname ~ '^trips_job_.*_rim$' "
-                            "AND relkind IN ('r', 'p') AND NOT relispartition")
+    assert d == "0", "trip_rims: %s cell weeks differ from the trips" % d
+    d = stack.scalar(
+        "SELECT count(*) FROM tripline.trip_rims x WHERE "
+        "x.lons <> ARRAY(SELECT v FROM unnest(x.lons) v ORDER BY v) OR "
+        "x.lats <> ARRAY(SELECT v FROM unnest(x.lats_by_lon) v ORDER BY v) OR "
+        "cardinality(x.lons) <> cardinality(x.lats_by_lon)")
+    assert d == "0", "trip_rims: %s rows not sorted" % d
+    unattached = stack.psql("SELECT relname FROM pg_class WHERE (relname ~ '^trips_job_.*_rim$' "
+                            "OR relname ~ '^trip_rims_c') AND relkind IN ('r', 'p') "
+                            "AND NOT relispartition")
     assert not unattached, unattached
 
 
@@ -475,7 +483,8 @@ def test_weekly_average_rim_ties_and_backfill(stack):
                       % (rnd.choice(xs), rnd.choice(ys), day))
         return out.getvalue().encode()
 
-    s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": "40000"}, runners=2)
+    s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": "40000", "TRIPLINE_RIM_COMPACT": "0"},
+                      runners=2)
     try:
         whole = s.load(data(300))
         split = s.load(data(3000))
@@ -492,17 +501,28 @@ def test_weekly_average_rim_ties_and_backfill(stack):
                 bx.sort()
             boxes.append((bx[0], by[0], bx[1], by[1]))
 
+        s.psql("CREATE TABLE public.tie_boxes (id int, x0 float8, y0 float8, x1 float8, "
+               "y1 float8); INSERT INTO public.tie_boxes VALUES "
+               + ",".join("(%d,%r,%r,%r,%r)" % ((k,) + b) for k, b in enumerate(boxes)))
+
         def compare():
-            for b in boxes:
-                rep = s.psql("SELECT (x->>'week_start'), (x->>'trips') FROM "
-                             "tripline.report_weekly_average(NULL, %r, %r, %r, %r, NULL, NULL, "
-                             "NULL) r CROSS JOIN LATERAL json_array_elements(r.weeks) x "
-                             "WHERE (x->>'trips')::bigint > 0 ORDER BY 1" % b)
-                brute = s.psql("SELECT tripline.iso_week(ts)::text, count(*)::text FROM "
-                               "tripline.trips WHERE origin_lon BETWEEN %r AND %r AND "
-                               "origin_lat BETWEEN %r AND %r GROUP BY 1 ORDER BY 1"
-                               % (b[0], b[2], b[1], b[3]))
-                assert [tuple(r) for r in rep] == [tuple(r) for r in brute], (b, rep, brute)
+            """Every box's report, week by week, equals the brute force."""
+            diff = s.psql(
+                "WITH rep AS (SELECT b.id, (x->>'week_start')::date AS w, "
+                "(x->>'trips')::bigint AS n FROM public.tie_boxes b CROSS JOIN LATERAL "
+                "tripline.report_weekly_average(NULL, b.x0, b.y0, b.x1, b.y1, NULL, NULL, "
+                "NULL) r CROSS JOIN LATERAL json_array_elements(r.weeks) x), "
+                "brute AS (SELECT b.id, tripline.iso_week(t.ts) AS w, count(*) AS n "
+                "FROM public.tie_boxes b JOIN tripline.trips t ON t.origin_lon BETWEEN b.x0 "
+                "AND b.x1 AND t.origin_lat BETWEEN b.y0 AND b.y1 GROUP BY 1, 2) "
+                "SELECT coalesce(r.id, q.id), coalesce(r.w, q.w), r.n, q.n FROM rep r "
+                "FULL JOIN brute q ON q.id = r.id AND q.w = r.w "
+                "WHERE coalesce(r.n, 0) <> coalesce(q.n, 0) LIMIT 5")
+            assert not diff, "boxes differ (id, week, report, brute): %r" % diff
+            hits = s.scalar("SELECT count(DISTINCT b.id) FROM public.tie_boxes b JOIN "
+                            "tripline.trips t ON t.origin_lon BETWEEN b.x0 AND b.x1 AND "
+                            "t.origin_lat BETWEEN b.y0 AND b.y1")
+            assert int(hits) > len(boxes) // 2, hits
         compare()
         check_rims(s)
         # The split job's part 0 keeps its rim table, detached: the
@@ -516,6 +536,48 @@ def test_weekly_average_rim_ties_and_backfill(stack):
                .format(w=whole["id"], s=split["id"]))
         assert s.scalar("SELECT count(*) FROM tripline.trip_rims") == "0"
         assert s.scalar("SET ROLE tripline_owner; SELECT tripline.trip_rims_backfill()") == "2"
+        compare()
+        check_rims(s)
+        assert s.scalar("SELECT tripline.trip_rims_backfill()") == "0"
+
+        def rims():
+            return int(s.scalar("SELECT count(*) FROM pg_inherits "
+                                "WHERE inhparent = 'tripline.trip_rims'::regclass"))
+
+        def sizes():
+            return s.psql("SELECT i.inhrelid::regclass, (SELECT sum(pg_total_relation_size(x.relid)) "
+                          "FROM pg_partition_tree(i.inhrelid) x), tripline.trip_rims_jobs(i.inhrelid) "
+                          "FROM pg_inherits i WHERE inhparent = 'tripline.trip_rims'::regclass")
+        # Merged by hand: the two jobs' tables become one, then that one and
+        # a third job's; nothing to merge with a single table.
+        assert rims() == 2
+        assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_compact(2)") == "2", \
+            sizes()
+        assert rims() == 1
+        compare()
+        check_rims(s)
+        third = s.load(data(3000))
+        assert third["state"] == "succeeded", third
+        assert rims() == 2
+        compare()
+        assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_compact(2)") == "2", \
+            sizes()
+        assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_compact(2)") == "0"
+        assert rims() == 1
+        compare()
+        check_rims(s)
+        # A merged table's jobs are known to the backfill: it makes none.
+        assert s.scalar("SELECT tripline.trip_rims_backfill()") == "0"
+        # And by the runner, once idle, when compaction is on.
+        s.stop_runners()
+        s.env["TRIPLINE_RIM_COMPACT"] = "2"
+        s.start_runners(1)
+        fourth = s.load(data(3000))
+        assert fourth["state"] == "succeeded", fourth
+        deadline = time.time() + 60
+        while rims() > 1 and time.time() < deadline:
+            time.sleep(0.5)
+        assert rims() == 1, "the idle runner did not merge the rim tables"
         compare()
         check_rims(s)
         assert not s.sanitizer_reports(), s.sanitizer_reports()

@@ -84,6 +84,10 @@ DENIED_BOTH = [
     "INSERT INTO tripline.settings VALUES ('x', 'y')",
     "UPDATE tripline.settings SET value = '1'",
     "SELECT tripline.agg_rebuild()",
+    "SELECT tripline.trip_rims_make('trips_job_1')",
+    "SELECT tripline.trip_rims_backfill()",
+    "DELETE FROM tripline.trip_rims",
+    "INSERT INTO tripline.trip_rims SELECT * FROM tripline.trip_rims WHERE false",
     "DROP INDEX tripline.jobs_loaded_sha256",
     "SELECT * FROM public.schema_migrations",
 ]
@@ -125,6 +129,7 @@ def test_roles_denied(stack):
     assert not bad, "\n".join(bad)
     # What they may do still works (the test can tell refused from broken).
     assert psql_as(stack, "tripline_web", "SELECT count(*) FROM tripline.jobs")[0] == ""
+    assert psql_as(stack, "tripline_web", "SELECT count(*) FROM tripline.trip_rims")[0] == ""
     assert psql_as(stack, "tripline_runner", "SELECT count(*) FROM tripline.trips")[0] == ""
 
 
