@@ -345,52 +345,42 @@ BEGIN
 	          tripline.geohash_edge(gy + 1, 7, 1) AS n
 	      FROM unnest(cells) c, generate_series(c.iy0, c.iy1) gy
 	      WHERE c.edge) r;
-	IF kind = 0 THEN
-		RETURN QUERY
-		SELECT s.week, sum(s.n)::bigint FROM (
-			SELECT w.week, w.trips AS n
-			FROM unnest(cells) c
-			-- One index range scan per column (OFFSET 0 keeps it so).
-			CROSS JOIN LATERAL (SELECT x.week, x.trips FROM tripline.cell_weeks x
-			    WHERE x.kind = 0 AND x.level = c.level AND x.ix = c.ix
-			        AND x.iy BETWEEN c.iy0 AND c.iy1
-			        AND x.week BETWEEN lo AND hi OFFSET 0) w
-			WHERE NOT c.edge
-			UNION ALL
-			SELECT r.week, CASE
-			    WHEN NOT q.cut_lon AND NOT q.cut_lat THEN cardinality(r.lons)
-			    WHEN NOT q.cut_lat THEN width_bucket(maxlon, r.lons)
-			        - tripline.sorted_count_below(r.lons, minlon)
-			    WHEN NOT q.cut_lon THEN width_bucket(maxlat, r.lats)
-			        - tripline.sorted_count_below(r.lats, minlat)
-			    ELSE (SELECT count(*) FROM unnest(r.lats_by_lon[
-			        tripline.sorted_count_below(r.lons, minlon) + 1 :
-			        width_bucket(maxlon, r.lons)]) y
-			        WHERE y BETWEEN minlat AND maxlat)
-			    END
-			FROM unnest(rim, cut_lon, cut_lat) AS q(cell, cut_lon, cut_lat)
-			CROSS JOIN LATERAL (SELECT x.week, x.lons, x.lats, x.lats_by_lon
-			    FROM tripline.trip_rims x
-			    WHERE x.cell = q.cell AND x.week BETWEEN lo AND hi OFFSET 0) r
-		) s GROUP BY s.week ORDER BY s.week;
-	ELSE
-		RETURN QUERY
-		SELECT s.week, sum(s.n)::bigint FROM (
-			SELECT w.week, w.trips AS n
-			FROM unnest(cells) c
-			CROSS JOIN LATERAL (SELECT x.week, x.trips FROM tripline.cell_weeks x
-			    WHERE x.kind = 1 AND x.level = c.level AND x.ix = c.ix
-			        AND x.iy BETWEEN c.iy0 AND c.iy1
-			        AND x.week BETWEEN lo AND hi OFFSET 0) w
-			WHERE NOT c.edge
-			UNION ALL
-			SELECT tripline.iso_week(t.ts), 1 FROM tripline.trips t
-			WHERE (t.dest_cell >> 25) = ANY (rim)
-			    AND t.dest_lon BETWEEN minlon AND maxlon
-			    AND t.dest_lat BETWEEN minlat AND maxlat
-			    AND t.ts >= lo AND t.ts < hi + 7
-		) s GROUP BY s.week ORDER BY s.week;
-	END IF;
+	-- One query; the side that kind does not ask for is cut at plan time
+	-- (a one-time filter on the parameter).
+	RETURN QUERY
+	SELECT s.week, sum(s.n)::bigint FROM (
+		SELECT w.week, w.trips AS n
+		FROM unnest(cells) c
+		-- One index range scan per column (OFFSET 0 keeps it so).
+		CROSS JOIN LATERAL (SELECT x.week, x.trips FROM tripline.cell_weeks x
+		    WHERE x.kind = weekly_bbox.kind AND x.level = c.level AND x.ix = c.ix
+		        AND x.iy BETWEEN c.iy0 AND c.iy1
+		        AND x.week BETWEEN lo AND hi OFFSET 0) w
+		WHERE NOT c.edge
+		UNION ALL
+		SELECT r.week, CASE
+		    WHEN NOT q.cut_lon AND NOT q.cut_lat THEN cardinality(r.lons)
+		    WHEN NOT q.cut_lat THEN width_bucket(maxlon, r.lons)
+		        - tripline.sorted_count_below(r.lons, minlon)
+		    WHEN NOT q.cut_lon THEN width_bucket(maxlat, r.lats)
+		        - tripline.sorted_count_below(r.lats, minlat)
+		    ELSE (SELECT count(*) FROM unnest(r.lats_by_lon[
+		        tripline.sorted_count_below(r.lons, minlon) + 1 :
+		        width_bucket(maxlon, r.lons)]) y
+		        WHERE y BETWEEN minlat AND maxlat)
+		    END
+		FROM unnest(rim, cut_lon, cut_lat) AS q(cell, cut_lon, cut_lat)
+		CROSS JOIN LATERAL (SELECT x.week, x.lons, x.lats, x.lats_by_lon
+		    FROM tripline.trip_rims x
+		    WHERE x.cell = q.cell AND x.week BETWEEN lo AND hi OFFSET 0) r
+		WHERE weekly_bbox.kind = 0
+		UNION ALL
+		SELECT tripline.iso_week(t.ts), 1 FROM tripline.trips t
+		WHERE weekly_bbox.kind = 1 AND (t.dest_cell >> 25) = ANY (rim)
+		    AND t.dest_lon BETWEEN minlon AND maxlon
+		    AND t.dest_lat BETWEEN minlat AND maxlat
+		    AND t.ts >= lo AND t.ts < hi + 7
+	) s GROUP BY s.week ORDER BY s.week;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION trip_rims_make(text), trip_rims_backfill(),
