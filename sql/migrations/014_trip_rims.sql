@@ -249,8 +249,8 @@ DO $$ BEGIN PERFORM tripline.trip_rims_backfill(); END $$;
 -- trees); and only when at least min_parts are taken.  The new table is
 -- made in this transaction (no WAL with wal_level = minimal) while
 -- reports and loads go on; only the swap at the end takes the parent's
--- ACCESS EXCLUSIVE lock, for a catalog change, and gives up after
--- lock_timeout rather than queue reports behind it.  One compaction at a
+-- ACCESS EXCLUSIVE lock, for a catalog change, and only when it is free
+-- (NOWAIT), so that reports never queue behind it.  One compaction at a
 -- time (an advisory lock).  The runner calls it when it has no job
 -- (jobs/rimcompact.c) and cancels it when a job comes.  Returns the
 -- number of partitions merged (0: nothing to do).
@@ -262,6 +262,7 @@ SET work_mem = '1GB' SET maintenance_work_mem = '1GB'
 SET max_parallel_maintenance_workers = 0
 SET client_min_messages = warning AS $$
 DECLARE
+	i integer;
 	parts regclass[] := '{}';
 	jobs integer[] := '{}';
 	taken bigint := 0;
@@ -302,7 +303,22 @@ BEGIN
 	    'FROM (%s) s, unnest(s.lons, s.lats_by_lon) AS u(lon, lat) '
 	    'GROUP BY s.cell, s.week ORDER BY s.cell, s.week', r, jobs[1], src);
 	EXECUTE format('CREATE INDEX %I ON tripline.%I (cell, week)', r || '_cell', r);
-	PERFORM set_config('lock_timeout', '5s', true);
+	-- The swap needs the parent alone.  Queueing for its lock would
+	-- queue every report that reads it behind us: try without waiting
+	-- instead, for up to 10 s, then give up (the next idle moment tries
+	-- again).
+	FOR i IN 1..100 LOOP
+		BEGIN
+			LOCK TABLE tripline.trip_rims IN ACCESS EXCLUSIVE MODE NOWAIT;
+			EXIT;
+		EXCEPTION WHEN lock_not_available THEN
+			IF i = 100 THEN
+				RAISE EXCEPTION USING ERRCODE = 'lock_not_available',
+				    MESSAGE = 'the rim tables stayed in use; merge them later';
+			END IF;
+			PERFORM pg_sleep(0.1);
+		END;
+	END LOOP;
 	FOR p IN SELECT x AS rel FROM unnest(parts) x LOOP
 		EXECUTE format('ALTER TABLE tripline.trip_rims DETACH PARTITION %s', p.rel);
 		EXECUTE format('DROP TABLE %s', p.rel);

@@ -568,13 +568,47 @@ def test_weekly_average_rim_ties_and_backfill(stack):
         check_rims(s)
         # A merged table's jobs are known to the backfill: it makes none.
         assert s.scalar("SELECT tripline.trip_rims_backfill()") == "0"
-        # And by the runner, once idle, when compaction is on.
-        s.stop_runners()
-        s.env["TRIPLINE_RIM_COMPACT"] = "2"
-        s.start_runners(1)
+        # And by the runner, once idle, when compaction is on.  Here a
+        # reader holds trip_rims, so the merge waits for the parent's lock
+        # (without queueing: reports go on), and a job that comes meanwhile
+        # cancels it and loads; once the reader is gone the merge is done.
         fourth = s.load(data(3000))
         assert fourth["state"] == "succeeded", fourth
-        deadline = time.time() + 60
+        assert rims() == 2
+        s.stop_runners()
+        env = dict(os.environ)
+        env.update(s.db)
+        env["PGAPPNAME"] = "rim_reader"
+        reader = subprocess.Popen(["psql", "-XAtq", "-c", "BEGIN", "-c",
+                                   "SELECT count(*) FROM tripline.trip_rims", "-c",
+                                   "SELECT pg_sleep(30)"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1)
+            s.env["TRIPLINE_RIM_COMPACT"] = "2"
+            s.start_runners(1)
+            merging = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' " \
+                      "AND query LIKE 'SELECT tripline.trip_rims_compact%'"
+            deadline = time.time() + 20
+            while s.scalar(merging) == "0" and time.time() < deadline:
+                time.sleep(0.2)
+            assert s.scalar(merging) == "1", "the idle runner did not start merging"
+            # A report is not held up by the waiting merge.
+            t0 = time.time()
+            compare()
+            assert time.time() - t0 < 8, time.time() - t0
+            t0 = time.time()
+            fifth = s.load(data(300))
+            assert fifth["state"] == "succeeded", fifth
+            assert time.time() - t0 < 8, "the job waited for the merge: %.1f s" % (time.time() - t0)
+            assert rims() == 3
+        finally:
+            # (A backend in pg_sleep notices a lost client only when it
+            # ends: end it.)
+            s.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE application_name = 'rim_reader'")
+            reader.wait()
+        deadline = time.time() + 90
         while rims() > 1 and time.time() < deadline:
             time.sleep(0.5)
         assert rims() == 1, "the idle runner did not merge the rim tables"
