@@ -897,6 +897,15 @@ agg_send(struct agg *a, enum agg_map m)
 			    (int)a->out.len) != 1)
 				return -1;
 			a->out.len = 0;
+			/*
+			 * Read what the server has sent: its error (a cancel
+			 * from the lease thread) then ends the COPY at the next
+			 * PQputCopyData.  libpq reads input only when a send
+			 * blocks, and a backend in error swallows the rest of
+			 * the COPY, so a spilled map was sent whole first.
+			 */
+			if (PQconsumeInput(a->conn) != 1)
+				return -1;
 		}
 		t->tuple(&a->out, e + 8, e + 8 + t->ksz);
 		if (m == AGG_MAP_CELLS && agg_rollup(a, (const void *)(e + 8),
