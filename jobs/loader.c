@@ -27,6 +27,7 @@
 #include "config.h"
 #include "copybin.h"
 #include "csvstream.h"
+#include "db.h"
 #include "digest.h"
 #include "dimcache.h"
 #include "geohash.h"
@@ -687,17 +688,8 @@ loader_index_wait(struct loader *l, const struct lease *lease)
 static void
 loader_tc_end(struct loader *l)
 {
-	PGcancel	*cancel;
-	PGresult	*res;
-	char		 err[256];
-
 	if (l->tc_state == LOADER_TC_INDEXING) {
-		if ((cancel = PQgetCancel(l->tc)) != NULL) {
-			(void)PQcancel(cancel, err, sizeof(err));
-			PQfreeCancel(cancel);
-		}
-		while ((res = PQgetResult(l->tc)) != NULL)
-			PQclear(res);
+		(void)db_cancel_wait(l->tc);
 		l->tc_state = LOADER_TC_OPEN;
 	}
 	if (l->tc_state == LOADER_TC_OPEN && PQstatus(l->tc) == CONNECTION_OK)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "db.h"
 #include "log.h"
 #include "rimcompact.h"
 
@@ -121,25 +122,13 @@ rimcompact_idle(struct rimcompact *rc, PGconn *c)
 void
 rimcompact_stop(struct rimcompact *rc, PGconn *c)
 {
-	PGcancel	*cancel;
-	PGresult	*res;
-	char		 err[256];
-
 	if (rc == NULL || !rc->running || c == NULL)
 		return;
-	if (PQconsumeInput(c) != 0 && !PQisBusy(c)) {
-		rimcompact_finish(rc, c);
-		rc->next = 0;
-		return;
-	}
-	if ((cancel = PQgetCancel(c)) != NULL) {
-		if (PQcancel(cancel, err, sizeof(err)) == 0)
-			log_warn("could not cancel the rim compaction: %s", err);
-		PQfreeCancel(cancel);
-	}
+	if (PQconsumeInput(c) != 0 && !PQisBusy(c))
+		rimcompact_finish(rc, c);	/* it ended: say what it did */
+	else if (db_cancel_wait(c) != 0)
+		log_warn("could not cancel the rim compaction: it ran to its "
+		    "end");
 	/* A cancelled merge ends in an error; it is not worth a warning. */
-	while ((res = PQgetResult(c)) != NULL)
-		PQclear(res);
 	rc->running = 0;
-	rc->next = 0;
 }

@@ -32,6 +32,23 @@ db_connect(const struct config *cfg, const char *appname)
 	return conn;
 }
 
+int
+db_cancel_wait(PGconn *c)
+{
+	PGcancel	*cancel;
+	PGresult	*res;
+	char		 err[256];
+	int		 rc = 0;
+
+	if ((cancel = PQgetCancel(c)) == NULL ||
+	    PQcancel(cancel, err, sizeof(err)) == 0)
+		rc = -1;
+	PQfreeCancel(cancel);
+	while ((res = PQgetResult(c)) != NULL)
+		PQclear(res);
+	return rc;
+}
+
 const char *
 db_sqlstate(const PGresult *res)
 {

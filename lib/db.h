@@ -16,6 +16,14 @@ struct config;
  */
 PGconn	*db_connect(const struct config *cfg, const char *appname);
 
+/*
+ * Cancel the statement sent on c without waiting (PQsendQuery*), if it
+ * still runs, and read its results: c is idle after.  Returns 0, or -1
+ * if the cancel request could not be sent (the statement then ran to its
+ * end).
+ */
+int	db_cancel_wait(PGconn *c);
+
 /* The SQLSTATE of a result, or "" when there is none. */
 const char *db_sqlstate(const PGresult *res);
 
