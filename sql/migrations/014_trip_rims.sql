@@ -66,6 +66,26 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 SELECT width_bucket(v, a) - CASE WHEN a[width_bucket(v, a)] = v
 	THEN cardinality(array_positions(a, v)) ELSE 0 END $$;
 
+-- A new rim table r of the job (and part) made from src, a query of
+-- (cell, week, lon, lat) rows: the one place that lays out its arrays.
+-- The CHECKs imply the partition constraints: ATTACH does not scan.
+CREATE FUNCTION trip_rims_fill(r text, job integer, p integer, src text)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, tripline, pg_temp AS $$
+BEGIN
+	EXECUTE format('CREATE TABLE tripline.%I (LIKE tripline.trip_rims '
+	    'INCLUDING STORAGE, CONSTRAINT %I CHECK (job_id = %s), '
+	    'CONSTRAINT %I CHECK (part = %s))', r, r || '_job', job,
+	    r || '_part', p);
+	EXECUTE format('INSERT INTO tripline.%I SELECT %s, %s, s.cell, s.week, '
+	    'array_agg(s.lon ORDER BY s.lon), array_agg(s.lat ORDER BY s.lat), '
+	    'array_agg(s.lat ORDER BY s.lon) '
+	    'FROM (%s) AS s(cell, week, lon, lat) '
+	    'GROUP BY s.cell, s.week ORDER BY s.cell, s.week', r, job, p, src);
+	EXECUTE format('CREATE INDEX %I ON tripline.%I (cell, week)',
+	    r || '_cell', r);
+END $$;
+
 -- The rim table of the trips table t (trips_job_<job> or
 -- trips_job_<job>_p<part>), named t || '_rim'.  A plain table is read
 -- into it; a split job's table, partitioned by part, gets one
@@ -108,19 +128,9 @@ BEGIN
 		    'tripline.%I FOR VALUES IN (%s)', r, job);
 		RETURN;
 	END IF;
-	-- The CHECKs imply the partition constraints: ATTACH does not scan.
-	EXECUTE format('CREATE TABLE tripline.%I (LIKE tripline.trip_rims '
-	    'INCLUDING STORAGE, CONSTRAINT %I CHECK (job_id = %s), '
-	    'CONSTRAINT %I CHECK (part = %s))', r, r || '_job', job,
-	    r || '_part', p);
-	EXECUTE format('INSERT INTO tripline.%I SELECT %s, %s, '
-	    'origin_cell >> 25, tripline.iso_week(ts), '
-	    'array_agg(origin_lon ORDER BY origin_lon), '
-	    'array_agg(origin_lat ORDER BY origin_lat), '
-	    'array_agg(origin_lat ORDER BY origin_lon) '
-	    'FROM tripline.%I GROUP BY 3, 4 ORDER BY 3, 4', r, job, p, t);
-	EXECUTE format('CREATE INDEX %I ON tripline.%I (cell, week)',
-	    r || '_cell', r);
+	PERFORM tripline.trip_rims_fill(r, job, p, format('SELECT '
+	    'origin_cell >> 25, tripline.iso_week(ts), origin_lon, origin_lat '
+	    'FROM tripline.%I', t));
 END $$;
 
 -- The two cell indexes of a trips table (008_parts.sql), and now its rim
@@ -274,7 +284,8 @@ BEGIN
 	    OR NOT pg_try_advisory_xact_lock(hashtext('tripline.trip_rims_compact')) THEN
 		RETURN 0;
 	END IF;
-	FOR p IN SELECT i.inhrelid AS rel, (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(x.relid)), 0)
+	FOR p IN SELECT i.inhrelid AS rel, tripline.trip_rims_jobs(i.inhrelid) AS held,
+	        (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(x.relid)), 0)
 	        FROM pg_catalog.pg_partition_tree(i.inhrelid) x) AS size
 	    FROM pg_catalog.pg_inherits i
 	    WHERE i.inhparent = 'tripline.trip_rims'::regclass
@@ -284,25 +295,18 @@ BEGIN
 		-- proves the bound, so ATTACH does not scan: PostgreSQL proves
 		-- it for lists of up to 100 values (predtest.c,
 		-- MAX_SAOP_ARRAY_SIZE).
-		CONTINUE WHEN cardinality(jobs) + cardinality(tripline.trip_rims_jobs(p.rel)) > 100;
+		CONTINUE WHEN cardinality(jobs) + cardinality(p.held) > 100;
 		parts := parts || p.rel;
-		jobs := jobs || tripline.trip_rims_jobs(p.rel);
+		jobs := jobs || p.held;
 		taken := taken + p.size;
 	END LOOP;
 	IF cardinality(parts) < min_parts THEN
 		RETURN 0;
 	END IF;
-	SELECT string_agg(format('SELECT cell, week, lons, lats_by_lon FROM %s', x), ' UNION ALL ')
+	SELECT string_agg(format('SELECT x.cell, x.week, u.lon, u.lat FROM %s x, '
+	    'unnest(x.lons, x.lats_by_lon) AS u(lon, lat)', x), ' UNION ALL ')
 	INTO src FROM unnest(parts) x;
-	EXECUTE format('CREATE TABLE tripline.%I (LIKE tripline.trip_rims '
-	    'INCLUDING STORAGE, CONSTRAINT %I CHECK (job_id = %s), '
-	    'CONSTRAINT %I CHECK (part = 0))', r, r || '_job', jobs[1], r || '_part');
-	EXECUTE format('INSERT INTO tripline.%I SELECT %s, 0, s.cell, s.week, '
-	    'array_agg(u.lon ORDER BY u.lon), array_agg(u.lat ORDER BY u.lat), '
-	    'array_agg(u.lat ORDER BY u.lon) '
-	    'FROM (%s) s, unnest(s.lons, s.lats_by_lon) AS u(lon, lat) '
-	    'GROUP BY s.cell, s.week ORDER BY s.cell, s.week', r, jobs[1], src);
-	EXECUTE format('CREATE INDEX %I ON tripline.%I (cell, week)', r || '_cell', r);
+	PERFORM tripline.trip_rims_fill(r, jobs[1], 0, src);
 	-- The swap needs the parent alone.  Queueing for its lock would
 	-- queue every report that reads it behind us: try without waiting
 	-- instead, for up to 10 s, then give up (the next idle moment tries
@@ -399,7 +403,8 @@ BEGIN
 	) s GROUP BY s.week ORDER BY s.week;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION trip_rims_make(text), trip_rims_backfill(),
+REVOKE EXECUTE ON FUNCTION trip_rims_make(text),
+    trip_rims_fill(text, integer, integer, text), trip_rims_backfill(),
     trip_rims_jobs(regclass), trip_rims_compact(integer)
     FROM PUBLIC, tripline_web, tripline_runner;
 GRANT EXECUTE ON FUNCTION trip_rims_compact(integer) TO tripline_runner;

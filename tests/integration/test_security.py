@@ -86,6 +86,7 @@ DENIED_BOTH = [
     "SELECT tripline.agg_rebuild()",
     "SELECT tripline.trip_rims_make('trips_job_1')",
     "SELECT tripline.trip_rims_backfill()",
+    "SELECT tripline.trip_rims_fill('x', 1, 0, 'SELECT 1, 2, 3, 4')",
     "DELETE FROM tripline.trip_rims",
     "INSERT INTO tripline.trip_rims SELECT * FROM tripline.trip_rims WHERE false",
     "DROP INDEX tripline.jobs_loaded_sha256",
