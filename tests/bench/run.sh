@@ -149,9 +149,9 @@ for size in $SIZES; do
 		# The idle runner merges the jobs' rim tables (jobs/rimcompact.c,
 		# sql/migrations/014_trip_rims.sql); the reports run once it has:
 		# one table left, or no merge running for 10 s.
-		tc=$(date +%s.%N) idle=0
-		rims=$(psql -XAtc "SELECT count(*) FROM pg_inherits
-		    WHERE inhparent = 'tripline.trip_rims'::regclass")
+		rim_tables() { psql -XAtc "SELECT count(*) FROM pg_inherits
+		    WHERE inhparent = 'tripline.trip_rims'::regclass"; }
+		tc=$(date +%s.%N) idle=0 rims=$(rim_tables)
 		record "$rows" rim_tables_loaded "$rims" tables
 		while [ "$rims" -gt 1 ] && [ "$idle" -lt 20 ]; do
 			sleep 0.5
@@ -159,8 +159,7 @@ for size in $SIZES; do
 			    WHERE query LIKE '%trip_rims_compact%' AND state = 'active'
 			    AND pid <> pg_backend_pid()")
 			if [ "$busy" = 0 ]; then idle=$((idle + 1)); else idle=0; fi
-			rims=$(psql -XAtc "SELECT count(*) FROM pg_inherits
-			    WHERE inhparent = 'tripline.trip_rims'::regclass")
+			rims=$(rim_tables)
 		done
 		record "$rows" rim_merge_wait_seconds "$(calc "%.1f" "$(date +%s.%N) - $tc")" s
 		record "$rows" rim_tables "$rims" tables
