@@ -7,8 +7,8 @@
  * Connections: "work" (claims, the load transaction, job ends; LISTEN),
  * "control" (the lease thread of lease.c), "trips" (a whole job's trips
  * table: its COPY and index builds, beside the load transaction; see
- * sql/migrations/013_trips_index_apart.sql; between jobs it merges the
- * rim tables, rimcompact.c), and the dimension cache's own autocommit
+ * sql/migrations/013_trips_index_apart.sql; between jobs it builds and
+ * merges the rim tables, rimtend.c), and the dimension cache's own autocommit
  * connection (dimcache.c).
  *
  * SIGTERM or SIGINT: an idle runner exits at once; a loading one rolls
@@ -35,13 +35,14 @@
 #include "loader.h"
 #include "log.h"
 #include "parts_db.h"
-#include "rimcompact.h"
+#include "rimtend.h"
 #include "runner_db.h"
 #include "tripspart.h"
 #include "utf8.h"
 
 #define RUNNER_IDLE_MAX		5.0	/* seconds between queue checks */
 #define RUNNER_IDLE_MIN		0.1
+#define RUNNER_IDLE_TEND	0.5	/* while the rims are tended */
 #define RUNNER_BACKOFF_MAX	300	/* seconds, retry of a failed load */
 #define RUNNER_RECONNECT_MAX	30	/* seconds between reconnects */
 
@@ -66,7 +67,7 @@ struct runner {
 	int			 swept;		/* trips_partition_sweep ran */
 	struct dimcache		*dims;
 	struct jobfile		*files;
-	struct rimcompact	*compact;	/* on trips, between jobs */
+	struct rimtend		*rims;		/* on trips, between jobs */
 };
 
 static void
@@ -347,6 +348,7 @@ runner_loop(struct runner *rn)
 	struct job	 job;
 	struct job_part	 part;
 	double		 wait;
+	int		 tending;
 
 	while (!runner_stop) {
 		if (runner_connect(rn) != 0)
@@ -355,9 +357,9 @@ runner_loop(struct runner *rn)
 		switch (parts_db_claim(rn->work, &rn->cfg, rn->owner, &job,
 		    &part)) {
 		case RUNNER_DB_CLAIM_RUN:
-			rimcompact_stop(rn->compact, rn->trips);
+			rimtend_stop(rn->rims, rn->trips);
 			runner_run_part(rn, &job, &part);
-			rimcompact_due(rn->compact);
+			rimtend_due(rn->rims);
 			runner_db_job_release(&job);
 			continue;
 		case RUNNER_DB_CLAIM_DONE:
@@ -371,17 +373,21 @@ runner_loop(struct runner *rn)
 		}
 		switch (runner_db_claim(rn->work, &rn->cfg, rn->owner, &job)) {
 		case RUNNER_DB_CLAIM_RUN:
-			rimcompact_stop(rn->compact, rn->trips);
+			rimtend_stop(rn->rims, rn->trips);
 			runner_run(rn, &job);
-			rimcompact_due(rn->compact);
+			rimtend_due(rn->rims);
 			runner_db_job_release(&job);
 			break;
 		case RUNNER_DB_CLAIM_DONE:
 			break;
 		case RUNNER_DB_CLAIM_NONE:
-			if (rimcompact_idle(rn->compact, rn->trips) != 0)
+			tending = rimtend_idle(rn->rims, rn->trips);
+			if (tending < 0)
 				rn->trips = runner_conn_check(rn->trips);
 			wait = runner_db_next_due(rn->work, RUNNER_IDLE_MAX);
+			/* A rim step that ends is followed by the next soon. */
+			if (tending > 0 && wait > RUNNER_IDLE_TEND)
+				wait = RUNNER_IDLE_TEND;
 			if (wait < RUNNER_IDLE_MIN)
 				wait = RUNNER_IDLE_MIN;
 			runner_sleep(rn, wait);
@@ -392,7 +398,7 @@ runner_loop(struct runner *rn)
 			break;
 		}
 	}
-	rimcompact_stop(rn->compact, rn->trips);
+	rimtend_stop(rn->rims, rn->trips);
 	return 0;
 }
 
@@ -436,7 +442,7 @@ main(int argc, char *argv[])
 	snprintf(rn.owner, sizeof(rn.owner), "%s:%ld", host, (long)getpid());
 	if ((rn.files = jobfile_new(rn.cfg.spool_dir, rn.cfg.inbox_dir)) ==
 	    NULL || (rn.dims = dimcache_new(&rn.cfg)) == NULL ||
-	    (rn.compact = rimcompact_new(rn.cfg.rim_compact)) == NULL) {
+	    (rn.rims = rimtend_new(rn.cfg.rim_compact)) == NULL) {
 		log_error("could not start: no spool or inbox directory, or "
 		    "out of memory");
 		goto out;
@@ -451,6 +457,6 @@ out:
 	PQfinish(rn.trips);
 	dimcache_free(rn.dims);
 	jobfile_free(rn.files);
-	rimcompact_free(rn.compact);
+	rimtend_free(rn.rims);
 	return rc;
 }

@@ -34,7 +34,7 @@ static const struct {
 	{ "TRIPLINE_AGG_MAP_KEYS", 1 << 18, 512, 1 << 24 },
 	/* CONFIG_SPLIT_BYTES: jobs/split.h, 0 = load every file whole */
 	{ "TRIPLINE_SPLIT_BYTES", 0, 0, INT64_MAX },
-	/* CONFIG_RIM_COMPACT: jobs/rimcompact.h, 0 = never merge */
+	/* CONFIG_RIM_COMPACT: jobs/rimtend.h, 0 = no rim tables built */
 	{ "TRIPLINE_RIM_COMPACT", 2, 0, 100 },
 };
 

@@ -26,9 +26,10 @@ struct config {
 					   than this is loaded in parts of
 					   about this size; 0 = never */
 	int		 rim_compact;	/* TRIPLINE_RIM_COMPACT: an idle runner
+					   builds each job's rim table, and
 					   merges trip_rims partitions when at
-					   least this many fit together; 0 or
-					   1 = never */
+					   least this many fit together (1:
+					   never); 0: does neither */
 };
 
 /*

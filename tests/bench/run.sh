@@ -146,25 +146,29 @@ for size in $SIZES; do
 		record "$rows" ingest_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t1)")" rows/s
 		record "$rows" upload_and_load_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t0)")" rows/s
 		record "$rows" rows_rejected "$rejected" rows
-		# The idle runner merges the jobs' rim tables (jobs/rimcompact.c,
-		# sql/migrations/014_trip_rims.sql); the reports run once it has:
-		# one table left, or no merge running for 10 s.
+		# The idle runner builds each job's rim table, then merges them
+		# (jobs/rimtend.c, sql/migrations/014_trip_rims.sql and
+		# 015_rims_both_ends.sql); the reports run once it has: no job
+		# pending and one table left, or no step running for 10 s.
 		rim_tables() { psql -XAtc "SELECT count(*) FROM pg_inherits
 		    WHERE inhparent = 'tripline.trip_rims'::regclass"; }
-		tc=$(date +%s.%N) idle=0 rims=$(rim_tables)
+		rim_pending() { psql -XAtc "SELECT count(*) FROM tripline.trip_rims_pending"; }
+		tc=$(date +%s.%N) idle=0 rims=$(rim_tables) pending=$(rim_pending)
 		record "$rows" rim_tables_loaded "$rims" tables
-		while [ "$rims" -gt 1 ] && [ "$idle" -lt 20 ]; do
+		record "$rows" rim_pending_loaded "$pending" jobs
+		while { [ "$rims" -gt 1 ] || [ "$pending" -gt 0 ]; } && [ "$idle" -lt 20 ]; do
 			sleep 0.5
 			busy=$(psql -XAtc "SELECT count(*) FROM pg_stat_activity
-			    WHERE query LIKE '%trip_rims_compact%' AND state = 'active'
+			    WHERE query LIKE '%trip_rims_tend%' AND state = 'active'
 			    AND pid <> pg_backend_pid()")
 			if [ "$busy" = 0 ]; then idle=$((idle + 1)); else idle=0; fi
-			rims=$(rim_tables)
+			rims=$(rim_tables) pending=$(rim_pending)
 		done
-		record "$rows" rim_merge_wait_seconds "$(calc "%.1f" "$(date +%s.%N) - $tc")" s
+		record "$rows" rim_upkeep_wait_seconds "$(calc "%.1f" "$(date +%s.%N) - $tc")" s
 		record "$rows" rim_tables "$rims" tables
-		grep -h "merged [0-9]* rim tables" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null |
-		    sed 's/^/  /' || true
+		record "$rows" rim_pending "$pending" jobs
+		grep -hE "(built the rim table of job|merged [0-9]* rim tables)" \
+		    "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null | sed 's/^/  /' || true
 		psql -XAtq -c "VACUUM ANALYZE" >/dev/null
 		bytes=$(psql -XAtc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
 		    JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -148,6 +148,7 @@ def loaded(stack):
             j = s.load(tagged(data))
             assert j["state"] == "succeeded", j
         wait_idle(s)
+        wait_rims(s)
     return _own[0]
 
 
@@ -215,30 +216,53 @@ def check_group_top(stack):
 
 
 def check_rims(stack):
-    """The rim tables (014_trip_rims.sql) hold, per origin cell7 and week,
-    exactly the trips' coordinates, each row sorted, whether a job's own
-    table or a merged one holds them; none is left unattached."""
-    d = stack.scalar(
-        "WITH t AS (SELECT origin_cell >> 25 AS cell, tripline.iso_week(ts) AS week, "
-        "array_agg(origin_lon ORDER BY origin_lon, origin_lat) AS lons, "
-        "array_agg(origin_lat ORDER BY origin_lon, origin_lat) AS lats "
-        "FROM tripline.trips GROUP BY 1, 2), "
-        "r AS (SELECT x.cell, x.week, array_agg(u.a ORDER BY u.a, u.b) AS lons, "
-        "array_agg(u.b ORDER BY u.a, u.b) AS lats FROM tripline.trip_rims x, "
-        "unnest(x.lons, x.lats_by_lon) u(a, b) GROUP BY 1, 2) "
-        "SELECT count(*) FROM ((SELECT * FROM t EXCEPT ALL SELECT * FROM r) "
-        "UNION ALL (SELECT * FROM r EXCEPT ALL SELECT * FROM t)) x")
-    assert d == "0", "trip_rims: %s cell weeks differ from the trips" % d
+    """The rim tables (014_trip_rims.sql, 015_rims_both_ends.sql) hold, per
+    end, cell7 and week, exactly the coordinates of the trips of the jobs
+    not pending, each row sorted, whether a job's own table or a merged
+    one holds them; every attached job is either pending or held by one
+    rim table; none is left unattached."""
+    for kind, end in ((0, "origin"), (1, "dest")):
+        d = stack.scalar(
+            "WITH t AS (SELECT {e}_cell >> 25 AS cell, tripline.iso_week(ts) AS week, "
+            "array_agg({e}_lon ORDER BY {e}_lon, {e}_lat) AS lons, "
+            "array_agg({e}_lat ORDER BY {e}_lon, {e}_lat) AS lats "
+            "FROM tripline.trips WHERE job_id NOT IN (SELECT job_id FROM "
+            "tripline.trip_rims_pending) GROUP BY 1, 2), "
+            "r AS (SELECT x.cell, x.week, array_agg(u.a ORDER BY u.a, u.b) AS lons, "
+            "array_agg(u.b ORDER BY u.a, u.b) AS lats FROM tripline.trip_rims x, "
+            "unnest(x.lons, x.lats_by_lon) u(a, b) WHERE x.kind = {k} GROUP BY 1, 2) "
+            "SELECT count(*) FROM ((SELECT * FROM t EXCEPT ALL SELECT * FROM r) "
+            "UNION ALL (SELECT * FROM r EXCEPT ALL SELECT * FROM t)) x".format(e=end, k=kind))
+        assert d == "0", "trip_rims: %s cell weeks of kind %d differ from the trips" % (d, kind)
     d = stack.scalar(
         "SELECT count(*) FROM tripline.trip_rims x WHERE "
         "x.lons <> ARRAY(SELECT v FROM unnest(x.lons) v ORDER BY v) OR "
         "x.lats <> ARRAY(SELECT v FROM unnest(x.lats_by_lon) v ORDER BY v) OR "
-        "cardinality(x.lons) <> cardinality(x.lats_by_lon)")
+        "cardinality(x.lons) <> cardinality(x.lats_by_lon) OR x.kind NOT IN (0, 1)")
     assert d == "0", "trip_rims: %s rows not sorted" % d
+    jobs = stack.psql(
+        "WITH a AS (SELECT substr(c.relname, 11)::int AS j FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'tripline.trips'::regclass), "
+        "h AS (SELECT unnest(tripline.trip_rims_jobs(i.inhrelid)) AS j FROM pg_inherits i "
+        "WHERE i.inhparent = 'tripline.trip_rims'::regclass UNION ALL "
+        "SELECT job_id FROM tripline.trip_rims_pending) "
+        "(SELECT j, 'attached, no rim' FROM a EXCEPT ALL SELECT j, 'attached, no rim' FROM h) "
+        "UNION ALL (SELECT j, 'rim or pending, twice or not attached' FROM h "
+        "EXCEPT ALL SELECT j, 'rim or pending, twice or not attached' FROM a)")
+    assert not jobs, jobs
     unattached = stack.psql("SELECT relname FROM pg_class WHERE (relname ~ '^trips_job_.*_rim$' "
                             "OR relname ~ '^trip_rims_c') AND relkind IN ('r', 'p') "
                             "AND NOT relispartition")
     assert not unattached, unattached
+
+
+def wait_rims(stack):
+    """Until the idle runner has built every job's rim table."""
+    for _ in range(1200):
+        if stack.scalar("SELECT count(*) FROM tripline.trip_rims_pending") == "0":
+            return
+        time.sleep(0.1)
+    raise AssertionError("rim tables still pending")
 
 
 def check_aggregates(stack):
@@ -456,14 +480,16 @@ def test_weekly_average_exact_random_boxes(stack):
     assert checked >= 2000, checked
 
 
-def test_weekly_average_rim_ties_and_backfill(stack):
-    """The rim's sorted coordinates (014_trip_rims.sql) on data made to be
-    hard for them: a few longitudes and latitudes repeated hundreds of
-    times, some exactly on 7-character cell edges, and boxes whose edges
-    are exactly those values (ties at both ends of a binary search), in one
-    job loaded whole and one split in parts.  Then the rim tables dropped
-    and rebuilt by trip_rims_backfill(), as the migration does for jobs
-    loaded before it, and checked again."""
+def test_weekly_average_rim_ties_pending_and_merges(stack):
+    """The rim's sorted coordinates (014_trip_rims.sql, both ends since
+    015_rims_both_ends.sql) on data made to be hard for them: a few
+    longitudes and latitudes repeated hundreds of times, some exactly on
+    7-character cell edges, and boxes whose edges are exactly those values
+    (ties at both ends of a binary search), in one job loaded whole and one
+    split in parts.  Checked while their rim tables are pending (the rim
+    read from the trips), with one built and one pending, with both built,
+    merged, and with a merged table beside a pending job; then the idle
+    runner's upkeep, beside a reader and a job."""
     del stack
     w7 = 360.0 / 2 ** 18                    # 7-character column, exact
     h7 = 180.0 / 2 ** 17
@@ -479,8 +505,8 @@ def test_weekly_average_rim_ties_and_backfill(stack):
         out.write("region,origin_coord,destination_coord,datetime,datasource\n")
         for _ in range(n):
             day = datetime.date(2018, 5, 1) + datetime.timedelta(days=rnd.randrange(20))
-            out.write("Tiesville,POINT (%r %r),POINT (14.42 50.08),%s 08:00:00,tie_app\n"
-                      % (rnd.choice(xs), rnd.choice(ys), day))
+            out.write("Tiesville,POINT (%r %r),POINT (%r %r),%s 08:00:00,tie_app\n"
+                      % (rnd.choice(xs), rnd.choice(ys), rnd.choice(xs), rnd.choice(ys), day))
         return out.getvalue().encode()
 
     s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": "40000", "TRIPLINE_RIM_COMPACT": "0"},
@@ -506,75 +532,79 @@ def test_weekly_average_rim_ties_and_backfill(stack):
                + ",".join("(%d,%r,%r,%r,%r)" % ((k,) + b) for k, b in enumerate(boxes)))
 
         def compare():
-            """Every box's report, week by week, equals the brute force."""
-            diff = s.psql(
-                "WITH rep AS (SELECT b.id, (x->>'week_start')::date AS w, "
-                "(x->>'trips')::bigint AS n FROM public.tie_boxes b CROSS JOIN LATERAL "
-                "tripline.report_weekly_average(NULL, b.x0, b.y0, b.x1, b.y1, NULL, NULL, "
-                "NULL) r CROSS JOIN LATERAL json_array_elements(r.weeks) x), "
-                "brute AS (SELECT b.id, tripline.iso_week(t.ts) AS w, count(*) AS n "
-                "FROM public.tie_boxes b JOIN tripline.trips t ON t.origin_lon BETWEEN b.x0 "
-                "AND b.x1 AND t.origin_lat BETWEEN b.y0 AND b.y1 GROUP BY 1, 2) "
-                "SELECT coalesce(r.id, q.id), coalesce(r.w, q.w), r.n, q.n FROM rep r "
-                "FULL JOIN brute q ON q.id = r.id AND q.w = r.w "
-                "WHERE coalesce(r.n, 0) <> coalesce(q.n, 0) LIMIT 5")
-            assert not diff, "boxes differ (id, week, report, brute): %r" % diff
-            hits = s.scalar("SELECT count(DISTINCT b.id) FROM public.tie_boxes b JOIN "
-                            "tripline.trips t ON t.origin_lon BETWEEN b.x0 AND b.x1 AND "
-                            "t.origin_lat BETWEEN b.y0 AND b.y1")
-            assert int(hits) > len(boxes) // 2, hits
-        compare()
-        check_rims(s)
-        # The split job's part 0 keeps its rim table, detached: the
-        # backfill reuses it and makes the others.
-        s.psql("SET ROLE tripline_owner; "
-               "ALTER TABLE tripline.trip_rims DETACH PARTITION tripline.trips_job_{w}_rim; "
-               "ALTER TABLE tripline.trip_rims DETACH PARTITION tripline.trips_job_{s}_rim; "
-               "ALTER TABLE tripline.trips_job_{s}_rim DETACH PARTITION "
-               "tripline.trips_job_{s}_p0_rim; "
-               "DROP TABLE tripline.trips_job_{w}_rim, tripline.trips_job_{s}_rim"
-               .format(w=whole["id"], s=split["id"]))
-        assert s.scalar("SELECT count(*) FROM tripline.trip_rims") == "0"
-        assert s.scalar("SET ROLE tripline_owner; SELECT tripline.trip_rims_backfill()") == "2"
-        compare()
-        check_rims(s)
-        assert s.scalar("SELECT tripline.trip_rims_backfill()") == "0"
+            """Every box's report, week by week, equals the brute force,
+            for either end."""
+            for mode, end in (("origin", "origin"), ("destination", "dest")):
+                diff = s.psql(
+                    "WITH rep AS (SELECT b.id, (x->>'week_start')::date AS w, "
+                    "(x->>'trips')::bigint AS n FROM public.tie_boxes b CROSS JOIN LATERAL "
+                    "tripline.report_weekly_average(NULL, b.x0, b.y0, b.x1, b.y1, '{m}', "
+                    "NULL, NULL) r CROSS JOIN LATERAL json_array_elements(r.weeks) x), "
+                    "brute AS (SELECT b.id, tripline.iso_week(t.ts) AS w, count(*) AS n "
+                    "FROM public.tie_boxes b JOIN tripline.trips t ON t.{e}_lon BETWEEN b.x0 "
+                    "AND b.x1 AND t.{e}_lat BETWEEN b.y0 AND b.y1 GROUP BY 1, 2) "
+                    "SELECT coalesce(r.id, q.id), coalesce(r.w, q.w), r.n, q.n FROM rep r "
+                    "FULL JOIN brute q ON q.id = r.id AND q.w = r.w "
+                    "WHERE coalesce(r.n, 0) <> coalesce(q.n, 0) LIMIT 5".format(m=mode, e=end))
+                assert not diff, "%s boxes differ (id, week, report, brute): %r" % (mode, diff)
+                hits = s.scalar("SELECT count(DISTINCT b.id) FROM public.tie_boxes b JOIN "
+                                "tripline.trips t ON t.{e}_lon BETWEEN b.x0 AND b.x1 AND "
+                                "t.{e}_lat BETWEEN b.y0 AND b.y1".format(e=end))
+                assert int(hits) > len(boxes) // 2, hits
 
         def rims():
             return int(s.scalar("SELECT count(*) FROM pg_inherits "
                                 "WHERE inhparent = 'tripline.trip_rims'::regclass"))
 
-        def sizes():
-            return s.psql("SELECT i.inhrelid::regclass, (SELECT sum(pg_total_relation_size(x.relid)) "
-                          "FROM pg_partition_tree(i.inhrelid) x), tripline.trip_rims_jobs(i.inhrelid) "
-                          "FROM pg_inherits i WHERE inhparent = 'tripline.trip_rims'::regclass")
-        # Merged by hand: the two jobs' tables become one, then that one and
-        # a third job's; nothing to merge with a single table.
-        assert rims() == 2
-        assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_compact(2)") == "2", \
-            sizes()
+        def pending():
+            return [r[0] for r in s.psql("SELECT job_id FROM tripline.trip_rims_pending "
+                                         "ORDER BY 1")]
+
+        def tend(min_parts):
+            return s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(%d)"
+                            % min_parts)
+
+        # No upkeep on this stack: both jobs pending, their rims read
+        # from their trips.
+        assert pending() == [str(whole["id"]), str(split["id"])]
+        assert rims() == 0
+        compare()
+        check_rims(s)
+        # One step per call: the whole job's table, then the split job's
+        # (a table per part); min_parts 1 never merges.
+        assert tend(1) == "built the rim table of job %d" % whole["id"]
+        assert pending() == [str(split["id"])]
+        compare()
+        check_rims(s)
+        assert tend(1) == "built the rim table of job %d" % split["id"]
+        assert tend(1) == ""
+        assert pending() == [] and rims() == 2
+        compare()
+        check_rims(s)
+        # Merged: the two tables become one; nothing left to merge.
+        assert tend(2) == "merged 2 rim tables into one"
+        assert tend(2) == ""
         assert rims() == 1
         compare()
         check_rims(s)
+        # A third job: pending beside the merged table, then built, merged.
         third = s.load(data(3000))
         assert third["state"] == "succeeded", third
-        assert rims() == 2
+        assert pending() == [str(third["id"])] and rims() == 1
         compare()
-        assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_compact(2)") == "2", \
-            sizes()
-        assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_compact(2)") == "0"
+        check_rims(s)
+        assert tend(2) == "built the rim table of job %d" % third["id"]
+        assert tend(2) == "merged 2 rim tables into one"
         assert rims() == 1
         compare()
         check_rims(s)
-        # A merged table's jobs are known to the backfill: it makes none.
-        assert s.scalar("SELECT tripline.trip_rims_backfill()") == "0"
-        # And by the runner, once idle, when compaction is on.  Here a
-        # reader holds trip_rims, so the merge waits for the parent's lock
-        # (without queueing: reports go on), and a job that comes meanwhile
-        # cancels it and loads; once the reader is gone the merge is done.
+        # By the runner, once idle, when the upkeep is on.  Here a reader
+        # holds trip_rims: the fourth job's table is built and attached
+        # beside it, the merge waits for the parent's lock (without
+        # queueing: reports go on), and a job that comes meanwhile cancels
+        # it and loads; once the reader is gone all is built and merged.
         fourth = s.load(data(3000))
         assert fourth["state"] == "succeeded", fourth
-        assert rims() == 2
         s.stop_runners()
         env = dict(os.environ)
         env.update(s.db)
@@ -588,11 +618,13 @@ def test_weekly_average_rim_ties_and_backfill(stack):
             s.env["TRIPLINE_RIM_COMPACT"] = "2"
             s.start_runners(1)
             merging = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' " \
-                      "AND query LIKE 'SELECT tripline.trip_rims_compact%'"
+                      "AND query LIKE 'SELECT tripline.trip_rims_tend%' AND " \
+                      "NOT EXISTS (SELECT FROM tripline.trip_rims_pending)"
             deadline = time.time() + 20
             while s.scalar(merging) == "0" and time.time() < deadline:
                 time.sleep(0.2)
             assert s.scalar(merging) == "1", "the idle runner did not start merging"
+            assert rims() == 2
             # A report is not held up by the waiting merge.
             t0 = time.time()
             compare()
@@ -601,7 +633,6 @@ def test_weekly_average_rim_ties_and_backfill(stack):
             fifth = s.load(data(300))
             assert fifth["state"] == "succeeded", fifth
             assert time.time() - t0 < 8, "the job waited for the merge: %.1f s" % (time.time() - t0)
-            assert rims() == 3
         finally:
             # (A backend in pg_sleep notices a lost client only when it
             # ends: end it.)
@@ -609,9 +640,9 @@ def test_weekly_average_rim_ties_and_backfill(stack):
                    "WHERE application_name = 'rim_reader'")
             reader.wait()
         deadline = time.time() + 90
-        while rims() > 1 and time.time() < deadline:
+        while (rims() > 1 or pending()) and time.time() < deadline:
             time.sleep(0.5)
-        assert rims() == 1, "the idle runner did not merge the rim tables"
+        assert rims() == 1 and not pending(), "the idle runner did not build and merge"
         compare()
         check_rims(s)
         assert not s.sanitizer_reports(), s.sanitizer_reports()

@@ -85,9 +85,12 @@ DENIED_BOTH = [
     "UPDATE tripline.settings SET value = '1'",
     "SELECT tripline.agg_rebuild()",
     "SELECT tripline.trip_rims_make('trips_job_1')",
-    "SELECT tripline.trip_rims_backfill()",
-    "SELECT tripline.trip_rims_fill('x', 1, 0, 'SELECT 1, 2, 3, 4')",
+    "SELECT tripline.trip_rims_build()",
+    "SELECT tripline.trip_rims_compact(2)",
+    "SELECT tripline.trip_rims_fill('x', 1, 0, ARRAY['SELECT 1, 2, 3, 4'])",
     "DELETE FROM tripline.trip_rims",
+    "DELETE FROM tripline.trip_rims_pending",
+    "INSERT INTO tripline.trip_rims_pending VALUES (1)",
     "INSERT INTO tripline.trip_rims SELECT * FROM tripline.trip_rims WHERE false",
     "DROP INDEX tripline.jobs_loaded_sha256",
     "SELECT * FROM public.schema_migrations",
@@ -107,6 +110,7 @@ DENIED = {
         "UPDATE tripline.jobs SET path = '/etc/shadow'",
         "UPDATE tripline.jobs SET sha256 = repeat('0', 64)",
         "UPDATE tripline.jobs SET rows_loaded = 0",
+        "SELECT tripline.trip_rims_tend(2)",
     ],
     "tripline_runner": DENIED_BOTH + [
         "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256) VALUES "
@@ -131,6 +135,9 @@ def test_roles_denied(stack):
     # What they may do still works (the test can tell refused from broken).
     assert psql_as(stack, "tripline_web", "SELECT count(*) FROM tripline.jobs")[0] == ""
     assert psql_as(stack, "tripline_web", "SELECT count(*) FROM tripline.trip_rims")[0] == ""
+    assert psql_as(stack, "tripline_web",
+                   "SELECT count(*) FROM tripline.trip_rims_pending")[0] == ""
+    assert psql_as(stack, "tripline_runner", "SELECT tripline.trip_rims_tend(0)")[0] == ""
     assert psql_as(stack, "tripline_runner", "SELECT count(*) FROM tripline.trips")[0] == ""
 
 

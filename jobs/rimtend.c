@@ -1,0 +1,139 @@
+/*
+ * rimtend.c: the rim tables' upkeep while the runner has nothing else to
+ * do.  A box's rim is counted from each job's rim table, and read from
+ * the trips of a job that has none yet; the fewer tables the faster
+ * (sql/migrations/014_trip_rims.sql, 015_rims_both_ends.sql).  Each step
+ * (one job's table built, or tables merged) runs on the trips
+ * connection, which is idle between jobs, as one statement sent without
+ * waiting: the runner keeps listening for jobs, and a claimed job first
+ * cancels it.  The SQL function decides what to do and takes an
+ * advisory lock, so several runners never tend the rims at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "rimtend.h"
+
+/* Type OID (src/include/catalog/pg_type.dat). */
+#define OID_INT4	23
+
+/* When there was nothing to do, look again after this many seconds. */
+#define RIMTEND_RETRY	60.0
+
+static const char tend_sql[] =
+    "SELECT tripline.trip_rims_tend($1)";
+
+struct rimtend {
+	int	 min_parts;	/* TRIPLINE_RIM_COMPACT; 0: off */
+	int	 running;	/* a statement is out on the connection */
+	double	 started;	/* when it was sent */
+	double	 next;		/* no new one before this */
+};
+
+static double
+rimtend_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct rimtend *
+rimtend_new(int min_parts)
+{
+	struct rimtend *rt;
+
+	if ((rt = calloc(1, sizeof(*rt))) == NULL)
+		return NULL;
+	rt->min_parts = min_parts;
+	return rt;
+}
+
+void
+rimtend_free(struct rimtend *rt)
+{
+	free(rt);
+}
+
+void
+rimtend_due(struct rimtend *rt)
+{
+	if (rt != NULL)
+		rt->next = 0;
+}
+
+/*
+ * Read what the step returned; the connection is not busy.  A step that
+ * did something is followed by the next at once, until none is left.
+ */
+static void
+rimtend_finish(struct rimtend *rt, PGconn *c)
+{
+	PGresult	*res;
+	double		 secs = rimtend_clock() - rt->started;
+	int		 did = 0;
+
+	while ((res = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			log_warn("could not tend the rim tables: %s",
+			    PQresultErrorMessage(res));
+		else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+			log_info("%s in %.1f s", PQgetvalue(res, 0, 0), secs);
+			did = 1;
+		}
+		PQclear(res);
+	}
+	rt->running = 0;
+	rt->next = did ? 0 : rimtend_clock() + RIMTEND_RETRY;
+}
+
+int
+rimtend_idle(struct rimtend *rt, PGconn *c)
+{
+	static const Oid types[1] = { OID_INT4 };
+	char		 n[16];
+	const char	*vals[1] = { n };
+
+	if (rt == NULL || c == NULL)
+		return 0;
+	if (rt->running) {
+		if (PQconsumeInput(c) == 0) {
+			rt->running = 0;
+			return -1;
+		}
+		if (PQisBusy(c))
+			return 1;
+		rimtend_finish(rt, c);
+	}
+	if (rt->min_parts < 1 || rimtend_clock() < rt->next)
+		return 0;
+	snprintf(n, sizeof(n), "%d", rt->min_parts);
+	if (PQsendQueryParams(c, tend_sql, 1, types, vals, NULL, NULL,
+	    0) != 1) {
+		log_warn("could not start tending the rim tables: %s",
+		    PQerrorMessage(c));
+		rt->next = rimtend_clock() + RIMTEND_RETRY;
+		return -1;
+	}
+	rt->running = 1;
+	rt->started = rimtend_clock();
+	return 1;
+}
+
+void
+rimtend_stop(struct rimtend *rt, PGconn *c)
+{
+	if (rt == NULL || !rt->running || c == NULL)
+		return;
+	if (PQconsumeInput(c) != 0 && !PQisBusy(c))
+		rimtend_finish(rt, c);	/* it ended: say what it did */
+	else if (db_cancel_wait(c) != 0)
+		log_warn("could not cancel the rim tables' upkeep: it ran to "
+		    "its end");
+	/* A cancelled step ends in an error; it is not worth a warning. */
+	rt->running = 0;
+}

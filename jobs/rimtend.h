@@ -1,0 +1,32 @@
+/*
+ * rimtend.h: the upkeep of trip_rims by an idle runner, on its trips
+ * connection without waiting: build the rim table of each loaded job,
+ * then merge them; cancelled when a job comes
+ * (sql/migrations/015_rims_both_ends.sql, trip_rims_tend).
+ */
+#ifndef TRIPLINE_RIMTEND_H
+#define TRIPLINE_RIMTEND_H
+
+#include <libpq-fe.h>
+
+struct rimtend;
+
+/* min_parts: TRIPLINE_RIM_COMPACT (0: off; 1: build, never merge). */
+struct rimtend	*rimtend_new(int min_parts);
+void		 rimtend_free(struct rimtend *);
+/*
+ * When idle: start the next step on c if none runs, the upkeep is on and
+ * its retry time has come; otherwise see whether the running one ended
+ * (and log what it did).  Never waits.  1 while a step runs (look again
+ * soon), 0 when none does, -1 if c broke.
+ */
+int	rimtend_idle(struct rimtend *, PGconn *c);
+/*
+ * Before c is used for anything else: cancel a running step (its
+ * transaction rolls back) and wait for c to be free.
+ */
+void	rimtend_stop(struct rimtend *, PGconn *c);
+/* A job ended: the next idle moment has a rim table to build. */
+void	rimtend_due(struct rimtend *);
+
+#endif
