@@ -17,9 +17,14 @@
 \if :{?match} \else \set match '' \endif
 \if :{?from} \else \set from '' \endif
 \if :{?to} \else \set to '' \endif
-SELECT * FROM tripline.report_weekly_average(
+-- trip_rims is named here, though only the function reads it, so that
+-- this statement locks it before taking its snapshot: a merge of rim
+-- tables then commits before that snapshot or after this statement,
+-- never in between (sql/migrations/016_report_snapshots.sql).
+SELECT r.* FROM tripline.report_weekly_average(
 	NULLIF(:'region', ''),
 	NULLIF(:'minlon', '')::float8, NULLIF(:'minlat', '')::float8,
 	NULLIF(:'maxlon', '')::float8, NULLIF(:'maxlat', '')::float8,
 	NULLIF(:'match', ''),
-	NULLIF(:'from', '')::date, NULLIF(:'to', '')::date);
+	NULLIF(:'from', '')::date, NULLIF(:'to', '')::date) AS r
+WHERE NOT EXISTS (SELECT FROM tripline.trip_rims WHERE false);

@@ -650,6 +650,122 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
         s.close()
 
 
+def test_weekly_average_under_a_merge_and_a_load(stack):
+    """A box report whose snapshot is taken before a merge of rim tables,
+    or before a job's commit, and which plans its reads after, counts as
+    of its snapshot (016_report_snapshots.sql).  The report is held
+    between the two by a lock on a table it reads later; the merge waits
+    for it, the job does not, and either way the answer is the brute
+    force of the trips the snapshot sees."""
+    del stack
+    rnd = random.Random(7016)
+
+    def data(n):
+        out = io.StringIO()
+        out.write("region,origin_coord,destination_coord,datetime,datasource\n")
+        for _ in range(n):
+            day = datetime.date(2018, 5, 1) + datetime.timedelta(days=rnd.randrange(20))
+            out.write("Snapville,POINT (%.6f %.6f),POINT (%.6f %.6f),%s 08:00:00,snap_app\n"
+                      % (100 + rnd.random() * 0.02, -10 + rnd.random() * 0.02,
+                         100 + rnd.random() * 0.02, -10 + rnd.random() * 0.02, day))
+        return out.getvalue().encode()
+
+    box = (100.0031, -9.9953, 100.0137, -9.9871)
+    s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
+    env = dict(os.environ)
+    env.update(s.db)
+
+    def session(name, *args, **kw):
+        e = dict(env, PGAPPNAME=name)
+        return subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"] + list(args), env=e,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+    def wait_for(sql, what):
+        deadline = time.time() + 20
+        while s.scalar(sql) != "1" and time.time() < deadline:
+            time.sleep(0.1)
+        assert s.scalar(sql) == "1", what
+
+    def report(match):
+        """The report's own SQL file, in the background (psql -f)."""
+        v = []
+        for k, x in zip(("minlon", "minlat", "maxlon", "maxlat"), box):
+            v += ["-v", "%s=%r" % (k, x)]
+        return session("snap_reader", *(v + ["-v", "match=" + match, "-f",
+                                             os.path.join(harness.ROOT, "sql", "reports",
+                                                          "weekly_average.sql")]))
+
+    def brute(match, where):
+        o = "t.origin_lon BETWEEN %r AND %r AND t.origin_lat BETWEEN %r AND %r" % (
+            box[0], box[2], box[1], box[3])
+        d = o.replace("origin", "dest")
+        pred = {"origin": o, "either": "(%s) OR (%s)" % (o, d)}[match]
+        return {r[0]: int(r[1]) for r in s.psql(
+            "SELECT tripline.iso_week(t.ts), count(*) FROM tripline.trips t "
+            "WHERE (%s) AND %s GROUP BY 1" % (pred, where))}
+
+    def answer(reader):
+        out, err = reader.communicate(timeout=60)
+        assert reader.returncode == 0, err
+        weeks = json.loads(out.strip().split("|")[2])
+        return {w["week_start"]: w["trips"] for w in weeks if w["trips"]}
+
+    waiting = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'snap_reader' "
+               "AND wait_event_type = 'Lock'")
+    holder = None
+    try:
+        jobs = [s.load(data(2000)) for _ in range(2)]
+        assert all(j["state"] == "succeeded" for j in jobs), jobs
+        for _ in jobs:
+            assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(1)")
+        # 1. A merge.  The reader takes its snapshot, then waits for
+        # region_weeks (held here) before it reads the rims.
+        holder = session("snap_holder", stdin=subprocess.PIPE)
+        holder.stdin.write("BEGIN;\nLOCK TABLE tripline.region_weeks IN ACCESS EXCLUSIVE MODE;\n")
+        holder.stdin.flush()
+        wait_for("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                 "WHERE a.application_name = 'snap_holder' AND l.granted AND "
+                 "l.relation = 'tripline.region_weeks'::regclass", "no lock held")
+        reader = report("origin")
+        wait_for(waiting, "the report did not wait")
+        merger = session("snap_merger", "-c",
+                         "SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(2)")
+        time.sleep(2)
+        assert merger.poll() is None, "the merge swapped under a report: %r" % (
+            merger.communicate(),)
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.flush()
+        got = answer(reader)
+        out, err = merger.communicate(timeout=30)
+        assert "merged 2 rim tables into one" in out, (out, err)
+        want = brute("origin", "true")
+        assert got == want, (got, want)
+        # 2. A job's commit.  The reader waits for the first job's trips
+        # table (held here) when it plans the trips for match=either; a
+        # third job loads and commits meanwhile.
+        holder.stdin.write("BEGIN;\nLOCK TABLE tripline.trips_job_%d IN ACCESS EXCLUSIVE MODE;\n"
+                           % jobs[0]["id"])
+        holder.stdin.flush()
+        time.sleep(0.5)
+        reader = report("either")
+        wait_for(waiting, "the report did not wait")
+        third = s.load(data(2000))
+        assert third["state"] == "succeeded", third
+        assert reader.poll() is None
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.flush()
+        got = answer(reader)
+        want = brute("either", "t.job_id <> %d" % third["id"])
+        assert got == want, (got, want)
+        assert brute("either", "true") != want      # the third job counts
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
+    finally:
+        if holder is not None:
+            holder.stdin.close()
+            holder.wait()
+        s.close()
+
+
 def test_weekly_average_http(stack):
     """The endpoint against its SQL file and brute force: regions, boxes,
     every match mode, from/to narrowing and widening the span."""
