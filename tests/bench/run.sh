@@ -153,7 +153,7 @@ for size in $SIZES; do
 		rim_tables() { psql -XAtc "SELECT count(*) FROM pg_inherits
 		    WHERE inhparent = 'tripline.trip_rims'::regclass"; }
 		rim_pending() { psql -XAtc "SELECT count(*) FROM tripline.trip_rims_pending"; }
-		tc=$(date +%s.%N) idle=0 rims=$(rim_tables) pending=$(rim_pending)
+		tc=$(date +%s.%N) idle=0 pending=$(rim_pending) rims=$(rim_tables)
 		record "$rows" rim_tables_loaded "$rims" tables
 		record "$rows" rim_pending_loaded "$pending" jobs
 		while { [ "$rims" -gt 1 ] || [ "$pending" -gt 0 ]; } && [ "$idle" -lt 20 ]; do
@@ -162,7 +162,9 @@ for size in $SIZES; do
 			    WHERE query LIKE '%trip_rims_tend%' AND state = 'active'
 			    AND pid <> pg_backend_pid()")
 			if [ "$busy" = 0 ]; then idle=$((idle + 1)); else idle=0; fi
-			rims=$(rim_tables) pending=$(rim_pending)
+			# (pending first: a build attaches its table and leaves the
+			# list in one commit, so no table is missed in between)
+			pending=$(rim_pending) rims=$(rim_tables)
 		done
 		record "$rows" rim_upkeep_wait_seconds "$(calc "%.1f" "$(date +%s.%N) - $tc")" s
 		record "$rows" rim_tables "$rims" tables
