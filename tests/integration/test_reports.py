@@ -480,6 +480,18 @@ def test_weekly_average_exact_random_boxes(stack):
     assert checked >= 2000, checked
 
 
+def may_trips(rnd, n, region, point):
+    """A trips CSV of n rows in region, both ends from point(), at 08:00
+    on days of May 2018."""
+    out = io.StringIO()
+    out.write("region,origin_coord,destination_coord,datetime,datasource\n")
+    for _ in range(n):
+        day = datetime.date(2018, 5, 1) + datetime.timedelta(days=rnd.randrange(20))
+        out.write("%s,POINT (%r %r),POINT (%r %r),%s 08:00:00,app\n"
+                  % ((region,) + point() + point() + (day,)))
+    return out.getvalue().encode()
+
+
 def test_weekly_average_rim_ties_pending_and_merges(stack):
     """The rim's sorted coordinates (014_trip_rims.sql, both ends since
     015_rims_both_ends.sql) on data made to be hard for them: a few
@@ -501,13 +513,7 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
     rnd = random.Random(7014)
 
     def data(n):
-        out = io.StringIO()
-        out.write("region,origin_coord,destination_coord,datetime,datasource\n")
-        for _ in range(n):
-            day = datetime.date(2018, 5, 1) + datetime.timedelta(days=rnd.randrange(20))
-            out.write("Tiesville,POINT (%r %r),POINT (%r %r),%s 08:00:00,tie_app\n"
-                      % (rnd.choice(xs), rnd.choice(ys), rnd.choice(xs), rnd.choice(ys), day))
-        return out.getvalue().encode()
+        return may_trips(rnd, n, "Tiesville", lambda: (rnd.choice(xs), rnd.choice(ys)))
 
     s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": "40000", "TRIPLINE_RIM_COMPACT": "0"},
                       runners=2)
@@ -661,14 +667,8 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
     rnd = random.Random(7016)
 
     def data(n):
-        out = io.StringIO()
-        out.write("region,origin_coord,destination_coord,datetime,datasource\n")
-        for _ in range(n):
-            day = datetime.date(2018, 5, 1) + datetime.timedelta(days=rnd.randrange(20))
-            out.write("Snapville,POINT (%.6f %.6f),POINT (%.6f %.6f),%s 08:00:00,snap_app\n"
-                      % (100 + rnd.random() * 0.02, -10 + rnd.random() * 0.02,
-                         100 + rnd.random() * 0.02, -10 + rnd.random() * 0.02, day))
-        return out.getvalue().encode()
+        return may_trips(rnd, n, "Snapville", lambda: (100 + rnd.random() * 0.02,
+                                                      -10 + rnd.random() * 0.02))
 
     box = (100.0031, -9.9953, 100.0137, -9.9871)
     s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
