@@ -353,6 +353,14 @@ runner_loop(struct runner *rn)
 	while (!runner_stop) {
 		if (runner_connect(rn) != 0)
 			break;
+		/* A rim table too long without an idle moment: build it. */
+		if ((tending = rimtend_hold(rn->rims, rn->work, rn->trips)) != 0) {
+			if (tending < 0)
+				rn->trips = runner_conn_check(rn->trips);
+			else
+				runner_sleep(rn, RUNNER_IDLE_TEND);
+			continue;
+		}
 		/* The parts of split jobs first: finish what has begun. */
 		switch (parts_db_claim(rn->work, &rn->cfg, rn->owner, &job,
 		    &part)) {
@@ -442,7 +450,7 @@ main(int argc, char *argv[])
 	snprintf(rn.owner, sizeof(rn.owner), "%s:%ld", host, (long)getpid());
 	if ((rn.files = jobfile_new(rn.cfg.spool_dir, rn.cfg.inbox_dir)) ==
 	    NULL || (rn.dims = dimcache_new(&rn.cfg)) == NULL ||
-	    (rn.rims = rimtend_new(rn.cfg.rim_compact)) == NULL) {
+	    (rn.rims = rimtend_new(rn.cfg.rim_compact, rn.cfg.rim_lag)) == NULL) {
 		log_error("could not start: no spool or inbox directory, or "
 		    "out of memory");
 		goto out;

@@ -25,10 +25,16 @@
 
 static const char tend_sql[] =
     "SELECT tripline.trip_rims_tend($1)";
+/* A job's rim table pending for longer than $1 seconds. */
+static const char overdue_sql[] =
+    "SELECT EXISTS (SELECT FROM tripline.trip_rims_pending "
+    "WHERE since < now() - $1::integer * interval '1 second')";
 
 struct rimtend {
 	int	 min_parts;	/* TRIPLINE_RIM_COMPACT; 0: off */
+	int	 lag;		/* TRIPLINE_RIM_LAG, seconds; 0: no limit */
 	int	 running;	/* a statement is out on the connection */
+	int	 overdue;	/* it builds a table that waited too long */
 	double	 started;	/* when it was sent */
 	double	 next;		/* no new one before this */
 };
@@ -43,13 +49,14 @@ rimtend_clock(void)
 }
 
 struct rimtend *
-rimtend_new(int min_parts)
+rimtend_new(int min_parts, int lag)
 {
 	struct rimtend *rt;
 
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		return NULL;
 	rt->min_parts = min_parts;
+	rt->lag = lag;
 	return rt;
 }
 
@@ -88,30 +95,19 @@ rimtend_finish(struct rimtend *rt, PGconn *c)
 		PQclear(res);
 	}
 	rt->running = 0;
+	rt->overdue = 0;
 	rt->next = did ? 0 : rimtend_clock() + RIMTEND_RETRY;
 }
 
-int
-rimtend_idle(struct rimtend *rt, PGconn *c)
+/* Send one step: tend(min_parts); 0 builds and never merges. */
+static int
+rimtend_send(struct rimtend *rt, PGconn *c, int min_parts)
 {
 	static const Oid types[1] = { OID_INT4 };
 	char		 n[16];
 	const char	*vals[1] = { n };
 
-	if (rt == NULL || c == NULL)
-		return 0;
-	if (rt->running) {
-		if (PQconsumeInput(c) == 0) {
-			rt->running = 0;
-			return -1;
-		}
-		if (PQisBusy(c))
-			return 1;
-		rimtend_finish(rt, c);
-	}
-	if (rt->min_parts < 1 || rimtend_clock() < rt->next)
-		return 0;
-	snprintf(n, sizeof(n), "%d", rt->min_parts);
+	snprintf(n, sizeof(n), "%d", min_parts);
 	if (PQsendQueryParams(c, tend_sql, 1, types, vals, NULL, NULL,
 	    0) != 1) {
 		log_warn("could not start tending the rim tables: %s",
@@ -122,6 +118,72 @@ rimtend_idle(struct rimtend *rt, PGconn *c)
 	rt->running = 1;
 	rt->started = rimtend_clock();
 	return 1;
+}
+
+/* A running step: 1 while it runs, 0 once it ended, -1 if c broke. */
+static int
+rimtend_poll(struct rimtend *rt, PGconn *c)
+{
+	if (PQconsumeInput(c) == 0) {
+		rt->running = 0;
+		rt->overdue = 0;
+		return -1;
+	}
+	if (PQisBusy(c))
+		return 1;
+	rimtend_finish(rt, c);
+	return 0;
+}
+
+int
+rimtend_idle(struct rimtend *rt, PGconn *c)
+{
+	int r;
+
+	if (rt == NULL || c == NULL)
+		return 0;
+	if (rt->running && (r = rimtend_poll(rt, c)) != 0)
+		return r;
+	if (rt->min_parts < 1 || rimtend_clock() < rt->next)
+		return 0;
+	return rimtend_send(rt, c, rt->min_parts);
+}
+
+int
+rimtend_hold(struct rimtend *rt, PGconn *work, PGconn *c)
+{
+	static const Oid types[1] = { OID_INT4 };
+	char		 n[16];
+	const char	*vals[1] = { n };
+	PGresult	*res;
+	int		 r, late;
+
+	if (rt == NULL || work == NULL || c == NULL || rt->min_parts < 1 ||
+	    rt->lag < 1)
+		return 0;
+	if (rt->running) {
+		if (!rt->overdue)
+			return 0;	/* an idle moment's step: a job ends it */
+		if ((r = rimtend_poll(rt, c)) != 0)
+			return r;
+	}
+	if (rimtend_clock() < rt->next)
+		return 0;
+	snprintf(n, sizeof(n), "%d", rt->lag);
+	res = PQexecParams(work, overdue_sql, 1, types, vals, NULL, NULL, 0);
+	late = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    PQgetvalue(res, 0, 0)[0] == 't';
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_warn("could not look for late rim tables: %s",
+		    PQresultErrorMessage(res));
+	PQclear(res);
+	if (!late)
+		return 0;
+	log_info("a rim table has waited more than %d s for an idle moment: "
+	    "built before the next job", rt->lag);
+	if ((r = rimtend_send(rt, c, 0)) > 0)
+		rt->overdue = 1;
+	return r;
 }
 
 void
@@ -136,4 +198,5 @@ rimtend_stop(struct rimtend *rt, PGconn *c)
 		    "its end");
 	/* A cancelled step ends in an error; it is not worth a warning. */
 	rt->running = 0;
+	rt->overdue = 0;
 }

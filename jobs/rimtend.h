@@ -11,8 +11,12 @@
 
 struct rimtend;
 
-/* min_parts: TRIPLINE_RIM_COMPACT (0: off; 1: build, never merge). */
-struct rimtend	*rimtend_new(int min_parts);
+/*
+ * min_parts: TRIPLINE_RIM_COMPACT (0: off; 1: build, never merge); lag:
+ * TRIPLINE_RIM_LAG, seconds a job's rim table may wait for an idle
+ * moment (0: for ever).
+ */
+struct rimtend	*rimtend_new(int min_parts, int lag);
 void		 rimtend_free(struct rimtend *);
 /*
  * When idle: start the next step on c if none runs, the upkeep is on and
@@ -21,6 +25,14 @@ void		 rimtend_free(struct rimtend *);
  * soon), 0 when none does, -1 if c broke.
  */
 int	rimtend_idle(struct rimtend *, PGconn *c);
+/*
+ * Before claiming a job: whether to wait instead, because a job's rim
+ * table has waited longer than the lag (asked on work) and is being
+ * built on c; a queue that never empties would otherwise leave every
+ * rim to be read from the trips.  Never waits.  1: do not claim yet
+ * (look again soon), 0: claim, -1 if c broke.
+ */
+int	rimtend_hold(struct rimtend *, PGconn *work, PGconn *c);
 /*
  * Before c is used for anything else: cancel a running step (its
  * transaction rolls back) and wait for c to be free.

@@ -17,6 +17,7 @@ enum config_int {
 	CONFIG_AGG_MAP_KEYS,
 	CONFIG_SPLIT_BYTES,
 	CONFIG_RIM_COMPACT,
+	CONFIG_RIM_LAG,
 	CONFIG__MAX
 };
 
@@ -36,6 +37,8 @@ static const struct {
 	{ "TRIPLINE_SPLIT_BYTES", 0, 0, INT64_MAX },
 	/* CONFIG_RIM_COMPACT: jobs/rimtend.h, 0 = no rim tables built */
 	{ "TRIPLINE_RIM_COMPACT", 2, 0, 100 },
+	/* CONFIG_RIM_LAG: jobs/rimtend.h, seconds, 0 = only when idle */
+	{ "TRIPLINE_RIM_LAG", 600, 0, 86400 * 365 },
 };
 
 static const char *
@@ -78,5 +81,6 @@ config_load(struct config *cfg, const char *role_default)
 	cfg->agg_map_keys = (size_t)v[CONFIG_AGG_MAP_KEYS];
 	cfg->split_bytes = v[CONFIG_SPLIT_BYTES];
 	cfg->rim_compact = (int)v[CONFIG_RIM_COMPACT];
+	cfg->rim_lag = (int)v[CONFIG_RIM_LAG];
 	return 0;
 }

@@ -30,6 +30,10 @@ struct config {
 					   merges trip_rims partitions when at
 					   least this many fit together (1:
 					   never); 0: does neither */
+	int		 rim_lag;	/* TRIPLINE_RIM_LAG: seconds a job's
+					   rim table may wait for an idle
+					   moment; then it is built before the
+					   next job is claimed; 0: no limit */
 };
 
 /*

@@ -14,6 +14,9 @@
 #   TRIPLINE_RIM_COMPACT an idle runner builds each job's rim table (a box's
 #                       rim is counted from them) and merges them when this
 #                       many fit together; 1 = build only, 0 = neither [2]
+#   TRIPLINE_RIM_LAG    seconds a job's rim table may wait for an idle
+#                       runner; then one builds it before its next job;
+#                       0 = no limit [600]
 #   TRIPLINE_SPLIT_BYTES a file larger than this is loaded in parts of about
 #                       this size, by every runner at once; 0 = never [0]
 #   TRIPLINE_THREADS    FastCGI worker threads [8]
@@ -89,6 +92,7 @@ prog_env() {
 	    TRIPLINE_AGG_MAP_KEYS="${TRIPLINE_AGG_MAP_KEYS:-262144}" \
 	    TRIPLINE_SPLIT_BYTES="${TRIPLINE_SPLIT_BYTES:-0}" \
 	    TRIPLINE_RIM_COMPACT="${TRIPLINE_RIM_COMPACT:-2}" \
+	    TRIPLINE_RIM_LAG="${TRIPLINE_RIM_LAG:-600}" \
 	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path=$VAR/log/asan}" \
 	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
 }

@@ -20,7 +20,10 @@
 -- the one that attaches its rim table.  A report reads the list and the
 -- rim tables under one snapshot, so each job is counted once, by one way
 -- or the other.  Cost: a box right after a load reads the new job's rim
--- trips until its table is built (about 18 s per 10 M trips, both ends).
+-- trips until its table is built (about 25 s per 10 M trips, both ends).
+-- A queue that never empties leaves no idle moment: a table pending for
+-- longer than TRIPLINE_RIM_LAG (600 s) is built before the runner claims
+-- its next job (jobs/rimtend.c, rimtend_hold; trip_rims_pending.since).
 --
 -- trip_rims gets a kind column (0 origin, 1 destination, as in
 -- cell_weeks).  The table is derived: it is dropped and every attached
@@ -47,10 +50,13 @@ ALTER TABLE trip_rims ALTER COLUMN lons SET STORAGE EXTERNAL,
 CREATE INDEX trip_rims_cell ON trip_rims (kind, cell, week);
 GRANT SELECT ON trip_rims TO tripline_web;
 
--- The attached jobs whose rim table is not built yet.
-CREATE TABLE trip_rims_pending (job_id integer PRIMARY KEY);
-GRANT SELECT ON trip_rims_pending TO tripline_web;
-INSERT INTO trip_rims_pending
+-- The attached jobs whose rim table is not built yet, and since when.
+CREATE TABLE trip_rims_pending (
+	job_id integer PRIMARY KEY,
+	since  timestamptz NOT NULL DEFAULT now()
+);
+GRANT SELECT ON trip_rims_pending TO tripline_web, tripline_runner;
+INSERT INTO trip_rims_pending (job_id)
 SELECT substr(c.relname, 11)::integer FROM pg_catalog.pg_inherits i
 JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
 WHERE i.inhparent = 'tripline.trips'::regclass
@@ -150,7 +156,7 @@ BEGIN
 	END IF;
 	EXECUTE format('ALTER TABLE tripline.trips ATTACH PARTITION tripline.%I '
 	    'FOR VALUES IN (%s)', part, job);
-	INSERT INTO tripline.trip_rims_pending VALUES (job);
+	INSERT INTO tripline.trip_rims_pending (job_id) VALUES (job);
 END $$;
 
 -- A split job's partition, made from its loaded parts (008_parts.sql);
@@ -177,7 +183,7 @@ BEGIN
 	PERFORM tripline.trips_index_cells(t);
 	EXECUTE format('ALTER TABLE tripline.trips ATTACH PARTITION tripline.%I '
 	    'FOR VALUES IN (%s)', t, job);
-	INSERT INTO tripline.trip_rims_pending VALUES (job);
+	INSERT INTO tripline.trip_rims_pending (job_id) VALUES (job);
 END $$;
 
 -- Build the rim table of one pending job and attach it; false when none

@@ -656,6 +656,41 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
         s.close()
 
 
+def test_rims_built_between_jobs_after_the_lag(stack):
+    """A queue that never empties leaves a runner no idle moment for the
+    rim tables: with TRIPLINE_RIM_LAG a job's table that has waited longer
+    is built before the next job is claimed; with 0, never while jobs are
+    queued.  Either way all are built once the runner is idle."""
+    del stack
+    files = [gen(80000, 5100 + k) for k in range(4)]
+    for lag in ("1", "0"):
+        s = harness.Stack(env={"TRIPLINE_RIM_LAG": lag})
+        try:
+            ids = []
+            for f in files:
+                r = s.upload(f)
+                assert r.status == 202, r
+                ids.append(r.json()["id"])
+            for i in ids:
+                assert s.wait_job(i)["state"] == "succeeded"
+            with open(os.path.join(s.var, "log", "runner-1.log")) as f:
+                log = f.read().splitlines()
+
+            def at(pattern):
+                return [n for n, line in enumerate(log) if re.search(pattern, line)]
+            first, last = at("job %d: claimed" % ids[0])[0], at("job %d: claimed" % ids[-1])[0]
+            between = [n for n in at("built the rim table of job") if first < n < last]
+            if lag == "1":
+                assert between and at("waited more than 1 s"), "\n".join(log)
+            else:
+                assert not between, "\n".join(log)
+            wait_rims(s)
+            check_rims(s)
+            assert not s.sanitizer_reports(), s.sanitizer_reports()
+        finally:
+            s.close()
+
+
 def test_weekly_average_under_a_merge_and_a_load(stack):
     """A box report whose snapshot is taken before a merge of rim tables,
     or before a job's commit, and which plans its reads after, counts as
