@@ -122,12 +122,18 @@ def monday(day):
     return (d - datetime.timedelta(days=d.weekday())).isoformat()
 
 
-def wait_idle(stack):
-    for _ in range(600):
-        if stack.scalar("SELECT count(*) FROM tripline.jobs WHERE state IN ('queued', 'running')") == "0":
+def wait_none(stack, sql, what, seconds):
+    """Until the count sql returns is 0, for up to seconds."""
+    for _ in range(int(seconds * 10)):
+        if stack.scalar(sql) == "0":
             return
         time.sleep(0.1)
-    raise AssertionError("jobs still running")
+    raise AssertionError(what)
+
+
+def wait_idle(stack):
+    wait_none(stack, "SELECT count(*) FROM tripline.jobs WHERE state IN ('queued', 'running')",
+              "jobs still running", 60)
 
 
 # -- data ----------------------------------------------------------------------
@@ -243,8 +249,12 @@ def check_rims(stack):
     jobs = stack.psql(
         "WITH a AS (SELECT substr(c.relname, 11)::int AS j FROM pg_inherits i "
         "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'tripline.trips'::regclass), "
+        # (trip_rims named, so that the statement locks it before its
+        # snapshot: an idle runner's merge cannot swap the tables whose
+        # bounds it reads; 016_report_snapshots.sql)
         "h AS (SELECT unnest(tripline.trip_rims_jobs(i.inhrelid)) AS j FROM pg_inherits i "
-        "WHERE i.inhparent = 'tripline.trip_rims'::regclass UNION ALL "
+        "WHERE i.inhparent = 'tripline.trip_rims'::regclass "
+        "AND NOT EXISTS (SELECT FROM tripline.trip_rims WHERE false) UNION ALL "
         "SELECT job_id FROM tripline.trip_rims_pending) "
         "(SELECT j, 'attached, no rim' FROM a EXCEPT ALL SELECT j, 'attached, no rim' FROM h) "
         "UNION ALL (SELECT j, 'rim or pending, twice or not attached' FROM h "
@@ -258,11 +268,8 @@ def check_rims(stack):
 
 def wait_rims(stack):
     """Until the idle runner has built every job's rim table."""
-    for _ in range(1200):
-        if stack.scalar("SELECT count(*) FROM tripline.trip_rims_pending") == "0":
-            return
-        time.sleep(0.1)
-    raise AssertionError("rim tables still pending")
+    wait_none(stack, "SELECT count(*) FROM tripline.trip_rims_pending",
+              "rim tables still pending", 120)
 
 
 def check_aggregates(stack):
