@@ -42,16 +42,6 @@
 #define REPORT_NAME_MAX		TRIP_NAME_MAX	/* region, datasource */
 #define REPORT_NUM_SIZE		32		/* num_format_double */
 
-/* PostgreSQL type OIDs (src/include/catalog/pg_type.dat). */
-#define OID_BOOL	16
-#define OID_INT8	20
-#define OID_INT2	21
-#define OID_INT4	23
-#define OID_JSON	114
-#define OID_FLOAT4	700
-#define OID_FLOAT8	701
-#define OID_JSONB	3802
-
 enum report {
 	REPORT_WEEKLY,
 	REPORT_GROUPS,
@@ -395,20 +385,20 @@ value_json(const PGresult *res, int row, int col)
 		return NULL;
 	v = PQgetvalue(res, row, col);
 	switch (PQftype(res, col)) {
-	case OID_INT2:
-	case OID_INT4:
-	case OID_INT8:
+	case DB_OID_INT2:
+	case DB_OID_INT4:
+	case DB_OID_INT8:
 		return http_json_int(v);
-	case OID_FLOAT4:
-	case OID_FLOAT8:
+	case DB_OID_FLOAT4:
+	case DB_OID_FLOAT8:
 		/* Already shortest-exact: keep PostgreSQL's text. */
 		if (num_parse_double(v, strlen(v), &d) != 0)
 			return NULL;	/* NaN, Infinity: null */
 		return json_object_new_double_s(d, v);
-	case OID_BOOL:
+	case DB_OID_BOOL:
 		return json_object_new_boolean(v[0] == 't');
-	case OID_JSON:
-	case OID_JSONB:
+	case DB_OID_JSON:
+	case DB_OID_JSONB:
 		return json_tokener_parse(v);
 	default:
 		return json_object_new_string(v);

@@ -53,6 +53,7 @@
 #include "db.h"
 #include "jobstate.h"
 #include "log.h"
+#include "monoclock.h"
 #include "num.h"
 #include "relay.h"
 #include "sse.h"
@@ -132,15 +133,6 @@ static struct relay {
 	.published = -1,
 	.wakefd = -1,
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 col_i64(const PGresult *res, int row, int col)
@@ -791,7 +783,7 @@ relay_main(void *arg)
 	nfds_t		 n, k;
 	uint64_t	 junk;
 
-	now = now_ms();
+	now = monoclock_ms();
 	next_hb = now + RELAY_HEARTBEAT_MS;
 	next_read = next_conn = now;
 	for (;;) {
@@ -819,7 +811,7 @@ relay_main(void *arg)
 			log_error("relay: poll: %s", strerror(errno));
 			usleep(100000);
 		}
-		now = now_ms();
+		now = monoclock_ms();
 		if (relay_stopping(r))
 			break;
 		if (r->pfd[0].revents & POLLIN)

@@ -15,9 +15,11 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "db.h"
 #include "jobstate.h"
 #include "lease.h"
 #include "log.h"
+#include "monoclock.h"
 #include "parts_db.h"
 #include "runner_db.h"
 #include "runner_event.h"
@@ -95,26 +97,15 @@ static const struct {
 	},
 };
 
-/*
- * The types of $1 .. $8 (src/include/catalog/pg_type.dat: int4 23, text
- * 25, int8 20): given, so that a query may leave some unused.
- */
-static const Oid lease_types[8] = { 23, 25, 23, 23, 20, 23, 20, 20 };
+/* The types of $1 .. $8: given, so that a query may leave some unused. */
+static const Oid lease_types[8] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
+    DB_OID_INT4, DB_OID_INT8, DB_OID_INT4, DB_OID_INT8, DB_OID_INT8 };
 
 /* A split job's progress: the other parts' counts as last recorded. */
 static const char lease_others_sql[] =
     "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0), "
     "coalesce(sum(bytes_read), 0) FROM tripline.job_parts "
     "WHERE job_id = $1 AND part <> $2";
-
-static int64_t
-lease_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Keep the connection usable: a broken one is reset before next use. */
 static void
@@ -289,7 +280,7 @@ lease_main(void *arg)
 	period[LEASE_TASK_CANCEL] = LEASE_CANCEL_MS;
 	period[LEASE_TASK_EXTEND] = l->lease_seconds * 1000 / 3;
 	period[LEASE_TASK_PROGRESS] = LEASE_PROGRESS_MS;
-	now = lease_now_ms();
+	now = monoclock_ms();
 	for (t = 0; t < LEASE_TASK__MAX; t++)
 		due[t] = now + period[t];
 	for (;;) {
@@ -299,7 +290,7 @@ lease_main(void *arg)
 				next = due[t];
 		/* Wait on CLOCK_MONOTONIC (see lease_start) until next. */
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = lease_now_ms();
+		now = monoclock_ms();
 		if (next > now) {
 			ts.tv_sec += (next - now) / 1000;
 			ts.tv_nsec += ((next - now) % 1000) * 1000000;
@@ -309,7 +300,7 @@ lease_main(void *arg)
 			}
 		}
 		pthread_mutex_lock(&l->mu);
-		while (!l->stop && next > lease_now_ms())
+		while (!l->stop && next > monoclock_ms())
 			if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) ==
 			    ETIMEDOUT)
 				break;
@@ -317,11 +308,11 @@ lease_main(void *arg)
 		pthread_mutex_unlock(&l->mu);
 		if (stop)
 			break;
-		now = lease_now_ms();
+		now = monoclock_ms();
 		for (t = 0; t < LEASE_TASK__MAX; t++)
 			if (due[t] <= now) {
 				lease_task(l, (enum lease_task)t);
-				due[t] = lease_now_ms() + period[t];
+				due[t] = monoclock_ms() + period[t];
 			}
 	}
 	return NULL;

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "aggregate.h"
@@ -35,6 +34,7 @@
 #include "lease.h"
 #include "loader.h"
 #include "log.h"
+#include "monoclock.h"
 #include "num.h"
 #include "parts_db.h"
 #include "rejectlog.h"
@@ -131,20 +131,11 @@ struct loader {
 	double			 phase[LOADER_PHASE__MAX]; /* seconds */
 };
 
-static double
-loader_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The phase p ends now. */
 static void
 loader_phase_end(struct loader *l, enum loader_phase p)
 {
-	double now = loader_clock();
+	double now = monoclock_seconds();
 
 	l->phase[p] = now - l->mark;
 	l->mark = now;
@@ -885,7 +876,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 		    "thread");
 		goto out;
 	}
-	l.mark = loader_clock();
+	l.mark = monoclock_seconds();
 	if ((part == NULL ? loader_read(&l, fd, lease, &ctr) :
 	    loader_read_part(&l, fd, lease, &ctr)) != 0)
 		goto out;

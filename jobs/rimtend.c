@@ -11,14 +11,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "db.h"
 #include "log.h"
+#include "monoclock.h"
 #include "rimtend.h"
-
-/* Type OID (src/include/catalog/pg_type.dat). */
-#define OID_INT4	23
 
 /* When there was nothing to do, look again after this many seconds. */
 #define RIMTEND_RETRY	60.0
@@ -38,15 +35,6 @@ struct rimtend {
 	double	 started;	/* when it was sent */
 	double	 next;		/* no new one before this */
 };
-
-static double
-rimtend_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct rimtend *
 rimtend_new(int min_parts, int lag)
@@ -81,7 +69,7 @@ static void
 rimtend_finish(struct rimtend *rt, PGconn *c)
 {
 	PGresult	*res;
-	double		 secs = rimtend_clock() - rt->started;
+	double		 secs = monoclock_seconds() - rt->started;
 	int		 did = 0;
 
 	while ((res = PQgetResult(c)) != NULL) {
@@ -96,14 +84,14 @@ rimtend_finish(struct rimtend *rt, PGconn *c)
 	}
 	rt->running = 0;
 	rt->overdue = 0;
-	rt->next = did ? 0 : rimtend_clock() + RIMTEND_RETRY;
+	rt->next = did ? 0 : monoclock_seconds() + RIMTEND_RETRY;
 }
 
 /* Send one step: tend(min_parts); 0 builds and never merges. */
 static int
 rimtend_send(struct rimtend *rt, PGconn *c, int min_parts)
 {
-	static const Oid types[1] = { OID_INT4 };
+	static const Oid types[1] = { DB_OID_INT4 };
 	char		 n[16];
 	const char	*vals[1] = { n };
 
@@ -112,11 +100,11 @@ rimtend_send(struct rimtend *rt, PGconn *c, int min_parts)
 	    0) != 1) {
 		log_warn("could not start tending the rim tables: %s",
 		    PQerrorMessage(c));
-		rt->next = rimtend_clock() + RIMTEND_RETRY;
+		rt->next = monoclock_seconds() + RIMTEND_RETRY;
 		return -1;
 	}
 	rt->running = 1;
-	rt->started = rimtend_clock();
+	rt->started = monoclock_seconds();
 	return 1;
 }
 
@@ -144,7 +132,7 @@ rimtend_idle(struct rimtend *rt, PGconn *c)
 		return 0;
 	if (rt->running && (r = rimtend_poll(rt, c)) != 0)
 		return r;
-	if (rt->min_parts < 1 || rimtend_clock() < rt->next)
+	if (rt->min_parts < 1 || monoclock_seconds() < rt->next)
 		return 0;
 	return rimtend_send(rt, c, rt->min_parts);
 }
@@ -152,7 +140,7 @@ rimtend_idle(struct rimtend *rt, PGconn *c)
 int
 rimtend_hold(struct rimtend *rt, PGconn *work, PGconn *c)
 {
-	static const Oid types[1] = { OID_INT4 };
+	static const Oid types[1] = { DB_OID_INT4 };
 	char		 n[16];
 	const char	*vals[1] = { n };
 	PGresult	*res;
@@ -167,7 +155,7 @@ rimtend_hold(struct rimtend *rt, PGconn *work, PGconn *c)
 		if ((r = rimtend_poll(rt, c)) != 0)
 			return r;
 	}
-	if (rimtend_clock() < rt->next)
+	if (monoclock_seconds() < rt->next)
 		return 0;
 	snprintf(n, sizeof(n), "%d", rt->lag);
 	res = PQexecParams(work, overdue_sql, 1, types, vals, NULL, NULL, 0);

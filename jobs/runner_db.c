@@ -20,11 +20,6 @@
 #include "runner_db.h"
 #include "runner_event.h"
 
-/* Type OIDs (src/include/catalog/pg_type.dat). */
-#define OID_INT8	20
-#define OID_INT4	23
-#define OID_TEXT	25
-
 /*
  * A re-claimed job whose attempts are used up is not counted again: the
  * CASE keeps attempts as they were, and runner_db_claim fails the job.
@@ -77,8 +72,8 @@ static const char next_due_sql[] =
  * types are given, so unused ones are allowed.
  */
 #define END_NPARAMS	9
-static const Oid end_types[END_NPARAMS] = { OID_INT4, OID_TEXT, OID_INT4,
-    OID_INT8, OID_INT8, OID_INT8, OID_INT4, OID_TEXT, OID_INT4 };
+static const Oid end_types[END_NPARAMS] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
+    DB_OID_INT8, DB_OID_INT8, DB_OID_INT8, DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4 };
 
 static const struct {
 	const char	*sql;		/* returns one row when it applied */

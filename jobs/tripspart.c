@@ -8,11 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "db.h"
 #include "tripspart.h"
-
-/* Type OIDs (src/include/catalog/pg_type.dat). */
-#define OID_INT4	23
-#define OID_TEXT	25
 
 static const char create_sql[] =
     "SELECT tripline.trips_partition_create($1)";
@@ -42,7 +39,7 @@ static int
 tripspart_send3(PGconn *c, const char *sql, int nparams, int job_id,
     int part, const char *owner)
 {
-	static const Oid types[3] = { OID_INT4, OID_INT4, OID_TEXT };
+	static const Oid types[3] = { DB_OID_INT4, DB_OID_INT4, DB_OID_TEXT };
 	char		 id[16], p[16];
 	const char	*vals[3] = { id, p, owner };
 

@@ -9,6 +9,20 @@
 struct config;
 
 /*
+ * Type OIDs for the parameters of PQexecParams and friends
+ * (src/include/catalog/pg_type.dat).
+ */
+#define DB_OID_BOOL	16
+#define DB_OID_INT8	20
+#define DB_OID_INT2	21
+#define DB_OID_INT4	23
+#define DB_OID_TEXT	25
+#define DB_OID_JSON	114
+#define DB_OID_FLOAT4	700
+#define DB_OID_FLOAT8	701
+#define DB_OID_JSONB	3802
+
+/*
  * Connect as cfg->db_user with application_name set (visible in
  * pg_stat_activity); host, port and database come from PGHOST, PGPORT and
  * PGDATABASE.  Returns an open connection (free with PQfinish) or NULL
