@@ -248,10 +248,17 @@ class Stack:
         """Rows of the last statement as tuples of strings (as superuser)."""
         return self.psql_messages(sql)[0]
 
-    def psql_messages(self, sql):
-        """psql(sql), and the server's messages (NOTICE, DEBUG) as text."""
+    def db_env(self, **extra):
+        """The environment for psql as superuser on this stack, plus extra
+        (PGAPPNAME, PGUSER, ...)."""
         env = dict(os.environ)
         env.update(self.db)
+        env.update(extra)
+        return env
+
+    def psql_messages(self, sql):
+        """psql(sql), and the server's messages (NOTICE, DEBUG) as text."""
+        env = self.db_env()
         r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if r.returncode != 0:
@@ -262,3 +269,32 @@ class Stack:
     def scalar(self, sql):
         rows = self.psql(sql)
         return rows[0][0] if rows else None
+
+
+class Psql:
+    """An interactive psql session (superuser) for hand-made transactions,
+    named PGAPPNAME=name in pg_stat_activity."""
+
+    def __init__(self, stack, name):
+        self.stack, self.name = stack, name
+        self.p = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"],
+                                  env=stack.db_env(PGAPPNAME=name), stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def send(self, sql):
+        self.p.stdin.write((sql + "\n").encode())
+        self.p.stdin.flush()
+
+    def wait_idle_in_transaction(self):
+        for _ in range(200):
+            n = self.stack.scalar("SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "application_name = '%s' AND state = 'idle in transaction'"
+                                  % self.name)
+            if n == "1":
+                return
+            time.sleep(0.02)
+        raise AssertionError("psql %s is not in its transaction" % self.name)
+
+    def close(self):
+        self.p.stdin.close()
+        assert self.p.wait(timeout=20) == 0, self.p.stderr.read()

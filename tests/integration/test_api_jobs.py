@@ -468,8 +468,7 @@ def test_rejects(stack):
 
 def test_notify_at_commit(stack):
     """A listener hears tripline_jobs (job id) and tripline_events (event id)."""
-    env = dict(os.environ)
-    env.update(stack.db)
+    env = stack.db_env()
     listener = subprocess.Popen(
         ["psql", "-XAtq", "-c", "LISTEN tripline_jobs", "-c", "LISTEN tripline_events",
          "-c", "SELECT pg_sleep(3)", "-c", "SELECT 1"],

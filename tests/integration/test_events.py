@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import time
 
 import harness
@@ -516,37 +515,6 @@ def test_events_errors(stack):
     assert r.status == 405, r
 
 
-class Psql:
-    """An interactive psql session (superuser) for hand-made transactions."""
-
-    def __init__(self, stack, name):
-        env = dict(os.environ)
-        env.update(stack.db)
-        env["PGAPPNAME"] = name
-        self.stack, self.name = stack, name
-        self.p = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"], env=env,
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-
-    def send(self, sql):
-        self.p.stdin.write((sql + "\n").encode())
-        self.p.stdin.flush()
-
-    def wait_idle_in_transaction(self):
-        for _ in range(200):
-            n = self.stack.scalar("SELECT count(*) FROM pg_stat_activity WHERE "
-                                  "application_name = '%s' AND state = 'idle in transaction'"
-                                  % self.name)
-            if n == "1":
-                return
-            time.sleep(0.02)
-        raise AssertionError("psql %s is not in its transaction" % self.name)
-
-    def close(self):
-        self.p.stdin.close()
-        assert self.p.wait(timeout=20) == 0, self.p.stderr.read()
-
-
 def synthetic_job(stack):
     """A job row no runner will take (its state is final already)."""
     return int(stack.scalar(
@@ -571,7 +539,7 @@ def test_events_out_of_order_commits(stack):
     st = Stream(stack, "/api/jobs/%d/events" % job)
     allst = Stream(stack, "/api/events")
     check_stream_head(st)
-    a, b = Psql(stack, "evtest_a"), Psql(stack, "evtest_b")
+    a, b = harness.Psql(stack, "evtest_a"), harness.Psql(stack, "evtest_b")
     try:
         a.send("BEGIN;")
         a.send(insert_event_sql(job, "progress", {"job": job, "n": 1}))
@@ -624,7 +592,7 @@ def test_events_data_cannot_inject(stack):
     job = synthetic_job(stack)
     evil = "x\nid: 1\nevent: succeeded\n\ndata: {}\r\nretry: 1\r: c\u2028"
     st = Stream(stack, "/api/jobs/%d/events" % job)
-    c = Psql(stack, "evtest_c")
+    c = harness.Psql(stack, "evtest_c")
     c.send(insert_event_sql(job, "retrying", {"job": job, "attempt": 1,
                                              "next_try": "2026-01-01T00:00:00Z",
                                              "error": evil}))

@@ -57,8 +57,7 @@ def gen(rows, seed, *extra):
 
 def psql_file(stack, name, **variables):
     """Run sql/reports/NAME.sql with psql variables; rows as dicts of text."""
-    env = dict(os.environ)
-    env.update(stack.db)
+    env = stack.db_env()
     cmd = ["psql", "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1"]
     for k, v in variables.items():
         cmd += ["-v", "%s=%s" % (k, v)]
@@ -179,8 +178,7 @@ def test_sample_questions(stack):
             [("Hamburg", 10), ("Prague", 13), ("Turin", 10)], q2
         assert q2["regions"][1]["first_seen"] == "2018-05-01 11:50:58"
 
-        env = dict(os.environ)
-        env.update(s.db)
+        env = s.db_env()
         out = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f",
                               os.path.join(ROOT, "sql", "questions.sql")], env=env,
                              check=True, stdout=subprocess.PIPE).stdout.decode()
@@ -321,8 +319,7 @@ def test_statement_timeout_is_a_clear_503(stack):
     path = "/api/reports/weekly-average?region=" + urllib.parse.quote(region)
     s.psql("ALTER ROLE tripline_web SET statement_timeout = '1s'")
     s.restart_cgi()
-    env = dict(os.environ)
-    env.update(s.db)
+    env = s.db_env()
     holder = subprocess.Popen(
         ["psql", "-XAtq", "-c", "BEGIN; LOCK TABLE tripline.region_weeks IN ACCESS "
          "EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT"],
@@ -619,9 +616,7 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
         fourth = s.load(data(3000))
         assert fourth["state"] == "succeeded", fourth
         s.stop_runners()
-        env = dict(os.environ)
-        env.update(s.db)
-        env["PGAPPNAME"] = "rim_reader"
+        env = s.db_env(PGAPPNAME="rim_reader")
         reader = subprocess.Popen(["psql", "-XAtq", "-c", "BEGIN", "-c",
                                    "SELECT count(*) FROM tripline.trip_rims", "-c",
                                    "SELECT pg_sleep(30)"], env=env,
@@ -714,19 +709,25 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
 
     box = (100.0031, -9.9953, 100.0137, -9.9871)
     s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
-    env = dict(os.environ)
-    env.update(s.db)
 
-    def session(name, *args, **kw):
-        e = dict(env, PGAPPNAME=name)
-        return subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"] + list(args), env=e,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    def session(name, *args):
+        return subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"] + list(args),
+                                env=s.db_env(PGAPPNAME=name), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
 
     def wait_for(sql, what):
         deadline = time.time() + 20
         while s.scalar(sql) != "1" and time.time() < deadline:
             time.sleep(0.1)
         assert s.scalar(sql) == "1", what
+
+    def hold(table):
+        """The holder's transaction takes table alone and keeps it."""
+        holder.send("BEGIN;")
+        holder.send("LOCK TABLE tripline.%s IN ACCESS EXCLUSIVE MODE;" % table)
+        wait_for("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                 "WHERE a.application_name = 'snap_holder' AND l.granted AND "
+                 "l.relation = 'tripline.%s'::regclass" % table, "no lock held")
 
     def report(match):
         """The report's own SQL file, in the background (psql -f)."""
@@ -762,12 +763,8 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
             assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(1)")
         # 1. A merge.  The reader takes its snapshot, then waits for
         # region_weeks (held here) before it reads the rims.
-        holder = session("snap_holder", stdin=subprocess.PIPE)
-        holder.stdin.write("BEGIN;\nLOCK TABLE tripline.region_weeks IN ACCESS EXCLUSIVE MODE;\n")
-        holder.stdin.flush()
-        wait_for("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                 "WHERE a.application_name = 'snap_holder' AND l.granted AND "
-                 "l.relation = 'tripline.region_weeks'::regclass", "no lock held")
+        holder = harness.Psql(s, "snap_holder")
+        hold("region_weeks")
         reader = report("origin")
         wait_for(waiting, "the report did not wait")
         merger = session("snap_merger", "-c",
@@ -775,8 +772,7 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
         time.sleep(2)
         assert merger.poll() is None, "the merge swapped under a report: %r" % (
             merger.communicate(),)
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.flush()
+        holder.send("COMMIT;")
         got = answer(reader)
         out, err = merger.communicate(timeout=30)
         assert "merged 2 rim tables into one" in out, (out, err)
@@ -785,17 +781,13 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
         # 2. A job's commit.  The reader waits for the first job's trips
         # table (held here) when it plans the trips for match=either; a
         # third job loads and commits meanwhile.
-        holder.stdin.write("BEGIN;\nLOCK TABLE tripline.trips_job_%d IN ACCESS EXCLUSIVE MODE;\n"
-                           % jobs[0]["id"])
-        holder.stdin.flush()
-        time.sleep(0.5)
+        hold("trips_job_%d" % jobs[0]["id"])
         reader = report("either")
         wait_for(waiting, "the report did not wait")
         third = s.load(data(2000))
         assert third["state"] == "succeeded", third
         assert reader.poll() is None
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.flush()
+        holder.send("COMMIT;")
         got = answer(reader)
         want = brute("either", "t.job_id <> %d" % third["id"])
         assert got == want, (got, want)
@@ -803,8 +795,8 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         if holder is not None:
-            holder.stdin.close()
-            holder.wait()
+            holder.p.stdin.close()
+            holder.p.wait(timeout=20)
         s.close()
 
 

@@ -41,9 +41,7 @@ def csv():
 
 def psql_as(stack, role, sql):
     """Run sql as role; returns (SQLSTATE or "" when it succeeded, output)."""
-    env = dict(os.environ)
-    env.update(stack.db)
-    env["PGUSER"] = role
+    env = stack.db_env(PGUSER=role)
     r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=sqlstate",
                         "-c", sql], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=30)
