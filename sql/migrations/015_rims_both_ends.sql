@@ -186,8 +186,8 @@ BEGIN
 	INSERT INTO tripline.trip_rims_pending (job_id) VALUES (job);
 END $$;
 
--- Build the rim table of one pending job and attach it; false when none
--- is pending.
+-- Build the rim table of one pending job and attach it; returns the job,
+-- NULL when none is pending.
 CREATE FUNCTION trip_rims_build() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, tripline, pg_temp
 SET client_min_messages = warning AS $$
@@ -210,7 +210,8 @@ BEGIN
 	RETURN job;
 END $$;
 
--- Merge rim tables (014), now of both ends.
+-- Merge rim tables (014), now of both ends, and the smallest first as 014
+-- says (its loop was ordered by the jobs the tables hold).
 CREATE OR REPLACE FUNCTION trip_rims_compact(min_parts integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, tripline, pg_temp
