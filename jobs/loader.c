@@ -1,17 +1,10 @@
 /*
  * loader.c: the load of one job.  The file is read in chunks into the
  * CSV reader; each good record becomes a trip record in a run of
- * LOADER_RUN records, and a full run is sorted by origin cell and sent
- * as binary COPY tuples (copybin.h), LOADER_BUF bytes at a time, while
- * the server stores them in its own process.  Nothing is allocated per
- * row.
- *
- * Why sorted runs: a box's rim is read from the trips of the cells its
- * edge cuts (docs/reports.md), and in file order a cell's trips lie one
- * per heap page, so a rim of 70,000 trips read 61,500 pages at 10 M
- * trips.  Sorted by origin cell within each run, a cell's trips of one
- * run share a few pages: a rim cell costs about one page per run instead
- * of one per trip, for a sort of LOADER_RUN records in memory.
+ * LOADER_RUN records, and a full run goes to the sending thread
+ * (tripsend.h), which sorts it by origin cell and sends it as binary
+ * COPY tuples while this thread parses the next run and the server
+ * stores the last.  Nothing is allocated per row.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,7 +17,6 @@
 
 #include "aggregate.h"
 #include "config.h"
-#include "copybin.h"
 #include "csvstream.h"
 #include "db.h"
 #include "digest.h"
@@ -40,11 +32,10 @@
 #include "rejectlog.h"
 #include "runner_db.h"
 #include "trip.h"
+#include "tripsend.h"
 #include "tripspart.h"
 
 #define LOADER_CHUNK	(256 * 1024)	/* bytes read per read(2) */
-#define LOADER_BUF	(256 * 1024)	/* bytes per PQputCopyData */
-#define LOADER_TUPLE	128		/* a trips tuple needs 108 */
 #define LOADER_RUN	(128 * 1024)	/* trips sorted at a time: 8 MiB */
 
 /*
@@ -59,21 +50,11 @@
 #define US_PER_MINUTE	INT64_C(60000000)
 #define SLOT_DEFAULT	30
 
-#define TRIPS_NFIELDS	11	/* the columns of tripspart_copy_sql */
 #define LOADER_POLL_MS	100	/* checks for a cancel while indexing */
 #define TRIPS_COPY_SQL	256
 
 static const char slot_sql[] =
     "SELECT value FROM tripline.settings WHERE key = 'slot_minutes'";
-
-/* One good row, as it goes to COPY. */
-struct loader_rec {
-	uint64_t		 ocell, dcell;
-	double			 olon, olat, dlon, dlat;
-	int64_t			 ts;		/* PostgreSQL epoch */
-	int32_t			 region;
-	int16_t			 ds;
-};
 
 /* Where a load's time goes: logged when it commits (make bench reads it). */
 enum loader_phase {
@@ -115,8 +96,8 @@ struct loader {
 	struct csvstream	*csv;
 	struct rejectlog	*rejects;
 	struct agg		*agg;
-	struct copybin		 out;
-	struct loader_rec	*run;		/* LOADER_RUN records */
+	struct tripsend		*send;		/* open while in_copy */
+	struct tripsend_rec	*run;		/* LOADER_RUN records, send's */
 	size_t			 nrun;
 	struct trip_header	 hdr;
 	int			 have_header;
@@ -198,51 +179,16 @@ loader_slot_minutes(struct loader *l)
 	return rc;
 }
 
-static int
-loader_send(struct loader *l)
-{
-	if (l->out.len == 0)
-		return 0;
-	if (PQputCopyData(l->tc, l->out.buf, (int)l->out.len) != 1)
-		return loader_stop(l, LOADER_ERROR, "could not send trips: %s",
-		    PQerrorMessage(l->tc));
-	l->out.len = 0;
-	return 0;
-}
-
-static int
-loader_rec_cmp(const void *a, const void *b)
-{
-	const struct loader_rec *x = a, *y = b;
-
-	return x->ocell < y->ocell ? -1 : x->ocell > y->ocell;
-}
-
-/* Sort the run by origin cell and send it as COPY tuples. */
+/* Hand the run to the sending thread. */
 static int
 loader_flush_run(struct loader *l)
 {
-	const struct loader_rec	*r;
-	size_t			 i;
-
-	qsort(l->run, l->nrun, sizeof(*l->run), loader_rec_cmp);
-	for (i = 0; i < l->nrun; i++) {
-		r = &l->run[i];
-		if (copybin_room(&l->out) < LOADER_TUPLE && loader_send(l) != 0)
-			return -1;
-		copybin_tuple(&l->out, TRIPS_NFIELDS);
-		copybin_f64(&l->out, r->olon);
-		copybin_f64(&l->out, r->olat);
-		copybin_f64(&l->out, r->dlon);
-		copybin_f64(&l->out, r->dlat);
-		copybin_i64(&l->out, r->ts);
-		copybin_i64(&l->out, (int64_t)r->ocell);
-		copybin_i64(&l->out, (int64_t)r->dcell);
-		copybin_i32(&l->out, l->job->id);
-		copybin_i32(&l->out, r->region);
-		copybin_i16(&l->out, r->ds);
-		copybin_i16(&l->out, (int16_t)(l->part != NULL ?
-		    l->part->part : 0));
+	if (tripsend_pass(l->send, &l->run, l->nrun) != 0) {
+		/* The reason is on the connection once the thread stopped. */
+		(void)tripsend_close(l->send, 0);
+		l->send = NULL;
+		return loader_stop(l, LOADER_ERROR, "could not send trips: %s",
+		    PQerrorMessage(l->tc));
 	}
 	l->nrun = 0;
 	return 0;
@@ -299,7 +245,7 @@ loader_row(void *arg, const struct csvstream_row *row)
 {
 	struct loader	*l = arg;
 	struct trip		 t;
-	struct loader_rec	*r;
+	struct tripsend_rec	*r;
 	char			 reason[256];
 	int64_t			 ts;
 	int			 region, ds, slot;
@@ -363,6 +309,9 @@ loader_copy_end(struct loader *l, const char *why)
 	int		 rc = 0;
 
 	l->in_copy = 0;
+	if (tripsend_close(l->send, why == NULL) != 0)
+		rc = -1;
+	l->send = NULL;
 	if (PQputCopyEnd(c, why) != 1)
 		rc = -1;
 	while ((res = PQgetResult(c)) != NULL) {
@@ -419,13 +368,16 @@ loader_begin(struct loader *l)
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 		rc = loader_stop(l, LOADER_ERROR, "could not store trips: %s",
 		    PQerrorMessage(l->tc));
-	else
+	else {
 		l->in_copy = 1;
-	PQclear(res);
-	if (rc == 0) {
-		copybin_header(&l->out);
-		rc = loader_send(l);
+		if ((l->send = tripsend_open(l->tc, LOADER_RUN, l->job->id,
+		    (int16_t)(l->part != NULL ? l->part->part : 0))) == NULL)
+			rc = loader_stop(l, LOADER_ERROR, "could not start "
+			    "sending trips: %s", strerror(errno));
+		else
+			l->run = tripsend_run(l->send);
 	}
+	PQclear(res);
 	return rc;
 }
 
@@ -859,9 +811,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 		loader_stop(&l, LOADER_FAILED, "empty file");
 		goto out;
 	}
-	if (copybin_init(&l.out, LOADER_BUF) != 0 ||
-	    (l.run = malloc(LOADER_RUN * sizeof(*l.run))) == NULL ||
-	    (l.rejects = rejectlog_new(job->id)) == NULL ||
+	if ((l.rejects = rejectlog_new(job->id)) == NULL ||
 	    (l.csv = csvstream_new(LOADER_MAX_RECORD, loader_row, &l)) ==
 	    NULL) {
 		loader_stop(&l, LOADER_ERROR, "out of memory or temporary "
@@ -880,10 +830,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 	if ((part == NULL ? loader_read(&l, fd, lease, &ctr) :
 	    loader_read_part(&l, fd, lease, &ctr)) != 0)
 		goto out;
-	if (loader_flush_run(&l) != 0)
-		goto out;
-	copybin_trailer(&l.out);
-	if (loader_send(&l) != 0 || loader_copy_end(&l, NULL) != 0)
+	if (loader_flush_run(&l) != 0 || loader_copy_end(&l, NULL) != 0)
 		goto out;
 	loader_phase_end(&l, LOADER_PHASE_READ);
 	/*
@@ -985,8 +932,6 @@ done:
 	agg_free(l.agg);
 	csvstream_free(l.csv);
 	rejectlog_free(l.rejects);
-	copybin_release(&l.out);
-	free(l.run);
 	if (fd != -1)
 		close(fd);
 	return o;
