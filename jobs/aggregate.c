@@ -178,6 +178,11 @@ static int	untuple_more(struct copybin_row *, void *, void *);
  * summed.  Groups have the most keys (0.36 per trip at 10 M generated
  * trips, 6 characters / 60 minutes).
  */
+/* The columns of a group's COPY, to agg_groups or to the job's stage. */
+#define AGG_GROUP_COLS	"(region_id, origin_cell, dest_cell, slot, trips, " \
+	"sum_olon, sum_olat, sum_dlon, sum_dlat, first_ts, last_ts, " \
+	"datasources)"
+
 static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	{ "cells", "COPY pg_temp.agg_cells (kind, level, ix, iy, week, "
 	    "trips) FROM STDIN (FORMAT binary)", sizeof(struct cell_key), 8,
@@ -196,9 +201,8 @@ static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	    sizeof(struct source_key), sizeof(struct source_val),
 	    1u << 14, merge_source, tuple_source, "sources", untuple_source },
 							/* AGG_MAP_SOURCES */
-	{ "groups", "COPY pg_temp.agg_groups (region_id, origin_cell, "
-	    "dest_cell, slot, trips, sum_olon, sum_olat, sum_dlon, sum_dlat, "
-	    "first_ts, last_ts, datasources) FROM STDIN (FORMAT binary)",
+	{ "groups", "COPY pg_temp.agg_groups " AGG_GROUP_COLS
+	    " FROM STDIN (FORMAT binary)",
 	    sizeof(struct group_key), sizeof(struct group_val),
 	    1u << 19, merge_group, tuple_group, "groups", untuple_group },
 							/* AGG_MAP_GROUPS */
@@ -210,7 +214,15 @@ static const struct agg_type agg_types[AGG_MAP__MAX] = {
 };
 
 static const char agg_begin_sql[] = "SELECT tripline.agg_begin()";
-static const char agg_merge_sql[] = "SELECT tripline.agg_merge()";
+static const char agg_merge_sql[] = "SELECT tripline.agg_merge($1)";
+/*
+ * The job's groups go to a table of their own, merged into trip_groups
+ * after the load (sql/migrations/017_groups_later.sql).
+ */
+static const char group_stage_open_sql[] =
+    "SELECT tripline.group_stage_open($1)";
+static const char group_stage_copy_fmt[] = "COPY tripline.group_stage_%d "
+    AGG_GROUP_COLS " FROM STDIN (FORMAT binary)";
 /* A part of a split job (sql/migrations/008_parts.sql). */
 static const char agg_stage_sql[] = "SELECT tripline.agg_stage($1)";
 static const char agg_stage_close_sql[] = "SELECT tripline.agg_stage_close($1)";
@@ -917,9 +929,9 @@ agg_send(struct agg *a, enum agg_map m)
 	return 0;
 }
 
-/* COPY one map's entries into its temporary table, one row per key. */
+/* COPY one map's entries with sql, one row per key. */
 static int
-agg_copy(struct agg *a, enum agg_map m)
+agg_copy(struct agg *a, enum agg_map m, const char *sql)
 {
 	struct agg_map_state	*s = &a->map[m];
 	PGresult		*res;
@@ -928,7 +940,7 @@ agg_copy(struct agg *a, enum agg_map m)
 
 	if (s->n == 0 && !s->spilled)
 		return 0;
-	res = PQexec(a->conn, agg_types[m].copy_sql);
+	res = PQexec(a->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		PQclear(res);
 		goto out;
@@ -974,30 +986,9 @@ out:
 	return rc;
 }
 
+/* A statement with the job as $1: 0 or -1. */
 static int
-agg_send_all(struct agg *a)
-{
-	int m;
-
-	if (map_ahead_drain(a) != 0)
-		return -1;
-	for (m = 0; m < AGG_MAP__MAX; m++)
-		if (agg_copy(a, m) != 0)
-			return -1;
-	return 0;
-}
-
-int
-agg_flush(struct agg *a)
-{
-	if (agg_send_all(a) != 0)
-		return -1;
-	return agg_command(a, agg_merge_sql, "merge the aggregates");
-}
-
-/* A statement of the stage with the job: 0 or -1. */
-static int
-agg_stage_call(struct agg *a, const char *sql, const char *what)
+agg_job_call(struct agg *a, const char *sql, const char *what)
 {
 	char		 job[16];
 	const char	*vals[1] = { job };
@@ -1015,12 +1006,49 @@ agg_stage_call(struct agg *a, const char *sql, const char *what)
 	return rc;
 }
 
+/*
+ * COPY every map: into temporary tables, but for the load's last flush
+ * (final) the groups into the job's stage table.
+ */
+static int
+agg_send_all(struct agg *a, int final)
+{
+	char		 sql[sizeof(group_stage_copy_fmt) + 16];
+	const char	*q;
+	int		 m;
+
+	if (map_ahead_drain(a) != 0)
+		return -1;
+	if (final && agg_job_call(a, group_stage_open_sql,
+	    "open the groups' stage") != 0)
+		return -1;
+	for (m = 0; m < AGG_MAP__MAX; m++) {
+		q = agg_types[m].copy_sql;
+		if (final && m == AGG_MAP_GROUPS) {
+			snprintf(sql, sizeof(sql), group_stage_copy_fmt,
+			    a->job_id);
+			q = sql;
+		}
+		if (agg_copy(a, m, q) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+agg_flush(struct agg *a)
+{
+	if (agg_send_all(a, 1) != 0)
+		return -1;
+	return agg_job_call(a, agg_merge_sql, "merge the aggregates");
+}
+
 int
 agg_stage(struct agg *a)
 {
-	if (agg_send_all(a) != 0)
+	if (agg_send_all(a, 0) != 0)
 		return -1;
-	return agg_stage_call(a, agg_stage_sql, "stage the aggregates");
+	return agg_job_call(a, agg_stage_sql, "stage the aggregates");
 }
 
 /* Read one staged table back into its map; 0 or -1. */
@@ -1108,7 +1136,7 @@ agg_unstage(struct agg *a)
 	}
 	if (agg_flush(a) != 0)
 		return -1;
-	return agg_stage_call(a, agg_stage_close_sql, "drop the stage");
+	return agg_job_call(a, agg_stage_close_sql, "drop the stage");
 }
 
 void

@@ -1,6 +1,8 @@
 /*
- * rimtend.c: the rim tables' upkeep while the runner has nothing else to
- * do.  A box's rim is counted from each job's rim table, and read from
+ * rimtend.c: the upkeep of the reports' tables while the runner has
+ * nothing else to do: a loaded job's groups merged into trip_groups
+ * (sql/migrations/017_groups_later.sql), rim tables built and merged.
+ * A box's rim is counted from each job's rim table, and read from
  * the trips of a job that has none yet; the fewer tables the faster
  * (sql/migrations/014_trip_rims.sql, 015_rims_both_ends.sql).  Each step
  * (one job's table built, or tables merged) runs on the trips
@@ -22,9 +24,11 @@
 
 static const char tend_sql[] =
     "SELECT tripline.trip_rims_tend($1)";
-/* A job's rim table pending for longer than $1 seconds. */
+/* A job's groups or rim table pending for longer than $1 seconds. */
 static const char overdue_sql[] =
     "SELECT EXISTS (SELECT FROM tripline.trip_rims_pending "
+    "WHERE since < now() - $1::integer * interval '1 second') "
+    "OR EXISTS (SELECT FROM tripline.groups_pending "
     "WHERE since < now() - $1::integer * interval '1 second')";
 
 struct rimtend {
@@ -162,13 +166,13 @@ rimtend_hold(struct rimtend *rt, PGconn *work, PGconn *c)
 	late = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 	    PQgetvalue(res, 0, 0)[0] == 't';
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_warn("could not look for late rim tables: %s",
+		log_warn("could not look for late upkeep: %s",
 		    PQresultErrorMessage(res));
 	PQclear(res);
 	if (!late)
 		return 0;
-	log_info("a rim table has waited more than %d s for an idle moment: "
-	    "built before the next job", rt->lag);
+	log_info("a job's groups or rim table waited more than %d s for an "
+	    "idle moment: done before the next job", rt->lag);
 	if ((r = rimtend_send(rt, c, 0)) > 0)
 		rt->overdue = 1;
 	return r;

@@ -1,8 +1,9 @@
 /*
- * rimtend.h: the upkeep of trip_rims by an idle runner, on its trips
- * connection without waiting: build the rim table of each loaded job,
- * then merge them; cancelled when a job comes
- * (sql/migrations/015_rims_both_ends.sql, trip_rims_tend).
+ * rimtend.h: the upkeep of the reports' tables by an idle runner, on its
+ * trips connection without waiting: merge each loaded job's groups into
+ * trip_groups, build its rim table, then merge rim tables; cancelled
+ * when a job comes (sql/migrations/015_rims_both_ends.sql and
+ * 017_groups_later.sql, trip_rims_tend).
  */
 #ifndef TRIPLINE_RIMTEND_H
 #define TRIPLINE_RIMTEND_H
@@ -12,9 +13,9 @@
 struct rimtend;
 
 /*
- * min_parts: TRIPLINE_RIM_COMPACT (0: off; 1: build, never merge); lag:
- * TRIPLINE_RIM_LAG, seconds a job's rim table may wait for an idle
- * moment (0: for ever).
+ * min_parts: TRIPLINE_RIM_COMPACT (0: off; 1: all but the rim merge);
+ * lag: TRIPLINE_RIM_LAG, seconds a job's groups or rim table may wait
+ * for an idle moment (0: for ever).
  */
 struct rimtend	*rimtend_new(int min_parts, int lag);
 void		 rimtend_free(struct rimtend *);
@@ -26,10 +27,10 @@ void		 rimtend_free(struct rimtend *);
  */
 int	rimtend_idle(struct rimtend *, PGconn *c);
 /*
- * Before claiming a job: whether to wait instead, because a job's rim
- * table has waited longer than the lag (asked on work) and is being
- * built on c; a queue that never empties would otherwise leave every
- * rim to be read from the trips.  Never waits.  1: do not claim yet
+ * Before claiming a job: whether to wait instead, because a job's groups
+ * or rim table have waited longer than the lag (asked on work) and are
+ * being done on c; a queue that never empties would otherwise leave
+ * every report on its slower way.  Never waits.  1: do not claim yet
  * (look again soon), 0: claim, -1 if c broke.
  */
 int	rimtend_hold(struct rimtend *, PGconn *work, PGconn *c);
@@ -38,7 +39,7 @@ int	rimtend_hold(struct rimtend *, PGconn *work, PGconn *c);
  * transaction rolls back) and wait for c to be free.
  */
 void	rimtend_stop(struct rimtend *, PGconn *c);
-/* A job ended: the next idle moment has a rim table to build. */
+/* A job ended: the next idle moment has its groups and rim table to do. */
 void	rimtend_due(struct rimtend *);
 
 #endif

@@ -35,7 +35,7 @@ static const struct {
 	{ "TRIPLINE_AGG_MAP_KEYS", 1 << 18, 512, 1 << 24 },
 	/* CONFIG_SPLIT_BYTES: jobs/split.h, 0 = load every file whole */
 	{ "TRIPLINE_SPLIT_BYTES", 0, 0, INT64_MAX },
-	/* CONFIG_RIM_COMPACT: jobs/rimtend.h, 0 = no rim tables built */
+	/* CONFIG_RIM_COMPACT: jobs/rimtend.h, 0 = no upkeep at all */
 	{ "TRIPLINE_RIM_COMPACT", 2, 0, 100 },
 	/* CONFIG_RIM_LAG: jobs/rimtend.h, seconds, 0 = only when idle */
 	{ "TRIPLINE_RIM_LAG", 600, 0, 86400 * 365 },

@@ -11,12 +11,13 @@
 #   TRIPLINE_PGPORT     PostgreSQL port (unix socket only) [54329]
 #   TRIPLINE_BIN        where the binaries are [<repo>/build]
 #   TRIPLINE_RUNNERS    job runners to start [1]
-#   TRIPLINE_RIM_COMPACT an idle runner builds each job's rim table (a box's
-#                       rim is counted from them) and merges them when this
-#                       many fit together; 1 = build only, 0 = neither [2]
-#   TRIPLINE_RIM_LAG    seconds a job's rim table may wait for an idle
-#                       runner; then one builds it before its next job;
-#                       0 = no limit [600]
+#   TRIPLINE_RIM_COMPACT an idle runner merges each job's groups, builds its
+#                       rim table (a box's rim is counted from them) and
+#                       merges rim tables when this many fit together;
+#                       1 = all but the rim merge, 0 = no upkeep [2]
+#   TRIPLINE_RIM_LAG    seconds a job's groups or rim table may wait for an
+#                       idle runner; then one does them before its next
+#                       job; 0 = no limit [600]
 #   TRIPLINE_SPLIT_BYTES a file larger than this is loaded in parts of about
 #                       this size, by every runner at once; 0 = never [0]
 #   TRIPLINE_THREADS    FastCGI worker threads [8]

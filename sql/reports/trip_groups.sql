@@ -12,8 +12,13 @@
 \if :{?maxlat} \else \set maxlat '' \endif
 \if :{?min_trips} \else \set min_trips '' \endif
 \if :{?limit} \else \set limit '' \endif
-SELECT * FROM tripline.report_trip_groups(
+-- group_stage is named here, though only the function reads it, so that
+-- this statement locks it before taking its snapshot: the stage of a job
+-- whose groups the snapshot sees pending is not dropped under it
+-- (sql/migrations/017_groups_later.sql).
+SELECT r.* FROM tripline.report_trip_groups(
 	NULLIF(:'region', ''),
 	NULLIF(:'minlon', '')::float8, NULLIF(:'minlat', '')::float8,
 	NULLIF(:'maxlon', '')::float8, NULLIF(:'maxlat', '')::float8,
-	NULLIF(:'min_trips', '')::integer, NULLIF(:'limit', '')::integer);
+	NULLIF(:'min_trips', '')::integer, NULLIF(:'limit', '')::integer) AS r
+WHERE NOT EXISTS (SELECT FROM tripline.group_stage WHERE false);

@@ -146,16 +146,22 @@ for size in $SIZES; do
 		record "$rows" ingest_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t1)")" rows/s
 		record "$rows" upload_and_load_rows_per_s "$(calc "%.0f" "$loaded / ($t2 - $t0)")" rows/s
 		record "$rows" rows_rejected "$rejected" rows
-		# The idle runner builds each job's rim table, then merges them
-		# (jobs/rimtend.c, sql/migrations/014_trip_rims.sql and
-		# 015_rims_both_ends.sql); the reports run once it has: no job
-		# pending and one table left, or no step running for 10 s.
+		# The idle runner merges each job's groups, builds each job's rim
+		# table, then merges them (jobs/rimtend.c, sql/migrations/
+		# 014_trip_rims.sql, 015_rims_both_ends.sql, 017_groups_later.sql);
+		# the reports run once it has: no job pending and one table left,
+		# or no step running for 10 s.
 		rim_tables() { psql -XAtc "SELECT count(*) FROM pg_inherits
 		    WHERE inhparent = 'tripline.trip_rims'::regclass"; }
-		rim_pending() { psql -XAtc "SELECT count(*) FROM tripline.trip_rims_pending"; }
+		# (jobs whose groups or rim table are pending)
+		rim_pending() { psql -XAtc "SELECT (SELECT count(*) FROM tripline.trip_rims_pending)
+		    + (SELECT count(*) FROM tripline.groups_pending)"; }
 		tc=$(date +%s.%N) idle=0 pending=$(rim_pending) rims=$(rim_tables)
 		record "$rows" rim_tables_loaded "$rims" tables
-		record "$rows" rim_pending_loaded "$pending" jobs
+		record "$rows" rim_pending_loaded "$(psql -XAtc "SELECT count(*)
+		    FROM tripline.trip_rims_pending")" jobs
+		record "$rows" groups_pending_loaded "$(psql -XAtc "SELECT count(*)
+		    FROM tripline.groups_pending")" jobs
 		while { [ "$rims" -gt 1 ] || [ "$pending" -gt 0 ]; } && [ "$idle" -lt 20 ]; do
 			sleep 0.5
 			busy=$(psql -XAtc "SELECT count(*) FROM pg_stat_activity
@@ -169,7 +175,7 @@ for size in $SIZES; do
 		record "$rows" rim_upkeep_wait_seconds "$(calc "%.1f" "$(date +%s.%N) - $tc")" s
 		record "$rows" rim_tables "$rims" tables
 		record "$rows" rim_pending "$pending" jobs
-		grep -hE "(built the rim table of job|merged [0-9]* rim tables)" \
+		grep -hE "(merged the groups of job|built the rim table of job|merged [0-9]* rim tables)" \
 		    "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null | sed 's/^/  /' || true
 		psql -XAtq -c "VACUUM ANALYZE" >/dev/null
 		bytes=$(psql -XAtc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c

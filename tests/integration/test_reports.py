@@ -264,20 +264,69 @@ def check_rims(stack):
     assert not unattached, unattached
 
 
+def tend(stack, min_parts):
+    """One step of the idle runner's upkeep, as the runner: what it did."""
+    return stack.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(%d)"
+                        % min_parts)
+
+
+def tend_groups(stack):
+    """The upkeep's first steps on a stack that does none by itself: every
+    pending job's groups merged, then their stages dropped."""
+    n = int(stack.scalar("SELECT count(*) FROM tripline.groups_pending"))
+    assert n > 0
+    for _ in range(n):
+        assert tend(stack, 0).startswith("merged the groups of job")
+    assert tend(stack, 0) == "dropped %d merged group stages" % n
+
+
 def wait_rims(stack):
-    """Until the idle runner has built every job's rim table."""
+    """Until the idle runner has merged every job's groups and built every
+    job's rim table."""
+    wait_none(stack, "SELECT count(*) FROM tripline.groups_pending",
+              "groups still pending", 120)
     wait_none(stack, "SELECT count(*) FROM tripline.trip_rims_pending",
               "rim tables still pending", 120)
 
 
+# Every group as the reports see it (017_groups_later.sql): trip_groups
+# plus the stages of the jobs whose groups are pending, summed per key.
+GROUPS_SEEN = """
+    SELECT u.region_id, u.origin_cell, u.dest_cell, u.slot, sum(u.trips)::bigint AS trips,
+           sum(u.sum_olon) AS sum_olon, sum(u.sum_olat) AS sum_olat,
+           sum(u.sum_dlon) AS sum_dlon, sum(u.sum_dlat) AS sum_dlat,
+           min(u.first_ts) AS first_ts, max(u.last_ts) AS last_ts,
+           bit_or(u.datasources) AS datasources,
+           (SELECT array_agg(DISTINCT e ORDER BY e) FROM unnest(
+               coalesce(max(u.more), '{}') || coalesce((SELECT array_agg(m.datasource_id)
+               FROM tripline.group_stage_more m WHERE m.job_id IN (SELECT job_id FROM
+               tripline.groups_pending) AND (m.region_id, m.origin_cell, m.dest_cell, m.slot)
+               = (u.region_id, u.origin_cell, u.dest_cell, u.slot)), '{}')) e)
+               AS datasources_more
+    FROM (SELECT region_id, origin_cell, dest_cell, slot, trips, sum_olon, sum_olat,
+                 sum_dlon, sum_dlat, first_ts, last_ts, datasources, datasources_more AS more
+          FROM tripline.trip_groups
+          UNION ALL
+          SELECT region_id, origin_cell, dest_cell, slot, trips, sum_olon, sum_olat,
+                 sum_dlon, sum_dlat, first_ts, last_ts, datasources, NULL
+          FROM tripline.group_stage
+          WHERE job_id IN (SELECT job_id FROM tripline.groups_pending)) u
+    GROUP BY 1, 2, 3, 4"""
+
+
 def check_aggregates(stack):
-    """The runner's aggregates equal a rebuild from the trips."""
+    """The runner's aggregates equal a rebuild from the trips; the groups
+    as the reports see them, pending jobs' included."""
     check_group_top(stack)
     check_rims(stack)
     tables = ("cell_weeks", "region_weeks", "region_datasources", "trip_groups")
+    # group_stage locked before the snapshot: the idle runner's sweep then
+    # cannot drop the stage of a job the snapshot sees pending.
     for t in tables:
-        stack.psql("DROP TABLE IF EXISTS public.kept_%s; CREATE TABLE public.kept_%s AS "
-                   "SELECT * FROM tripline.%s" % (t, t, t))
+        stack.psql("BEGIN; LOCK TABLE tripline.group_stage IN ACCESS SHARE MODE; "
+                   "DROP TABLE IF EXISTS public.kept_%s; CREATE TABLE public.kept_%s AS %s; "
+                   "COMMIT" % (t, t, GROUPS_SEEN if t == "trip_groups"
+                               else "SELECT * FROM tripline." + t))
     stack.psql("SELECT tripline.agg_rebuild()")
     cols = {
         "cell_weeks": "kind, level, ix, iy, week, trips",
@@ -570,30 +619,28 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
             return [r[0] for r in s.psql("SELECT job_id FROM tripline.trip_rims_pending "
                                          "ORDER BY 1")]
 
-        def tend(min_parts):
-            return s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(%d)"
-                            % min_parts)
-
         # No upkeep on this stack: both jobs pending, their rims read
         # from their trips.
         assert pending() == [str(whole["id"]), str(split["id"])]
         assert rims() == 0
         compare()
         check_rims(s)
-        # One step per call: the whole job's table, then the split job's
-        # (a table per part); min_parts 1 never merges.
-        assert tend(1) == "built the rim table of job %d" % whole["id"]
+        # One step per call: the jobs' groups first, then the whole
+        # job's rim table, then the split job's (a table per part);
+        # min_parts 1 never merges.
+        tend_groups(s)
+        assert tend(s, 1) == "built the rim table of job %d" % whole["id"]
         assert pending() == [str(split["id"])]
         compare()
         check_rims(s)
-        assert tend(1) == "built the rim table of job %d" % split["id"]
-        assert tend(1) == ""
+        assert tend(s, 1) == "built the rim table of job %d" % split["id"]
+        assert tend(s, 1) == ""
         assert pending() == [] and rims() == 2
         compare()
         check_rims(s)
         # Merged: the two tables become one; nothing left to merge.
-        assert tend(2) == "merged 2 rim tables into one"
-        assert tend(2) == ""
+        assert tend(s, 2) == "merged 2 rim tables into one"
+        assert tend(s, 2) == ""
         assert rims() == 1
         compare()
         check_rims(s)
@@ -603,8 +650,9 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
         assert pending() == [str(third["id"])] and rims() == 1
         compare()
         check_rims(s)
-        assert tend(2) == "built the rim table of job %d" % third["id"]
-        assert tend(2) == "merged 2 rim tables into one"
+        tend_groups(s)
+        assert tend(s, 2) == "built the rim table of job %d" % third["id"]
+        assert tend(s, 2) == "merged 2 rim tables into one"
         assert rims() == 1
         compare()
         check_rims(s)
@@ -759,8 +807,9 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
     try:
         jobs = [s.load(data(2000)) for _ in range(2)]
         assert all(j["state"] == "succeeded" for j in jobs), jobs
+        tend_groups(s)
         for _ in jobs:
-            assert s.scalar("SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(1)")
+            assert tend(s, 1).startswith("built the rim table")
         # 1. A merge.  The reader takes its snapshot, then waits for
         # region_weeks (held here) before it reads the rims.
         holder = harness.Psql(s, "snap_holder")
@@ -855,12 +904,12 @@ def test_weekly_average_http(stack):
 
 # -- trip groups -----------------------------------------------------------------
 
-def test_trip_groups(stack):
-    stack = loaded(stack)
+def groups_brute(stack, where, mt, lim, having="true"):
+    """The trip groups by brute force over every trip, as the report lists
+    them (dicts of its JSON fields)."""
     p = int(stack.scalar("SELECT value FROM tripline.settings WHERE key = 'cell_precision'"))
-    sh = 5 * (12 - p)
     sm = int(stack.scalar("SELECT value FROM tripline.settings WHERE key = 'slot_minutes'"))
-    brute_sql = """
+    rows = stack.psql("""
         SELECT r.name, t.origin_cell >> {sh}, t.dest_cell >> {sh},
                (extract(hour FROM t.ts) * 60 + extract(minute FROM t.ts))::int / {sm}, count(*),
                avg(t.origin_lon), avg(t.origin_lat), avg(t.dest_lon), avg(t.dest_lat),
@@ -868,21 +917,35 @@ def test_trip_groups(stack):
         FROM tripline.trips t JOIN tripline.regions r ON r.id = t.region_id
         JOIN tripline.datasources d ON d.id = t.datasource_id
         WHERE {where}
-        GROUP BY t.region_id, r.name, 2, 3, 4 HAVING count(*) >= {mt}
-        ORDER BY count(*) DESC, t.region_id, 2, 3, 4 LIMIT {lim}"""
+        GROUP BY t.region_id, r.name, 2, 3, 4 HAVING count(*) >= {mt} AND {having}
+        ORDER BY count(*) DESC, t.region_id, 2, 3, 4 LIMIT {lim}""".format(
+        sh=5 * (12 - p), sm=sm, where=where, mt=mt, lim=lim, having=having))
+    return [{"region": b[0], "origin_cell": geohash_text(int(b[1]), p),
+             "dest_cell": geohash_text(int(b[2]), p), "slot": int(b[3]), "trips": int(b[4]),
+             "origin_lon": float(b[5]), "origin_lat": float(b[6]), "dest_lon": float(b[7]),
+             "dest_lat": float(b[8]), "first_seen": b[9], "last_seen": b[10],
+             "datasources": b[11].split(",")} for b in rows]
+
+
+def same_groups(got, want, what):
+    """Report groups against groups_brute: equal, centroids to 1e-9."""
+    assert len(got) == len(want), (what, len(got), len(want))
+    for g, b in zip(got, want):
+        for k, v in b.items():
+            if k.endswith("_lon") or k.endswith("_lat"):
+                assert abs(g[k] - v) < 1e-9, (what, k, g, b)
+            else:
+                assert g[k] == v, (what, k, g, b)
+
+
+def test_trip_groups(stack):
+    stack = loaded(stack)
     for q, where, mt, lim in (("min_trips=1&limit=300", "true", 1, 300),
                               ("", "true", 2, 100),
                               ("region=Turin&min_trips=1&limit=50", "r.name = 'Turin'", 1, 50)):
         api = get(stack, "/api/reports/trip-groups?" + q)
-        brute = stack.psql(brute_sql.format(sh=sh, sm=sm, where=where, mt=mt, lim=lim))
-        assert api["count"] == len(api["groups"]) == len(brute), (q, api["count"], len(brute))
-        for g, b in zip(api["groups"], brute):
-            assert (g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"],
-                    g["first_seen"], g["last_seen"], ",".join(g["datasources"])) == \
-                (b[0], geohash_text(int(b[1]), p), geohash_text(int(b[2]), p), int(b[3]),
-                 int(b[4]), b[9], b[10], b[11]), (q, g, b)
-            for k, i in (("origin_lon", 5), ("origin_lat", 6), ("dest_lon", 7), ("dest_lat", 8)):
-                assert abs(g[k] - float(b[i])) < 1e-9, (g, b)
+        assert api["count"] == len(api["groups"]), api
+        same_groups(api["groups"], groups_brute(stack, where, mt, lim), q)
         v = dict(kv.split("=") for kv in q.split("&") if kv)
         rows = psql_file(stack, "trip_groups", **v)
         assert len(rows) == len(api["groups"])
@@ -942,6 +1005,99 @@ def test_trip_groups_top_kept_small(stack):
         seen = every_plan(s, random.Random(20261126), forced_min=0)
         assert {"0", "3"} <= seen, seen
         assert not s.sanitizer_reports()
+    finally:
+        s.close()
+
+
+def test_trip_groups_pending(stack):
+    """A job's groups wait in its stage until the idle runner merges them
+    (017_groups_later.sql); meanwhile the report sums trip_groups and the
+    stages (step 4).  Three jobs sharing group keys (one point repeated,
+    70 datasources: ids of 64 and more too), on a stack whose runner
+    never tends: the report by function, endpoint and SQL file against
+    brute force while all three are pending, with one merged, and with
+    all merged (the stages then dropped), for regions, boxes of all
+    sizes, limits and minimums."""
+    del stack
+    rnd = random.Random(7017)
+    spot = [(14.41 + rnd.random() * 0.002, 50.08 + rnd.random() * 0.001) for _ in range(3)]
+
+    def shared(n):
+        out = io.StringIO()
+        out.write("region,origin_coord,destination_coord,datetime,datasource\n")
+        for _ in range(n):
+            (a, b), (c, d) = rnd.choice(spot), rnd.choice(spot)
+            out.write("Prague,POINT (%r %r),POINT (%r %r),2018-05-%02d 08:%02d:00,src%02d\n"
+                      % (a, b, c, d, rnd.randrange(1, 28), rnd.randrange(20), rnd.randrange(70)))
+        return out.getvalue().encode()
+
+    s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
+
+    def fn(region, box, mt, lim):
+        rows, messages = s.psql_messages(
+            "SET client_min_messages = debug1; SELECT region, origin_cell, dest_cell, slot, "
+            "trips, origin_lon, origin_lat, dest_lon, dest_lat, first_seen, last_seen, "
+            "datasources FROM tripline.report_trip_groups(%s, %s, %d, %d)" % (
+                region, box, mt, lim))
+        got = [{"region": r[0], "origin_cell": r[1], "dest_cell": r[2], "slot": int(r[3]),
+                "trips": int(r[4]), "origin_lon": float(r[5]), "origin_lat": float(r[6]),
+                "dest_lon": float(r[7]), "dest_lat": float(r[8]), "first_seen": r[9],
+                "last_seen": r[10], "datasources": json.loads(r[11])} for r in rows]
+        return got, re.findall(r"trip groups: step (\d)", messages)
+
+    def check(want_step):
+        steps = set()
+        cases = [("NULL", "NULL, NULL, NULL, NULL", "true", "true"),
+                 ("'Prague'", "NULL, NULL, NULL, NULL", "r.name = 'Prague'", "true")]
+        boxes = random_boxes(s, 30, rnd) + [(14.4, 50.07, 14.43, 50.09), (14.0, 49.0, 15.0, 51.0)]
+        for b in boxes:
+            if b[0] <= b[2] and b[1] <= b[3]:
+                cases.append(("NULL", ", ".join("%r::float8" % v for v in b), "true",
+                              "avg(t.origin_lon) BETWEEN %r AND %r AND avg(t.origin_lat) "
+                              "BETWEEN %r AND %r" % (b[0], b[2], b[1], b[3])))
+        for region, box, where, having in cases:
+            mt, lim = rnd.choice((1, 2, 3)), rnd.choice((5, 100, 1000))
+            got, st = fn(region, box, mt, lim)
+            same_groups(got, groups_brute(s, where, mt, lim, having), (region, box, mt, lim))
+            steps.update(st)
+        assert steps == {want_step} if want_step == "4" else "4" not in steps, steps
+        for q in ("min_trips=1&limit=200", "region=Prague&min_trips=2",
+                  "bbox=14.4,50.07,14.43,50.09&min_trips=1&limit=50"):
+            api = get(s, "/api/reports/trip-groups?" + q)["groups"]
+            v = dict(kv.split("=") for kv in q.split("&"))
+            if "bbox" in v:
+                v["minlon"], v["minlat"], v["maxlon"], v["maxlat"] = v.pop("bbox").split(",")
+            rows = psql_file(s, "trip_groups", **v)
+            assert len(rows) == len(api) and api, (q, len(rows), len(api))
+            for row, obj in zip(rows, api):
+                assert_row(row, obj, q)
+
+    try:
+        jobs = [s.load(tagged(gen(8000, 717171))), s.load(shared(3000)), s.load(shared(2000))]
+        assert all(j["state"] == "succeeded" for j in jobs), jobs
+        more = s.scalar("SELECT count(*) FROM tripline.datasources WHERE id >= 64")
+        assert int(more) > 0, more
+        assert s.scalar("SELECT count(*) FROM tripline.trip_groups") == "0"
+        assert s.scalar("SELECT count(*) FROM tripline.groups_pending") == "3"
+        assert int(s.scalar("SELECT count(*) FROM tripline.group_stage_more")) > 0
+        check("4")
+        check_aggregates(s)                 # which rebuilds: none pending
+        assert s.scalar("SELECT count(*) FROM tripline.groups_pending") == "0"
+        assert tend(s, 0) == "dropped 3 merged group stages"
+        # Again, merged one job at a time by the upkeep.
+        jobs = [s.load(shared(2500)), s.load(shared(1500))]
+        assert all(j["state"] == "succeeded" for j in jobs), jobs
+        check("4")
+        assert tend(s, 0) == "merged the groups of job %d" % jobs[0]["id"]
+        check("4")
+        check_group_top(s)
+        assert tend(s, 0) == "merged the groups of job %d" % jobs[1]["id"]
+        assert tend(s, 0) == "dropped 2 merged group stages"
+        assert s.psql("SELECT inhrelid::regclass FROM pg_inherits "
+                      "WHERE inhparent = 'tripline.group_stage'::regclass") == []
+        check(None)
+        check_aggregates(s)
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
 

@@ -90,6 +90,18 @@ DENIED_BOTH = [
     "DELETE FROM tripline.trip_rims_pending",
     "INSERT INTO tripline.trip_rims_pending VALUES (1)",
     "INSERT INTO tripline.trip_rims SELECT * FROM tripline.trip_rims WHERE false",
+    "SELECT tripline.group_stage_merge(1)",
+    "SELECT tripline.group_stage_sweep()",
+    "SELECT tripline.group_top_add()",
+    "DELETE FROM tripline.groups_pending",
+    "INSERT INTO tripline.groups_pending VALUES (1)",
+    "DELETE FROM tripline.group_stage",
+    "INSERT INTO tripline.group_stage SELECT * FROM tripline.group_stage WHERE false",
+    "DELETE FROM tripline.group_stage_more",
+    "UPDATE tripline.trip_groups SET trips = 0",
+    "INSERT INTO tripline.trip_groups SELECT * FROM tripline.trip_groups WHERE false",
+    "DELETE FROM tripline.group_top",
+    "UPDATE tripline.group_top_state SET min_trips = 2",
     "DROP INDEX tripline.jobs_loaded_sha256",
     "SELECT * FROM public.schema_migrations",
 ]
@@ -109,6 +121,12 @@ DENIED = {
         "UPDATE tripline.jobs SET sha256 = repeat('0', 64)",
         "UPDATE tripline.jobs SET rows_loaded = 0",
         "SELECT tripline.trip_rims_tend(2)",
+        "SELECT tripline.group_stage_open(1)",
+        "SELECT tripline.group_stage_attach(1)",
+        "SELECT tripline.agg_merge(1)",
+        "SELECT tripline.agg_merge_counts()",
+        "INSERT INTO tripline.group_stage_more SELECT * FROM tripline.group_stage_more "
+        "WHERE false",
     ],
     "tripline_runner": DENIED_BOTH + [
         "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256) VALUES "
