@@ -15,8 +15,9 @@
 -- and group_top (group_stage_merge: the statement agg_merge ran) and
 -- deletes it from groups_pending in one transaction, so that a report
 -- reads a job's groups from trip_groups or from its stage, never both,
--- never neither.  A table pending longer than TRIPLINE_RIM_LAG is merged
--- before the runner claims its next job, as rims are (rimtend_hold).
+-- never neither.  Groups pending longer than TRIPLINE_RIM_LAG are merged
+-- before the runner claims its next job, as rim tables are built
+-- (rimtend_hold).
 --
 -- report_trip_groups reads the pending stages by an exact, slower way
 -- (step 4 below), as weekly_bbox reads a pending job's rim from its
