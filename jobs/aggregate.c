@@ -5,8 +5,10 @@
  * no allocation in the common case); at the end of the load, in the same
  * transaction as the trips, the partial sums go to temporary tables by
  * binary COPY, one row per key, and tripline.agg_merge() adds them to
- * the aggregates with MERGE (sql/migrations/005_merge.sql).  The
- * aggregates therefore commit or roll back together with the job's trips.
+ * the aggregates with MERGE (sql/migrations/005_merge.sql); the groups
+ * go to the job's stage table instead, merged after the load by the
+ * idle runner (017_groups_later.sql).  The aggregates therefore commit
+ * or roll back together with the job's trips.
  *
  * Memory is bounded: a map that reaches its largest size writes its
  * entries to AGG_PARTS temporary files, chosen by the top bits of their
@@ -168,6 +170,11 @@ static int	untuple_source(struct copybin_row *, void *, void *);
 static int	untuple_group(struct copybin_row *, void *, void *);
 static int	untuple_more(struct copybin_row *, void *, void *);
 
+/* The columns of a group's COPY, to agg_groups or to the job's stage. */
+#define AGG_GROUP_COLS	"(region_id, origin_cell, dest_cell, slot, trips, " \
+	"sum_olon, sum_olat, sum_dlon, sum_dlat, first_ts, last_ts, " \
+	"datasources)"
+
 /*
  * The sizes bound the runner's memory: entries of 32, 32, 24, 40, 96 and
  * 40 bytes with the hash, so at most 16 + 8 + 0.4 + 0.6 + 48 + 0.6 =
@@ -178,11 +185,6 @@ static int	untuple_more(struct copybin_row *, void *, void *);
  * summed.  Groups have the most keys (0.36 per trip at 10 M generated
  * trips, 6 characters / 60 minutes).
  */
-/* The columns of a group's COPY, to agg_groups or to the job's stage. */
-#define AGG_GROUP_COLS	"(region_id, origin_cell, dest_cell, slot, trips, " \
-	"sum_olon, sum_olat, sum_dlon, sum_dlat, first_ts, last_ts, " \
-	"datasources)"
-
 static const struct agg_type agg_types[AGG_MAP__MAX] = {
 	{ "cells", "COPY pg_temp.agg_cells (kind, level, ix, iy, week, "
 	    "trips) FROM STDIN (FORMAT binary)", sizeof(struct cell_key), 8,

@@ -27,7 +27,12 @@ struct agg *agg_new(PGconn *work, int job_id, size_t map_keys);
 /* Called per loaded row, while the trips COPY is open: no SQL here. */
 int	agg_add(struct agg *, const struct trip *t, uint64_t origin_cell,
 	    uint64_t dest_cell, int slot, int region_id, int datasource_id);
-int	agg_flush(struct agg *); /* called inside the load transaction after the trips COPY has ended */
+/*
+ * Inside the load transaction, after the trips COPY has ended: the cells,
+ * regions and datasources merged into their aggregates, the groups
+ * COPYed to the job's stage table (sql/migrations/017_groups_later.sql).
+ */
+int	agg_flush(struct agg *);
 /*
  * A part of a split job, instead of agg_flush: its rows go to the job's
  * stage tables (agg_stage_<job>_*), not into the aggregates.  The last

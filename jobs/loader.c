@@ -36,7 +36,7 @@
 #include "tripspart.h"
 
 #define LOADER_CHUNK	(256 * 1024)	/* bytes read per read(2) */
-#define LOADER_RUN	(128 * 1024)	/* trips sorted at a time: 8 MiB */
+#define LOADER_RUN	(128 * 1024)	/* trips sorted at a time: 8 MiB, two runs */
 
 /*
  * PostgreSQL timestamps count microseconds from 2000-01-01; valid from
