@@ -1102,6 +1102,55 @@ def test_trip_groups_pending(stack):
         s.close()
 
 
+def test_trip_groups_under_a_merge_and_a_sweep(stack):
+    """A trip-groups report whose snapshot lists a job's groups as pending
+    finds that job's stage, though the upkeep merges them and tries to
+    drop the stage before the report reads it (017_groups_later.sql): the
+    report's SQL file names group_stage, so the statement holds it from
+    before its snapshot and the sweep, which never waits, leaves the stage
+    until the report is done.  The report is held after its snapshot by a
+    lock on regions, which step 4 reads before the stages."""
+    del stack
+    s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
+    holder = None
+    try:
+        job = s.load(tagged(gen(3000, 727272)))
+        assert job["state"] == "succeeded", job
+        want = sorted((g["origin_cell"], g["dest_cell"], g["slot"], g["trips"])
+                      for g in groups_brute(s, "true", 1, 100000))
+        holder = harness.Psql(s, "tg_holder")
+        holder.send("BEGIN;")
+        holder.send("LOCK TABLE tripline.regions IN ACCESS EXCLUSIVE MODE;")
+        holder.wait_idle_in_transaction()
+        reader = subprocess.Popen(
+            ["psql", "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-v", "min_trips=1",
+             "-v", "limit=10000", "-f", os.path.join(REPORTS, "trip_groups.sql")],
+            env=s.db_env(PGAPPNAME="tg_reader"), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        waiting = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                   "'tg_reader' AND wait_event_type = 'Lock'")
+        for _ in range(200):
+            if s.scalar(waiting) == "1":
+                break
+            time.sleep(0.05)
+        assert s.scalar(waiting) == "1", "the report did not wait"
+        assert tend(s, 0) == "merged the groups of job %d" % job["id"]
+        assert s.scalar("SELECT tripline.group_stage_sweep()") == "0"
+        holder.send("COMMIT;")
+        out, err = reader.communicate(timeout=60)
+        assert reader.returncode == 0, err
+        got = sorted((r["origin_cell"], r["dest_cell"], int(r["slot"]), int(r["trips"]))
+                     for r in csv.DictReader(io.StringIO(out)))
+        assert got == want, (len(got), len(want))
+        assert s.scalar("SELECT tripline.group_stage_sweep()") == "1"
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
+    finally:
+        if holder is not None:
+            holder.p.stdin.close()
+            holder.p.wait(timeout=20)
+        s.close()
+
+
 def every_plan(stack, rnd, forced_min=3):
     """Random regions, boxes, budgets, limits and minimums: the function
     against the plain query; the steps it took.  forced_min: how many
