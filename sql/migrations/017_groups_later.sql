@@ -407,6 +407,12 @@ DECLARE
 	pend integer[] := ARRAY(SELECT x.job_id FROM tripline.groups_pending x);
 	dx float8;
 	dy float8;
+	-- Step 4's candidates, when bounded (below): their keys.
+	kr integer[];
+	ko bigint[];
+	kd bigint[];
+	ks smallint[];
+	tstar bigint;
 BEGIN
 	IF bbox AND p_region IS NOT NULL THEN
 		PERFORM tripline.report_bad_param('bbox', 'give bbox or region, not both');
@@ -437,6 +443,60 @@ BEGIN
 		IF bbox THEN
 			cells := tripline.groups_box_cells(p, p_minlon, p_minlat,
 			    p_maxlon, p_maxlat);
+		ELSIF mt >= 2 THEN
+			-- Without a box, only the groups that can come first need
+			-- their sums.  A group's count is its count in trip_groups
+			-- (m) plus its pending stages' (st).  group_top holds every
+			-- group with m >= top_min, so m + st is known exactly for
+			-- its groups, and at least st for the stages' others.  If
+			-- the limit-th largest of these lower bounds (tstar) is at
+			-- least top_min, the groups that come first all have a
+			-- count >= tstar: a group of neither has m < top_min; one
+			-- of the stages only has m <= top_min - 1.  Only those
+			-- that can reach tstar are read (step 4 below, by key).
+			-- (One job's stage has each key once: no grouping then.)
+			WITH s AS MATERIALIZED (
+				SELECT x.region_id, x.origin_cell, x.dest_cell, x.slot,
+				       x.trips AS st
+				FROM tripline.group_stage x
+				WHERE cardinality(pend) = 1 AND x.job_id = ANY (pend)
+				    AND (rid IS NULL OR x.region_id = rid)
+				UNION ALL
+				SELECT x.region_id, x.origin_cell, x.dest_cell, x.slot,
+				       sum(x.trips)
+				FROM tripline.group_stage x
+				WHERE cardinality(pend) > 1 AND x.job_id = ANY (pend)
+				    AND (rid IS NULL OR x.region_id = rid)
+				GROUP BY 1, 2, 3, 4
+			), c AS MATERIALIZED (
+				SELECT coalesce(t.region_id, s.region_id) AS region_id,
+				       coalesce(t.origin_cell, s.origin_cell) AS origin_cell,
+				       coalesce(t.dest_cell, s.dest_cell) AS dest_cell,
+				       coalesce(t.slot, s.slot) AS slot,
+				       coalesce(t.trips, 0) + coalesce(s.st, 0) AS lb,
+				       t.trips IS NOT NULL AS exact, coalesce(s.st, 0) AS st
+				FROM (SELECT g.* FROM tripline.group_top g
+				      WHERE rid IS NULL OR g.region_id = rid) t
+				FULL JOIN s ON s.region_id = t.region_id
+				    AND s.origin_cell = t.origin_cell
+				    AND s.dest_cell = t.dest_cell AND s.slot = t.slot
+			), th AS (
+				SELECT c.lb FROM c WHERE c.lb >= mt
+				ORDER BY c.lb DESC OFFSET lim - 1 LIMIT 1
+			)
+			SELECT th.lb, array_agg(c.region_id), array_agg(c.origin_cell),
+			       array_agg(c.dest_cell), array_agg(c.slot)
+			INTO tstar, kr, ko, kd, ks
+			FROM th CROSS JOIN c
+			WHERE (c.exact AND c.lb >= th.lb)
+			    OR (NOT c.exact AND top_min - 1 + c.st >= th.lb)
+			GROUP BY th.lb;
+			IF tstar IS NULL OR tstar < top_min THEN
+				kr := NULL;
+			ELSE
+				RAISE DEBUG 'trip groups: bound %, % candidates', tstar,
+				    cardinality(kr);
+			END IF;
 		END IF;
 	ELSIF mt >= 2 THEN
 		-- Stops at the limit-th match: a big region or box reads a few
@@ -529,12 +589,22 @@ BEGIN
 		                x.first_ts, x.last_ts, x.datasources,
 		                x.datasources_more AS more
 		            FROM tripline.trip_groups x
-		            WHERE mode = 4 AND (rid IS NULL OR x.region_id = rid)
+		            WHERE mode = 4 AND kr IS NULL AND (rid IS NULL OR x.region_id = rid)
 		                AND (cells IS NULL OR (x.region_id = ANY (rids)
 		                    AND x.origin_cell = ANY (cells)))
 		                AND (NOT bbox OR (x.sum_olon / x.trips BETWEEN
 		                    p_minlon - dx AND p_maxlon + dx AND x.sum_olat / x.trips
 		                    BETWEEN p_minlat - dy AND p_maxlat + dy))
+		            UNION ALL
+		            -- the bounded candidates, by the primary key
+		            SELECT x.region_id, x.origin_cell, x.dest_cell, x.slot,
+		                x.trips, x.sum_olon, x.sum_olat, x.sum_dlon, x.sum_dlat,
+		                x.first_ts, x.last_ts, x.datasources,
+		                x.datasources_more AS more
+		            FROM unnest(kr, ko, kd, ks) k(r, o, d, sl)
+		            CROSS JOIN LATERAL (SELECT * FROM tripline.trip_groups y
+		                WHERE mode = 4 AND y.region_id = k.r AND y.origin_cell = k.o
+		                    AND y.dest_cell = k.d AND y.slot = k.sl OFFSET 0) x
 		            UNION ALL
 		            SELECT x.region_id, x.origin_cell, x.dest_cell, x.slot,
 		                x.trips, x.sum_olon, x.sum_olat, x.sum_dlon, x.sum_dlat,
@@ -543,6 +613,8 @@ BEGIN
 		            WHERE mode = 4 AND x.job_id = ANY (pend)
 		                AND (rid IS NULL OR x.region_id = rid)
 		                AND (cells IS NULL OR x.origin_cell = ANY (cells))
+		                AND (kr IS NULL OR (x.region_id, x.origin_cell, x.dest_cell,
+		                    x.slot) IN (SELECT * FROM unnest(kr, ko, kd, ks)))
 		                AND (NOT bbox OR (x.sum_olon / x.trips BETWEEN
 		                    p_minlon - dx AND p_maxlon + dx AND x.sum_olat / x.trips
 		                    BETWEEN p_minlat - dy AND p_maxlat + dy))) u

@@ -1043,12 +1043,23 @@ def test_trip_groups_pending(stack):
                 "trips": int(r[4]), "origin_lon": float(r[5]), "origin_lat": float(r[6]),
                 "dest_lon": float(r[7]), "dest_lat": float(r[8]), "first_seen": r[9],
                 "last_seen": r[10], "datasources": json.loads(r[11])} for r in rows]
-        return got, re.findall(r"trip groups: step (\d)", messages)
+        steps = re.findall(r"trip groups: step (\d)", messages)
+        return got, steps + ["bound"] * len(re.findall(r"trip groups: bound", messages))
 
     def check(want_step):
+        """want_step: "4" while any job is pending (then its bound is taken
+        at least once, by the cases of a small limit), else None."""
         steps = set()
-        cases = [("NULL", "NULL, NULL, NULL, NULL", "true", "true"),
-                 ("'Prague'", "NULL, NULL, NULL, NULL", "r.name = 'Prague'", "true")]
+        whole = ("NULL", "NULL, NULL, NULL, NULL", "true", "true")
+        prague = ("'Prague'", "NULL, NULL, NULL, NULL", "r.name = 'Prague'", "true")
+        for (region, box, where, having), mt, lim in ((whole, 2, 5), (prague, 3, 5),
+                                                      (whole, 2, 1000), (prague, 2, 100)):
+            got, st = fn(region, box, mt, lim)
+            same_groups(got, groups_brute(s, where, mt, lim, having), (region, mt, lim))
+            steps.update(st)
+        assert ("bound" in steps) == (want_step == "4"), steps
+        steps.discard("bound")
+        cases = [whole, prague]
         boxes = random_boxes(s, 30, rnd) + [(14.4, 50.07, 14.43, 50.09), (14.0, 49.0, 15.0, 51.0)]
         for b in boxes:
             if b[0] <= b[2] and b[1] <= b[3]:
@@ -1060,6 +1071,7 @@ def test_trip_groups_pending(stack):
             got, st = fn(region, box, mt, lim)
             same_groups(got, groups_brute(s, where, mt, lim, having), (region, box, mt, lim))
             steps.update(st)
+        steps.discard("bound")
         assert steps == {want_step} if want_step == "4" else "4" not in steps, steps
         for q in ("min_trips=1&limit=200", "region=Prague&min_trips=2",
                   "bbox=14.4,50.07,14.43,50.09&min_trips=1&limit=50"):
