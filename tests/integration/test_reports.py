@@ -993,7 +993,7 @@ def test_trip_groups_top_kept_small(stack):
     del stack
     s = harness.Stack()
     try:
-        s.psql("UPDATE tripline.group_top_state SET keep = 40")
+        s.psql("UPDATE tripline.group_top_state SET keep = 5")
         for data in (gen(20000, 515151), gen(10000, 525252), gen(10000, 535353)):
             assert s.load(tagged(data))["state"] == "succeeded"
         wait_idle(s)
@@ -1053,6 +1053,7 @@ def test_trip_groups_pending(stack):
         whole = ("NULL", "NULL, NULL, NULL, NULL", "true", "true")
         prague = ("'Prague'", "NULL, NULL, NULL, NULL", "r.name = 'Prague'", "true")
         for (region, box, where, having), mt, lim in ((whole, 2, 5), (prague, 3, 5),
+                                                      (whole, 2, 20), (prague, 2, 30),
                                                       (whole, 2, 1000), (prague, 2, 100)):
             got, st = fn(region, box, mt, lim)
             same_groups(got, groups_brute(s, where, mt, lim, having), (region, mt, lim))
@@ -1093,7 +1094,12 @@ def test_trip_groups_pending(stack):
         assert s.scalar("SELECT count(*) FROM tripline.groups_pending") == "3"
         assert int(s.scalar("SELECT count(*) FROM tripline.group_stage_more")) > 0
         check("4")
+        # group_top kept small from here (009_group_top.sql), so that its
+        # minimum rises above min_trips and the bound is too low for a
+        # large limit: step 4 then falls back to summing every group.
+        s.psql("UPDATE tripline.group_top_state SET keep = 5")
         check_aggregates(s)                 # which rebuilds: none pending
+        assert int(s.scalar("SELECT min_trips FROM tripline.group_top_state")) > 2
         assert s.scalar("SELECT count(*) FROM tripline.groups_pending") == "0"
         assert tend(s, 0) == "dropped 3 merged group stages"
         # Again, merged one job at a time by the upkeep.
@@ -1109,6 +1115,51 @@ def test_trip_groups_pending(stack):
                       "WHERE inhparent = 'tripline.group_stage'::regclass") == []
         check(None)
         check_aggregates(s)
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
+    finally:
+        s.close()
+
+
+def test_trip_groups_pending_bound(stack):
+    """Step 4's bound (017_groups_later.sql) on groups made for it: merged,
+    5 groups of 12 trips (all of group_top, kept to 5: its minimum 12)
+    and 30 of 3; pending, 60 new groups of 2.  With a limit of 5 the
+    bound (12) reaches group_top's minimum and only the candidates are
+    read; with 20 it is 2, below it, and the report sums every group:
+    the 15 groups of 3 come before any of 2, though neither group_top
+    nor the stage holds them."""
+    del stack
+    s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
+
+    def trips(groups):
+        out = io.StringIO()
+        out.write("region,origin_coord,destination_coord,datetime,datasource\n")
+        for n, (i, size) in enumerate(groups):
+            lon, lat = 14.0 + (i % 20) * 0.05, 49.5 + (i // 20) * 0.05
+            for k in range(size):
+                out.write("Prague,POINT (%r %r),POINT (%r %r),2018-05-%02d 08:10:00,app\n"
+                          % (lon, lat, lon + 0.01, lat, 1 + (n + k) % 28))
+        return out.getvalue().encode()
+
+    try:
+        s.psql("UPDATE tripline.group_top_state SET keep = 5")
+        merged = s.load(trips([(i, 12) for i in range(5)] + [(i, 3) for i in range(5, 35)]))
+        assert merged["state"] == "succeeded", merged
+        tend_groups(s)
+        assert s.scalar("SELECT min_trips FROM tripline.group_top_state") == "12"
+        pending = s.load(trips([(i, 2) for i in range(35, 95)]))
+        assert pending["state"] == "succeeded", pending
+        for lim, bound in ((5, True), (20, False), (100, False)):
+            rows, messages = s.psql_messages(
+                "SET client_min_messages = debug1; SELECT region, origin_cell, dest_cell, "
+                "slot, trips FROM tripline.report_trip_groups(NULL, NULL, NULL, NULL, NULL, "
+                "2, %d)" % lim)
+            assert ("trip groups: bound" in messages) == bound, (lim, messages)
+            want = groups_brute(s, "true", 2, lim)
+            assert [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows] == \
+                [(g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"])
+                 for g in want], lim
+        assert [int(r[4]) for r in rows] == [12] * 5 + [3] * 30 + [2] * 60
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
