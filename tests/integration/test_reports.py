@@ -997,6 +997,7 @@ def test_trip_groups_top_kept_small(stack):
         for data in (gen(20000, 515151), gen(10000, 525252), gen(10000, 535353)):
             assert s.load(tagged(data))["state"] == "succeeded"
         wait_idle(s)
+        wait_rims(s)        # the groups reach group_top when the upkeep merges them
         top_min = int(s.scalar("SELECT min_trips FROM tripline.group_top_state"))
         assert top_min > 2, top_min
         assert int(s.scalar("SELECT count(*) FROM tripline.group_top")) >= 40
