@@ -993,7 +993,7 @@ def test_trip_groups_top_kept_small(stack):
     del stack
     s = harness.Stack()
     try:
-        s.psql("UPDATE tripline.group_top_state SET keep = 5")
+        s.psql("UPDATE tripline.group_top_state SET keep = 40")
         for data in (gen(20000, 515151), gen(10000, 525252), gen(10000, 535353)):
             assert s.load(tagged(data))["state"] == "succeeded"
         wait_idle(s)
