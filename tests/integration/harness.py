@@ -270,6 +270,15 @@ class Stack:
         rows = self.psql(sql)
         return rows[0][0] if rows else None
 
+    def wait_scalar(self, sql, want, what, seconds=60):
+        """Until sql's value is want (text), for up to seconds; else fail
+        saying what."""
+        for _ in range(int(seconds * 10)):
+            if self.scalar(sql) == want:
+                return
+            time.sleep(0.1)
+        raise AssertionError(what)
+
 
 class Psql:
     """An interactive psql session (superuser) for hand-made transactions,
@@ -298,3 +307,8 @@ class Psql:
     def close(self):
         self.p.stdin.close()
         assert self.p.wait(timeout=20) == 0, self.p.stderr.read()
+
+    def quit(self):
+        """End the session, whatever state it is in (a test's cleanup)."""
+        self.p.stdin.close()
+        self.p.wait(timeout=20)

@@ -121,18 +121,9 @@ def monday(day):
     return (d - datetime.timedelta(days=d.weekday())).isoformat()
 
 
-def wait_none(stack, sql, what, seconds):
-    """Until the count sql returns is 0, for up to seconds."""
-    for _ in range(int(seconds * 10)):
-        if stack.scalar(sql) == "0":
-            return
-        time.sleep(0.1)
-    raise AssertionError(what)
-
-
 def wait_idle(stack):
-    wait_none(stack, "SELECT count(*) FROM tripline.jobs WHERE state IN ('queued', 'running')",
-              "jobs still running", 60)
+    stack.wait_scalar("SELECT count(*) FROM tripline.jobs WHERE state IN ('queued', 'running')",
+                      "0", "jobs still running", 60)
 
 
 # -- data ----------------------------------------------------------------------
@@ -283,10 +274,10 @@ def tend_groups(stack):
 def wait_rims(stack):
     """Until the idle runner has merged every job's groups and built every
     job's rim table."""
-    wait_none(stack, "SELECT count(*) FROM tripline.groups_pending",
-              "groups still pending", 120)
-    wait_none(stack, "SELECT count(*) FROM tripline.trip_rims_pending",
-              "rim tables still pending", 120)
+    stack.wait_scalar("SELECT count(*) FROM tripline.groups_pending", "0",
+                      "groups still pending", 120)
+    stack.wait_scalar("SELECT count(*) FROM tripline.trip_rims_pending", "0",
+                      "rim tables still pending", 120)
 
 
 # Every group as the reports see it (017_groups_later.sql): trip_groups
@@ -763,19 +754,14 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
                                 env=s.db_env(PGAPPNAME=name), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
-    def wait_for(sql, what):
-        deadline = time.time() + 20
-        while s.scalar(sql) != "1" and time.time() < deadline:
-            time.sleep(0.1)
-        assert s.scalar(sql) == "1", what
-
     def hold(table):
         """The holder's transaction takes table alone and keeps it."""
         holder.send("BEGIN;")
         holder.send("LOCK TABLE tripline.%s IN ACCESS EXCLUSIVE MODE;" % table)
-        wait_for("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                 "WHERE a.application_name = 'snap_holder' AND l.granted AND "
-                 "l.relation = 'tripline.%s'::regclass" % table, "no lock held")
+        s.wait_scalar("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a "
+                      "ON a.pid = l.pid WHERE a.application_name = 'snap_holder' AND "
+                      "l.granted AND l.relation = 'tripline.%s'::regclass" % table, "1",
+                      "no lock held", 20)
 
     def report(match):
         """The report's own SQL file, in the background (psql -f)."""
@@ -815,7 +801,7 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
         holder = harness.Psql(s, "snap_holder")
         hold("region_weeks")
         reader = report("origin")
-        wait_for(waiting, "the report did not wait")
+        s.wait_scalar(waiting, "1", "the report did not wait", 20)
         merger = session("snap_merger", "-c",
                          "SET ROLE tripline_runner; SELECT tripline.trip_rims_tend(2)")
         time.sleep(2)
@@ -832,7 +818,7 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
         # third job loads and commits meanwhile.
         hold("trips_job_%d" % jobs[0]["id"])
         reader = report("either")
-        wait_for(waiting, "the report did not wait")
+        s.wait_scalar(waiting, "1", "the report did not wait", 20)
         third = s.load(data(2000))
         assert third["state"] == "succeeded", third
         assert reader.poll() is None
@@ -844,8 +830,7 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         if holder is not None:
-            holder.p.stdin.close()
-            holder.p.wait(timeout=20)
+            holder.quit()
         s.close()
 
 
@@ -1193,11 +1178,7 @@ def test_trip_groups_under_a_merge_and_a_sweep(stack):
             stderr=subprocess.PIPE, text=True)
         waiting = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                    "'tg_reader' AND wait_event_type = 'Lock'")
-        for _ in range(200):
-            if s.scalar(waiting) == "1":
-                break
-            time.sleep(0.05)
-        assert s.scalar(waiting) == "1", "the report did not wait"
+        s.wait_scalar(waiting, "1", "the report did not wait", 10)
         assert tend(s, 0) == "merged the groups of job %d" % job["id"]
         assert s.scalar("SELECT tripline.group_stage_sweep()") == "0"
         holder.send("COMMIT;")
@@ -1210,8 +1191,7 @@ def test_trip_groups_under_a_merge_and_a_sweep(stack):
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         if holder is not None:
-            holder.p.stdin.close()
-            holder.p.wait(timeout=20)
+            holder.quit()
         s.close()
 
 

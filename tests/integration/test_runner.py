@@ -156,11 +156,8 @@ def test_sample_loads_every_row(stack):
         "SELECT coalesce((SELECT value FROM tripline.settings WHERE key = 'slot_minutes'), '30')"))
     # The idle runner merges the job's groups into trip_groups after it
     # (sql/migrations/017_groups_later.sql).
-    for _ in range(600):
-        if stack.scalar("SELECT count(*) FROM tripline.groups_pending WHERE job_id = %d"
-                        % job_id) == "0":
-            break
-        time.sleep(0.1)
+    stack.wait_scalar("SELECT count(*) FROM tripline.groups_pending WHERE job_id = %d"
+                      % job_id, "0", "the job's groups not merged", 60)
     slots = stack.psql(
         "SELECT DISTINCT slot FROM tripline.trip_groups WHERE first_ts <= '2018-05-28 09:03:40' "
         "AND last_ts >= '2018-05-28 09:03:40' AND sum_olon <> 0 AND "
