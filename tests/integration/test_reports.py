@@ -1032,9 +1032,11 @@ def test_trip_groups_pending(stack):
         steps = re.findall(r"trip groups: step (\d)", messages)
         return got, steps + ["bound"] * len(re.findall(r"trip groups: bound", messages))
 
-    def check(want_step):
-        """want_step: "4" while any job is pending (then its bound is taken
-        at least once, by the cases of a small limit), else None."""
+    def check(want_step, bound=True):
+        """want_step: "4" while any job is pending (then, if bound, its
+        bound is taken at least once, by the cases of a small limit), else
+        None.  The bound comes from group_top (018_groups_bounds.sql): none
+        while every job is pending."""
         steps = set()
         whole = ("NULL", "NULL, NULL, NULL, NULL", "true", "true")
         prague = ("'Prague'", "NULL, NULL, NULL, NULL", "r.name = 'Prague'", "true")
@@ -1044,7 +1046,7 @@ def test_trip_groups_pending(stack):
             got, st = fn(region, box, mt, lim)
             same_groups(got, groups_brute(s, where, mt, lim, having), (region, mt, lim))
             steps.update(st)
-        assert ("bound" in steps) == (want_step == "4"), steps
+        assert ("bound" in steps) == (want_step == "4" and bound), steps
         steps.discard("bound")
         cases = [whole, prague]
         boxes = random_boxes(s, 30, rnd) + [(14.4, 50.07, 14.43, 50.09), (14.0, 49.0, 15.0, 51.0)]
@@ -1079,7 +1081,7 @@ def test_trip_groups_pending(stack):
         assert s.scalar("SELECT count(*) FROM tripline.trip_groups") == "0"
         assert s.scalar("SELECT count(*) FROM tripline.groups_pending") == "3"
         assert int(s.scalar("SELECT count(*) FROM tripline.group_stage_more")) > 0
-        check("4")
+        check("4", bound=False)
         # group_top kept small from here (009_group_top.sql), so that its
         # minimum rises above min_trips and the bound is too low for a
         # large limit: step 4 then falls back to summing every group.
@@ -1113,7 +1115,8 @@ def test_trip_groups_pending_bound(stack):
     bound (12) reaches group_top's minimum and only the candidates are
     read; with 20 it is 2, below it, and the report sums every group:
     the 15 groups of 3 come before any of 2, though neither group_top
-    nor the stage holds them."""
+    nor the stage holds them.  min_trips=1 and boxes take the bound too
+    (018_groups_bounds.sql)."""
     del stack
     s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
 
@@ -1146,6 +1149,31 @@ def test_trip_groups_pending_bound(stack):
                 [(g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"])
                  for g in want], lim
         assert [int(r[4]) for r in rows] == [12] * 5 + [3] * 30 + [2] * 60
+        # min_trips=1 and boxes take the bound too (018_groups_bounds.sql):
+        # a box's bound counts only group_top's groups whose centroid lies
+        # inside it by more than a cell (0.011 by 0.0055 degrees at 6
+        # characters).  The small box holds the five groups of 12 and
+        # fifteen of 3: with a limit of 20 group_top holds only five of
+        # them, no bound; the last box leaves out one group of 12.
+        for box, mt, lim, bound in (("NULL, NULL, NULL, NULL", 1, 5, True),
+                                    ("13.9, 49.4, 15.1, 49.8", 2, 5, True),
+                                    ("13.98, 49.48, 14.47, 49.57", 1, 5, True),
+                                    ("13.98, 49.48, 14.47, 49.57", 2, 20, False),
+                                    ("14.03, 49.48, 14.47, 49.57", 2, 5, False)):
+            rows, messages = s.psql_messages(
+                "SET client_min_messages = debug1; SELECT region, origin_cell, dest_cell, "
+                "slot, trips FROM tripline.report_trip_groups(NULL, %s, %d, %d)"
+                % (box, mt, lim))
+            assert ("trip groups: bound" in messages) == bound, (box, mt, lim, messages)
+            b = [float(v) for v in box.split(", ")] if "NULL" not in box else None
+            want = groups_brute(s, "true", mt, lim, "true" if b is None else (
+                "avg(t.origin_lon) BETWEEN %r AND %r AND avg(t.origin_lat) BETWEEN %r AND %r"
+                % (b[0], b[2], b[1], b[3])))
+            assert [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows] == \
+                [(g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"])
+                 for g in want], (box, mt, lim)
+            if b is not None and lim == 20:
+                assert [int(r[4]) for r in rows] == [12] * 5 + [3] * 15, rows
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
@@ -1234,7 +1262,7 @@ def every_plan(stack, rnd, forced_min=3):
         for budget in rnd.sample(["", "SET tripline.groups_budget = 1; ",
                                   "SET tripline.groups_budget = 7; ",
                                   "SET tripline.groups_budget = 50; "], 2):
-            mt, lim = rnd.choice((2, 2, 3, 5)), rnd.choice((1, 5, 100))
+            mt, lim = rnd.choice((1, 2, 2, 3, 5)), rnd.choice((1, 5, 100))
             got, steps = run(fn_sql.format(budget=budget, region=region, box=box, mt=mt,
                                            lim=lim))
             want = stack.psql(ref_sql.format(p=p, mt=mt, where=where, lim=lim))
@@ -1260,6 +1288,14 @@ def every_plan(stack, rnd, forced_min=3):
         "g.sum_olon / g.trips BETWEEN -40 AND 20 AND g.sum_olat / g.trips BETWEEN 20 AND 60")))
     assert got == want and steps == ["3"], (steps, got[:3], want[:3])
     seen.update(steps)
+    # min_trips=1 as 2: the head's first matches, for the head holds every
+    # group of at least its minimum (018_groups_bounds.sql), where all
+    # groups were read.
+    for lim in (1, 5, 100):
+        got, steps = run(fn_sql.format(budget="", region="NULL",
+                                       box="NULL, NULL, NULL, NULL", mt=1, lim=lim))
+        want = stack.psql(ref_sql.format(p=p, mt=1, lim=lim, where="true"))
+        assert got == want and steps == ["0"], ("min_trips=1", lim, steps, got[:3], want[:3])
     return seen
 
 
