@@ -76,14 +76,27 @@ wkt_numberish(const char *tok, size_t len)
 static enum wkt_err
 wkt_number(const char *buf, size_t len, size_t *i, double *out)
 {
-	size_t	 start = *i;
+	const char	*num;
+	size_t		 start = *i, n;
 
 	while (*i < len && !wkt_space(buf[*i]) && buf[*i] != '(' &&
 	    buf[*i] != ')' && buf[*i] != ',')
 		(*i)++;
 	if (*i == start)
 		return WKT_ESYNTAX;
-	if (num_parse_double(buf + start, *i - start, out) == 0)
+	/*
+	 * OGC 06-103r4 section 7.2.1: <signed numeric literal> ::= [<sign>]
+	 * <unsigned numeric literal>, <sign> ::= <plus sign> | <minus sign>.
+	 * num_parse_double() takes '-' only (it also reads query strings),
+	 * so a '+' is dropped here; what follows must then be unsigned.
+	 */
+	num = buf + start;
+	n = *i - start;
+	if (n > 1 && num[0] == '+' && num[1] != '-') {
+		num++;
+		n--;
+	}
+	if (num_parse_double(num, n, out) == 0)
 		return WKT_OK;
 	return wkt_numberish(buf + start, *i - start) ? WKT_ENUMBER :
 	    WKT_ESYNTAX;

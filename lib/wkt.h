@@ -21,7 +21,9 @@ enum wkt_err {
  * number, one or more spaces, a number, optional spaces, ")", optional
  * spaces and nothing else ("spaces" are SP and TAB).  POINT EMPTY, Z/M
  * points, a third number and commas are refused.  Numbers are decimals as
- * num_parse_double() reads them.  Sets *lon and *lat only on WKT_OK.
+ * num_parse_double() reads them, with an optional leading '+' as the OGC
+ * grammar allows ("POINT (+14.5 +50)").  Sets *lon and *lat only on
+ * WKT_OK.
  */
 enum wkt_err	wkt_point_parse(const char *buf, size_t len, double *lon,
 		    double *lat);
