@@ -129,6 +129,24 @@ trip_empty(char *reason, size_t reasonsz, enum trip_col c)
 }
 
 /*
+ * Whether a control character starts at val[i]: Unicode general category
+ * Cc (Unicode 15, section 4.5), that is C0 (U+0000 to U+001F), DEL
+ * (U+007F) and C1 (U+0080 to U+009F, "\xc2\x80" to "\xc2\x9f" in UTF-8;
+ * U+0085 is a line break, NEL).
+ */
+static int
+trip_control(const char *val, size_t vlen, size_t i)
+{
+	unsigned char	 c = (unsigned char)val[i];
+
+	if (c < 0x20 || c == 0x7f)
+		return 1;
+	return c == 0xc2 && i + 1 < vlen &&
+	    (unsigned char)val[i + 1] >= 0x80 &&
+	    (unsigned char)val[i + 1] <= 0x9f;
+}
+
+/*
  * A region or datasource name, kept as written (libcsv has already
  * trimmed an unquoted field): not blank, at most TRIP_NAME_MAX bytes of
  * UTF-8 without control characters.
@@ -151,7 +169,7 @@ trip_name(enum trip_col c, const char *val, size_t vlen, char *reason,
 		return trip_reject(reason, reasonsz, c, what, val, vlen);
 	}
 	for (i = 0; i < vlen; i++)
-		if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
+		if (trip_control(val, vlen, i))
 			return trip_reject(reason, reasonsz, c,
 			    "contains a NUL or control character", val, vlen);
 	if (!utf8_valid(val, vlen))
