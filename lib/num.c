@@ -62,7 +62,7 @@ static const double num_pow10[] = {
 int
 num_parse_double(const char *buf, size_t len, double *out)
 {
-	char		 tmp[65], *end;
+	char		 tmp[NUM_DOUBLE_LEN_MAX + 1], *end;
 	size_t		 i = 0, digits = 0;
 	uint64_t	 w = 0;		/* the digits as an integer */
 	int		 neg = 0, fast = 1, e = 0, eneg = 0, fd = 0, k;

@@ -23,6 +23,9 @@ int	num_parse_i64(const char *buf, size_t len, int64_t min, int64_t max,
  */
 int	num_parse_double(const char *buf, size_t len, double *out);
 
+/* The longest text num_parse_double() reads, in bytes. */
+#define NUM_DOUBLE_LEN_MAX	64
+
 /*
  * Write the shortest decimal text that reads back as exactly v (the
  * "%.15g", "%.16g", "%.17g" ladder), NUL-terminated, into buf of size at

@@ -14,6 +14,7 @@ static const char *const wkt_errors[WKT__MAX] = {
 	"not a WKT point",		/* WKT_ESYNTAX */
 	"not a finite number",		/* WKT_ENUMBER */
 	"coordinate out of range",	/* WKT_ERANGE */
+	"number longer than 64 characters",	/* WKT_ELONG */
 };
 
 /* Words that name a number without being one: "nan", "-inf" and so on. */
@@ -98,8 +99,9 @@ wkt_number(const char *buf, size_t len, size_t *i, double *out)
 	}
 	if (num_parse_double(num, n, out) == 0)
 		return WKT_OK;
-	return wkt_numberish(buf + start, *i - start) ? WKT_ENUMBER :
-	    WKT_ESYNTAX;
+	if (!wkt_numberish(buf + start, *i - start))
+		return WKT_ESYNTAX;
+	return n > NUM_DOUBLE_LEN_MAX ? WKT_ELONG : WKT_ENUMBER;
 }
 
 enum wkt_err

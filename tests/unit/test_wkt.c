@@ -84,8 +84,16 @@ static const struct wkt_case cases[] = {
 	{ "two dots", "POINT (1.2.3 50)", 0, WKT_ENUMBER, 0, 0 },
 	{ "minus only", "POINT (- 50)", 0, WKT_ENUMBER, 0, 0 },
 	{ "NUL in number", "POINT (1\0 2)", 12, WKT_ENUMBER, 0, 0 },
+	{ "64-byte number", "POINT (1.0000000000000000000000000000000000000000"
+	    "0000000000000000000000 2)", 0, WKT_OK, 1, 2 },
+	{ "64 bytes after a plus", "POINT (+1.000000000000000000000000000000"
+	    "00000000000000000000000000000000 2)", 0, WKT_OK, 1, 2 },
+	/* A finite number, too long to read: said so, not "not finite". */
 	{ "65-byte number", "POINT (1.0000000000000000000000000000000000000000"
-	    "00000000000000000000000 2)", 0, WKT_ENUMBER, 0, 0 },
+	    "00000000000000000000000 2)", 0, WKT_ELONG, 0, 0 },
+	{ "65-byte latitude", "POINT (1 2.000000000000000000000000000000000000"
+	    "000000000000000000000000001)", 0, WKT_ELONG, 0, 0 },
+	{ "nan stays a number error", "POINT (nan 2)", 0, WKT_ENUMBER, 0, 0 },
 
 	{ "lon 200", "POINT (200 50)", 0, WKT_ERANGE, 0, 0 },
 	{ "lon -180.0000001", "POINT (-180.0000001 0)", 0, WKT_ERANGE, 0, 0 },
@@ -133,6 +141,8 @@ test_strerror(void)
 	    == 0, "strerror number");
 	UNIT_CHECK(strcmp(wkt_strerror(WKT_ERANGE), "coordinate out of range")
 	    == 0, "strerror range");
+	UNIT_CHECK(strcmp(wkt_strerror(WKT_ELONG),
+	    "number longer than 64 characters") == 0, "strerror long");
 	UNIT_CHECK(wkt_strerror(WKT__MAX) != NULL, "strerror out of range");
 }
 
