@@ -147,19 +147,29 @@ trip_control(const char *val, size_t vlen, size_t i)
 }
 
 /*
- * A region or datasource name, kept as written (libcsv has already
- * trimmed an unquoted field): not blank, at most TRIP_NAME_MAX bytes of
- * UTF-8 without control characters.
+ * A region or datasource name, *val of *vlen bytes: trimmed of spaces and
+ * tabs at both ends, then not empty, at most TRIP_NAME_MAX bytes of UTF-8
+ * without control characters.  libcsv trims an unquoted field (csvstream.h)
+ * but keeps a quoted one whole, as RFC 4180 section 2 says; without the
+ * trim here, "Prague" and " Prague " (quoted) would be two regions.  Sets
+ * *val and *vlen to the trimmed name.
  */
 static int
-trip_name(enum trip_col c, const char *val, size_t vlen, char *reason,
+trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
     size_t reasonsz)
 {
-	size_t	 i;
+	const char	*val = *valp;
+	size_t		 i, vlen = *vlenp;
 
-	for (i = 0; i < vlen && trip_space(val[i]); i++)
-		;
-	if (i == vlen)
+	while (vlen > 0 && trip_space(val[0])) {
+		val++;
+		vlen--;
+	}
+	while (vlen > 0 && trip_space(val[vlen - 1]))
+		vlen--;
+	*valp = val;
+	*vlenp = vlen;
+	if (vlen == 0)
 		return trip_empty(reason, reasonsz, c);
 	if (vlen > TRIP_NAME_MAX) {
 		char what[64];
@@ -208,7 +218,7 @@ trip_parse(const struct trip_header *h, const char *const *field,
 
 	v = field[h->col[TRIP_COL_REGION]];
 	vl = len[h->col[TRIP_COL_REGION]];
-	if (trip_name(TRIP_COL_REGION, v, vl, reason, reasonsz) != 0)
+	if (trip_name(TRIP_COL_REGION, &v, &vl, reason, reasonsz) != 0)
 		return -1;
 	t->region = v;
 	t->region_len = vl;
@@ -232,7 +242,7 @@ trip_parse(const struct trip_header *h, const char *const *field,
 
 	v = field[h->col[TRIP_COL_DATASOURCE]];
 	vl = len[h->col[TRIP_COL_DATASOURCE]];
-	if (trip_name(TRIP_COL_DATASOURCE, v, vl, reason, reasonsz) != 0)
+	if (trip_name(TRIP_COL_DATASOURCE, &v, &vl, reason, reasonsz) != 0)
 		return -1;
 	t->datasource = v;
 	t->datasource_len = vl;

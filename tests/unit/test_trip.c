@@ -320,6 +320,28 @@ test_values(void)
 	    "values: datasource");
 	fields_free(&rf);
 
+	/*
+	 * Spaces and tabs around a name are dropped: a quoted field keeps
+	 * them (RFC 4180 section 2), and " Prague " must not become a
+	 * region of its own beside "Prague".
+	 */
+	fields_make(&rf, " Prague\t|" P1 "|" P2 "|" TS "|\t funny_car  ");
+	UNIT_CHECK(trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n, &t,
+	    reason, sizeof(reason)) == 0, "trimmed: %s", reason);
+	UNIT_CHECK(t.region == rf.f[0] + 1 && t.region_len == 6 &&
+	    memcmp(t.region, "Prague", 6) == 0, "trimmed: region %zu",
+	    t.region_len);
+	UNIT_CHECK(t.datasource == rf.f[4] + 2 && t.datasource_len == 9 &&
+	    memcmp(t.datasource, "funny_car", 9) == 0,
+	    "trimmed: datasource %zu", t.datasource_len);
+	fields_free(&rf);
+	/* 128 bytes between spaces fit; the spaces do not count. */
+	fields_make(&rf, "  " X128 "  |" P1 "|" P2 "|" TS "|x");
+	UNIT_CHECK(trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n, &t,
+	    reason, sizeof(reason)) == 0 && t.region_len == 128,
+	    "trimmed 128: %s", reason);
+	fields_free(&rf);
+
 	/* A tiny reason buffer is cut and terminated. */
 	fields_make(&rf, "Prague|POINT (200 50)|" P2 "|" TS "|x");
 	memset(reason, 'Z', sizeof(reason));
