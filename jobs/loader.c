@@ -216,8 +216,9 @@ loader_header(struct loader *l, const struct csvstream_row *row)
 		return loader_stop(l, LOADER_FAILED,
 		    "not a trips CSV: first line longer than 64 KiB");
 	if (row->bad_quote)
-		return loader_stop(l, LOADER_FAILED,
-		    "not a trips CSV: misplaced quote in the first line");
+		return loader_stop(l, LOADER_FAILED, "not a trips CSV: %s "
+		    "quote in the first line", row->unterminated ?
+		    "unterminated" : "misplaced");
 	if (trip_header_parse(row->field, row->len, row->nfields, &l->hdr,
 	    err, sizeof(err)) != 0)
 		return loader_stop(l, LOADER_FAILED, "%s%s",
@@ -254,6 +255,9 @@ loader_row(void *arg, const struct csvstream_row *row)
 		return loader_header(l, row);
 	if (row->too_long)
 		return loader_reject(l, row, "line longer than 64 KiB");
+	/* RFC 4180 section 2: an escaped field ends with a quote. */
+	if (row->unterminated)
+		return loader_reject(l, row, "unterminated quote");
 	/* RFC 4180 section 2: quotes only around a whole field. */
 	if (row->bad_quote)
 		return loader_reject(l, row, "misplaced quote");

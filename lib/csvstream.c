@@ -57,7 +57,8 @@ enum csvstream_errno {
 enum csvstream_bad {
 	CSVSTREAM_GOOD,
 	CSVSTREAM_TOO_LONG,
-	CSVSTREAM_BAD_QUOTE
+	CSVSTREAM_BAD_QUOTE,
+	CSVSTREAM_UNTERMINATED	/* a quote still open at the end */
 };
 
 static const char *const csvstream_errors[CSVSTREAM__MAX] = {
@@ -230,7 +231,9 @@ csvstream_deliver(struct csvstream *s)
 	row.raw = s->raw;
 	row.rawlen = s->rawlen;
 	row.too_long = s->bad == CSVSTREAM_TOO_LONG;
-	row.bad_quote = s->bad == CSVSTREAM_BAD_QUOTE;
+	row.bad_quote = s->bad == CSVSTREAM_BAD_QUOTE ||
+	    s->bad == CSVSTREAM_UNTERMINATED;
+	row.unterminated = s->bad == CSVSTREAM_UNTERMINATED;
 	s->records++;
 	rc = s->fn(s->arg, &row);
 	csvstream_reset(s);
@@ -444,9 +447,20 @@ csvstream_finish(struct csvstream *s)
 		return csvstream_deliver(s);
 	if (!s->inrecord)
 		return 0;
-	/* The last line had no LF; an open quote ends here too. */
+	/*
+	 * The last line had no LF.  A quote still open here is a bad record:
+	 * RFC 4180 section 2's grammar ends an escaped field with DQUOTE, and
+	 * a file cut inside a quoted field ("...,\"funny_c") must not load
+	 * the cut value.  CSV_STRICT_FINI makes csv_fini say so; it is set
+	 * only now, as csvstream_abandon's csv_fini must always reset.
+	 */
 	s->recdone = 0;
-	csv_fini(&s->p, csvstream_field, csvstream_record_end, s);
+	csv_set_opts(&s->p, CSV_STRICT | CSV_STRICT_FINI);
+	if (csv_fini(&s->p, csvstream_field, csvstream_record_end, s) != 0 &&
+	    !s->oom) {
+		s->bad = CSVSTREAM_UNTERMINATED;
+		return csvstream_deliver(s);
+	}
 	if (s->oom)
 		return csvstream_fail(s, CSVSTREAM_ENOMEM);
 	if (!s->recdone) {

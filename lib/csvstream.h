@@ -16,7 +16,13 @@
  *   - too_long: over max_record bytes.  Memory is bounded by max_record.
  *   - bad_quote: a quote where RFC 4180 section 2 allows none (inside an
  *     unquoted field, or text after a closing quote: a"b, "a"b).
- * Both come without fields, with line and raw set.
+ *   - unterminated (with bad_quote set too): a quoted field still open
+ *     at the end of the input; RFC 4180 section 2 ends an escaped field
+ *     with a quote, and a file cut inside one must not load the cut
+ *     value.  Mid-file, an open quote takes the lines after it into its
+ *     field (RFC 4180) until the record ends, is too_long, or the input
+ *     ends.
+ * All come without fields, with line and raw set.
  */
 #ifndef TRIPLINE_CSVSTREAM_H
 #define TRIPLINE_CSVSTREAM_H
@@ -38,6 +44,7 @@ struct csvstream_row {
 					/* the end of the line where it failed */
 	int		 too_long;	/* over max_record bytes: nfields == 0 */
 	int		 bad_quote;	/* misplaced quote: nfields == 0 */
+	int		 unterminated;	/* bad_quote: open at the end */
 };
 
 /* Return 0 to go on; non-zero stops: feed/finish return -1, "stopped". */
@@ -58,7 +65,8 @@ int		 csvstream_feed(struct csvstream *, const char *buf, size_t len);
 
 /*
  * End of input: deliver the last record (a final line without a line
- * terminator counts; an unterminated quote ends here).  0 or -1.
+ * terminator counts; one with a quote still open is delivered as
+ * unterminated).  0 or -1.
  */
 int		 csvstream_finish(struct csvstream *);
 

@@ -187,6 +187,8 @@ on_row(void *arg, const struct csvstream_row *row)
 		abort();	/* raw text not from the file */
 	if (row->too_long && row->bad_quote)
 		abort();
+	if (row->unterminated && !row->bad_quote)
+		abort();	/* unterminated is a kind of bad_quote */
 	if ((row->too_long || row->bad_quote) && row->nfields != 0)
 		abort();	/* a bad record comes without fields */
 	if (!row->too_long && !row->bad_quote && row->nfields == 0)
@@ -202,6 +204,7 @@ on_row(void *arg, const struct csvstream_row *row)
 	mix(&c->digest, &row->nfields, sizeof(row->nfields));
 	mix(&c->digest, &row->too_long, sizeof(row->too_long));
 	mix(&c->digest, &row->bad_quote, sizeof(row->bad_quote));
+	mix(&c->digest, &row->unterminated, sizeof(row->unterminated));
 	mix(&c->digest, &row->rawlen, sizeof(row->rawlen));
 	mix(&c->digest, row->raw, row->rawlen);
 	for (i = 0; i < row->nfields; i++) {

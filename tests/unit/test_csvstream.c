@@ -64,8 +64,12 @@ log_row(void *arg, const struct csvstream_row *row)
 	log_put(l, num, strlen(num));
 	if (row->too_long)
 		log_put(l, "TOO_LONG", 8);
-	if (row->bad_quote)
+	if (row->unterminated)
+		log_put(l, "UNTERMINATED", 12);
+	else if (row->bad_quote)
 		log_put(l, "BAD_QUOTE", 9);
+	if (row->unterminated && !row->bad_quote)
+		log_put(l, "(not bad_quote!)", 16);
 	if ((row->too_long || row->bad_quote) && row->nfields != 0)
 		log_put(l, "(fields!)", 9);
 	for (i = 0; i < row->nfields; i++) {
@@ -188,9 +192,20 @@ static const struct csv_case cases[] = {
 	{ "NUL in field", "a\0b,c\n", 6, 0, "1:a\\x00b|c\n" },
 	{ "NUL line", "\0\n", 2, 0, "1:\\x00\n" },
 	{ "NUL in quotes", "\"\0\",x\n", 6, 0, "1:\\x00|x\n" },
+	/*
+	 * RFC 4180 section 2: an escaped field ends with a quote; a file
+	 * cut inside one is a bad record, not its cut value.
+	 */
 	{ "unterminated quote at end", "a,\"b\nc,d", 0, 0,
-	    "1:a|b\\x0ac,d\n" },
-	{ "quote opened at end", "a,\"", 0, 0, "1:a|\n" },
+	    "1:UNTERMINATED\n" },
+	{ "quote opened at end", "a,\"", 0, 0, "1:UNTERMINATED\n" },
+	{ "cut in the last field", "h\nx,\"funny_c", 0, 0,
+	    "1:h\n2:UNTERMINATED\n" },
+	{ "cut after a quote", "h\nx,\"a\"\"", 0, 0,
+	    "1:h\n2:UNTERMINATED\n" },
+	{ "closed at end", "h\nx,\"a\"\"b\"", 0, 0, "1:h\n2:x|a\"b\n" },
+	{ "closed at end, spaces", "h\nx,\"a\"  ", 0, 0, "1:h\n2:x|a\n" },
+	{ "closed at end, CR", "h\nx,\"a\"\r", 0, 0, "1:h\n2:x|a\n" },
 	{ "extra columns", "a,b,c\nd,e\n", 0, 0, "1:a|b|c\n2:d|e\n" },
 
 	/* Bounded records: max_record 16. */
@@ -239,7 +254,7 @@ static const struct csv_case raw_cases[] = {
 	{ "raw bad quote at end", "x\n\"a\"b,c\r", 0, 0,
 	    "1:x raw=x\n2:BAD_QUOTE raw=\"a\"b,c\n" },
 	{ "raw unterminated", "a,\"b\nc", 0, 0,
-	    "1:a|b\\x0ac raw=a,\"b\\x0ac\n" },
+	    "1:UNTERMINATED raw=a,\"b\\x0ac\n" },
 };
 
 static size_t
