@@ -95,6 +95,15 @@ utf8_sanitize(const char *buf, size_t len, char *out, size_t outsz)
 		} else if ((n = utf8_seq(s + i, len - i, &bad)) != 0) {
 			src = buf + i;
 			w = n;
+			/*
+			 * C1 controls, U+0080 to U+009F: U+0085 (NEL) ends a
+			 * line for Unicode (UAX #14) and Python's splitlines,
+			 * U+009B is CSI to a terminal.
+			 */
+			if (s[i] == 0xc2 && s[i + 1] < 0xa0) {
+				src = utf8_repl;
+				w = UTF8_REPL_LEN;
+			}
 		} else {
 			src = utf8_repl;
 			w = UTF8_REPL_LEN;

@@ -6,7 +6,7 @@
  * - utf8_valid agrees with an independent reading of the well-formed byte
  *   sequences of the Unicode Standard, Table 3-7 (= RFC 3629), NUL refused;
  * - sanitize output is NUL-terminated, shorter than its buffer, always
- *   utf8_valid, and has no C0 control but TAB;
+ *   utf8_valid, and has no C0 control but TAB and no C1 control;
  * - valid text without controls that fits comes out unchanged;
  * - sanitize is idempotent, and a smaller buffer gives a prefix of what a
  *   larger one gets (cuts fall on character boundaries);
@@ -71,8 +71,9 @@ has_controls(const uint8_t *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (s[i] < 0x20 && s[i] != '\t')
-			return 1;
+		if ((s[i] < 0x20 && s[i] != '\t') || (s[i] == 0xc2 &&
+		    i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f))
+			return 1;	/* C0 but TAB, or C1 */
 	return 0;
 }
 

@@ -28,7 +28,11 @@ static const struct valid_case cases[] = {
 	{ "U+10FFFF", "\xf4\x8f\xbf\xbf", 0, 1, "\xf4\x8f\xbf\xbf" },
 	{ "U+D7FF", "\xed\x9f\xbf", 0, 1, "\xed\x9f\xbf" },
 	{ "U+E000", "\xee\x80\x80", 0, 1, "\xee\x80\x80" },
-	{ "U+0080", "\xc2\x80", 0, 1, "\xc2\x80" },
+	{ "U+0080", "\xc2\x80", 0, 1, R },
+	/* C1 controls are valid UTF-8 but not safe text: NEL ends lines */
+	{ "NEL", "a\xc2\x85" "b", 0, 1, "a" R "b" },
+	{ "U+009F", "\xc2\x9f", 0, 1, R },
+	{ "U+00A0 kept", "\xc2\xa0", 0, 1, "\xc2\xa0" },
 	{ "U+0800", "\xe0\xa0\x80", 0, 1, "\xe0\xa0\x80" },
 	{ "U+10000", "\xf0\x90\x80\x80", 0, 1, "\xf0\x90\x80\x80" },
 	{ "DEL", "\x7f", 0, 1, "\x7f" },
@@ -163,15 +167,18 @@ test_random(void)
 		n = utf8_sanitize((char *)in, len, out, sizeof(out));
 		ctl = 0;
 		for (k = 0; k < n; k++)
-			if ((unsigned char)out[k] < 0x20 && out[k] != '\t')
-				ctl = 1;
+			if (((unsigned char)out[k] < 0x20 && out[k] != '\t') ||
+			    ((unsigned char)out[k] == 0xc2 && k + 1 < n &&
+			    (unsigned char)out[k + 1] < 0xa0))
+				ctl = 1;	/* C0 but TAB, or C1 */
 		if (!utf8_valid(out, n) || ctl) {
 			UNIT_CHECK(0, "random %d: output invalid", i);
 			return;
 		}
 		ctl = 0;
 		for (k = 0; k < len; k++)
-			if (in[k] < 0x20 && in[k] != '\t')
+			if ((in[k] < 0x20 && in[k] != '\t') || (in[k] == 0xc2 &&
+			    k + 1 < len && in[k + 1] < 0xa0))
 				ctl = 1;
 		if (utf8_valid((char *)in, len) && !ctl &&
 		    (n != len || memcmp(in, out, n) != 0)) {
