@@ -311,3 +311,39 @@ def test_csv_unterminated_quote_then_50mb(stack):
     # A fresh sanitizer build peaks near 20 MiB here; holding the 50 MB
     # after the quote (or any copy of the file) would be far above this.
     assert after < 48 * 1024, (before, after)
+
+
+def test_csv_audit_ingest(stack):
+    """Defects found by the ingest audit, each once through the whole
+    path: a leading '+' on a coordinate is OGC 06-103r4 WKT and loads; a
+    C1 control in a name is a control character; spaces around a quoted
+    name do not make a region of their own; a coordinate over 64 bytes is
+    said to be too long, not "not a finite number"; a file cut inside a
+    quoted last field rejects that row instead of loading the cut value."""
+    tag = uuid.uuid4().hex.encode()
+    region = b"Audit-" + tag[:8]
+    lines = [
+        HEADER,
+        row(region=region, o=b"POINT (+14.5 +50.25)"),                     # 2 good
+        row(region=b"Pra\xc2\x85gue"),                                     # 3 C1 NEL
+        row(ds=b"funny\xc2\x9fcar"),                                       # 4 C1 APC
+        row(region=b'"  ' + region + b'\t"'),                               # 5 good, same region
+        row(o=b"POINT (14." + b"4" * 62 + b" 50)"),                        # 6 65 bytes
+        GOOD,                                                              # 7 good
+        None,                                                              # 8 cut
+    ]
+    # The file ends inside the quoted last field of line 8 (its tag column
+    # comes before it, so the quote is the last field).
+    data = tagged(lines[:-1], tag) + b",".join((b"Prague", O, D, T, tag, b'"funny_c'))
+    j = expect(stack, "audit", data, loaded=3,
+               rejects={3: "region: contains a NUL or control character",
+                        4: "datasource: contains a NUL or control character",
+                        6: "origin_coord: number longer than 64 characters",
+                        8: "unterminated quote"})
+    got = stack.psql("SELECT r.name, t.origin_lon, t.origin_lat FROM tripline.trips t "
+                     "JOIN tripline.regions r ON r.id = t.region_id "
+                     "WHERE t.job_id = %d AND r.name LIKE 'Audit-%%' ORDER BY 2" % j["id"])
+    assert got == [(region.decode(), "14.4973794438195", "50.00136875782316"),
+                   (region.decode(), "14.5", "50.25")], got
+    assert int(stack.scalar("SELECT count(*) FROM tripline.regions WHERE name LIKE '%%%s%%'"
+                            % tag[:8].decode())) == 1
