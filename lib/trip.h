@@ -58,8 +58,9 @@ struct trip {
  * columns are checked in the order of enum trip_col and the first
  * failure is reported.  Names (region, datasource) are kept as written
  * but for spaces and tabs at either end, which are dropped (quoted or
- * not: " Prague " is "Prague"); they must not be empty or blank, and must be at most TRIP_NAME_MAX bytes
- * of valid UTF-8 without control characters (C0, DEL and C1: U+0085 too).  Returns 0, or -1 with a
+ * not: " Prague " is "Prague"); they must not be empty or blank, and
+ * must be at most TRIP_NAME_MAX bytes of valid UTF-8 without control
+ * characters (C0, DEL and C1: U+0085 too).  Returns 0, or -1 with a
  * short lower-case reason in reason (cut to reasonsz) that quotes the
  * offending value, sanitised and cut to about 60 bytes:
  *   expected 5 fields, got 4

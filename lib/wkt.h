@@ -26,8 +26,7 @@ enum wkt_err {
  * grammar allows ("POINT (+14.5 +50)"), of at most NUM_DOUBLE_LEN_MAX
  * (64) bytes each: OGC sets no limit, but a double holds 17 significant
  * digits, and a longer one is refused as such, not as "not a finite
- * number".  Sets *lon and *lat only on
- * WKT_OK.
+ * number".  Sets *lon and *lat only on WKT_OK.
  */
 enum wkt_err	wkt_point_parse(const char *buf, size_t len, double *lon,
 		    double *lat);
