@@ -439,18 +439,27 @@ def test_sockets_and_listeners(stack):
 
 
 def test_page_headers(stack):
+    """The page under every address nginx serves it at (/index.html is
+    the same page, its token prompt as frameable there as at /), and its
+    files, carry the policy."""
     r = stack.http("GET", "/")
     if r.status == 404:
         raise harness.Skip("no page in nginx/www yet")
-    assert r.status == 200, r
-    csp = r.headers.get("content-security-policy", "")
-    for part in ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'",
-                 "base-uri 'none'"):
-        assert part in csp, (part, csp)
-    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, csp
-    assert r.headers.get("x-frame-options") == "DENY", r.headers
-    assert r.headers.get("x-content-type-options") == "nosniff", r.headers
-    assert "server" not in r.headers or r.headers["server"] == "nginx", r.headers
+    page = r.body
+    for path in ("/", "/index.html", "/app.js", "/app.css"):
+        r = stack.http("GET", path)
+        assert r.status == 200, (path, r)
+        if path == "/index.html":
+            assert r.body == page, path
+        csp = r.headers.get("content-security-policy", "")
+        for part in ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'",
+                     "base-uri 'none'"):
+            assert part in csp, (path, part, csp)
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, (path, csp)
+        assert r.headers.get("x-frame-options") == "DENY", (path, r.headers)
+        assert r.headers.get("x-content-type-options") == "nosniff", (path, r.headers)
+        assert "server" not in r.headers or r.headers["server"] == "nginx", r.headers
+    assert stack.http("GET", "/no-such-file").status == 404
 
 
 def test_slow_head_is_cut_off(stack):
