@@ -169,8 +169,18 @@ pg_up() {
 		EOC
 	fi
 	if ! as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; then
+		# The port of this start, not the one written at initdb: a
+		# port taken since is left by setting TRIPLINE_PGPORT (pg_ctl
+		# restart keeps the option, postmaster.opts).
 		as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -l "$VAR/log/postgresql.log" \
-		    -w -t 60 start >/dev/null || die "PostgreSQL did not start, see $VAR/log/postgresql.log"
+		    -o "-p $PGPORT_" -w -t 60 start >/dev/null ||
+		    die "PostgreSQL did not start, see $VAR/log/postgresql.log (is port $PGPORT_ free?)"
+	else
+		# postmaster.pid, line 4: the port it listens on.
+		local running
+		running=$(sed -n 4p "$VAR/pgdata/postmaster.pid" 2>/dev/null || true)
+		[ "$running" = "$PGPORT_" ] ||
+		    die "PostgreSQL of $VAR runs on port ${running:-?}, not $PGPORT_; run make down first"
 	fi
 	export PGHOST="$VAR/run" PGPORT="$PGPORT_" PGUSER="$ADMIN"
 	if [ -z "$(psql -d postgres -XAtc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
@@ -244,8 +254,8 @@ up() {
 		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
 	done
 	prepare_dirs
-	write_env
 	pg_up
+	write_env
 	progs_up
 	nginx_up
 	wait_http

@@ -1,0 +1,53 @@
+"""test_stack.py: the stack's own life (scripts/stack.sh, README "Quick
+start" and "Configuration"): up twice is harmless, down keeps the data,
+and the settings of a later up apply to it."""
+import os
+
+import harness
+
+
+def read_env(var):
+    env = {}
+    with open(os.path.join(var, "env")) as f:
+        for line in f:
+            k, _, v = line.strip()[len("export "):].partition("=")
+            env[k] = v.strip("'")
+    return env
+
+
+def test_up_twice_down_up_and_a_new_pgport(stack=None):
+    """README, Troubleshooting: a port in use is left by setting
+    TRIPLINE_PGPORT; that holds after the first start too, when the
+    cluster already exists (its postgresql.conf names the first port)."""
+    s = harness.Stack()
+    try:
+        job = s.load(harness.generate(200, seed=3))
+        assert job["state"] == "succeeded", job
+        s.script("up")                          # twice: harmless
+        s.wait_http()
+        assert s.job(job["id"]) == job
+        s.script("down")
+        s.env["TRIPLINE_PGPORT"] = str(harness.free_port())
+        s.script("up")
+        s.db = read_env(s.var)
+        assert s.db["PGPORT"] == s.env["TRIPLINE_PGPORT"], s.db
+        assert s.scalar("SHOW port") == s.env["TRIPLINE_PGPORT"]
+        assert s.job(job["id"]) == job          # the data kept
+        assert s.load(harness.generate(100, seed=4))["state"] == "succeeded"
+        # The cluster keeps its port until it stops: another up with yet
+        # another port says so, and changes nothing.
+        old = s.env["TRIPLINE_PGPORT"]
+        s.env["TRIPLINE_PGPORT"] = str(harness.free_port())
+        try:
+            s.script("up")
+            raise AssertionError("up with another port while running")
+        except RuntimeError as e:
+            want = "runs on port %s, not %s; run make down first" % (
+                old, s.env["TRIPLINE_PGPORT"])
+            assert want in str(e), e
+        assert read_env(s.var)["PGPORT"] == old
+        s.env["TRIPLINE_PGPORT"] = old
+        s.script("pgrestart")                   # keeps the port too
+        assert s.scalar("SHOW port") == old
+    finally:
+        s.close()
