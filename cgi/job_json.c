@@ -14,6 +14,7 @@ enum job_col {
 	JC_SHA256,
 	JC_ROWS_LOADED,
 	JC_ROWS_REJECTED,
+	JC_BYTES_READ,
 	JC_ATTEMPTS,
 	JC_ERROR,
 	JC_CREATED_AT,
@@ -38,6 +39,7 @@ static const struct {
 	{ "sha256", COL_TEXT },		/* JC_SHA256 */
 	{ "rows_loaded", COL_INT },	/* JC_ROWS_LOADED */
 	{ "rows_rejected", COL_INT },	/* JC_ROWS_REJECTED */
+	{ "bytes_read", COL_INT },	/* JC_BYTES_READ */
 	{ "attempts", COL_INT },	/* JC_ATTEMPTS */
 	{ "error", COL_TEXT },		/* JC_ERROR */
 	{ "created_at", COL_TEXT },	/* JC_CREATED_AT */

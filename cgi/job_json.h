@@ -3,7 +3,8 @@
  * stream send:
  *
  *   {"id", "state", "filename", "bytes", "sha256", "rows_loaded",
- *    "rows_rejected", "attempts", "error" (null if none), "created_at",
+ *    "rows_rejected", "bytes_read" (of "bytes", kept current while the
+ *    job runs), "attempts", "error" (null if none), "created_at",
  *    "started_at", "finished_at" (RFC 3339 UTC strings or null),
  *    "duplicate_of" (null or a job id), "cancel_requested",
  *    "links": {"self", "events", "rejects"}}
@@ -25,10 +26,10 @@
 /* The columns, in the order job_json_new reads them. */
 #define JOB_JSON_COLUMNS \
 	"id, state, filename, bytes, sha256, rows_loaded, rows_rejected, " \
-	"attempts, error, " JOB_JSON_TIME("created_at") ", " \
+	"bytes_read, attempts, error, " JOB_JSON_TIME("created_at") ", " \
 	JOB_JSON_TIME("started_at") ", " JOB_JSON_TIME("finished_at") ", " \
 	"duplicate_of, cancel_requested"
-#define JOB_JSON_NCOLUMNS	14
+#define JOB_JSON_NCOLUMNS	15
 
 /*
  * The job in row of res, whose columns JOB_JSON_COLUMNS start at column

@@ -21,8 +21,8 @@ GOOD = (b"Prague,POINT (14.4973794438195 50.00136875782316),"
         b"POINT (14.43109483523328 50.04052930943246),2018-05-28 09:03:40,funny_car")
 BAD_ROW = b"Prague,POINT (14.4 nope),POINT (14.4 50.0),2018-05-28 09:03:40,funny_car"
 JOB_KEYS = {"id", "state", "filename", "bytes", "sha256", "rows_loaded", "rows_rejected",
-            "attempts", "error", "created_at", "started_at", "finished_at", "duplicate_of",
-            "links"}
+            "bytes_read", "attempts", "error", "created_at", "started_at", "finished_at",
+            "duplicate_of", "cancel_requested", "links"}
 ACCEPT_POST = "text/csv, multipart/form-data, application/json"
 
 
@@ -191,6 +191,20 @@ def test_upload_multipart(stack):
     assert json.loads(ev[0][1]) == {"job": job["id"], "state": "queued",
                                      "filename": "fleet-7.csv", "bytes": len(data)}, ev
     assert spool_temps(stack) == []
+
+
+def test_job_bytes_read(stack):
+    """A job tells how much of its file is read: the runner keeps
+    jobs.bytes_read current while it loads, and the page's list of jobs
+    draws a running job's bar from bytes_read of bytes (nginx/www/app.js,
+    rowFromJob)."""
+    data = csv(4)
+    job = stack.load(data)
+    assert job["state"] == "succeeded", job
+    assert job["bytes_read"] == len(data), job
+    r = stack.http("GET", "/api/jobs?limit=1")
+    assert r.status == 200 and r.json()["jobs"][0]["id"] == job["id"], r
+    assert r.json()["jobs"][0]["bytes_read"] == len(data), r
 
 
 def test_upload_multipart_chunked_delimiters(stack):
