@@ -250,6 +250,9 @@ demo_load() {
 }
 
 up() {
+	local stop="make down"
+	# Another state directory: make down alone would stop the default one.
+	[ "$VAR" = "$ROOT/var" ] || stop="TRIPLINE_VAR=$VAR make down"
 	for b in tripline-cgi tripline-runner tripline-gen; do
 		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
 	done
@@ -269,7 +272,7 @@ up() {
 	  token:     $TOKEN   (for POST /api/jobs and cancel)
 	  database:  . $VAR/env && psql
 	  logs:      $VAR/log/
-	  stop:      make down
+	  stop:      $stop
 	EOM
 }
 
@@ -315,7 +318,7 @@ status() {
 case "${1:-}" in
 up)	up ;;
 down)	down ;;
-reset)	down; rm -rf "$VAR"; say "removed $VAR" ;;
+reset)	down >/dev/null; rm -rf "$VAR"; say "tripline stopped, $VAR removed" ;;
 status)	status ;;
 runners)	# make sure runners 1..N are running (tests start extra ones this way)
 	RUNNERS=${2:?usage: $0 runners N}; prepare_dirs; progs_up ;;

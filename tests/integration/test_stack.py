@@ -23,8 +23,10 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
     try:
         job = s.load(harness.generate(200, seed=3))
         assert job["state"] == "succeeded", job
-        s.script("up")                          # twice: harmless
+        out = s.script("up")                    # twice: harmless
         s.wait_http()
+        # The way to stop this stack, not the default one under var/.
+        assert "stop:      TRIPLINE_VAR=%s make down\n" % s.var in out, out
         assert s.job(job["id"]) == job
         s.script("down")
         s.env["TRIPLINE_PGPORT"] = str(harness.free_port())
@@ -49,5 +51,8 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
         s.env["TRIPLINE_PGPORT"] = old
         s.script("pgrestart")                   # keeps the port too
         assert s.scalar("SHOW port") == old
+        out = s.script("reset")
+        assert out == "tripline stopped, %s removed\n" % s.var, out
+        assert not os.path.exists(s.var)
     finally:
         s.close()
