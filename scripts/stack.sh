@@ -24,7 +24,8 @@
 #   TRIPLINE_MAX_UPLOAD largest upload in bytes [4294967296]
 #   TRIPLINE_TOKEN      bearer token [generated once into var/token]
 #   TRIPLINE_USER       OS user for everything when run as root [tripline]
-#   TRIPLINE_PG_SHARED_BUFFERS [512MB];  TRIPLINE_PG_FSYNC [on]
+#   TRIPLINE_PG_SHARED_BUFFERS [512MB];  TRIPLINE_PG_FSYNC [on]  written into
+#                       the cluster's postgresql.conf at its first start
 #   TRIPLINE_SUBMIT_RATE, TRIPLINE_SUBMIT_BURST  POSTs per second per client [20, 200]
 #   TRIPLINE_CELL_PRECISION  geohash characters of a trip-group cell [6]
 #   TRIPLINE_SLOT_MINUTES    minutes of a time-of-day slot [60]
