@@ -23,6 +23,12 @@
 #   TRIPLINE_THREADS    FastCGI worker threads [8]
 #   TRIPLINE_MAX_UPLOAD largest upload in bytes [4294967296]
 #   TRIPLINE_TOKEN      bearer token [generated once into var/token]
+#   TRIPLINE_LEASE_SECONDS  a runner's lease; a dead runner's job is retried
+#                       after it [30]
+#   TRIPLINE_MAX_ATTEMPTS   attempts before a job fails [3]
+#   TRIPLINE_REPORTS_PUBLIC 0 = the reports need the token too [1]
+#   TRIPLINE_AGG_MAP_KEYS   keys of each of the runner's aggregate maps in
+#                       memory before it spills to disk [262144]
 #   TRIPLINE_USER       OS user for everything when run as root [tripline]
 #   TRIPLINE_PG_SHARED_BUFFERS [512MB];  TRIPLINE_PG_FSYNC [on]  written into
 #                       the cluster's postgresql.conf at its first start
