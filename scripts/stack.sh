@@ -182,12 +182,6 @@ pg_up() {
 		as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -l "$VAR/log/postgresql.log" \
 		    -o "-p $PGPORT_" -w -t 60 start >/dev/null ||
 		    die "PostgreSQL did not start, see $VAR/log/postgresql.log (is port $PGPORT_ free?)"
-	else
-		# postmaster.pid, line 4: the port it listens on.
-		local running
-		running=$(sed -n 4p "$VAR/pgdata/postmaster.pid" 2>/dev/null || true)
-		[ "$running" = "$PGPORT_" ] ||
-		    die "PostgreSQL of $VAR runs on port ${running:-?}, not $PGPORT_; run make down first"
 	fi
 	export PGHOST="$VAR/run" PGPORT="$PGPORT_" PGUSER="$ADMIN"
 	if [ -z "$(psql -d postgres -XAtc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
@@ -197,14 +191,18 @@ pg_up() {
 	    TRIPLINE_SLOT_MINUTES=${TRIPLINE_SLOT_MINUTES:-60} "$ROOT/scripts/migrate.sh"
 }
 
-nginx_up() {
-	alive nginx && return 0
+nginx_conf() {
 	sed -e "s|@VAR@|$VAR|g" -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" \
 	    -e "s|@SOCKET@|$VAR/run/cgi.sock|g" -e "s|@WWW@|$ROOT/nginx/www|g" \
 	    -e "s|@MAX_BODY@|${TRIPLINE_MAX_UPLOAD:-4294967296}|g" \
 	    -e "s|@SUBMIT_RATE@|${TRIPLINE_SUBMIT_RATE:-20}|g" \
 	    -e "s|@SUBMIT_BURST@|${TRIPLINE_SUBMIT_BURST:-200}|g" \
-	    "$ROOT/nginx/nginx.conf.in" > "$VAR/nginx/nginx.conf"
+	    "$ROOT/nginx/nginx.conf.in"
+}
+
+nginx_up() {
+	alive nginx && return 0
+	nginx_conf > "$VAR/nginx/nginx.conf"
 	as_user nginx -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
 	    die "nginx did not start, see $VAR/log/nginx-error.log (is port $PORT free?)"
 }
@@ -232,6 +230,38 @@ progs_up() {
 	done
 }
 
+# What of a running stack differs from this up's settings, one name a
+# line: an up leaves running programs as they are, so they would keep the
+# old settings (or build, or nginx configuration) while var/env told the
+# new ones.
+stale() {
+	local n pid envf want port
+	for n in cgi $(cd "$VAR/run" 2>/dev/null && ls runner-*.pid 2>/dev/null | sed 's/\.pid$//'); do
+		alive "$n" || continue
+		pid=$(cat "$(pidfile "$n")")
+		# A rebuilt program reads "... (deleted)".
+		[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$BIN/tripline-${n%%-*}")" ] ||
+		    echo "a new build"
+		envf=$(tr '\0' '\n' < "/proc/$pid/environ")
+		for want in $(prog_env); do
+			grep -qxF -- "$want" <<<"$envf" && continue
+			case ${want%%=*} in
+			PGPORT)	echo TRIPLINE_PGPORT ;;
+			*)	echo "${want%%=*}" ;;
+			esac
+		done
+	done
+	if alive nginx && ! nginx_conf | cmp -s - "$VAR/nginx/nginx.conf"; then
+		echo "the nginx configuration"
+	fi
+	# postmaster.pid, line 4: the port the server listens on.
+	port=$(sed -n 4p "$VAR/pgdata/postmaster.pid" 2>/dev/null || true)
+	if [ -n "$port" ] && [ "$port" != "$PGPORT_" ] &&
+	    as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; then
+		echo TRIPLINE_PGPORT
+	fi
+}
+
 wait_http() {
 	local i
 	for i in $(seq 1 100); do
@@ -257,13 +287,16 @@ demo_load() {
 }
 
 up() {
-	local stop="make down"
+	local diff stop="make down"
 	# Another state directory: make down alone would stop the default one.
 	[ "$VAR" = "$ROOT/var" ] || stop="TRIPLINE_VAR=$VAR make down"
 	for b in tripline-cgi tripline-runner tripline-gen; do
 		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
 	done
 	prepare_dirs
+	diff=$(stale | sort -u | paste -sd, | sed 's/,/, /g')
+	[ -z "$diff" ] ||
+	    die "already running with other settings: $diff; to apply them: $stop, then make up"
 	pg_up
 	write_env
 	progs_up

@@ -36,19 +36,24 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
         assert s.scalar("SHOW port") == s.env["TRIPLINE_PGPORT"]
         assert s.job(job["id"]) == job          # the data kept
         assert s.load(harness.generate(100, seed=4))["state"] == "succeeded"
-        # The cluster keeps its port until it stops: another up with yet
-        # another port says so, and changes nothing.
-        old = s.env["TRIPLINE_PGPORT"]
-        s.env["TRIPLINE_PGPORT"] = str(harness.free_port())
+        # A running stack keeps its settings until it stops: an up with
+        # other ones says which and changes nothing (var/env neither).
+        old = dict(s.env)
+        s.env.update({"TRIPLINE_PGPORT": str(harness.free_port()),
+                      "TRIPLINE_HTTP_PORT": str(harness.free_port()),
+                      "TRIPLINE_THREADS": "3"})
         try:
             s.script("up")
-            raise AssertionError("up with another port while running")
+            raise AssertionError("up with other settings while running")
         except RuntimeError as e:
-            want = "runs on port %s, not %s; run make down first" % (
-                old, s.env["TRIPLINE_PGPORT"])
-            assert want in str(e), e
-        assert read_env(s.var)["PGPORT"] == old
-        s.env["TRIPLINE_PGPORT"] = old
+            want = ("stack: already running with other settings: TRIPLINE_PGPORT, "
+                    "TRIPLINE_THREADS, the nginx configuration; to apply them: "
+                    "TRIPLINE_VAR=%s make down, then make up\n" % s.var)
+            assert str(e).endswith(want), e
+        assert read_env(s.var) == s.db
+        s.env = old
+        old = s.env["TRIPLINE_PGPORT"]
+        s.wait_http()
         s.script("pgrestart")                   # keeps the port too
         assert s.scalar("SHOW port") == old
         out = s.script("reset")
