@@ -171,11 +171,11 @@ query_parse(const char *buf, size_t len, const struct query_param *table,
 			    "duplicate parameter");
 		/* The value, decoded in place in out->buf. */
 		eq = eq == NULL ? end : eq + 1;
+		/* The raw value is quoted: its decoded form is what failed. */
 		if ((dn = decode(eq, (size_t)(end - eq), out->buf + used)) < 0)
 			return fail(out, err, errsz, name, strlen(table[k].name),
-			    NULL, 0, dn == -1 ?
-			    "invalid percent-encoding in the value of" :
-			    "nul byte in the value of");
+			    eq, (size_t)(end - eq), dn == -1 ?
+			    "invalid percent-encoding" : "contains a nul byte");
 		v->present = 1;
 		v->str = out->buf + used;
 		v->len = (size_t)dn;

@@ -1,0 +1,34 @@
+"""test_api_params.py: what a client that gets a parameter wrong is told.
+
+Every 400 is an RFC 9457 problem whose invalid_params names the parameter
+and says, in a reason that stands on its own, what is wrong with it; the
+detail quotes the value.  Each test here failed before the fix it came
+with (the audit of the HTTP API, branch audit-api).
+"""
+
+PROBLEM = "application/problem+json"
+
+
+def bad(r, name, reason, quoted=None):
+    """r is a 400 problem naming name with exactly reason."""
+    assert r.status == 400, r
+    assert r.headers.get("content-type") == PROBLEM, r
+    p = r.json()
+    assert p["status"] == 400 and p["title"] == "Bad Request", p
+    assert p.get("invalid_params") == [{"name": name, "reason": reason}], p
+    if quoted is not None:
+        assert '"%s"' % quoted in p["detail"], p
+    return p
+
+
+def test_value_encoding_errors_have_a_reason(stack):
+    """A malformed escape or a %00 in a value: the reason is a whole
+    phrase, not the front of the detail ("... in the value of")."""
+    for path, name in (("/api/reports/weekly-average?bbox=1,2,3,4%zz", "bbox"),
+                       ("/api/jobs?limit=5%", "limit"),
+                       ("/api/reports/datasource-regions?datasource=a%4", "datasource")):
+        p = bad(stack.http("GET", path), name, "invalid percent-encoding")
+        assert p["detail"].startswith("invalid %s " % name), p
+    bad(stack.http("GET", "/api/reports/datasource-regions?datasource=a%00b"),
+        "datasource", "contains a nul byte", "a%00b")
+
