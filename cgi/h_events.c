@@ -75,6 +75,9 @@ static const struct query_param events_params[EV__MAX] = {
 	    0, 0, 0 },
 };
 
+/* Why a Last-Event-ID header is refused (invalid_params' reason). */
+#define LEID_REASON	"must be a decimal event id"
+
 /* One stream while the worker serves it. */
 struct events {
 	struct http_req	*req;
@@ -272,8 +275,9 @@ events_serve(struct http_req *req, int job)
 	leid = sse_last_event_id(hdr, hdr != NULL ? strlen(hdr) : 0, &last);
 	if (leid == SSE_LEID_INVALID) {
 		safetext_quote(hdr, strlen(hdr), q, sizeof(q));
-		http_problem(req, 400, "invalid Last-Event-ID %s: event ids "
-		    "are decimal numbers", q);
+		snprintf(err, sizeof(err), "invalid Last-Event-ID %s: %s", q,
+		    LEID_REASON);
+		http_problem_param(req, err, "Last-Event-ID", LEID_REASON);
 		return;
 	}
 	if (leid == SSE_LEID_ABSENT && qv.v[EV_LAST_EVENT_ID].present) {

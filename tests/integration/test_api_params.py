@@ -32,3 +32,11 @@ def test_value_encoding_errors_have_a_reason(stack):
     bad(stack.http("GET", "/api/reports/datasource-regions?datasource=a%00b"),
         "datasource", "contains a nul byte", "a%00b")
 
+
+def test_last_event_id_header_is_named(stack):
+    """A malformed Last-Event-ID header is a 400 like a malformed
+    ?last_event_id=: invalid_params names it (docs/openapi.yaml, BadRequest)."""
+    for path in ("/api/events", "/api/jobs/1/events"):
+        r = stack.http("GET", path, headers={"Last-Event-ID": "abc"}, timeout=10)
+        bad(r, "Last-Event-ID", "must be a decimal event id", "abc")
+
