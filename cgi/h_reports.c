@@ -84,9 +84,10 @@ enum { W_BBOX, W_REGION, W_MATCH, W_FROM, W_TO, W__MAX };
 static const struct query_param weekly_params[W__MAX] = {
 	[W_BBOX] = { "bbox", QUERY_TEXT, 0, 0, 0, 0, 256 },
 	[W_REGION] = { "region", QUERY_TEXT, 0, 0, 0, 0, REPORT_NAME_MAX },
-	[W_MATCH] = { "match", QUERY_TEXT, 0, 0, 0, 0, 16 },
-	[W_FROM] = { "from", QUERY_TEXT, 0, 0, 0, 0, 10 },
-	[W_TO] = { "to", QUERY_TEXT, 0, 0, 0, 0, 10 },
+	/* No length of their own: the checks below say what they take. */
+	[W_MATCH] = { "match", QUERY_TEXT, 0, 0, 0, 0, 0 },
+	[W_FROM] = { "from", QUERY_TEXT, 0, 0, 0, 0, 0 },
+	[W_TO] = { "to", QUERY_TEXT, 0, 0, 0, 0, 0 },
 };
 
 enum { G_BBOX, G_REGION, G_MIN_TRIPS, G_LIMIT, G_FORMAT, G__MAX };
@@ -95,7 +96,7 @@ static const struct query_param groups_params[G__MAX] = {
 	[G_REGION] = { "region", QUERY_TEXT, 0, 0, 0, 0, REPORT_NAME_MAX },
 	[G_MIN_TRIPS] = { "min_trips", QUERY_INT, 1, 2147483647, 0, 0, 0 },
 	[G_LIMIT] = { "limit", QUERY_INT, 1, 10000, 0, 0, 0 },
-	[G_FORMAT] = { "format", QUERY_TEXT, 0, 0, 0, 0, 16 },
+	[G_FORMAT] = { "format", QUERY_TEXT, 0, 0, 0, 0, 0 },	/* as match */
 };
 
 enum { L_TOP, L__MAX };

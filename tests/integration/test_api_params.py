@@ -40,3 +40,18 @@ def test_last_event_id_header_is_named(stack):
         r = stack.http("GET", path, headers={"Last-Event-ID": "abc"}, timeout=10)
         bad(r, "Last-Event-ID", "must be a decimal event id", "abc")
 
+
+def test_report_values_get_their_domain_reason(stack):
+    """A date with a time, or a long enum value, is told what the
+    parameter takes, as a short wrong one is, not "longer than N bytes"."""
+    date = "must be a date YYYY-MM-DD of the years 1900 to 2100"
+    for q, name, reason, value in (
+            ("region=Prague&from=2018-05-01T00:00:00Z", "from", date, "2018-05-01T00:00:00Z"),
+            ("region=Prague&to=2018-05-01 00:00", "to", date, "2018-05-01 00:00"),
+            ("region=Prague&from=2018-5-1", "from", date, "2018-5-1"),
+            ("bbox=1,2,3,4&match=origin_and_destination", "match",
+             "must be origin, destination, both or either", "origin_and_destination")):
+        path = "/api/reports/weekly-average?" + q.replace(" ", "+")
+        bad(stack.http("GET", path), name, reason, value)
+    bad(stack.http("GET", "/api/reports/trip-groups?format=application/geo%2Bjson"),
+        "format", "must be json or geojson", "application/geo+json")
