@@ -55,7 +55,6 @@
 
 #define CHUNK		(64 * 1024)	/* bytes per FCGX_GetStr */
 #define JSON_MAX	4096		/* bytes of an inbox request */
-#define ACCEPT_POST	"text/csv, multipart/form-data, application/json"
 
 static const char sql_insert[] =
 	"WITH j AS ("
@@ -88,6 +87,7 @@ static const struct {
 	{ "application/octet-stream", BODY_RAW },
 	{ "application/json", BODY_JSON },
 };
+#define NBODY_TYPES	(sizeof(body_types) / sizeof(body_types[0]))
 
 /* The query parameters of each body kind. */
 enum { RAW_FILENAME, RAW__MAX };
@@ -456,6 +456,20 @@ out:
 	json_object_put(obj);
 }
 
+/* Accept-Post: every type of body_types, in its order. */
+static void
+accept_post(struct http_req *req)
+{
+	char	 list[256];
+	size_t	 i, n = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < NBODY_TYPES && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+		    i > 0 ? ", " : "", body_types[i].type);
+	http_header(req, "Accept-Post", "%s", list);
+}
+
 void
 h_upload_post(struct http_req *req)
 {
@@ -465,15 +479,14 @@ h_upload_post(struct http_req *req)
 	size_t			 i;
 	enum body_kind		 kind = BODY__MAX;
 
-	for (i = 0; ctype != NULL && i < sizeof(body_types) /
-	    sizeof(body_types[0]); i++)
+	for (i = 0; ctype != NULL && i < NBODY_TYPES; i++)
 		if (hdrparam_is(ctype, strlen(ctype), body_types[i].type)) {
 			kind = body_types[i].kind;
 			break;
 		}
 	if (kind == BODY__MAX) {
 		/* RFC 9110 section 15.5.16; Accept-Post: RFC 5023 / LDP. */
-		http_header(req, "Accept-Post", "%s", ACCEPT_POST);
+		accept_post(req);
 		if (ctype == NULL || ctype[0] == '\0')
 			http_problem(req, 415, "a content-type is required");
 		else {

@@ -23,7 +23,7 @@ BAD_ROW = b"Prague,POINT (14.4 nope),POINT (14.4 50.0),2018-05-28 09:03:40,funny
 JOB_KEYS = {"id", "state", "filename", "bytes", "sha256", "rows_loaded", "rows_rejected",
             "bytes_read", "attempts", "error", "created_at", "started_at", "finished_at",
             "duplicate_of", "cancel_requested", "links"}
-ACCEPT_POST = "text/csv, multipart/form-data, application/json"
+ACCEPT_POST = "multipart/form-data, text/csv, application/octet-stream, application/json"
 
 
 # -- helpers -----------------------------------------------------------------
