@@ -140,3 +140,57 @@ def test_every_documented_path_answers(stack):
     assert r.status == 200 and r.headers["content-type"] == "application/geo+json", r
     assert stack.http("GET", "/api/reports/weekly-average?region=Nowhere").status in \
         ops[("GET", "/api/reports/weekly-average")]
+
+
+def route_auth():
+    """{(METHOD, pattern): auth column} from the router's table."""
+    with open(ROUTER) as f:
+        text = f.read()
+    return {(m.group(1), m.group(2)): m.group(3) for m in
+            re.finditer(r'\{\s*HTTP_([A-Z]+),\s*"(/api/[^"]*)",\s*(ROUTE_[A-Z]+)', text)}
+
+
+def test_error_statuses_are_documented(stack):
+    """What a client can get besides success is in the document: an
+    unknown query parameter (400 naming it, on every route that takes a
+    query), 401 on every route the router may ask the token for (reports
+    when TRIPLINE_REPORTS_PUBLIC=0), 503 everywhere (every handler reads
+    the database), and the statuses the upload handler answers."""
+    ops = documented()
+    auth = route_auth()
+    assert auth, "no routes parsed from %s" % ROUTER
+    for (method, path), statuses in sorted(ops.items()):
+        assert 503 in statuses, (method, path, statuses)
+        if auth.get((method, path), "ROUTE_PUBLIC") != "ROUTE_PUBLIC":
+            assert 401 in statuses, (method, path, statuses)
+        if path == "/api/health":
+            continue            # takes no parameters and checks none
+        url = path.replace("{id}", "1") + "?no_such_param=1"
+        headers = stack.auth({"Content-Type": "text/csv"}) if method == "POST" else {}
+        r = stack.http(method, url, b"a\n" if method == "POST" else None, headers,
+                       timeout=10)
+        assert r.status == 400 and r.status in statuses, (method, url, r, statuses)
+        assert r.json()["invalid_params"][0]["name"] == "no_such_param", r
+    # The upload handler's own statuses (500 is never documented).
+    with open(os.path.join(ROOT, "cgi", "h_upload.c")) as f:
+        text = f.read()
+    used = {int(s) for s in re.findall(r'http_problem\(req, (\d{3})', text)}
+    used |= {int(s) for s in re.findall(r'\{ (\d{3}), "', text) if s != "0"}
+    assert used - {500} <= set(ops[("POST", "/api/jobs")]), (used, ops[("POST", "/api/jobs")])
+
+
+def test_filename_max_length(stack):
+    """?filename= up to the documented maxLength is taken (and cut to
+    200 bytes as the display name); one byte more is a 400 naming it."""
+    with open(SPEC) as f:
+        m = re.search(r"- name: filename\n(?:.*\n)*?\s+schema: \{type: string, maxLength: (\d+)\}",
+                      f.read())
+    n = int(m.group(1))
+    body = (b"region,origin_coord,destination_coord,datetime,datasource\n"
+            b"Oslo,POINT (10.75 59.91),POINT (10.76 59.92),2018-05-02 10:00:00,fn_%d\n" % os.getpid())
+    r = stack.http("POST", "/api/jobs?filename=" + "f" * n, body,
+                   stack.auth({"Content-Type": "text/csv"}))
+    assert r.status == 202 and r.json()["filename"] == "f" * min(n, 200), r
+    r = stack.http("POST", "/api/jobs?filename=" + "f" * (n + 1), body,
+                   stack.auth({"Content-Type": "text/csv"}))
+    assert r.status == 400 and r.json()["invalid_params"][0]["name"] == "filename", r
