@@ -323,16 +323,21 @@ area_params(struct http_req *req, const struct query_value *bbox,
 
 /* --- Running a report. --- */
 
-/* 404 for a region or datasource name that is not loaded. */
+/*
+ * 404 for a region or datasource name that is not loaded; what is also
+ * the parameter's name.
+ */
 static void
 not_found(struct http_req *req, const char *what, const char *name)
 {
-	char q[SAFETEXT_QUOTE_SIZE];
+	char q[SAFETEXT_QUOTE_SIZE], detail[256], reason[64];
 
 	if (name == NULL)
 		name = "";
 	safetext_quote(name, strlen(name), q, sizeof(q));
-	http_problem(req, 404, "%s %s not found", what, q);
+	snprintf(detail, sizeof(detail), "%s %s not found", what, q);
+	snprintf(reason, sizeof(reason), "no such %s", what);
+	http_problem_named(req, 404, detail, what, reason);
 }
 
 /*

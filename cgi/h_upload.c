@@ -104,18 +104,27 @@ static const struct {
 	[BODY_JSON] = { NULL, 0 },
 };
 
-/* How each inbox_open status is answered; %s is the quoted path. */
+/*
+ * How each inbox_open status is answered; %s is the quoted path.  With a
+ * reason, invalid_params names the body's "path" member.
+ */
 static const struct {
 	int		 status;
 	const char	*detail;
+	const char	*reason;
 } inbox_answers[INBOX__MAX] = {
-	[INBOX_OK] = { 0, "" },
-	[INBOX_BAD_NAME] = { 400, "invalid inbox path %s" },
-	[INBOX_OUTSIDE] = { 403, "path is outside the inbox: %s" },
-	[INBOX_NOT_FOUND] = { 404, "no such file in the inbox: %s" },
-	[INBOX_DENIED] = { 403, "permission denied: %s" },
-	[INBOX_NOT_REGULAR] = { 400, "not a regular file: %s" },
-	[INBOX_ERROR] = { 500, "could not open %s" },
+	[INBOX_OK] = { 0, "", NULL },
+	[INBOX_BAD_NAME] = { 400, "invalid inbox path %s",
+	    "invalid inbox path" },
+	[INBOX_OUTSIDE] = { 403, "path is outside the inbox: %s",
+	    "outside the inbox" },
+	[INBOX_NOT_FOUND] = { 404, "no such file in the inbox: %s",
+	    "no such file in the inbox" },
+	[INBOX_DENIED] = { 403, "permission denied: %s",
+	    "permission denied" },
+	[INBOX_NOT_REGULAR] = { 400, "not a regular file: %s",
+	    "not a regular file" },
+	[INBOX_ERROR] = { 500, "could not open %s", NULL },
 };
 
 /* One upload in progress. */
@@ -414,6 +423,7 @@ post_inbox(struct http_req *req)
 	enum inbox_status	 st;
 	const char		*path;
 	char			 buf[JSON_MAX + 1], q[SAFETEXT_QUOTE_SIZE];
+	char			 detail[256];
 	char			 sha256[DIGEST_HEX_SIZE];
 	char			 filename[SAFETEXT_FILENAME_SIZE];
 	size_t			 plen;
@@ -431,8 +441,13 @@ post_inbox(struct http_req *req)
 	if (st != INBOX_OK) {
 		if (st == INBOX_OUTSIDE)
 			log_warn("inbox: refused %s: outside the inbox", q);
-		http_problem(req, inbox_answers[st].status,
-		    inbox_answers[st].detail, q);
+		snprintf(detail, sizeof(detail), inbox_answers[st].detail, q);
+		if (inbox_answers[st].reason != NULL)
+			http_problem_named(req, inbox_answers[st].status,
+			    detail, "path", inbox_answers[st].reason);
+		else
+			http_problem(req, inbox_answers[st].status, "%s",
+			    detail);
 		goto out;
 	}
 	if (inbox_digest(fd, sha256, &bytes) != 0) {

@@ -218,6 +218,13 @@ void
 http_problem_param(struct http_req *req, const char *detail,
     const char *name, const char *reason)
 {
+	http_problem_named(req, 400, detail, name, reason);
+}
+
+void
+http_problem_named(struct http_req *req, int status, const char *detail,
+    const char *name, const char *reason)
+{
 	struct json_object *ext, *list, *one;
 
 	ext = json_object_new_object();
@@ -227,7 +234,7 @@ http_problem_param(struct http_req *req, const char *detail,
 	json_object_object_add(one, "reason", json_object_new_string(reason));
 	json_object_array_add(list, one);
 	json_object_object_add(ext, "invalid_params", list);
-	http_problem_ext(req, 400, ext, detail);
+	http_problem_ext(req, status, ext, detail);
 	json_object_put(ext);
 }
 

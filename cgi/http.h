@@ -109,6 +109,13 @@ void	http_problem_ext(struct http_req *, int status,
 void	http_problem_param(struct http_req *, const char *detail,
 	    const char *name, const char *reason);
 
+/*
+ * The same for another status: a parameter whose value names nothing
+ * there is (404), or a place it may not reach (403).
+ */
+void	http_problem_named(struct http_req *, int status, const char *detail,
+	    const char *name, const char *reason);
+
 /* 400 for a query_parse refusal (err is its message). */
 void	http_problem_query(struct http_req *, const struct query_values *,
 	    const char *err);

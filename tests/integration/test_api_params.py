@@ -55,3 +55,20 @@ def test_report_values_get_their_domain_reason(stack):
         bad(stack.http("GET", path), name, reason, value)
     bad(stack.http("GET", "/api/reports/trip-groups?format=application/geo%2Bjson"),
         "format", "must be json or geojson", "application/geo+json")
+
+
+def test_not_found_names_the_parameter(stack):
+    """A region, datasource or inbox path that names nothing: the 404 (or
+    403) says which parameter, as a 400 does."""
+    for path, name in (("/api/reports/weekly-average?region=Nowhere", "region"),
+                       ("/api/reports/trip-groups?region=Nowhere", "region"),
+                       ("/api/reports/datasource-regions?datasource=nobody", "datasource")):
+        r = stack.http("GET", path)
+        assert r.status == 404 and r.headers.get("content-type") == PROBLEM, r
+        assert r.json()["invalid_params"] == [{"name": name, "reason": "no such " + name}], r
+    for body, status, reason in (('{"path": "no-such-file.csv"}', 404, "no such file in the inbox"),
+                                 ('{"path": "../outside.csv"}', 403, "outside the inbox")):
+        r = stack.http("POST", "/api/jobs", body.encode(),
+                       stack.auth({"Content-Type": "application/json"}))
+        assert r.status == status and r.headers.get("content-type") == PROBLEM, r
+        assert r.json()["invalid_params"] == [{"name": "path", "reason": reason}], r
