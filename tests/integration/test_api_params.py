@@ -72,3 +72,20 @@ def test_not_found_names_the_parameter(stack):
                        stack.auth({"Content-Type": "application/json"}))
         assert r.status == status and r.headers.get("content-type") == PROBLEM, r
         assert r.json()["invalid_params"] == [{"name": "path", "reason": reason}], r
+
+
+def test_nginx_405_has_allow(stack):
+    """The 405s nginx answers itself (TRACE anywhere, PUT on the page)
+    carry Allow as the program's do (RFC 9110 section 15.5.6)."""
+    for method, path, allow in (("TRACE", "/api/jobs", "GET, HEAD, POST"),
+                                ("TRACE", "/api/jobs?limit=1", "GET, HEAD, POST"),
+                                ("TRACE", "/api/jobs/1/cancel", "POST"),
+                                ("TRACE", "/api/reports/trip-groups", "GET, HEAD"),
+                                ("PUT", "/", "GET, HEAD"),
+                                ("POST", "/index.html", "GET, HEAD")):
+        r = stack.http(method, path, b"" if method in ("PUT", "POST") else None, {})
+        assert r.status == 405 and r.headers.get("content-type") == PROBLEM, (method, path, r)
+        assert r.headers.get("allow") == allow, (method, path, r.headers)
+    # The program's own, for comparison.
+    r = stack.http("DELETE", "/api/jobs")
+    assert r.status == 405 and r.headers.get("allow") == "GET, HEAD, POST", r.headers
