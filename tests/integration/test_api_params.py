@@ -89,3 +89,13 @@ def test_nginx_405_has_allow(stack):
     # The program's own, for comparison.
     r = stack.http("DELETE", "/api/jobs")
     assert r.status == 405 and r.headers.get("allow") == "GET, HEAD, POST", r.headers
+
+
+def test_nginx_412_416_are_problems(stack):
+    """A failed precondition or an unsatisfiable range on the page is an
+    RFC 9457 problem like every other error nginx answers, not HTML."""
+    for headers, status in (({"If-Match": '"nope"'}, 412),
+                            ({"Range": "bytes=99999999-"}, 416)):
+        r = stack.http("GET", "/index.html", None, headers)
+        assert r.status == status and r.headers.get("content-type") == PROBLEM, (headers, r)
+        assert r.json()["status"] == status, r
