@@ -9,6 +9,10 @@
 #include "query.h"
 #include "safetext.h"
 
+/* Room for a name as safetext_quote shows it, without its quotes. */
+_Static_assert(sizeof(((struct query_values *)0)->bad_name) >=
+    SAFETEXT_QUOTE_SIZE - 2, "bad_name cannot hold a quoted name");
+
 static int
 hexval(char c)
 {
@@ -121,7 +125,7 @@ int
 query_parse(const char *buf, size_t len, const struct query_param *table,
     size_t n, struct query_values *out, char *err, size_t errsz)
 {
-	char		 name[QUERY_NAME_MAX];
+	char		*name;
 	const char	*pair, *end, *eq, *stop = buf + len;
 	size_t		 used = 0, k, plen, nlen;
 	long		 dn;
@@ -150,11 +154,19 @@ query_parse(const char *buf, size_t len, const struct query_param *table,
 		if (nlen == 0)
 			return fail(out, err, errsz, NULL, 0, NULL, 0,
 			    "empty parameter name");
-		/* A name longer than any in a table is unknown anyway. */
-		if (nlen > sizeof(name))
-			return fail(out, err, errsz, pair, nlen, NULL, 0,
-			    "unknown parameter");
-		if ((dn = decode(pair, nlen, name)) < 0)
+		/*
+		 * The name, decoded where its value goes next (a name is
+		 * no longer than its text).  A raw name longer than any in a
+		 * table is unknown anyway; it is shown decoded when it can
+		 * be, as every other name is.
+		 */
+		name = out->buf + used;
+		dn = decode(pair, nlen, name);
+		if (nlen > QUERY_NAME_MAX)
+			return dn < 0 ? fail(out, err, errsz, pair, nlen, NULL,
+			    0, "unknown parameter") : fail(out, err, errsz,
+			    name, (size_t)dn, NULL, 0, "unknown parameter");
+		if (dn < 0)
 			return fail(out, err, errsz, pair, nlen, NULL, 0,
 			    dn == -1 ? "invalid percent-encoding in parameter" :
 			    "nul byte in parameter");
@@ -166,15 +178,18 @@ query_parse(const char *buf, size_t len, const struct query_param *table,
 			return fail(out, err, errsz, name, (size_t)dn, NULL, 0,
 			    "unknown parameter");
 		v = &out->v[k];
+		/* From here on the name is table[k]'s: the value overwrites it. */
 		if (v->present)
-			return fail(out, err, errsz, name, (size_t)dn, NULL, 0,
+			return fail(out, err, errsz, table[k].name,
+			    strlen(table[k].name), NULL, 0,
 			    "duplicate parameter");
 		/* The value, decoded in place in out->buf. */
 		eq = eq == NULL ? end : eq + 1;
 		/* The raw value is quoted: its decoded form is what failed. */
 		if ((dn = decode(eq, (size_t)(end - eq), out->buf + used)) < 0)
-			return fail(out, err, errsz, name, strlen(table[k].name),
-			    eq, (size_t)(end - eq), dn == -1 ?
+			return fail(out, err, errsz, table[k].name,
+			    strlen(table[k].name), eq, (size_t)(end - eq),
+			    dn == -1 ?
 			    "invalid percent-encoding" : "contains a nul byte");
 		v->present = 1;
 		v->str = out->buf + used;

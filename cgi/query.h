@@ -58,7 +58,7 @@ struct query_values {
 	 * query as a whole is at fault), and why it was refused, without the
 	 * name (for RFC 9457 invalid_params).
 	 */
-	char			 bad_name[QUERY_NAME_MAX + 16];
+	char			 bad_name[64];	/* query.c asserts the room */
 	char			 bad_reason[96];
 	char			 buf[QUERY_MAX_LEN + QUERY_MAX_PARAMS];
 };

@@ -99,3 +99,13 @@ def test_nginx_412_416_are_problems(stack):
         r = stack.http("GET", "/index.html", None, headers)
         assert r.status == status and r.headers.get("content-type") == PROBLEM, (headers, r)
         assert r.json()["status"] == status, r
+
+
+def test_long_unknown_parameter_is_named(stack):
+    """An unknown parameter is named in invalid_params however long its
+    name (cut as the detail cuts it), and decoded as a short one is."""
+    p = bad(stack.http("GET", "/api/jobs?" + "x" * 60 + "=1"), "x" * 48 + "...",
+            "unknown parameter")
+    assert p["detail"] == 'unknown parameter "%s..."' % ("x" * 48), p
+    bad(stack.http("GET", "/api/reports/trip-groups?" + "%C3%A9" * 9 + "=1"), "\u00e9" * 9,
+        "unknown parameter")

@@ -113,6 +113,16 @@ static const struct bad_case bad_cases[] = {
 	{ "averyveryveryveryveryveryverylongname=1",
 	  "unknown parameter \"averyveryveryveryveryveryverylongname\"",
 	  "averyveryveryveryveryveryverylongname", "unknown parameter" },
+	/* Longer than any name of a table: still decoded, still named. */
+	{ "averyveryveryveryveryveryveryveryveryveryveryverylongname=1",
+	  "unknown parameter \"averyveryveryveryveryveryveryveryveryveryveryver"
+	  "...\"", "averyveryveryveryveryveryveryveryveryveryveryver...",
+	  "unknown parameter" },
+	{ "%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9=1",
+	  "unknown parameter \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	  "\xc3\xa9\xc3\xa9\xc3\xa9\"",
+	  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+	  "unknown parameter" },
 };
 
 static void
