@@ -194,3 +194,42 @@ def test_filename_max_length(stack):
     r = stack.http("POST", "/api/jobs?filename=" + "f" * (n + 1), body,
                    stack.auth({"Content-Type": "text/csv"}))
     assert r.status == 400 and r.json()["invalid_params"][0]["name"] == "filename", r
+
+
+def test_integer_bounds_hold(stack):
+    """Each integer query parameter's documented minimum and maximum are
+    accepted and one past either is a 400 naming it (the event streams,
+    which do not end, are left out)."""
+    try:
+        import yaml
+    except ImportError:
+        raise harness.Skip("PyYAML absent")
+    with open(SPEC) as f:
+        doc = yaml.safe_load(f)
+    params = doc["components"]["parameters"]
+    job = stack.load(b"region,origin_coord,destination_coord,datetime,datasource\n"
+                     b"Oslo,POINT (10.75 59.91),POINT (10.76 59.92),2018-05-02 10:00:00,"
+                     b"bounds_%d\n" % os.getpid(), kind="raw", filename="bounds.csv")
+    checked = 0
+    for path, item in doc["paths"].items():
+        op = item.get("get")
+        if op is None or path.endswith("events"):
+            continue
+        for p in op.get("parameters", []):
+            if "$ref" in p:
+                p = params[p["$ref"].rsplit("/", 1)[1]]
+            s = p.get("schema", {})
+            if p["in"] != "query" or s.get("type") != "integer":
+                continue
+            url = path.replace("{id}", str(job["id"]))
+            # Without a documented maximum, the largest integer there is.
+            top = s.get("maximum", 2 ** 63 - 1)
+            for v in (s["minimum"], top):
+                r = stack.http("GET", "%s?%s=%d" % (url, p["name"], v))
+                assert r.status == 200, (path, p["name"], v, r)
+            for v in (s["minimum"] - 1, top + 1):
+                r = stack.http("GET", "%s?%s=%d" % (url, p["name"], v))
+                assert r.status == 400, (path, p["name"], v, r)
+                assert r.json()["invalid_params"][0]["name"] == p["name"], r
+            checked += 1
+    assert checked >= 7, checked
