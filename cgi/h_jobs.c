@@ -92,21 +92,6 @@ static const struct query_param rejects_params[REJ__MAX] = {
 	[REJ_AFTER] = { "after_line", QUERY_INT, 0, INT64_MAX - 1, 0, 0, 0 },
 };
 
-/* Refuse any query string on endpoints that take none. */
-static int
-no_query(struct http_req *req)
-{
-	struct query_values	 qv;
-	char			 err[256];
-
-	if (query_parse(req->query, strlen(req->query), NULL, 0, &qv, err,
-	    sizeof(err)) != 0) {
-		http_problem_query(req, &qv, err);
-		return -1;
-	}
-	return 0;
-}
-
 static void
 no_such_job(struct http_req *req)
 {
@@ -134,7 +119,7 @@ h_jobs_get(struct http_req *req)
 	char		 id[24];
 	const char	*params[1] = { id };
 
-	if (no_query(req) != 0)
+	if (http_query_none(req) != 0)
 		return;
 	snprintf(id, sizeof(id), "%" PRId64, req->id);
 	if ((res = http_exec(req, "get job", jobs_sql[SQL_GET], 1, params,
@@ -201,7 +186,7 @@ h_jobs_cancel(struct http_req *req)
 	const char		*state;
 	int			 tries;
 
-	if (no_query(req) != 0)
+	if (http_query_none(req) != 0)
 		return;
 	snprintf(id, sizeof(id), "%" PRId64, req->id);
 	/*

@@ -248,6 +248,20 @@ http_problem_query(struct http_req *req, const struct query_values *qv,
 		http_problem_param(req, err, qv->bad_name, qv->bad_reason);
 }
 
+int
+http_query_none(struct http_req *req)
+{
+	struct query_values	 qv;
+	char			 err[256];
+
+	if (query_parse(req->query, strlen(req->query), NULL, 0, &qv, err,
+	    sizeof(err)) != 0) {
+		http_problem_query(req, &qv, err);
+		return -1;
+	}
+	return 0;
+}
+
 PGconn *
 http_db(struct http_req *req)
 {

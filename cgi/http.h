@@ -121,6 +121,12 @@ void	http_problem_query(struct http_req *, const struct query_values *,
 	    const char *err);
 
 /*
+ * For routes that take no query parameter: 0 when the query has none,
+ * else -1 after answering 400 naming the first.
+ */
+int	http_query_none(struct http_req *);
+
+/*
  * The worker's database connection, reconnected when it went bad; NULL
  * after answering 503 with Retry-After (the database is down).
  */

@@ -21,6 +21,14 @@ def bad(r, name, reason, quoted=None):
     return p
 
 
+def test_health_refuses_parameters(stack):
+    """GET /api/health takes no parameter, and says so as every other
+    route that takes none does (it answered 200 whatever the query)."""
+    bad(stack.http("GET", "/api/health?verbose=1"), "verbose", "unknown parameter")
+    r = stack.http("GET", "/api/health?")
+    assert r.status == 200 and r.json() == {"status": "ok", "database": "ok"}, r
+
+
 def test_value_encoding_errors_have_a_reason(stack):
     """A malformed escape or a %00 in a value: the reason is a whole
     phrase, not the front of the detail ("... in the value of")."""
