@@ -9,6 +9,46 @@
 #include "inboxreq.h"
 #include "safetext.h"
 
+/*
+ * The members of the top-level object of buf, a text json-c parsed as
+ * valid JSON: the strings inside it, outside nested values, that a ':'
+ * follows.  json-c keeps only the last of a repeated name, so a count
+ * above its object's length means a name came twice (RFC 8259 section
+ * 4: then "the behavior ... is unpredictable"; here it is refused).
+ */
+static size_t
+top_members(const char *buf, size_t len)
+{
+	size_t	 i, j, n = 0;
+	int	 depth = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (buf[i]) {
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case '"':
+			for (i++; i < len && buf[i] != '"'; i++)
+				if (buf[i] == '\\')
+					i++;
+			for (j = i + 1; j < len && strchr(" \t\r\n",
+			    buf[j]) != NULL && buf[j] != '\0'; j++)
+				;
+			if (depth == 1 && j < len && buf[j] == ':')
+				n++;
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
 int
 inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
     const char **path, size_t *plen, char *err, size_t errsz, char *param,
@@ -59,6 +99,13 @@ inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
 			*reason = "unknown member";
 			goto out;
 		}
+	}
+	if (top_members(buf, len) != (size_t)json_object_object_length(o)) {
+		/* Only "path" is left that can come twice. */
+		snprintf(err, errsz, "duplicate member \"path\" in the body");
+		snprintf(param, paramsz, "path");
+		*reason = "duplicate member";
+		goto out;
 	}
 	if (!json_object_object_get_ex(o, "path", &p)) {
 		snprintf(err, errsz, "the body needs a \"path\" member");

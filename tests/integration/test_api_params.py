@@ -117,3 +117,20 @@ def test_long_unknown_parameter_is_named(stack):
     assert p["detail"] == 'unknown parameter "%s..."' % ("x" * 48), p
     bad(stack.http("GET", "/api/reports/trip-groups?" + "%C3%A9" * 9 + "=1"), "\u00e9" * 9,
         "unknown parameter")
+
+
+def test_inbox_body_duplicate_path(stack):
+    """{"path": a, "path": b} is refused naming "path", as a parameter
+    given twice is; json-c alone kept the last and queued b."""
+    stack.write_inbox("dup_first.csv", b"region,origin_coord,destination_coord,datetime,"
+                      b"datasource\nOslo,POINT (10.75 59.91),POINT (10.76 59.92),"
+                      b"2018-05-02 10:00:00,dup_first\n")
+    h = stack.auth({"Content-Type": "application/json"})
+    for body in ('{"path": "no-such.csv", "path": "dup_first.csv"}',
+                 '{"path":"dup_first.csv" , "path" :"dup_first.csv"}'):
+        r = stack.http("POST", "/api/jobs", body.encode(), h)
+        bad(r, "path", "duplicate member")
+    # A quote and a colon inside the string are not a second member.
+    for body in ('{"path": "no\\":such.csv"}', '{ "path" : "no:such.csv" }'):
+        r = stack.http("POST", "/api/jobs", body.encode(), h)
+        assert r.status == 404, (body, r)
