@@ -134,3 +134,16 @@ def test_inbox_body_duplicate_path(stack):
     for body in ('{"path": "no\\":such.csv"}', '{ "path" : "no:such.csv" }'):
         r = stack.http("POST", "/api/jobs", body.encode(), h)
         assert r.status == 404, (body, r)
+
+
+def test_nginx_503_says_when_to_retry(stack):
+    """With the FastCGI program down, nginx's 503 carries Retry-After as
+    the program's 503s do (docs/openapi.yaml, Unavailable)."""
+    stack.kill("cgi")
+    try:
+        r = stack.http("GET", "/api/jobs", timeout=10)
+        assert r.status == 503 and r.headers.get("content-type") == PROBLEM, r
+        assert r.headers.get("retry-after") == "5", r.headers
+    finally:
+        stack.restart_cgi()
+    assert stack.http("GET", "/api/health").status == 200
