@@ -1,6 +1,6 @@
 -- 018_groups_bounds.sql: the trip-groups report reads only the groups
 -- that can come first for min_trips=1 and, while groups are pending,
--- for a box too.
+-- for a box too; it prints a centroid without the ulp of its division.
 --
 -- min_trips=1 read every group (step 4 of the docs: "single trips are
 -- never in group_top"): 2.2 s at 10 M trips where min_trips=2 took 23 ms
@@ -33,6 +33,30 @@
 
 SET ROLE tripline_owner;
 SET search_path = tripline;
+
+-- A group's centroid as the report prints it.  The sum of n float8
+-- coordinates divided by n can be an ulp off the mean: three trips from
+-- 14.4973 gave 14.497300000000001.  float8 to numeric keeps DBL_DIG (15)
+-- significant digits (PostgreSQL's float8_numeric), which is more than
+-- any mean here carries and drops that ulp; one trip's coordinate is
+-- printed as it was read.  The box filters compare it too (group_in_box).
+CREATE FUNCTION group_mean(total float8, n bigint) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT CASE WHEN n = 1 THEN total ELSE (total / n)::numeric::float8 END
+$$;
+
+-- Whether a group's centroid, as printed, lies in the closed box: the
+-- box's filter must agree with the centroid the user sees (a box drawn
+-- from a printed centroid holds its group).  The unrounded mean first,
+-- within 1e-9 degrees, spares the numeric of most rows.
+CREATE FUNCTION group_in_box(sum_lon float8, sum_lat float8, n bigint,
+    minlon float8, minlat float8, maxlon float8, maxlat float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT sum_lon / n BETWEEN minlon - 1e-9 AND maxlon + 1e-9
+	    AND sum_lat / n BETWEEN minlat - 1e-9 AND maxlat + 1e-9
+	    AND tripline.group_mean(sum_lon, n) BETWEEN minlon AND maxlon
+	    AND tripline.group_mean(sum_lat, n) BETWEEN minlat AND maxlat
+$$;
 
 CREATE OR REPLACE FUNCTION report_trip_groups(p_region text, p_minlon float8,
     p_minlat float8, p_maxlon float8, p_maxlat float8, p_min_trips integer,
@@ -211,8 +235,8 @@ BEGIN
 		              AND x.origin_cell = h.origin_cell AND x.dest_cell = h.dest_cell
 		              AND x.slot = h.slot) g
 		      WHERE (rid IS NULL OR h.region_id = rid)
-		          AND (NOT bbox OR (g.sum_olon / g.trips BETWEEN p_minlon AND p_maxlon
-		              AND g.sum_olat / g.trips BETWEEN p_minlat AND p_maxlat))
+		          AND (NOT bbox OR tripline.group_in_box(g.sum_olon, g.sum_olat, g.trips,
+		              p_minlon, p_minlat, p_maxlon, p_maxlat))
 		      LIMIT lim) m;
 		IF n_match < lim THEN
 			SELECT count(*) INTO n_head
@@ -252,8 +276,8 @@ BEGIN
 		    WHERE x.region_id = h.region_id AND x.origin_cell = h.origin_cell
 		        AND x.dest_cell = h.dest_cell AND x.slot = h.slot) g
 		WHERE (rid IS NULL OR g.region_id = rid)
-		    AND (NOT bbox OR (g.sum_olon / g.trips BETWEEN p_minlon AND p_maxlon
-		        AND g.sum_olat / g.trips BETWEEN p_minlat AND p_maxlat))
+		    AND (NOT bbox OR tripline.group_in_box(g.sum_olon, g.sum_olat, g.trips,
+		        p_minlon, p_minlat, p_maxlon, p_maxlat))
 		ORDER BY h.trips DESC, h.region_id, h.origin_cell, h.dest_cell, h.slot
 		LIMIT lim)
 		UNION ALL
@@ -264,14 +288,14 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT * FROM tripline.trip_groups x
 		    WHERE mode = 2 AND x.region_id = ANY (rids) AND x.origin_cell = c.cell
 		        AND x.trips >= mt
-		        AND x.sum_olon / x.trips BETWEEN p_minlon AND p_maxlon
-		        AND x.sum_olat / x.trips BETWEEN p_minlat AND p_maxlat OFFSET 0) g
+		        AND tripline.group_in_box(x.sum_olon, x.sum_olat, x.trips,
+		        p_minlon, p_minlat, p_maxlon, p_maxlat) OFFSET 0) g
 		UNION ALL
 		SELECT g.* FROM tripline.trip_groups g
 		WHERE mode = 3 AND g.trips >= mt
 		    AND (rid IS NULL OR g.region_id = rid)
-		    AND (NOT bbox OR (g.sum_olon / g.trips BETWEEN p_minlon AND p_maxlon
-		        AND g.sum_olat / g.trips BETWEEN p_minlat AND p_maxlat))
+		    AND (NOT bbox OR tripline.group_in_box(g.sum_olon, g.sum_olat, g.trips,
+		        p_minlon, p_minlat, p_maxlon, p_maxlat))
 		UNION ALL
 		SELECT s.origin_cell, s.dest_cell, s.first_ts, s.last_ts, s.sum_olon,
 		       s.sum_olat, s.sum_dlon, s.sum_dlat, s.datasources, s.trips,
@@ -327,14 +351,16 @@ BEGIN
 		           GROUP BY 1, 2, 3, 4) mo
 		    ON mo.region_id = s.region_id AND mo.origin_cell = s.origin_cell
 		        AND mo.dest_cell = s.dest_cell AND mo.slot = s.slot
-		WHERE NOT bbox OR (s.sum_olon / s.trips BETWEEN p_minlon AND p_maxlon
-		    AND s.sum_olat / s.trips BETWEEN p_minlat AND p_maxlat)
+		WHERE NOT bbox OR tripline.group_in_box(s.sum_olon, s.sum_olat, s.trips,
+		    p_minlon, p_minlat, p_maxlon, p_maxlat)
 	)
 	SELECT r.name, tripline.geohash_text(g.origin_cell, p),
 	       tripline.geohash_text(g.dest_cell, p), g.slot::integer,
 	       to_char(time '00:00' + g.slot * sm * interval '1 minute', 'HH24:MI'),
-	       g.trips, g.sum_olon / g.trips, g.sum_olat / g.trips,
-	       g.sum_dlon / g.trips, g.sum_dlat / g.trips, g.first_ts, g.last_ts,
+	       g.trips, tripline.group_mean(g.sum_olon, g.trips),
+	       tripline.group_mean(g.sum_olat, g.trips),
+	       tripline.group_mean(g.sum_dlon, g.trips),
+	       tripline.group_mean(g.sum_dlat, g.trips), g.first_ts, g.last_ts,
 	       (SELECT json_agg(d.name ORDER BY d.name) FROM tripline.datasources d
 	        WHERE (d.id < 64 AND (g.datasources >> d.id) & 1 = 1)
 	            OR d.id = ANY (g.datasources_more))

@@ -958,6 +958,38 @@ def test_trip_groups(stack):
         assert -180 <= lon <= 180 and -90 <= lat <= 90 and abs(lon) < 20 < abs(lat)
 
 
+def test_trip_groups_centroid_printed_short(stack):
+    """A group's centroid is its coordinates' sum over its count, which
+    can be an ulp off their mean: three trips from 14.4973 gave
+    14.497300000000001.  The report prints it to 15 significant digits
+    (tripline.group_mean, 018_groups_bounds.sql), so three equal points
+    give that point back; one trip gives its coordinates as read, all 16
+    digits of them.  Through the endpoint, pending and merged."""
+    del stack
+    s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
+    try:
+        data = (b"region,origin_coord,destination_coord,datetime,datasource\n" +
+                b"".join(b"Prague,POINT (14.4973 50.0755),POINT (14.4301 50.0402),"
+                         b"2018-05-2%d 08:10:00,app\n" % d for d in (1, 2, 3)) +
+                b"Prague,POINT (14.42559591323251 50.05243955448663),POINT (14.4 50.1),"
+                b"2018-05-21 09:10:00,app\n")
+        assert s.load(tagged(data))["state"] == "succeeded"
+        for phase in ("pending", "merged"):
+            r = s.http("GET", "/api/reports/trip-groups?min_trips=1")
+            assert r.status == 200 and b"00000000" not in r.body, (phase, r)
+            groups = {g["trips"]: g for g in r.json()["groups"]}
+            assert set(groups) == {1, 3}, (phase, groups)
+            assert [groups[3][k] for k in ("origin_lon", "origin_lat", "dest_lon", "dest_lat")] \
+                == [14.4973, 50.0755, 14.4301, 50.0402], (phase, groups[3])
+            assert [groups[1][k] for k in ("origin_lon", "origin_lat")] \
+                == [14.42559591323251, 50.05243955448663], (phase, groups[1])
+            if phase == "pending":
+                tend_groups(s)
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
+    finally:
+        s.close()
+
+
 def test_trip_groups_every_plan(stack):
     """report_trip_groups picks one of four ways to read the groups
     (007_groups_plan.sql); each gives what the plain query over every
@@ -1247,15 +1279,17 @@ def every_plan(stack, rnd, forced_min=3):
         cases.append(("'%s'" % name, "NULL, NULL, NULL, NULL", "r.name = '%s'" % name))
     # Boxes of every size, and boxes whose edges are group centroids.
     boxes = [b for b in random_boxes(stack, 120, rnd) if b[0] <= b[2] and b[1] <= b[3]]
-    cents = stack.psql("SELECT sum_olon / trips, sum_olat / trips FROM tripline.trip_groups "
+    cents = stack.psql("SELECT tripline.group_mean(sum_olon, trips), "
+                       "tripline.group_mean(sum_olat, trips) FROM tripline.trip_groups "
                        "WHERE trips >= 2 ORDER BY random() LIMIT 40")
     for lon, lat in ((float(a), float(b)) for a, b in cents):
         w, h = 10 ** rnd.uniform(-4, -1), 10 ** rnd.uniform(-4, -1)
         boxes.append(rnd.choice([(lon, lat, lon + w, lat + h), (lon - w, lat - h, lon, lat),
                                  (lon, lat, lon, lat)]))
     for b in boxes:
-        where = ("g.sum_olon / g.trips BETWEEN {0} AND {2} AND "
-                 "g.sum_olat / g.trips BETWEEN {1} AND {3}").format(*map(f8, b))
+        # The centroid as printed (018_groups_bounds.sql).
+        where = ("tripline.group_in_box(g.sum_olon, g.sum_olat, g.trips, "
+                 "{0}, {1}, {2}, {3})").format(*map(f8, b))
         cases.append(("NULL", ", ".join(map(f8, b)), where))
     seen = set()
     for region, box, where in cases:
