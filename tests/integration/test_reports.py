@@ -964,7 +964,8 @@ def test_trip_groups_centroid_printed_short(stack):
     14.497300000000001.  The report prints it to 15 significant digits
     (tripline.group_mean, 018_groups_bounds.sql), so three equal points
     give that point back; one trip gives its coordinates as read, all 16
-    digits of them.  Through the endpoint, pending and merged."""
+    digits of them, even where the database's extra_float_digits is 0.
+    Through the endpoint, pending and merged."""
     del stack
     s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
     try:
@@ -985,6 +986,14 @@ def test_trip_groups_centroid_printed_short(stack):
                 == [14.42559591323251, 50.05243955448663], (phase, groups[1])
             if phase == "pending":
                 tend_groups(s)
+        # Whatever the server's extra_float_digits: the programs ask for
+        # shortest-exact output when they connect (lib/db.c).
+        s.psql("ALTER DATABASE tripline SET extra_float_digits = 0")
+        s.restart_cgi()
+        r = s.http("GET", "/api/reports/trip-groups?min_trips=1")
+        one = [g for g in r.json()["groups"] if g["trips"] == 1]
+        assert [(g["origin_lon"], g["origin_lat"]) for g in one] == \
+            [(14.42559591323251, 50.05243955448663)], r
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
