@@ -383,6 +383,9 @@ def test_rate_limit_and_private_reports(stack):
         for r in [anon] + [r for r in got if r.status == 429]:
             assert r.headers.get("content-type") == "application/problem+json", r
             assert r.json()["status"] == 429, r
+            # When to try again (RFC 6585 section 4): the bucket gains a
+            # submission each 1/rate s, and the rate is whole per second.
+            assert r.headers.get("retry-after") == "1", r.headers
         assert own.scalar("SELECT count(*) FROM tripline.jobs") == "2"
         # Reading is never limited.
         for _ in range(30):
