@@ -29,7 +29,7 @@ LIB_OBJ	 = $(patsubst %.c,build/%.o,$(LIB_SRC))
 ASAN_LIB_OBJ = $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
 HDRS	 = $(wildcard lib/*.h cgi/*.h jobs/*.h)
 
-.PHONY: all up down reset test check unit bench fuzz deps deps-test clean compose-test
+.PHONY: all up down reset test check unit bench fuzz deps deps-test deps-bench clean compose-test
 
 all: $(BIN)
 
@@ -69,6 +69,9 @@ deps:
 deps-test:
 	@scripts/install-deps.sh test
 
+deps-bench:
+	@scripts/install-deps.sh bench
+
 up: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/stack.sh up
@@ -88,7 +91,7 @@ test: deps-test
 
 check: test
 
-bench: deps all
+bench: deps-bench all
 	@tests/bench/run.sh
 
 fuzz: deps

@@ -27,7 +27,12 @@ static const struct {
 } config_ints[CONFIG__MAX] = {
 	/* CONFIG_MAX_UPLOAD: 4 GiB, the size of a 30M-row file */
 	{ "TRIPLINE_MAX_UPLOAD", 4LL << 30, 1, INT64_MAX },
-	{ "TRIPLINE_THREADS", 8, 1, 256 },		/* CONFIG_THREADS */
+	/*
+	 * CONFIG_THREADS: each worker holds a connection and the relay one
+	 * more, and tripline_web may hold 64 (000_roles.sql, CONNECTION
+	 * LIMIT): more threads would wait for one that never comes.
+	 */
+	{ "TRIPLINE_THREADS", 8, 1, 63 },
 	{ "TRIPLINE_LEASE_SECONDS", 30, 2, 86400 },	/* CONFIG_LEASE_SECONDS */
 	{ "TRIPLINE_MAX_ATTEMPTS", 3, 1, 100 },	/* CONFIG_MAX_ATTEMPTS */
 	{ "TRIPLINE_REPORTS_PUBLIC", 1, 0, 1 },	/* CONFIG_REPORTS_PUBLIC */
@@ -63,7 +68,10 @@ config_load(struct config *cfg, const char *role_default)
 			continue;
 		if (num_parse_i64(s, strlen(s), config_ints[i].min,
 		    config_ints[i].max, &v[i]) != 0) {
-			log_error("invalid %s: \"%s\"", config_ints[i].name, s);
+			log_error("invalid %s: \"%s\" (a whole number from "
+			    "%lld to %lld)", config_ints[i].name, s,
+			    (long long)config_ints[i].min,
+			    (long long)config_ints[i].max);
 			return -1;
 		}
 	}

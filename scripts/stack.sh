@@ -10,7 +10,7 @@
 #   TRIPLINE_HTTP_HOST  nginx address [127.0.0.1];  TRIPLINE_HTTP_PORT [8080]
 #   TRIPLINE_PGPORT     PostgreSQL port (unix socket only) [54329]
 #   TRIPLINE_BIN        where the binaries are [<repo>/build]
-#   TRIPLINE_RUNNERS    job runners to start [1]
+#   TRIPLINE_RUNNERS    job runners to start, at most 16 [1]
 #   TRIPLINE_RIM_COMPACT an idle runner merges each job's groups, builds its
 #                       rim table (a box's rim is counted from them) and
 #                       merges rim tables when this many fit together;
@@ -20,7 +20,7 @@
 #                       job; 0 = no limit [600]
 #   TRIPLINE_SPLIT_BYTES a file larger than this is loaded in parts of about
 #                       this size, by every runner at once; 0 = never [0]
-#   TRIPLINE_THREADS    FastCGI worker threads [8]
+#   TRIPLINE_THREADS    FastCGI worker threads, at most 63 [8]
 #   TRIPLINE_MAX_UPLOAD largest upload in bytes [4294967296]
 #   TRIPLINE_TOKEN      bearer token [generated once into var/token]
 #   TRIPLINE_LEASE_SECONDS  a runner's lease; a dead runner's job is retried
@@ -53,6 +53,17 @@ URL="http://$HOST:$PORT"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+
+# A runner holds four connections (work, control, trips, dimensions:
+# jobs/main.c, jobs/dimcache.c) and tripline_runner may hold 64
+# (000_roles.sql, CONNECTION LIMIT).
+runners_check() {
+	case $RUNNERS in
+	''|*[!0-9]*) die "invalid TRIPLINE_RUNNERS: \"$RUNNERS\" (a whole number from 0 to 16)" ;;
+	esac
+	[ "$RUNNERS" -le 16 ] ||
+	    die "invalid TRIPLINE_RUNNERS: \"$RUNNERS\" (a whole number from 0 to 16)"
+}
 
 # PostgreSQL refuses to run as root, and nothing here needs root: as root,
 # every process runs as an unprivileged user (created when missing).
@@ -288,6 +299,7 @@ demo_load() {
 
 up() {
 	local diff stop="make down"
+	runners_check
 	# Another state directory: make down alone would stop the default one.
 	[ "$VAR" = "$ROOT/var" ] || stop="TRIPLINE_VAR=$VAR make down"
 	for b in tripline-cgi tripline-runner tripline-gen; do
@@ -361,7 +373,7 @@ down)	down ;;
 reset)	down >/dev/null; rm -rf "$VAR"; say "tripline stopped, $VAR removed" ;;
 status)	status ;;
 runners)	# make sure runners 1..N are running (tests start extra ones this way)
-	RUNNERS=${2:?usage: $0 runners N}; prepare_dirs; progs_up ;;
+	RUNNERS=${2:?usage: $0 runners N}; runners_check; prepare_dirs; progs_up ;;
 pgrestart)	# restart PostgreSQL under the running programs (fault tests);
 	# MODE is pg_ctl's shutdown mode: fast (default) or immediate (a crash)
 	as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -l "$VAR/log/postgresql.log" \

@@ -2,6 +2,8 @@
 start" and "Configuration"): up twice is harmless, down keeps the data,
 and the settings of a later up apply to it."""
 import os
+import subprocess
+import tempfile
 
 import harness
 
@@ -61,3 +63,24 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
         assert not os.path.exists(s.var)
     finally:
         s.close()
+
+
+def test_connection_hungry_settings_are_refused(stack=None):
+    """tripline_web and tripline_runner may each hold 64 connections
+    (000_roles.sql): a FastCGI worker holds one and the relay one more, a
+    runner four.  More threads or runners than fit are refused at start,
+    with the range, not left to wait for a connection that never comes."""
+    r = subprocess.run([os.path.join(harness.ROOT, "build", "asan", "tripline-cgi")],
+                       env=dict(os.environ, TRIPLINE_THREADS="64"), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    out = r.stdout.decode()
+    assert r.returncode != 0 and \
+        'invalid TRIPLINE_THREADS: "64" (a whole number from 1 to 63)' in out, (r.returncode, out)
+    with tempfile.TemporaryDirectory() as var:
+        r = subprocess.run([os.path.join(harness.ROOT, "scripts", "stack.sh"), "up"],
+                           env=dict(os.environ, TRIPLINE_VAR=var, TRIPLINE_RUNNERS="17"),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = r.stdout.decode()
+        assert r.returncode != 0 and \
+            'invalid TRIPLINE_RUNNERS: "17" (a whole number from 0 to 16)' in out, out
+        assert os.listdir(var) == [], os.listdir(var)   # refused before anything
