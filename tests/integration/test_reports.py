@@ -1378,3 +1378,56 @@ def test_bad_input(stack):
         assert "not found" in p["detail"], p
     assert int(stack.scalar("SELECT count(*) FROM tripline.trips")) > 0
     assert not stack.sanitizer_reports(), stack.sanitizer_reports()
+
+
+# -- edges found by the weekly audit -------------------------------------------
+
+_edges = []
+
+
+def edges(stack):
+    """A stack of its own with crafted rows: names that sort apart in C
+    and in a language's order, tied counts and tied datetimes."""
+    del stack
+    if not _edges:
+        s = harness.Stack()
+        atexit.register(s.close)
+        _edges.append(s)
+        out = io.StringIO()
+        out.write("region,origin_coord,destination_coord,datetime,datasource\n")
+        for region in ("Zed", "abc"):
+            for i in range(6):
+                out.write("%s,POINT (3 3),POINT (4 4),2021-01-03 23:59:59,%s\n"
+                          % (region, "Zq" if i % 2 else "aq"))
+        out.write("Mid,POINT (3 3),POINT (4 4),2021-01-04 00:00:00,aq\n")
+        j = s.load(tagged(out.getvalue().encode()))
+        assert j["state"] == "succeeded", j
+        wait_idle(s)
+    return _edges[0]
+
+
+def test_report_ties_in_c_order(stack):
+    """Ties go by name in C order (docs/reports.md, "The two questions")
+    whatever the collation of the names: here a language's one, as on a
+    database made with en_US.UTF-8 (a default RDS one), where "abc" sorts
+    before "Zed" and C puts "Zed" first (019_weekly_fixes.sql)."""
+    s = edges(stack)
+    coll = s.scalar("SELECT collname FROM pg_collation WHERE collname IN "
+                    "('en-x-icu', 'und-x-icu', 'en_US.utf8') ORDER BY 1 LIMIT 1")
+    if coll is None:
+        raise harness.Skip("no collation other than C")
+    alter = ("ALTER TABLE tripline.regions ALTER COLUMN name TYPE text COLLATE \"%s\"; "
+             "ALTER TABLE tripline.datasources ALTER COLUMN name TYPE text COLLATE \"%s\"")
+    s.psql(alter % (coll, coll))
+    try:
+        for path in ("/api/reports/latest-datasource?top=1", "/api/reports/latest-datasource?top=2"):
+            api = get(s, path)
+            assert [r["region"] for r in api["regions"]] == ["Zed", "abc"][:api["top"]], api
+            assert (api["datasource"], api["last_seen"]) == ("Zq", "2021-01-03 23:59:59"), api
+            assert_row(psql_file(s, "latest_datasource", top=api["top"])[0], api, path)
+        api = get(s, "/api/reports/datasource-regions?datasource=aq")
+        assert [r["region"] for r in api["regions"]] == ["Mid", "Zed", "abc"], api
+        assert [r["region"] for r in psql_file(s, "datasource_regions", datasource="aq")] == \
+            ["Mid", "Zed", "abc"]
+    finally:
+        s.psql(alter % ("default", "default"))
