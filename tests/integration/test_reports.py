@@ -1400,6 +1400,9 @@ def edges(stack):
                 out.write("%s,POINT (3 3),POINT (4 4),2021-01-03 23:59:59,%s\n"
                           % (region, "Zq" if i % 2 else "aq"))
         out.write("Mid,POINT (3 3),POINT (4 4),2021-01-04 00:00:00,aq\n")
+        # The whole calendar's span: 1900-01-01 (a Monday) to 2100's last week.
+        out.write("Far,POINT (-180 -90),POINT (180 90),1900-01-01 00:00:00,far\n")
+        out.write("Far,POINT (180 90),POINT (-180 -90),2100-12-31 23:59:59,far\n")
         j = s.load(tagged(out.getvalue().encode()))
         assert j["state"] == "succeeded", j
         wait_idle(s)
@@ -1431,3 +1434,35 @@ def test_report_ties_in_c_order(stack):
             ["Mid", "Zed", "abc"]
     finally:
         s.psql(alter % ("default", "default"))
+
+
+def test_weekly_average_whatever_the_time_zone(stack):
+    """The weeks do not depend on the session's TimeZone: in zones whose
+    offset changed in the span (Asia/Kolkata from local mean time in
+    1906), a series of weeks stepped in that zone drifted off midnight and
+    dropped the last week with its trips (019_weekly_fixes.sql).  The
+    database's setting reaches the program (restarted) and psql alike."""
+    s = edges(stack)
+    brute = [tuple(r) for r in s.psql(
+        "SELECT g::date::text, (SELECT count(*) FROM tripline.trips t JOIN tripline.regions r "
+        "ON r.id = t.region_id WHERE r.name = 'Far' AND tripline.iso_week(t.ts) = g::date) "
+        "FROM generate_series('1900-01-01'::timestamp, '2100-12-27', interval '7 days') g "
+        "ORDER BY 1")]
+    assert len(brute) == 10488 and brute[-1] == ("2100-12-27", "1"), brute[-1]
+    db = s.scalar("SELECT current_database()")
+    try:
+        for tz in ("Asia/Kolkata", "America/Sao_Paulo", "Europe/Moscow"):
+            s.psql("ALTER DATABASE \"%s\" SET timezone = '%s'" % (db, tz))
+            s.restart_cgi()
+            for q, n in (("region=Far", 2), ("bbox=-180,-90,180,90&match=either", 15),
+                         ("bbox=180,90,180,90&match=both", 0)):
+                api = get(s, "/api/reports/weekly-average?" + q)
+                assert api["week_count"] == 10488 and api["total_trips"] == n, (tz, q, api["weeks"][-1])
+                if q == "region=Far":
+                    assert [(w["week_start"], str(w["trips"])) for w in api["weeks"]] == brute, tz
+            csv.field_size_limit(1 << 24)   # 10,488 weeks of JSON in one field
+            row = psql_file(s, "weekly_average", region="Far")[0]
+            assert (row["week_count"], row["total_trips"]) == ("10488", "2"), (tz, row["week_count"])
+    finally:
+        s.psql("ALTER DATABASE \"%s\" RESET timezone" % db)
+        s.restart_cgi()
