@@ -17,13 +17,16 @@ db_connect(const struct config *cfg, const char *appname)
 	 * extra_float_digits above 0 prints a float8 in its shortest exact
 	 * form (PostgreSQL docs, 20.11.2 "Locale and Formatting"), which the
 	 * reports' JSON keeps as text; 0, set in a server's configuration,
-	 * would round 14.42559591323251 to 15 digits.  A client's startup
-	 * option outranks the server's, database's and role's settings.
+	 * would round 14.42559591323251 to 15 digits.  DateStyle ISO prints
+	 * a timestamp as the input files write it, "2018-05-31 06:20:59"
+	 * (docs/reports.md); "SQL, DMY" printed "31/05/2018 06:20:59".  A
+	 * client's startup option outranks the server's, database's and
+	 * role's settings.
 	 */
 	const char *const keys[] = { "user", "application_name",
 	    "connect_timeout", "options", NULL };
 	const char *const vals[] = { cfg->db_user, appname, "10",
-	    "-c extra_float_digits=1", NULL };
+	    "-c extra_float_digits=1 -c datestyle=ISO", NULL };
 	PGconn	*conn;
 
 	conn = PQconnectdbParams(keys, vals, 0);

@@ -1466,3 +1466,24 @@ def test_weekly_average_whatever_the_time_zone(stack):
     finally:
         s.psql("ALTER DATABASE \"%s\" RESET timezone" % db)
         s.restart_cgi()
+
+
+def test_report_datetimes_whatever_the_datestyle(stack):
+    """Datetimes print as the input files write them (docs/reports.md)
+    whatever the database's DateStyle: the programs connect with
+    datestyle=ISO (lib/db.c); "SQL, DMY" printed 03/01/2021."""
+    s = edges(stack)
+    db = s.scalar("SELECT current_database()")
+    s.psql("ALTER DATABASE \"%s\" SET datestyle = 'SQL, DMY'" % db)
+    try:
+        s.restart_cgi()
+        api = get(s, "/api/reports/latest-datasource?top=1")
+        assert api["last_seen"] == "2021-01-03 23:59:59", api
+        api = get(s, "/api/reports/datasource-regions?datasource=far")
+        assert [(r["first_seen"], r["last_seen"]) for r in api["regions"]] == \
+            [("1900-01-01 00:00:00", "2100-12-31 23:59:59")], api
+        api = get(s, "/api/reports/trip-groups?region=Mid&min_trips=1")
+        assert api["groups"][0]["first_seen"] == "2021-01-04 00:00:00", api
+    finally:
+        s.psql("ALTER DATABASE \"%s\" RESET datestyle" % db)
+        s.restart_cgi()
