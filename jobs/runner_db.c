@@ -37,12 +37,14 @@ static const char claim_sql[] =
     "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AS c "
     "WHERE j.id = c.id "
     "RETURNING j.id, j.attempts, c.attempts, j.source, j.path, j.bytes, "
-    "j.sha256, j.cancel_requested, coalesce(j.error, '')";
+    "j.sha256, j.cancel_requested, coalesce(j.error, ''), "
+    "c.state = 'running', "
+    "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
 enum claim_col {
 	CLAIM_ID, CLAIM_ATTEMPTS, CLAIM_PREV_ATTEMPTS, CLAIM_SOURCE,
 	CLAIM_PATH, CLAIM_BYTES, CLAIM_SHA256, CLAIM_CANCEL, CLAIM_ERROR,
-	CLAIM__MAX
+	CLAIM_EXPIRED, CLAIM_NOW, CLAIM__MAX
 };
 
 static const char winner_sql[] =
@@ -293,13 +295,32 @@ runner_db_winner(PGconn *conn, const struct job *job)
 }
 
 /*
+ * A job taken over from a runner that died (its lease expired): the
+ * attempt that died gets its 'retrying' event, as one that failed
+ * does, so that a stream tells why the job starts again.
+ */
+static int
+claim_retrying(PGconn *conn, const struct job *job, int prev_attempts,
+    const char *now)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "job", json_object_new_int(job->id));
+	json_object_object_add(o, "attempt", json_object_new_int(prev_attempts));
+	json_object_object_add(o, "next_try", json_object_new_string(now));
+	json_object_object_add(o, "error", json_object_new_string(lost_error));
+	return runner_event_emit(conn, job->id, JOB_EVENT_RETRYING, o);
+}
+
+/*
  * The claimed job ends at once: a cancel request, used-up attempts, or
  * a duplicate.  Returns 1 when it did, 0 when the job is to be loaded,
- * -1 on error.  Runs inside the claim's transaction.
+ * -1 on error.  Runs inside the claim's transaction.  expired: the job
+ * was running and its lease expired; now: the claim's time (RFC 3339).
  */
 static int
 claim_settle(PGconn *conn, struct job *job, int cancel, int prev_attempts,
-    const char *prev_error)
+    const char *prev_error, int expired, const char *now)
 {
 	struct job_result	 r;
 	struct json_object	*o;
@@ -316,6 +337,8 @@ claim_settle(PGconn *conn, struct job *job, int cancel, int prev_attempts,
 		return runner_db_end(conn, job, RUNNER_DB_FAILED, &r) ==
 		    RUNNER_DB_OK ? 1 : -1;
 	}
+	if (expired && claim_retrying(conn, job, prev_attempts, now) != 0)
+		return -1;
 	o = json_object_new_object();
 	json_object_object_add(o, "job", json_object_new_int(job->id));
 	json_object_object_add(o, "attempt", json_object_new_int(job->attempt));
@@ -381,7 +404,9 @@ runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
 	r = claim_settle(conn, job,
 	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0,
 	    atoi(PQgetvalue(res, 0, CLAIM_PREV_ATTEMPTS)),
-	    PQgetvalue(res, 0, CLAIM_ERROR));
+	    PQgetvalue(res, 0, CLAIM_ERROR),
+	    strcmp(PQgetvalue(res, 0, CLAIM_EXPIRED), "t") == 0,
+	    PQgetvalue(res, 0, CLAIM_NOW));
 	if (r < 0)
 		goto out;
 	rc = r == 1 ? RUNNER_DB_CLAIM_DONE : RUNNER_DB_CLAIM_RUN;

@@ -367,8 +367,14 @@ def test_sigkill_mid_job_loads_exactly_once(stack):
     assert j["state"] == "succeeded", j
     assert j["rows_loaded"] == rows and j["attempts"] == 2, j
     assert trips(stack, job_id) == rows
-    names = [e for e, _ in events(stack, job_id) if e != "progress"]
-    assert names == ["queued", "started", "started", "succeeded"], names
+    ev = [(e, d) for e, d in events(stack, job_id) if e != "progress"]
+    names = [e for e, _ in ev]
+    # The attempt that died with its runner says so before the next starts.
+    assert names == ["queued", "started", "retrying", "started", "succeeded"], names
+    retry = ev[2][1]
+    assert retry["attempt"] == 1 and ev[3][1]["attempt"] == 2, ev
+    assert retry["error"] == "the runner stopped during the load", retry
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", retry["next_try"]), retry
 
 
 def test_unattached_trips_tables_are_dropped(stack):
