@@ -263,7 +263,7 @@ events_serve(struct http_req *req, int job)
 	enum sse_leid	 leid;
 	const char	*hdr;
 	char		 err[256], q[SAFETEXT_QUOTE_SIZE];
-	int64_t		 last = 0, h, hnew;
+	int64_t		 last = 0, start, h, hnew;
 	int		 rc;
 
 	if (query_parse(req->query, strlen(req->query), events_params, EV__MAX,
@@ -300,6 +300,8 @@ events_serve(struct http_req *req, int job)
 	http_write(req, SSE_RETRY, strlen(SSE_RETRY));
 	/* Without Last-Event-ID a job starts at its beginning, all at now. */
 	ev.sent = leid == SSE_LEID_VALID ? last : (job != 0 ? 0 : h);
+	/* What the client has before its backlog: for the relay's late ids. */
+	start = ev.sent;
 	if (job != 0 && leid != SSE_LEID_VALID)
 		rc = events_history(&ev, h);
 	else
@@ -307,7 +309,7 @@ events_serve(struct http_req *req, int job)
 	for (;;) {
 		if (rc != 0 || ev.done || http_flush(req) != 0)
 			break;
-		take = relay_subscribe(req->fcgi, job, h, ev.sent, &hnew);
+		take = relay_subscribe(req->fcgi, job, h, start, &hnew);
 		if (take == RELAY_TAKEN) {
 			req->handed_over = 1;
 			return;

@@ -86,6 +86,8 @@ struct stream {
 	int		 fd;
 	int		 job_id;	/* 0: every job */
 	int64_t		 skip;		/* sent or had up to this id */
+	int64_t		 after;		/* the client had every id up to
+					 * here before its backlog */
 	int		 ending;	/* the job's final event is queued */
 	int		 dead;		/* the client is gone or too slow */
 	struct qnode	*qhead, *qtail;
@@ -547,9 +549,12 @@ out:
 	return rc;
 }
 
-/* Send one row of (id, job_id, event, data) to the streams that want it. */
+/*
+ * Send one row of (id, job_id, event, data) to the streams that want it.
+ * late: an id given up on that committed after all (relay_late).
+ */
 static void
-relay_dispatch(struct relay *r, const PGresult *res, int row)
+relay_dispatch(struct relay *r, const PGresult *res, int row, int late)
 {
 	struct sse_msg	*m;
 	enum job_event	 ev;
@@ -578,10 +583,14 @@ relay_dispatch(struct relay *r, const PGresult *res, int row)
 			continue;
 		/*
 		 * At or below the horizon a stream joined at, an id was its
-		 * backlog's to send (a late one too, if committed by then);
-		 * below its Last-Event-ID, the client has it.
+		 * backlog's to send; below its Last-Event-ID, the client has
+		 * it.  A late id was not committed when the relay went on
+		 * without it, so the backlog of a stream that joined since
+		 * may not have had it: it is sent unless the client had it
+		 * before (a job stream whose backlog had its final event
+		 * ended there and is not here).
 		 */
-		if (id <= s->skip)
+		if (late ? id <= s->after : id <= s->skip)
 			continue;
 		stream_enqueue(s, m);
 		if (final && s->job_id != 0)
@@ -691,7 +700,7 @@ relay_late(struct relay *r)
 	for (i = 0; i < PQntuples(res); i++) {
 		log_warn("relay: event %s committed late, sent out of order",
 		    PQgetvalue(res, i, 0));
-		relay_dispatch(r, res, i);
+		relay_dispatch(r, res, i, 1);
 		if ((k = late_find(r, col_i64(res, i, 0))) >= 0)
 			late_drop(r, k);
 	}
@@ -841,7 +850,7 @@ relay_main(void *arg)
 		/* Streams handed over until now join at the old horizon. */
 		relay_adopt(r, hnew);
 		for (i = 0; i < upto; i++)
-			relay_dispatch(r, res, i);
+			relay_dispatch(r, res, i, 0);
 		PQclear(res);
 		r->horizon = hnew;
 		gap_prune(r);
@@ -1004,6 +1013,7 @@ relay_subscribe(FCGX_Request *req, int job_id, int64_t at, int64_t after,
 	s->fd = req->ipcFd;
 	s->job_id = job_id;
 	s->skip = after > at ? after : at;
+	s->after = after;
 	/* The relay never waits long on one client. */
 	setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	pthread_mutex_lock(&r->mu);

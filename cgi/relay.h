@@ -59,7 +59,10 @@ int64_t	relay_horizon(int wait_ms);
  * job_id is 0) with an id above both at and after, a heartbeat comment
  * every 15 s, and for a job ends it after the job's final event.  at is
  * the horizon through which the caller sent the backlog; after is what
- * the client already has (its Last-Event-ID), which may be above it.
+ * the client had before the backlog (its Last-Event-ID), which may be
+ * above it.  An id at or below at that commits late (more than a second
+ * after a higher one) is sent too when above after: the backlog may
+ * not have had it.
  * When at is no longer the horizon, returns RELAY_BEHIND with the new
  * one in *horizon.  When taken, the relay owns req: it ends it with
  * FCGX_Finish_r and free(3), so req must come from malloc(3) and

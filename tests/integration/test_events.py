@@ -586,6 +586,42 @@ def test_events_out_of_order_commits(stack):
     assert [e.id for e in seen if e.data.get("job") == job] == [e.id for e in events]
 
 
+def test_events_late_final_ends_a_stream_opened_meanwhile(stack):
+    """A job's final event that commits more than a second after a higher
+    id (a slow load commit) is sent late, out of order.  A stream opened
+    on the job in between, after the relay went on without that id, must
+    get it too and end: its backlog could not have it, it was not
+    committed yet."""
+    job, other = synthetic_job(stack), synthetic_job(stack)
+    a, b = harness.Psql(stack, "evtest_a"), harness.Psql(stack, "evtest_b")
+    try:
+        a.send("BEGIN;")
+        a.send(insert_event_sql(job, "succeeded", {"job": job, "rows_loaded": 0}))
+        a.wait_idle_in_transaction()
+        b.send(insert_event_sql(other, "progress", {"job": other}))  # commits
+        watch = Stream(stack, "/api/events", last_id=int(stack.scalar(
+            "SELECT max(id) - 1 FROM tripline.job_events")))
+        # The relay sends the higher id once it gave up on the lower one.
+        seen = watch.collect(timeout=10, until=lambda e: e.data.get("job") == other)
+        watch.close()
+        assert seen[-1].data["job"] == other, seen
+        st = Stream(stack, "/api/jobs/%d/events" % job)
+        check_stream_head(st)
+        try:
+            early = st.next(timeout=0.5)
+        except socket.timeout:
+            early = None
+        assert early is None, early
+        a.send("COMMIT;")
+        got = st.collect(timeout=10)
+        assert [e.event for e in got] == ["succeeded"], got
+        assert st.eof
+        same_as_db(stack, got, job)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_events_data_cannot_inject(stack):
     """Text with line breaks and field names inside an event stays one
     data line of JSON: no forged event, id or retry reaches the client."""
