@@ -291,6 +291,13 @@ events_serve(struct http_req *req, int job)
 		    "try again");
 		return;
 	}
+	/*
+	 * The backlog is read from this worker's connection after the head
+	 * is sent, when a failure can only end the stream: connect now, so
+	 * that a worker that had none yet answers 503, not an empty stream.
+	 */
+	if (http_db(req) == NULL)
+		return;
 	setsockopt(req->fcgi->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* nginx: pass each event on at once (the location says so too). */
 	http_header(req, "X-Accel-Buffering", "no");

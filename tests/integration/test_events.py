@@ -496,6 +496,30 @@ def test_events_cgi_restart(stack):
     same_as_db(stack, events, job)
 
 
+def test_events_all_resumed_on_a_new_program(stack):
+    """/api/events resumed with Last-Event-ID on a program just started:
+    its workers have no database connection until they need one, and the
+    backlog must not be lost for that (it ended the stream at once, with
+    nothing but its retry line)."""
+    job = synthetic_job(stack)
+    for n in range(3):
+        stack.psql(insert_event_sql(job, "progress", {"job": job, "n": n}))
+    last = int(stack.scalar("SELECT max(id) FROM tripline.job_events")) - 3
+    stack.restart_cgi()
+    # One stream per worker thread at least, held open together, so that
+    # every worker answers one whatever the order they accept in.
+    streams = [Stream(stack, "/api/events", last_id=last) for _ in range(10)]
+    try:
+        for st in streams:
+            check_stream_head(st)
+            got = st.collect(timeout=10, until=lambda e: e.data.get("n") == 2)
+            assert [e.data.get("n") for e in got] == [0, 1, 2], got
+            assert not st.eof and not st.dropped
+    finally:
+        for st in streams:
+            st.close()
+
+
 def test_events_errors(stack):
     """Unknown job: 404 problem+json, not an empty stream; a malformed
     Last-Event-ID or a query string: 400."""
