@@ -29,6 +29,7 @@
 #include "http.h"
 #include "jobstate.h"
 #include "log.h"
+#include "monoclock.h"
 #include "num.h"
 #include "query.h"
 #include "relay.h"
@@ -37,7 +38,8 @@
 
 #define EVENTS_PAGE		1000	/* rows per backlog query (the SQL's LIMIT) */
 #define EVENTS_READY_MS		5000	/* wait for the relay's first connection */
-#define EVENTS_SNDTIMEO_S	10	/* a client reading nothing frees the worker */
+#define EVENTS_SNDTIMEO_S	1	/* a client reading nothing frees the worker */
+#define EVENTS_BACKLOG_MS	1000	/* ... and a slow one, after this long */
 
 enum events_sql {
 	SQL_JOB,
@@ -84,6 +86,7 @@ struct events {
 	int		 job;		/* 0: every job */
 	int64_t		 sent;		/* the client has every id up to here */
 	int		 done;		/* the job's final event was sent */
+	int64_t		 until;		/* the backlog's time is up (ms) */
 };
 
 /* Send the rows (id, event, data) of res; 0, or -1 when the client left. */
@@ -114,6 +117,16 @@ events_send(struct events *ev, const PGresult *res)
 		ev->sent = id;
 		if (ev->job != 0 && job_event_is_final(e))
 			ev->done = 1;
+		/*
+		 * A worker is not a stream's: a client that takes a long
+		 * backlog slowly (or not at all: the socket's buffers take
+		 * megabytes first) ends here and resumes from what it has.
+		 */
+		if (!ev->done && monoclock_ms() > ev->until) {
+			log_info("event stream ended: its client took its "
+			    "backlog too slowly");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -256,7 +269,7 @@ events_check_job(struct http_req *req, int have_last, int64_t last)
 static void
 events_serve(struct http_req *req, int job)
 {
-	struct events	 ev = { req, job, 0, 0 };
+	struct events	 ev = { req, job, 0, 0, 0 };
 	struct query_values qv;
 	struct timeval	 tv = { EVENTS_SNDTIMEO_S, 0 };
 	enum relay_take	 take;
@@ -305,6 +318,7 @@ events_serve(struct http_req *req, int job)
 	if (req->method == HTTP_HEAD)
 		return;
 	http_write(req, SSE_RETRY, strlen(SSE_RETRY));
+	ev.until = monoclock_ms() + EVENTS_BACKLOG_MS;
 	/* Without Last-Event-ID a job starts at its beginning, all at now. */
 	ev.sent = leid == SSE_LEID_VALID ? last : (job != 0 ? 0 : h);
 	/* What the client has before its backlog: for the relay's late ids. */

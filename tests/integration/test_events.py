@@ -693,6 +693,44 @@ def test_events_streams_do_not_starve(stack):
     stack.wait_job(job)
 
 
+def test_events_backlog_to_clients_reading_nothing(stack):
+    """Clients that ask for a long backlog and read nothing hold the
+    worker threads that send it only briefly: more of them than there are
+    workers must not keep the rest of the API waiting for long (each held
+    its worker for seconds of 10 s send timeouts; /api/health waited 45 s,
+    4 s with the backlog's time bounded)."""
+    job = synthetic_job(stack)
+    stack.psql("INSERT INTO tripline.job_events (job_id, event, data) "
+               "SELECT %d, 'progress', jsonb_build_object('job', %d, 'pad', "
+               "repeat('x', 300), 'n', g) FROM generate_series(1, 100000) g" % (job, job))
+    first = int(stack.scalar("SELECT min(id) FROM tripline.job_events WHERE job_id = %d"
+                             % job))
+    # Wait for the relay to pass them: the backlog is what is below it.
+    stack.psql(insert_event_sql(job, "progress", {"job": job, "n": "last"}))
+    last = int(stack.scalar("SELECT max(id) FROM tripline.job_events"))
+    st = Stream(stack, "/api/events", last_id=last - 1)
+    st.collect(timeout=60, until=lambda e: e.id == last)
+    st.close()
+    socks = []
+    try:
+        for _ in range(16):
+            s = socket.create_connection(("127.0.0.1", stack.port), timeout=5)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(("GET /api/events?last_event_id=%d HTTP/1.1\r\nHost: x\r\n\r\n"
+                       % (first - 1)).encode())
+            socks.append(s)
+        time.sleep(1)
+        t0 = time.monotonic()
+        r = stack.http("GET", "/api/health", timeout=60)
+        waited = time.monotonic() - t0
+        assert r.status == 200, r
+        assert waited < 15, "the API waited %.1f s for the streams' workers" % waited
+    finally:
+        for s in socks:
+            s.close()
+        stack.psql("DELETE FROM tripline.job_events WHERE job_id = %d" % job)
+
+
 def test_events_slow_client_dropped(stack):
     """A client that reads nothing cannot hold the relay back: its stream
     is dropped once its queue is full, and other clients go on at once."""
