@@ -46,6 +46,7 @@ enum events_sql {
 	SQL_HISTORY,
 	SQL_JOB_PAGE,
 	SQL_ALL_PAGE,
+	SQL_NEWEST,
 	SQL__MAX
 };
 
@@ -69,6 +70,9 @@ static const char *const events_sql[SQL__MAX] = {
 	/* SQL_ALL_PAGE: $1 after id, $2 through id */
 	"SELECT id, event, data::text FROM tripline.job_events"
 	" WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id LIMIT 1000",
+
+	/* SQL_NEWEST: $1 an id; whether it is above every committed event */
+	"SELECT $1::bigint > coalesce(max(id), 0) FROM tripline.job_events",
 };
 
 enum { EV_LAST_EVENT_ID, EV__MAX };
@@ -232,6 +236,29 @@ final_names(char *buf, size_t size)
 }
 
 /*
+ * Whether a Last-Event-ID names no event: above every committed one (a
+ * client of a database since restored, or one that made it up).  The
+ * relay would skip every event up to it, and a job's stream would never
+ * end.  1 above, 0 not, -1 when answered (the database failed).
+ */
+static int
+events_leid_ahead(struct http_req *req, int64_t last)
+{
+	PGresult	*res;
+	char		 id[24];
+	const char	*vals[1] = { id };
+	int		 ahead;
+
+	snprintf(id, sizeof(id), "%" PRId64, last);
+	if ((res = http_exec(req, "newest event", events_sql[SQL_NEWEST], 1,
+	    vals, 1)) == NULL)
+		return -1;
+	ahead = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return ahead;
+}
+
+/*
  * For a job: 404 when there is none; 204 when the client has its final
  * event already.  Returns 1 to go on, 0 when answered.
  */
@@ -296,6 +323,17 @@ events_serve(struct http_req *req, int job)
 	if (leid == SSE_LEID_ABSENT && qv.v[EV_LAST_EVENT_ID].present) {
 		leid = SSE_LEID_VALID;
 		last = qv.v[EV_LAST_EVENT_ID].i;
+	}
+	if (leid == SSE_LEID_VALID) {
+		if ((rc = events_leid_ahead(req, last)) < 0)
+			return;
+		if (rc == 1) {
+			/* The client's id means nothing here: start afresh. */
+			log_info("Last-Event-ID %" PRId64 " is above every event: "
+			    "stream sent from the start", last);
+			leid = SSE_LEID_ABSENT;
+			last = 0;
+		}
 	}
 	if (job != 0 && !events_check_job(req, leid == SSE_LEID_VALID, last))
 		return;

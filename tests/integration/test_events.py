@@ -520,6 +520,29 @@ def test_events_all_resumed_on_a_new_program(stack):
             st.close()
 
 
+def test_events_last_event_id_above_every_event(stack):
+    """A Last-Event-ID above every event (a client of a database since
+    restored) names nothing: the stream starts afresh, a job's with its
+    state so far, and ends after the final event.  It skipped every event
+    up to that id, so a job's stream never ended."""
+    job = synthetic_job(stack)
+    stack.psql(insert_event_sql(job, "queued", {"job": job, "state": "queued"}))
+    st = Stream(stack, "/api/jobs/%d/events" % job, last_id=10 ** 15)
+    check_stream_head(st)
+    first = st.next(timeout=5)
+    assert first is not None and first.event == "queued", first
+    stack.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
+    rest = st.collect(timeout=10)
+    assert [e.event for e in rest] == ["failed"] and st.eof, rest
+    same_as_db(stack, [first] + rest, job)
+    everything = Stream(stack, "/api/events?last_event_id=%d" % 10 ** 15)
+    check_stream_head(everything)
+    stack.psql(insert_event_sql(job, "progress", {"job": job, "n": 1}))
+    ev = everything.collect(timeout=10, until=lambda e: e.data.get("n") == 1)
+    everything.close()
+    assert ev[-1].data == {"job": job, "n": 1}, ev
+
+
 def test_events_errors(stack):
     """Unknown job: 404 problem+json, not an empty stream; a malformed
     Last-Event-ID or a query string: 400."""
