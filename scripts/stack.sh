@@ -59,10 +59,10 @@ die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
 # (000_roles.sql, CONNECTION LIMIT).
 runners_check() {
 	case $RUNNERS in
-	''|*[!0-9]*) die "invalid TRIPLINE_RUNNERS: \"$RUNNERS\" (a whole number from 0 to 16)" ;;
+	''|*[!0-9]*) ;;
+	*) [ "$RUNNERS" -le 16 ] && return 0 ;;
 	esac
-	[ "$RUNNERS" -le 16 ] ||
-	    die "invalid TRIPLINE_RUNNERS: \"$RUNNERS\" (a whole number from 0 to 16)"
+	die "invalid TRIPLINE_RUNNERS: \"$RUNNERS\" (a whole number from 0 to 16)"
 }
 
 # PostgreSQL refuses to run as root, and nothing here needs root: as root,

@@ -1179,42 +1179,38 @@ def test_trip_groups_pending_bound(stack):
         assert s.scalar("SELECT min_trips FROM tripline.group_top_state") == "12"
         pending = s.load(trips([(i, 2) for i in range(35, 95)]))
         assert pending["state"] == "succeeded", pending
-        for lim, bound in ((5, True), (20, False), (100, False)):
+        def check(box, mt, lim, bound):
+            """The report against brute force, and whether it took the
+            bound; its counts."""
             rows, messages = s.psql_messages(
                 "SET client_min_messages = debug1; SELECT region, origin_cell, dest_cell, "
-                "slot, trips FROM tripline.report_trip_groups(NULL, NULL, NULL, NULL, NULL, "
-                "2, %d)" % lim)
-            assert ("trip groups: bound" in messages) == bound, (lim, messages)
-            want = groups_brute(s, "true", 2, lim)
+                "slot, trips FROM tripline.report_trip_groups(NULL, %s, %d, %d)"
+                % (box or "NULL, NULL, NULL, NULL", mt, lim))
+            assert ("trip groups: bound" in messages) == bound, (box, mt, lim, messages)
+            having = "true" if box is None else (
+                "avg(t.origin_lon) BETWEEN {0} AND {2} AND avg(t.origin_lat) "
+                "BETWEEN {1} AND {3}".format(*box.split(", ")))
+            want = groups_brute(s, "true", mt, lim, having)
             assert [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows] == \
                 [(g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"])
-                 for g in want], lim
-        assert [int(r[4]) for r in rows] == [12] * 5 + [3] * 30 + [2] * 60
+                 for g in want], (box, mt, lim)
+            return [int(r[4]) for r in rows]
+
+        for lim, bound in ((5, True), (20, False), (100, False)):
+            counts = check(None, 2, lim, bound)
+        assert counts == [12] * 5 + [3] * 30 + [2] * 60
         # min_trips=1 and boxes take the bound too (018_groups_bounds.sql):
         # a box's bound counts only group_top's groups whose centroid lies
         # inside it by more than a cell (0.011 by 0.0055 degrees at 6
         # characters).  The small box holds the five groups of 12 and
         # fifteen of 3: with a limit of 20 group_top holds only five of
         # them, no bound; the last box leaves out one group of 12.
-        for box, mt, lim, bound in (("NULL, NULL, NULL, NULL", 1, 5, True),
+        for box, mt, lim, bound in ((None, 1, 5, True),
                                     ("13.9, 49.4, 15.1, 49.8", 2, 5, True),
                                     ("13.98, 49.48, 14.47, 49.57", 1, 5, True),
-                                    ("13.98, 49.48, 14.47, 49.57", 2, 20, False),
                                     ("14.03, 49.48, 14.47, 49.57", 2, 5, False)):
-            rows, messages = s.psql_messages(
-                "SET client_min_messages = debug1; SELECT region, origin_cell, dest_cell, "
-                "slot, trips FROM tripline.report_trip_groups(NULL, %s, %d, %d)"
-                % (box, mt, lim))
-            assert ("trip groups: bound" in messages) == bound, (box, mt, lim, messages)
-            b = [float(v) for v in box.split(", ")] if "NULL" not in box else None
-            want = groups_brute(s, "true", mt, lim, "true" if b is None else (
-                "avg(t.origin_lon) BETWEEN %r AND %r AND avg(t.origin_lat) BETWEEN %r AND %r"
-                % (b[0], b[2], b[1], b[3])))
-            assert [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows] == \
-                [(g["region"], g["origin_cell"], g["dest_cell"], g["slot"], g["trips"])
-                 for g in want], (box, mt, lim)
-            if b is not None and lim == 20:
-                assert [int(r[4]) for r in rows] == [12] * 5 + [3] * 15, rows
+            check(box, mt, lim, bound)
+        assert check("13.98, 49.48, 14.47, 49.57", 2, 20, False) == [12] * 5 + [3] * 15
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
