@@ -11,6 +11,7 @@
 #include "log.h"
 #include "parts_db.h"
 #include "runner_db.h"
+#include "runner_event.h"
 #include "split.h"
 #include "tripspart.h"
 
@@ -44,7 +45,7 @@ static const char insert_sql[] =
  * again (as in runner_db.c's claim): the settle step fails the job.
  */
 static const char claim_sql[] =
-    "WITH c AS (SELECT p.job_id, p.part, p.attempts "
+    "WITH c AS (SELECT p.job_id, p.part, p.attempts, p.state "
     "FROM tripline.job_parts p "
     "WHERE ((p.state = 'queued' AND p.run_after <= now()) "
     "OR (p.state = 'running' AND p.lease_until < now())) "
@@ -61,14 +62,16 @@ static const char claim_sql[] =
     "p.end_byte, p.first_line, p.header_end, p.file_stamp, j.attempts, "
     "j.source, j.path, j.bytes, j.sha256, j.cancel_requested, "
     "coalesce(p.error, ''), "
-    "extract(epoch FROM now() - coalesce(j.started_at, now()))";
+    "extract(epoch FROM now() - coalesce(j.started_at, now())), "
+    "c.state = 'running', "
+    "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
 enum claim_col {
 	CLAIM_JOB, CLAIM_PART, CLAIM_ATTEMPTS, CLAIM_PREV_ATTEMPTS,
 	CLAIM_FIRST_BYTE, CLAIM_END_BYTE, CLAIM_FIRST_LINE, CLAIM_HEADER_END,
 	CLAIM_STAMP, CLAIM_JOB_ATTEMPTS, CLAIM_SOURCE, CLAIM_PATH,
 	CLAIM_BYTES, CLAIM_SHA256, CLAIM_CANCEL, CLAIM_ERROR, CLAIM_RUNNING,
-	CLAIM__MAX
+	CLAIM_EXPIRED, CLAIM_NOW, CLAIM__MAX
 };
 
 static const char others_sql[] =
@@ -94,7 +97,8 @@ static const char release_sql[] =
     "attempts = attempts - 1 + $5, "
     "run_after = now() + $6 * interval '1 second', error = $7, "
     "lease_owner = NULL, lease_until = NULL" PART_WHERE
-    " RETURNING pg_notify('tripline_jobs', job_id::text)";
+    " RETURNING pg_notify('tripline_jobs', job_id::text), "
+    "to_char(run_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
 /* One statement; 0 when it gave tuples, -1 after logging. */
 static int
@@ -248,7 +252,7 @@ parts_settle(PGconn *c, struct job *job, const struct job_part *part,
 			return 0;
 		end = RUNNER_DB_FAILED;
 		r.error = prev_error[0] != '\0' ? prev_error :
-		    "the runner stopped during the load";
+		    RUNNER_DB_LOST_ERROR;
 		log_warn("job %d: part %d used up its attempts: %s", job->id,
 		    part->part, r.error);
 	}
@@ -270,7 +274,7 @@ parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
 	const char	*vals[3] = { owner, lease, maxat };
 	PGresult	*res = NULL;
 	enum runner_db_claim rc = RUNNER_DB_CLAIM_ERROR;
-	int		 r;
+	int		 r, prev;
 
 	memset(job, 0, sizeof(*job));
 	memset(part, 0, sizeof(*part));
@@ -312,11 +316,20 @@ parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
 		goto out;
 	log_info("job %d: part %d claimed, attempt %d of %d", job->id,
 	    part->part, part->attempt, job->max_attempts);
+	prev = atoi(PQgetvalue(res, 0, CLAIM_PREV_ATTEMPTS));
 	r = parts_settle(c, job, part,
-	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0,
-	    atoi(PQgetvalue(res, 0, CLAIM_PREV_ATTEMPTS)),
+	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0, prev,
 	    PQgetvalue(res, 0, CLAIM_ERROR));
 	if (r < 0)
+		goto out;
+	/*
+	 * Taken over from a runner that died (the part's lease expired): the
+	 * job's stream tells why that part starts again, and why the summed
+	 * progress goes back by what it had read.
+	 */
+	if (r == 0 && strcmp(PQgetvalue(res, 0, CLAIM_EXPIRED), "t") == 0 &&
+	    runner_event_retrying(c, job->id, part->part, prev,
+	    PQgetvalue(res, 0, CLAIM_NOW), RUNNER_DB_LOST_ERROR) != 0)
 		goto out;
 	rc = r == 1 ? RUNNER_DB_CLAIM_DONE : RUNNER_DB_CLAIM_RUN;
 out:
@@ -400,8 +413,8 @@ parts_db_release(PGconn *c, const struct job *job,
 {
 	char		 num[5][24];
 	const char	*vals[7];
-	PGresult	*res;
-	enum runner_db_status st;
+	PGresult	*res = NULL;
+	enum runner_db_status st = RUNNER_DB_ERROR;
 
 	parts_vals(job, part, num, vals);
 	snprintf(num[3], 24, "%d", counted ? 1 : 0);
@@ -409,10 +422,23 @@ parts_db_release(PGconn *c, const struct job *job,
 	vals[4] = num[3];
 	vals[5] = num[4];
 	vals[6] = error;
+	if (runner_db_command(c, "BEGIN") != 0)
+		return RUNNER_DB_ERROR;
 	if (parts_exec(c, release_sql, 7, vals, &res, "queue its part again",
 	    job->id) != 0)
-		return RUNNER_DB_ERROR;
-	st = PQntuples(res) == 1 ? RUNNER_DB_OK : RUNNER_DB_GONE;
+		goto out;
+	st = RUNNER_DB_GONE;
+	if (PQntuples(res) == 1) {
+		/* The stream tells why the part starts again (docs/events.md). */
+		st = runner_event_retrying(c, job->id, part->part, part->attempt,
+		    PQgetvalue(res, 0, 1), counted ? error :
+		    RUNNER_DB_REQUEUE_ERROR) == 0 ? RUNNER_DB_OK : RUNNER_DB_ERROR;
+	}
+out:
 	PQclear(res);
+	if (st == RUNNER_DB_ERROR)
+		runner_db_command(c, "ROLLBACK");
+	else if (runner_db_command(c, "COMMIT") != 0)
+		st = RUNNER_DB_ERROR;
 	return st;
 }

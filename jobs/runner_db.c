@@ -105,9 +105,6 @@ static const struct {
 	  JOB_EVENT_RETRYING },		/* RUNNER_DB_REQUEUE */
 };
 
-static const char requeue_error[] = "the runner stopped; queued again";
-static const char lost_error[] = "the runner stopped during the load";
-
 double
 runner_db_elapsed(const struct timespec *t0)
 {
@@ -187,7 +184,7 @@ end_event(const struct job *job, enum runner_db_end end,
 		json_object_object_add(o, "next_try",
 		    json_object_new_string(next_try));
 		json_object_object_add(o, "error", json_object_new_string(
-		    end == RUNNER_DB_RETRY ? r->error : requeue_error));
+		    end == RUNNER_DB_RETRY ? r->error : RUNNER_DB_REQUEUE_ERROR));
 		break;
 	default:
 		break;
@@ -295,24 +292,6 @@ runner_db_winner(PGconn *conn, const struct job *job)
 }
 
 /*
- * A job taken over from a runner that died (its lease expired): the
- * attempt that died gets its 'retrying' event, as one that failed
- * does, so that a stream tells why the job starts again.
- */
-static int
-claim_retrying(PGconn *conn, const struct job *job, int prev_attempts,
-    const char *now)
-{
-	struct json_object	*o = json_object_new_object();
-
-	json_object_object_add(o, "job", json_object_new_int(job->id));
-	json_object_object_add(o, "attempt", json_object_new_int(prev_attempts));
-	json_object_object_add(o, "next_try", json_object_new_string(now));
-	json_object_object_add(o, "error", json_object_new_string(lost_error));
-	return runner_event_emit(conn, job->id, JOB_EVENT_RETRYING, o);
-}
-
-/*
  * The claimed job ends at once: a cancel request, used-up attempts, or
  * a duplicate.  Returns 1 when it did, 0 when the job is to be loaded,
  * -1 on error.  Runs inside the claim's transaction.  expired: the job
@@ -332,12 +311,19 @@ claim_settle(PGconn *conn, struct job *job, int cancel, int prev_attempts,
 		    RUNNER_DB_OK ? 1 : -1;
 	if (prev_attempts >= job->max_attempts) {
 		/* Its last attempt died with its runner (lease expired). */
-		r.error = prev_error[0] != '\0' ? prev_error : lost_error;
+		r.error = prev_error[0] != '\0' ? prev_error :
+		    RUNNER_DB_LOST_ERROR;
 		log_warn("job %d: attempts used up: %s", job->id, r.error);
 		return runner_db_end(conn, job, RUNNER_DB_FAILED, &r) ==
 		    RUNNER_DB_OK ? 1 : -1;
 	}
-	if (expired && claim_retrying(conn, job, prev_attempts, now) != 0)
+	/*
+	 * Taken over from a runner that died (its lease expired): the attempt
+	 * that died gets its 'retrying' event, as one that failed does, so
+	 * that a stream tells why the job starts again.
+	 */
+	if (expired && runner_event_retrying(conn, job->id, -1, prev_attempts,
+	    now, RUNNER_DB_LOST_ERROR) != 0)
 		return -1;
 	o = json_object_new_object();
 	json_object_object_add(o, "job", json_object_new_int(job->id));

@@ -17,6 +17,10 @@
 
 struct config;
 
+/* The error of an attempt that ended with its runner: stopped, or died. */
+#define RUNNER_DB_REQUEUE_ERROR	"the runner stopped; queued again"
+#define RUNNER_DB_LOST_ERROR	"the runner stopped during the load"
+
 struct job {
 	int		 id;
 	int		 attempt;	/* jobs.attempts: this attempt, 1-based */

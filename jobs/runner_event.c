@@ -22,10 +22,10 @@ static const char runner_event_sql[] =
     "SELECT pg_notify('tripline_events', id::text) FROM e";
 
 /*
- * A progress event only while the job runs.  The parts of a split job
- * report from several runners, one of which may end the job meanwhile:
- * FOR SHARE waits for an end being committed and then sees it, so no
- * progress follows the job's last event.
+ * A progress event, or a part's retry, only while the job runs.  The
+ * parts of a split job report from several runners, one of which may end
+ * the job meanwhile: FOR SHARE waits for an end being committed and then
+ * sees it, so no event follows the job's last.
  */
 static const char runner_event_running_sql[] =
     "WITH j AS (SELECT id FROM tripline.jobs WHERE id = $1 "
@@ -49,9 +49,10 @@ runner_event_number(double v)
 	return json_object_new_double_s(v, buf);
 }
 
-int
-runner_event_emit(PGconn *conn, int job_id, enum job_event ev,
-    struct json_object *data)
+/* Insert the event; with running, only while the job runs. */
+static int
+runner_event_insert(PGconn *conn, int job_id, enum job_event ev,
+    struct json_object *data, int running)
 {
 	char		 id[16];
 	const char	*vals[3];
@@ -63,9 +64,8 @@ runner_event_emit(PGconn *conn, int job_id, enum job_event ev,
 	vals[1] = job_event_names[ev];
 	vals[2] = json_object_to_json_string_ext(data,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	res = PQexecParams(conn, ev == JOB_EVENT_PROGRESS ?
-	    runner_event_running_sql : runner_event_sql, 3, NULL, vals, NULL,
-	    NULL, 0);
+	res = PQexecParams(conn, running ? runner_event_running_sql :
+	    runner_event_sql, 3, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("job %d: could not record event %s: %s", job_id,
 		    job_event_names[ev], PQerrorMessage(conn));
@@ -74,4 +74,29 @@ runner_event_emit(PGconn *conn, int job_id, enum job_event ev,
 	PQclear(res);
 	json_object_put(data);
 	return rc;
+}
+
+int
+runner_event_emit(PGconn *conn, int job_id, enum job_event ev,
+    struct json_object *data)
+{
+	return runner_event_insert(conn, job_id, ev, data,
+	    ev == JOB_EVENT_PROGRESS);
+}
+
+int
+runner_event_retrying(PGconn *conn, int job_id, int part, int attempt,
+    const char *next_try, const char *error)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "job", json_object_new_int(job_id));
+	if (part >= 0)
+		json_object_object_add(o, "part", json_object_new_int(part));
+	json_object_object_add(o, "attempt", json_object_new_int(attempt));
+	json_object_object_add(o, "next_try", json_object_new_string(next_try));
+	json_object_object_add(o, "error", json_object_new_string(error));
+	/* A part's retry, like a part's progress, only while its job runs. */
+	return runner_event_insert(conn, job_id, JOB_EVENT_RETRYING, o,
+	    part >= 0);
 }

@@ -28,4 +28,12 @@ int	runner_event_emit(PGconn *conn, int job_id, enum job_event,
  */
 struct json_object *runner_event_number(double v);
 
+/*
+ * A 'retrying' event: attempt ended with error, the next try at next_try
+ * (RFC 3339 UTC).  part is the part of a split job, or -1 for the job
+ * itself.  Returns 0, or -1 after logging.
+ */
+int	runner_event_retrying(PGconn *conn, int job_id, int part, int attempt,
+	    const char *next_try, const char *error);
+
 #endif

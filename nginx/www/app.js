@@ -20,6 +20,10 @@
 		succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled',
 		retrying: 'retrying'
 	};
+	/* A part of a split job tried again leaves its job running. */
+	const stateAfter = (name, d) =>
+	    name === 'retrying' && d.part !== undefined ? 'running' :
+	    STATE_AFTER[name];
 	const TOKEN_KEY = 'tripline.token';
 	const LIST_SIZE = 20;
 
@@ -153,7 +157,7 @@
 	function panelEvent(name, d) {
 		const summary = $('job-summary');
 
-		panelState(STATE_AFTER[name]);
+		panelState(stateAfter(name, d));
 		switch (name) {
 		case 'queued':
 			if (d.filename)
@@ -202,8 +206,10 @@
 			break;
 		case 'retrying':
 			summary.className = 'summary failed';
-			setText(summary, 'attempt ' + d.attempt + ' failed: ' +
-			    d.error + '; next try at ' + clock(d.next_try));
+			setText(summary, (d.part !== undefined ?
+			    'part ' + d.part + ', ' : '') + 'attempt ' +
+			    d.attempt + ' failed: ' + d.error + '; next try at ' +
+			    clock(d.next_try));
 			break;
 		}
 	}
@@ -321,7 +327,7 @@
 			r = makeRow({ id: d.job });
 			setRowPercent(r, 0);
 		}
-		r.job.state = STATE_AFTER[name];
+		r.job.state = stateAfter(name, d);
 		setState(r.st, r.job.state);
 		if (name === 'queued' && d.filename) {
 			r.job.filename = d.filename;

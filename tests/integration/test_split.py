@@ -162,7 +162,7 @@ def test_split_job_faults(stack):
         # once its lease expires, and every row is loaded exactly once.
         name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed())
         job_id = tr.submit_inbox(s, name)
-        wait_part_claimed(s, job_id, owner_pid=s.pid("runner-1"))
+        killed_part = wait_part_claimed(s, job_id, owner_pid=s.pid("runner-1"))
         s.kill("runner-1", signal.SIGKILL)
         assert tr.trips(s, job_id) == 0
         s.start_runners(2)
@@ -173,9 +173,38 @@ def test_split_job_faults(stack):
         p = parts(s, job_id)
         assert len(p) >= 3 and sum(x[3] for x in p) == rows, p
         assert sorted(x[2] for x in p)[-1] == 2, p      # the killed part's second attempt
-        assert [e for e, _ in tr.events(s, job_id) if e != "progress"] == \
-            ["queued", "started", "succeeded"]
+        # The stream says which part starts again, and why.
+        ev = [(e, d) for e, d in tr.events(s, job_id) if e != "progress"]
+        assert [e for e, _ in ev] == ["queued", "started", "retrying", "succeeded"], ev
+        assert ev[2][1] == {"job": job_id, "part": killed_part, "attempt": 1,
+                            "next_try": ev[2][1]["next_try"],
+                            "error": "the runner stopped during the load"}, ev
         assert leftovers(s, job_id)["staged"] == 0
+
+        # The server drops parts' connections: each such part is tried
+        # again after a backoff, with a 'retrying' event naming it.
+        name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed())
+        job_id = tr.submit_inbox(s, name)
+        wait_part_claimed(s, job_id)
+        killed, end = [], time.time() + 30
+        while not killed and time.time() < end:
+            killed = s.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE query LIKE 'COPY tripline.trips\\_job\\_%d\\_%%' "
+                            "AND state = 'active'" % job_id)
+        assert killed and all(k == ("t",) for k in killed), killed
+        j = tr.wait_state(s, job_id, timeout=240)
+        assert j["state"] == "succeeded" and j["rows_loaded"] == rows, j
+        assert tr.trips(s, job_id) == rows
+        ev = [(e, d) for e, d in tr.events(s, job_id) if e != "progress"]
+        retry = [d for e, d in ev if e == "retrying"]
+        assert [e for e, _ in ev] == ["queued", "started"] + ["retrying"] * len(killed) + \
+            ["succeeded"], ev
+        retried = sorted(x[0] for x in parts(s, job_id) if x[2] == 2)
+        assert sorted(d["part"] for d in retry) == retried, (retry, parts(s, job_id))
+        for d in retry:
+            assert set(d) == {"job", "part", "attempt", "next_try", "error"}, d
+            assert d["attempt"] == 1 and d["error"], d
+            assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", d["next_try"]), d
 
         # A cancel while parts load: within a second, nothing left.
         name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed())
