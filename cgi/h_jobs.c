@@ -9,6 +9,8 @@
  * Cancelling races with the runner claiming or finishing the job; every
  * UPDATE is guarded by the state it expects, so exactly one side wins.
  *   queued   -> cancelled now, 'cancelled' event, NOTIFY: 200 and the job
+ *   running, its runner dead (lease expired)
+ *            -> the same: 200 and the job
  *   running  -> cancel_requested: the runner stops within a second and
  *               writes the 'cancelled' event itself: 202 and the job
  *   finished -> 409
@@ -28,10 +30,27 @@
 #define REJECTS_DEFAULT	100
 #define REJECTS_MAX	1000
 
+/*
+ * Cancel the job now if it is as where says: the row, its 'cancelled'
+ * event and the event's NOTIFY in one statement.
+ */
+#define CANCEL_NOW_SQL(where) \
+	"WITH c AS (" \
+	"  UPDATE tripline.jobs SET state = 'cancelled', finished_at = now()" \
+	"  WHERE id = $1 AND " where " RETURNING *" \
+	"), e AS (" \
+	"  INSERT INTO tripline.job_events (job_id, event, data)" \
+	"  SELECT id, 'cancelled'," \
+	"    jsonb_build_object('job', id, 'state', 'cancelled') FROM c" \
+	"  RETURNING id AS event_id" \
+	") SELECT " JOB_JSON_COLUMNS "," \
+	"  pg_notify('tripline_events', e.event_id::text) FROM c, e"
+
 enum jobs_sql {
 	SQL_GET,
 	SQL_LIST,
 	SQL_CANCEL_QUEUED,
+	SQL_CANCEL_ORPHANED,
 	SQL_CANCEL_RUNNING,
 	SQL_STATE,
 	SQL_REJECTS,
@@ -51,16 +70,18 @@ static const char *const jobs_sql[SQL__MAX] = {
 	 * the notification is delivered at commit (PostgreSQL docs, NOTIFY).
 	 * Its payload is the event id: listeners read the event row.
 	 */
-	"WITH c AS ("
-	"  UPDATE tripline.jobs SET state = 'cancelled', finished_at = now()"
-	"  WHERE id = $1 AND state = 'queued' RETURNING *"
-	"), e AS ("
-	"  INSERT INTO tripline.job_events (job_id, event, data)"
-	"  SELECT id, 'cancelled',"
-	"    jsonb_build_object('job', id, 'state', 'cancelled') FROM c"
-	"  RETURNING id AS event_id"
-	") SELECT " JOB_JSON_COLUMNS ","
-	"  pg_notify('tripline_events', e.event_id::text) FROM c, e",
+	CANCEL_NOW_SQL("state = 'queued'"),
+
+	/*
+	 * SQL_CANCEL_ORPHANED: $1 id.  Its runner died (the lease expired):
+	 * no one would act on a request until a runner takes the job over,
+	 * and the dead attempt's load transaction left nothing, so the job
+	 * is cancelled now.  A runner still alive but late finds the job no
+	 * longer running at its next lease step and rolls back.  Not a split
+	 * job (lease_owner 'parts', no lease of its own): what its loaded
+	 * parts left needs a runner to drop it (jobs/parts_db.c).
+	 */
+	CANCEL_NOW_SQL("state = 'running' AND lease_until < now()"),
 
 	/* SQL_CANCEL_RUNNING: $1 id */
 	"UPDATE tripline.jobs SET cancel_requested = true"
@@ -177,6 +198,19 @@ h_jobs_list(struct http_req *req)
 	PQclear(res);
 }
 
+/* The cancel's tries, in order: the first that takes the job answers. */
+static const struct {
+	enum jobs_sql	 sql;
+	int		 status;
+	const char	*what;		/* for the log of a failed statement */
+	const char	*done;		/* logged when it took the job */
+} cancel_steps[] = {
+	{ SQL_CANCEL_QUEUED, 200, "cancel queued job", "cancelled while queued" },
+	{ SQL_CANCEL_ORPHANED, 200, "cancel orphaned job",
+	  "cancelled: its runner had stopped" },
+	{ SQL_CANCEL_RUNNING, 202, "cancel running job", "cancel requested" },
+};
+
 void
 h_jobs_cancel(struct http_req *req)
 {
@@ -184,6 +218,7 @@ h_jobs_cancel(struct http_req *req)
 	char			 id[24];
 	const char		*params[1] = { id };
 	const char		*state;
+	size_t			 k;
 	int			 tries;
 
 	if (http_query_none(req) != 0)
@@ -194,24 +229,19 @@ h_jobs_cancel(struct http_req *req)
 	 * queued for a retry), so look again a few times.
 	 */
 	for (tries = 0; tries < 3; tries++) {
-		if ((res = http_exec(req, "cancel queued job",
-		    jobs_sql[SQL_CANCEL_QUEUED], 1, params, 0)) == NULL)
-			return;
-		if (PQntuples(res) == 1) {
-			log_info("job %s cancelled while queued", id);
-			reply_job(req, 200, res);
-			goto out;
+		for (k = 0; k < sizeof(cancel_steps) / sizeof(cancel_steps[0]);
+		    k++) {
+			if ((res = http_exec(req, cancel_steps[k].what,
+			    jobs_sql[cancel_steps[k].sql], 1, params, 0)) == NULL)
+				return;
+			if (PQntuples(res) == 1) {
+				log_info("job %s: %s", id, cancel_steps[k].done);
+				reply_job(req, cancel_steps[k].status, res);
+				goto out;
+			}
+			PQclear(res);
+			res = NULL;
 		}
-		PQclear(res);
-		if ((res = http_exec(req, "cancel running job",
-		    jobs_sql[SQL_CANCEL_RUNNING], 1, params, 0)) == NULL)
-			return;
-		if (PQntuples(res) == 1) {
-			log_info("job %s: cancel requested", id);
-			reply_job(req, 202, res);
-			goto out;
-		}
-		PQclear(res);
 		if ((res = http_exec(req, "job state", jobs_sql[SQL_STATE], 1,
 		    params, 1)) == NULL)
 			return;

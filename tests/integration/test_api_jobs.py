@@ -441,6 +441,15 @@ def test_cancel_queued(stack):
         stack.psql("UPDATE tripline.jobs SET state = 'cancelled', finished_at = now(), "
                    "lease_owner = NULL, lease_until = NULL WHERE id = %d" % job["id"])
         problem(stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth()), 409)
+        # a running job whose runner died (lease expired): cancelled at once
+        data = csv(3)
+        job = accepted(post(stack, data, "text/csv"), data)
+        stack.psql("UPDATE tripline.jobs SET state = 'running', started_at = now(), "
+                   "attempts = 1, lease_owner = 'test', lease_until = now() - interval '1 s' "
+                   "WHERE id = %d" % job["id"])
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth())
+        assert r.status == 200, r
+        assert r.json()["state"] == "cancelled" and r.json()["finished_at"], r
     finally:
         stack.start_runners(1)
 

@@ -377,6 +377,33 @@ def test_sigkill_mid_job_loads_exactly_once(stack):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", retry["next_try"]), retry
 
 
+def test_cancel_when_its_runner_died(stack):
+    """A running job whose runner died (its lease expired) is cancelled at
+    once: nobody would act on a request until a runner came back."""
+    name, _ = gen_inbox(stack, 1000000, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    wait_progress(stack, job_id)
+    stack.kill("runner-1", signal.SIGKILL)
+    try:
+        end = time.time() + 60
+        while stack.scalar("SELECT lease_until < now() FROM tripline.jobs WHERE id = %d"
+                           % job_id) != "t":
+            assert time.time() < end, job_row(stack, job_id)
+            time.sleep(0.1)
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job_id, b"", stack.auth())
+        assert r.status == 200, (r.status, r.body)
+        assert r.json()["state"] == "cancelled" and r.json()["finished_at"], r.json()
+        ev = check_final_event(stack, job_id, "cancelled")
+        assert ev[-1][1] == {"job": job_id, "state": "cancelled"}, ev[-1]
+    finally:
+        stack.start_runners(1)
+    # The runner that comes back leaves it as it is.
+    time.sleep(2)
+    assert job_row(stack, job_id)["state"] == "cancelled"
+    assert trips(stack, job_id) == 0
+    check_final_event(stack, job_id, "cancelled")
+
+
 def test_unattached_trips_tables_are_dropped(stack):
     """A whole job's trips table is committed just before the load
     transaction attaches it (013_trips_index_apart.sql), so a runner
