@@ -121,6 +121,15 @@ def monday(day):
     return (d - datetime.timedelta(days=d.weekday())).isoformat()
 
 
+def weeks_between(first, last):
+    """The Mondays from first to last (YYYY-MM-DD), none if first is later."""
+    d, end, out = datetime.date.fromisoformat(first), datetime.date.fromisoformat(last), []
+    while d <= end:
+        out.append(d.isoformat())
+        d += datetime.timedelta(days=7)
+    return out
+
+
 def wait_idle(stack):
     stack.wait_scalar("SELECT count(*) FROM tripline.jobs WHERE state IN ('queued', 'running')",
                       "0", "jobs still running", 60)
@@ -836,7 +845,7 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
 
 def test_weekly_average_http(stack):
     """The endpoint against its SQL file and brute force: regions, boxes,
-    every match mode, from/to narrowing and widening the span."""
+    every match mode, from/to narrowing the span (never widening it)."""
     stack = loaded(stack)
     rnd = random.Random(7)
     span = stack.psql("SELECT min(tripline.iso_week(ts)), max(tripline.iso_week(ts)) FROM tripline.trips")[0]
@@ -849,6 +858,8 @@ def test_weekly_average_http(stack):
     cases.append(({"bbox": "14.3,49.9,14.7,50.2", "from": "2018-04-01"}, None))
     cases.append(({"region": "Prague", "to": "2018-06-30"}, None))
     cases.append(({"bbox": "14.3,49.9,14.7,50.2", "from": "2030-01-01", "to": "2030-01-01"}, None))
+    cases.append(({"region": "Turin", "from": "2000-01-01", "to": "2100-01-01"}, None))
+    cases.append(({"region": "Turin", "to": "2000-01-01"}, None))
     for q, b in cases:
         path = "/api/reports/weekly-average?" + "&".join("%s=%s" % kv for kv in q.items())
         api = get(stack, path)
@@ -858,12 +869,15 @@ def test_weekly_average_http(stack):
         row = psql_file(stack, "weekly_average", **v)[0]
         assert_row(row, api, path)
         weeks = api["weeks"]
-        assert weeks[0]["week_start"] == monday(q["from"]) if "from" in q else span[0], path
-        assert weeks[-1]["week_start"] == monday(q["to"]) if "to" in q else span[1], path
+        # The trips' span, narrowed by from/to (issue: "unless from/to
+        # narrow it"); empty when they miss it.
+        first = max(span[0], monday(q["from"])) if "from" in q else span[0]
+        last = min(span[1], monday(q["to"])) if "to" in q else span[1]
+        assert [w["week_start"] for w in weeks] == weeks_between(first, last), (path, weeks)
         assert all(x["week_start"] < y["week_start"] for x, y in zip(weeks, weeks[1:]))
         assert api["week_count"] == len(weeks)
         assert api["total_trips"] == sum(w["trips"] for w in weeks)
-        assert api["weekly_average"] == api["total_trips"] / len(weeks)
+        assert api["weekly_average"] == (api["total_trips"] / len(weeks) if weeks else 0)
         if "region" in q:
             where = "r.name = '%s'" % q["region"]
         else:
