@@ -426,13 +426,19 @@ def test_cancel_queued(stack):
         problem(stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth()),
                 409, "already cancelled")
         problem(stack.http("POST", "/api/jobs/2147483647/cancel", b"", stack.auth()), 404)
+        def cancel_running(lease):
+            """Cancel a job made to look taken by a runner, its lease
+            ending at now() + lease."""
+            data = csv(3)
+            job = accepted(post(stack, data, "text/csv"), data)
+            stack.psql("UPDATE tripline.jobs SET state = 'running', started_at = now(), "
+                       "attempts = 1, lease_owner = 'test', lease_until = now() + "
+                       "interval '%s' WHERE id = %d" % (lease, job["id"]))
+            return job, stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"",
+                                   stack.auth())
+
         # a running job: the cancel is requested, the runner finishes it
-        data = csv(3)
-        job = accepted(post(stack, data, "text/csv"), data)
-        stack.psql("UPDATE tripline.jobs SET state = 'running', started_at = now(), "
-                   "attempts = 1, lease_owner = 'test', lease_until = now() + interval '1 hour' "
-                   "WHERE id = %d" % job["id"])
-        r = stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth())
+        job, r = cancel_running("1 hour")
         assert r.status == 202, r
         assert r.json()["state"] == "running" and r.json()["cancel_requested"] is True, r
         assert stack.scalar("SELECT cancel_requested FROM tripline.jobs WHERE id = %d"
@@ -442,12 +448,7 @@ def test_cancel_queued(stack):
                    "lease_owner = NULL, lease_until = NULL WHERE id = %d" % job["id"])
         problem(stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth()), 409)
         # a running job whose runner died (lease expired): cancelled at once
-        data = csv(3)
-        job = accepted(post(stack, data, "text/csv"), data)
-        stack.psql("UPDATE tripline.jobs SET state = 'running', started_at = now(), "
-                   "attempts = 1, lease_owner = 'test', lease_until = now() - interval '1 s' "
-                   "WHERE id = %d" % job["id"])
-        r = stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth())
+        job, r = cancel_running("-1 s")
         assert r.status == 200, r
         assert r.json()["state"] == "cancelled" and r.json()["finished_at"], r
     finally:
