@@ -10,19 +10,23 @@
  *
  *   - Only LF ends a line; a CR just before it belongs to the terminator
  *     (RFC 4180 section 2 writes CRLF; LF alone is common) and libcsv is
- *     told LF is its only terminator, so a stray CR inside a line is data
- *     and a record can end only at the end of a physical line.
- *   - A record starts at the first line that is not blank (spaces and
- *     tabs only, which libcsv skips too) and ends at the LF where libcsv
- *     reports the end of a record; an LF inside quotes continues it.
- *   - The bytes of a record, its line terminators inside quotes included,
- *     are counted.  Past max_record, or when libcsv (in strict mode)
- *     finds a misplaced quote, the record is abandoned: libcsv is reset,
- *     the rest of the physical line is skipped (only its start is kept,
- *     as raw text) and the record is delivered without fields when the
- *     line ends.  Reading resumes at the next line start.  libcsv's
- *     buffer holds one field, so it never exceeds max_record plus one
- *     growth block.
+ *     told LF is its only terminator, so a stray CR inside a line is data.
+ *   - A record is one physical line: it starts at the first line that is
+ *     not blank (spaces and tabs only, which libcsv skips too) and ends at
+ *     that line's LF.  RFC 4180 section 2 lets an LF inside quotes go on
+ *     into the next line, but no field of a trips file (lib/trip.h: names
+ *     without control characters, WKT points, datetimes) can hold a line
+ *     break, so a quote still open at the end of a line is always a stray
+ *     one; reading on would take every good line after it, up to the
+ *     next quote in the file, into one rejected record.  The line alone is
+ *     rejected (unterminated) and the next one is read afresh, so every
+ *     LF ends a record, whatever came before it.
+ *   - The bytes of a line are counted.  Past max_record, or when libcsv
+ *     (in strict mode) finds a misplaced quote, the record is abandoned:
+ *     libcsv is reset, the rest of the line is skipped (only its start is
+ *     kept, as raw text) and the record is delivered without fields when
+ *     the line ends.  libcsv's buffer holds one field, so it never
+ *     exceeds max_record plus one growth block.
  *
  * Every decision depends on the bytes seen so far, never on where a chunk
  * ends: a CR at the end of a chunk is held until the next byte tells
@@ -299,9 +303,9 @@ csvstream_content(struct csvstream *s, const char *buf, size_t n)
 	return 0;
 }
 
-/* The LF ending a physical line (cr: it came as CRLF). */
+/* The LF ending a physical line, and with it the record. */
 static int
-csvstream_newline(struct csvstream *s, int cr)
+csvstream_newline(struct csvstream *s)
 {
 	s->line++;
 	if (s->bad != CSVSTREAM_GOOD)
@@ -313,20 +317,10 @@ csvstream_newline(struct csvstream *s, int cr)
 	}
 	if (csvstream_parse(s, "\n", 1) != 0)
 		return -1;
-	if (s->recdone || s->bad != CSVSTREAM_GOOD)
-		return csvstream_deliver(s);
-	/* Inside quotes: the line break is part of a field. */
-	if (cr)
-		csvstream_raw(s, "\r\n", 2);
-	else
-		csvstream_raw(s, "\n", 1);
-	s->reclen += 1 + (size_t)cr;
-	if (s->reclen > s->max_record) {
-		/* Already at a line start: nothing to skip. */
-		csvstream_abandon(s, CSVSTREAM_TOO_LONG);
-		return csvstream_deliver(s);
-	}
-	return 0;
+	/* A quote still open: the line is bad on its own (see above). */
+	if (!s->recdone && s->bad == CSVSTREAM_GOOD)
+		csvstream_abandon(s, CSVSTREAM_UNTERMINATED);
+	return csvstream_deliver(s);
 }
 
 /* The data after the byte order mark check, cut into lines. */
@@ -335,33 +329,29 @@ csvstream_bytes(struct csvstream *s, const char *buf, size_t len)
 {
 	const char	*nl;
 	size_t		 n, c;
-	int		 cr;
 
 	while (len > 0) {
 		nl = memchr(buf, '\n', len);
 		n = nl != NULL ? (size_t)(nl - buf) : len;
-		cr = 0;
 		if (s->pendingcr) {
 			/* The CR that ended the last chunk: data unless LF. */
 			s->pendingcr = 0;
-			if (nl != NULL && n == 0)
-				cr = 1;
-			else if (csvstream_content(s, "\r", 1) != 0)
+			if ((nl == NULL || n > 0) &&
+			    csvstream_content(s, "\r", 1) != 0)
 				return -1;
 		}
 		c = n;
 		if (c > 0 && buf[c - 1] == '\r') {
+			/* Part of a CRLF, or held until the next byte says. */
 			c--;
-			if (nl != NULL)
-				cr = 1;
-			else
+			if (nl == NULL)
 				s->pendingcr = 1;
 		}
 		if (c > 0 && csvstream_content(s, buf, c) != 0)
 			return -1;
 		if (nl == NULL)
 			return 0;
-		if (csvstream_newline(s, cr) != 0)
+		if (csvstream_newline(s) != 0)
 			return -1;
 		buf += n + 1;
 		len -= n + 1;

@@ -4,24 +4,28 @@
  * back once per record with the record's fields, its line number and its
  * raw text.  Chunk boundaries never change what is delivered.
  *
- * RFC 4180: fields quoted with '"', a doubled quote inside quotes is one
- * quote, quoted fields may hold commas and line breaks (a CRLF inside
- * quotes is read as LF).  Lines end in LF or CRLF.  Unquoted fields lose
- * their leading and trailing spaces and tabs (libcsv's rule).  Blank
- * lines are skipped; a UTF-8 byte order mark at the very start is
- * dropped; NUL bytes are data.
+ * RFC 4180, but a record is one physical line: fields quoted with '"',
+ * a doubled quote inside quotes is one quote, quoted fields may hold
+ * commas but not line breaks.  Lines end in LF or CRLF.  Unquoted fields
+ * lose their leading and trailing spaces and tabs (libcsv's rule).
+ * Blank lines are skipped; a UTF-8 byte order mark at the very start is
+ * dropped; NUL bytes and a bare CR inside a line are data.
  *
- * Bad records cost one delivery each, then reading starts afresh at the
- * next physical line, even inside an unterminated quote:
+ * Why not RFC 4180's line breaks inside quotes: no field of a trips file
+ * can hold one (lib/trip.h), so a quote open at the end of a line is a
+ * stray one, and reading on would take every good line after it into
+ * one bad record.  So every LF ends a record, whatever came before it:
+ * a reader may start at any line start (a part of a split job).
+ *
+ * Bad records cost one delivery each, the line they are on; reading
+ * starts afresh at the next physical line:
  *   - too_long: over max_record bytes.  Memory is bounded by max_record.
  *   - bad_quote: a quote where RFC 4180 section 2 allows none (inside an
  *     unquoted field, or text after a closing quote: a"b, "a"b).
  *   - unterminated (with bad_quote set too): a quoted field still open
- *     at the end of the input; RFC 4180 section 2 ends an escaped field
- *     with a quote, and a file cut inside one must not load the cut
- *     value.  Mid-file, an open quote takes the lines after it into its
- *     field (RFC 4180) until the record ends, is too_long, or the input
- *     ends.
+ *     at the end of its line, or of the input; RFC 4180 section 2 ends an
+ *     escaped field with a quote, and a line cut inside one must not load
+ *     the cut value.
  * All come without fields, with line and raw set.
  */
 #ifndef TRIPLINE_CSVSTREAM_H
@@ -34,17 +38,16 @@
 #define CSVSTREAM_RAW_MAX	1024
 
 struct csvstream_row {
-	uint64_t	 line;		/* 1-based physical line of its start */
+	uint64_t	 line;		/* its 1-based physical line */
 	size_t		 nfields;
 	const char *const *field;	/* field[i] of len[i] bytes, not */
 	const size_t	*len;		/* NUL-terminated; valid in the callback */
-	const char	*raw;		/* the raw bytes, without the final line */
-	size_t		 rawlen;	/* terminator, cut to CSVSTREAM_RAW_MAX; */
-					/* for a bad record, its start up to */
-					/* the end of the line where it failed */
+	const char	*raw;		/* the raw bytes of the line, without */
+	size_t		 rawlen;	/* its terminator, cut to */
+					/* CSVSTREAM_RAW_MAX */
 	int		 too_long;	/* over max_record bytes: nfields == 0 */
 	int		 bad_quote;	/* misplaced quote: nfields == 0 */
-	int		 unterminated;	/* bad_quote: open at the end */
+	int		 unterminated;	/* bad_quote: open at the line end */
 };
 
 /* Return 0 to go on; non-zero stops: feed/finish return -1, "stopped". */
@@ -54,8 +57,8 @@ struct csvstream;
 
 /*
  * A new reader calling fn(arg, row) for each record; max_record (> 0)
- * caps a record's bytes, line terminators inside it included.  NULL when
- * out of memory.
+ * caps a record's bytes, its line terminator aside.  NULL when out of
+ * memory.
  */
 struct csvstream *csvstream_new(size_t max_record, csvstream_row_fn fn,
 		    void *arg);
@@ -83,7 +86,7 @@ uint64_t	 csvstream_lines(const struct csvstream *);
  * The next byte fed is the start of physical line `line` of the same
  * file: a reader that read the header line and jumps to a later line
  * start (a part of a split job, jobs/split.h).  Only right after a line
- * feed; 0, or -1 when a record is still open.
+ * feed, where no record is ever open; 0, or -1 elsewhere.
  */
 int		 csvstream_jump(struct csvstream *, uint64_t line);
 

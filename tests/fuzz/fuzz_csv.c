@@ -7,11 +7,11 @@
  * - chunk boundaries change nothing: the file fed whole and fed in random
  *   chunks (1 byte up) gives the same records (line, fields, raw text,
  *   too_long) and the same end;
- * - every record has line >= 1, lines never go down and never pass
- *   csvstream_lines(); raw is at most CSVSTREAM_RAW_MAX bytes of the
- *   file's own text; a too_long or bad_quote record has no fields, a
- *   good one has some, no field is longer than max_record, and memory
- *   stays within csvstream_memory's bound;
+ * - a record is one line: every record has line >= 1, lines go up and
+ *   never pass csvstream_lines(); raw is at most CSVSTREAM_RAW_MAX bytes
+ *   of the file's own text, without a line feed; a too_long or bad_quote
+ *   record has no fields, a good one has some, no field is longer than
+ *   max_record, and memory stays within csvstream_memory's bound;
  * - csvstream_records() counts the callbacks; a callback's refusal stops
  *   the reader with "stopped";
  * - the first record goes to trip_header_parse, the others of the right
@@ -177,14 +177,16 @@ on_row(void *arg, const struct csvstream_row *row)
 	size_t		 i, total = 0;
 
 	c->calls++;
-	if (row->line < 1 || row->line < c->lastline)
-		abort();	/* line numbers must not go down */
+	if (row->line < 1 || row->line <= c->lastline)
+		abort();	/* one record a line: line numbers go up */
 	if (row->line > csvstream_lines(c->cs))
 		abort();
 	c->lastline = row->line;
 	if (row->rawlen > CSVSTREAM_RAW_MAX || (row->rawlen > 0 &&
 	    memmem(c->file, c->filelen, row->raw, row->rawlen) == NULL))
 		abort();	/* raw text not from the file */
+	if (memchr(row->raw, '\n', row->rawlen) != NULL)
+		abort();	/* a record went on past a line feed */
 	if (row->too_long && row->bad_quote)
 		abort();
 	if (row->unterminated && !row->bad_quote)

@@ -215,7 +215,8 @@ def test_mixed_bad_rows_reasons(stack):
         b"Pra\x00gue" + GOOD[6:],                                       # 6 NUL in region
         b"\xff\xfe" + GOOD[6:],                                         # 7 invalid UTF-8
         b'"' + b"x" * 70000 + b'",y',                                   # 8 too long
-        # 9-10: one record over two lines; control characters in names
+        # 9-10: a quote open at the end of line 9 rejects that line alone
+        # (a record is one line); line 10 has a quote inside a field
         b'"multi\nline",POINT (1 2),POINT (3 4),2018-05-28 09:03:40,a\tb\\c',
         GOOD.replace(b"09:03:40", b"10:03:40"),                        # 11 good
         GOOD.replace(b"POINT (14.43109483523328 50.04052930943246)", b"POINT (200 50)"),  # 12
@@ -228,8 +229,8 @@ def test_mixed_bad_rows_reasons(stack):
                          "ORDER BY line" % job_id)
     lines = [int(r[0]) for r in rejects]
     loaded = j["rows_loaded"]
-    assert lines == [3, 4, 5, 6, 7, 8, 9, 12], rejects
-    assert loaded == 2 and j["rows_rejected"] == 8, j
+    assert lines == [3, 4, 5, 6, 7, 8, 9, 10, 12], rejects
+    assert loaded == 2 and j["rows_rejected"] == 9, j
     assert j["rows_rejected"] == len(rejects), (j, rejects)
     assert trips(stack, job_id) == loaded
     reasons = {int(r[0]): r[1] for r in rejects}
@@ -237,6 +238,7 @@ def test_mixed_bad_rows_reasons(stack):
     assert "origin_coord" in reasons[3], reasons
     assert "datetime" in reasons[4], reasons
     assert reasons[8] == "line longer than 64 KiB", reasons
+    assert reasons[9] == "unterminated quote" and reasons[10] == "misplaced quote", reasons
     assert "destination_coord" in reasons[12], reasons
     # Raw text is stored sanitised (NUL and bad bytes replaced) and cut.
     assert raws[6].startswith("Pra\ufffdgue,POINT"), raws[6]

@@ -154,12 +154,35 @@ static const struct csv_case cases[] = {
 	{ "quoted comma", "\"a,b\",c\n", 0, 0, "1:a,b|c\n" },
 	{ "doubled quotes", "\"he said \"\"hi\"\"\",x\n", 0, 0,
 	    "1:he said \"hi\"|x\n" },
+	/*
+	 * A record is one line: a quote open at a line's end rejects that
+	 * line alone, and the next line is read afresh (csvstream.h).
+	 */
 	{ "quoted newline", "a,\"b\nc\",d\ne,f\n", 0, 0,
-	    "1:a|b\\x0ac|d\n3:e|f\n" },
+	    "1:UNTERMINATED\n2:BAD_QUOTE\n3:e|f\n" },
 	{ "quoted CRLF", "a,\"b\r\nc\"\r\ne,f\r\n", 0, 0,
-	    "1:a|b\\x0ac\n3:e|f\n" },
+	    "1:UNTERMINATED\n2:BAD_QUOTE\n3:e|f\n" },
 	{ "quotes across many lines", "h\n\"1\n2\n\n3\",x\nlast\n", 0, 0,
-	    "1:h\n2:1\\x0a2\\x0a\\x0a3|x\n6:last\n" },
+	    "1:h\n2:UNTERMINATED\n3:2\n5:BAD_QUOTE\n6:last\n" },
+	{ "stray quote does not swallow the lines after it",
+	    "h\nPrague,\"POINT (1 2),POINT (3 4),t,ds\nTurin,a,b,c,d\n"
+	    "Hamburg,a,b,c,d\n", 0, 0,
+	    "1:h\n2:UNTERMINATED\n3:Turin|a|b|c|d\n4:Hamburg|a|b|c|d\n" },
+	{ "a later quote does not close a stray one",
+	    "h\nx,\"a,b\ny,b\n\"z\",\"c\"\nw,v\n", 0, 0,
+	    "1:h\n2:UNTERMINATED\n3:y|b\n4:z|c\n5:w|v\n" },
+	{ "stray quote, CRLF", "h\r\nx,\"a\r\ny,b\r\n\"z\",c\r\n", 0, 0,
+	    "1:h\n2:UNTERMINATED\n3:y|b\n4:z|c\n" },
+	{ "stray quote, bare CR before LF", "x,\"a\r\r\ny\n", 0, 0,
+	    "1:UNTERMINATED\n2:y\n" },
+	{ "doubled quote at a line end", "h\nx,\"a\"\"\ny\n", 0, 0,
+	    "1:h\n2:UNTERMINATED\n3:y\n" },
+	{ "stray quote, then blank lines", "x,\"a\n\n  \ny\n", 0, 0,
+	    "1:UNTERMINATED\n4:y\n" },
+	{ "stray quote, then one open at the end", "h\nx,\"a\ny,\"b", 0, 0,
+	    "1:h\n2:UNTERMINATED\n3:UNTERMINATED\n" },
+	{ "stray quote, then a last line", "h\nx,\"a\ny,b", 0, 0,
+	    "1:h\n2:UNTERMINATED\n3:y|b\n" },
 	{ "quoted empty", "\"\",x\n", 0, 0, "1:|x\n" },
 	{ "empty fields", ",,\n", 0, 0, "1:||\n" },
 	{ "single field", "x\n", 0, 0, "1:x\n" },
@@ -173,7 +196,7 @@ static const struct csv_case cases[] = {
 	    "1:BAD_QUOTE\n2:d\n" },
 	{ "spaces after closing quote", "\"a\"  ,b\n", 0, 0, "1:a|b\n" },
 	{ "bad quote on a later line", "\"a\nb\"x\nc\n", 0, 0,
-	    "1:BAD_QUOTE\n3:c\n" },
+	    "1:UNTERMINATED\n2:BAD_QUOTE\n3:c\n" },
 	{ "bad quote at the end", "\"a\"b", 0, 0, "1:BAD_QUOTE\n" },
 	{ "text after closing quote does not swallow lines",
 	    "h\n\"Prague\"x,1\nTurin,2\nHamburg,3\n", 0, 0,
@@ -196,8 +219,9 @@ static const struct csv_case cases[] = {
 	 * RFC 4180 section 2: an escaped field ends with a quote; a file
 	 * cut inside one is a bad record, not its cut value.
 	 */
-	{ "unterminated quote at end", "a,\"b\nc,d", 0, 0,
-	    "1:UNTERMINATED\n" },
+	{ "unterminated quote at end", "a,\"b", 0, 0, "1:UNTERMINATED\n" },
+	{ "unterminated quote at end, CRLF", "h\r\na,\"b\r", 0, 0,
+	    "1:h\n2:UNTERMINATED\n" },
 	{ "quote opened at end", "a,\"", 0, 0, "1:UNTERMINATED\n" },
 	{ "cut in the last field", "h\nx,\"funny_c", 0, 0,
 	    "1:h\n2:UNTERMINATED\n" },
@@ -223,13 +247,13 @@ static const struct csv_case cases[] = {
 	{ "long blank line", "a\n                    \nb\n", 0, 16,
 	    "1:a\n2:TOO_LONG\n3:b\n" },
 	{ "unterminated quote resyncs", "a,\"bbbb\nccc\nddd\neee\nfff\n", 0,
-	    10, "1:TOO_LONG\n3:ddd\n4:eee\n5:fff\n" },
-	{ "quoted newline over max", "\"0123456789abcde\nx\"\ny\n", 0, 16,
-	    "1:TOO_LONG\n2:BAD_QUOTE\n3:y\n" },
-	{ "quoted newline at max", "\"0123456789abcd\nx\"\ny\n", 0, 16,
-	    "1:TOO_LONG\n3:y\n" },
-	{ "quoted newline fits", "\"0123456789abc\nx\"\ny\n", 0, 17,
-	    "1:0123456789abc\\x0ax\n3:y\n" },
+	    10, "1:UNTERMINATED\n2:ccc\n3:ddd\n4:eee\n5:fff\n" },
+	{ "open quote at max", "\"0123456789abcde\nx\n", 0, 16,
+	    "1:UNTERMINATED\n2:x\n" },
+	{ "open quote at max CRLF", "\"0123456789abcde\r\nx\n", 0, 16,
+	    "1:UNTERMINATED\n2:x\n" },
+	{ "open quote over max", "\"0123456789abcdef\nx\n", 0, 16,
+	    "1:TOO_LONG\n2:x\n" },
 	{ "many too long", "aaaaaaaaaaaaaaaaaaaa\nbbbbbbbbbbbbbbbbbbbbbbb\n"
 	    "ok\n", 0, 16, "1:TOO_LONG\n2:TOO_LONG\n3:ok\n" },
 	{ "max_record 1", "a\nbb\n\nc", 0, 1, "1:a\n2:TOO_LONG\n4:c\n" },
@@ -241,20 +265,23 @@ static const struct csv_case raw_cases[] = {
 	{ "raw CRLF", "a,b\r\n", 0, 0, "1:a|b raw=a,b\n" },
 	{ "raw leading spaces", "  a,b  \n", 0, 0, "1:a|b raw=  a,b  \n" },
 	{ "raw quoted CRLF", "a,\"b\r\nc\"\r\n", 0, 0,
-	    "1:a|b\\x0ac raw=a,\"b\\x0d\\x0ac\"\n" },
+	    "1:UNTERMINATED raw=a,\"b\n2:BAD_QUOTE raw=c\"\n" },
+	{ "raw stray quote", "h\nPrague,\"POINT (1 2),x\r\ny\n", 0, 0,
+	    "1:h raw=h\n2:UNTERMINATED raw=Prague,\"POINT (1 2),x\n"
+	    "3:y raw=y\n" },
 	{ "raw after blank", "\n\nx\n", 0, 0, "3:x raw=x\n" },
 	{ "raw BOM stripped", "\xef\xbb\xbfh\n", 0, 0, "1:h raw=h\n" },
 	{ "raw NUL", "a\0b\n", 4, 0, "1:a\\x00b raw=a\\x00b\n" },
 	{ "raw too long", "0123456789abcdefghij\r\nx\n", 0, 16,
 	    "1:TOO_LONG raw=0123456789abcdefghij\n2:x raw=x\n" },
-	{ "raw too long at inner newline", "\"0123456789abcde\nx\n", 0, 16,
-	    "1:TOO_LONG raw=\"0123456789abcde\\x0a\n2:x raw=x\n" },
+	{ "raw open quote at max", "\"0123456789abcde\nx\n", 0, 16,
+	    "1:UNTERMINATED raw=\"0123456789abcde\n2:x raw=x\n" },
 	{ "raw bad quote", "\"a\"b,c\r\nx\n", 0, 0,
 	    "1:BAD_QUOTE raw=\"a\"b,c\n2:x raw=x\n" },
 	{ "raw bad quote at end", "x\n\"a\"b,c\r", 0, 0,
 	    "1:x raw=x\n2:BAD_QUOTE raw=\"a\"b,c\n" },
 	{ "raw unterminated", "a,\"b\nc", 0, 0,
-	    "1:UNTERMINATED raw=a,\"b\\x0ac\n" },
+	    "1:UNTERMINATED raw=a,\"b\n2:c raw=c\n" },
 };
 
 static size_t
@@ -389,17 +416,17 @@ test_counts(void)
 	memset(&l, 0, sizeof(l));
 	s = csvstream_new(16, log_row, &l);
 	csvstream_feed(s, in, sizeof(in) - 1);
-	UNIT_CHECK(csvstream_records(s) == 3, "records before finish: %llu",
+	UNIT_CHECK(csvstream_records(s) == 4, "records before finish: %llu",
 	    (unsigned long long)csvstream_records(s));
 	UNIT_CHECK(csvstream_lines(s) == 6, "lines: %llu",
 	    (unsigned long long)csvstream_lines(s));
-	UNIT_CHECK(csvstream_finish(s) == 0 && csvstream_records(s) == 4,
+	UNIT_CHECK(csvstream_finish(s) == 0 && csvstream_records(s) == 5,
 	    "records after finish");
-	UNIT_CHECK(csvstream_finish(s) == 0 && csvstream_records(s) == 4,
+	UNIT_CHECK(csvstream_finish(s) == 0 && csvstream_records(s) == 5,
 	    "finish twice");
 	UNIT_CHECK(csvstream_feed(s, "x\n", 2) == -1, "feed after finish");
-	UNIT_CHECK(strcmp(l.buf, "1:h1|h2\n3:x|y\\x0az\n5:TOO_LONG\n6:w\n") ==
-	    0, "counts log:\n%s", l.buf);
+	UNIT_CHECK(strcmp(l.buf, "1:h1|h2\n3:UNTERMINATED\n4:BAD_QUOTE\n"
+	    "5:TOO_LONG\n6:w\n") == 0, "counts log:\n%s", l.buf);
 	csvstream_free(s);
 	free(l.buf);
 }
@@ -479,15 +506,14 @@ test_huge(void)
 	    "unterminated quote: memory %zu then %zu", mem,
 	    csvstream_memory(s));
 	/*
-	 * Line 2 is "\"open,line,of,data,xx" (22 bytes with its LF), lines
-	 * 3... take 16 bytes each: line 4097 goes over 64 KiB and is
-	 * skipped to its end, line 4098 is read afresh.
+	 * Line 2, "\"open,line,of,data,xx", is rejected on its own; every
+	 * line after it is a record.
 	 */
-	snprintf(want, sizeof(want), "1:h\n2:TOO_LONG\n%d:line|of|data|xx\n",
-	    4098);
+	snprintf(want, sizeof(want), "1:h\n2:UNTERMINATED\n"
+	    "3:line|of|data|xx\n4:line|of|data|xx\n");
 	UNIT_CHECK(l.len > strlen(want) && strncmp(l.buf, want,
 	    strlen(want)) == 0, "unterminated quote: %.80s", l.buf);
-	UNIT_CHECK(csvstream_records(s) == 2 + 512 * 4096 - 4096,
+	UNIT_CHECK(csvstream_records(s) == 2 + 512 * 4096 - 1,
 	    "unterminated quote: %llu records",
 	    (unsigned long long)csvstream_records(s));
 	csvstream_free(s);
