@@ -121,8 +121,8 @@ jobsplit_run(const struct loader_env *env, const struct job *job,
 	    LOADER_DONE)
 		goto out;
 	if (split_finish(&s) < 2) {
-		log_info("job %d: loaded whole (%s)", job->id, s.quote ?
-		    "the file has quotes" : "no second line start found");
+		log_info("job %d: loaded whole (no second line start found)",
+		    job->id);
 		goto out;
 	}
 	lease_stop(lease);

@@ -78,8 +78,6 @@ split_feed(struct split *s, const char *buf, size_t len)
 {
 	const char	*p = buf, *end = buf + len, *nl;
 
-	if (memchr(buf, '"', len) != NULL)
-		s->quote = 1;
 	if (s->header_end == 0 && !s->header_text)
 		split_first_line(s, buf, len);
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
@@ -94,7 +92,7 @@ split_finish(struct split *s)
 {
 	size_t k;
 
-	if (s->quote || !s->header_text || s->header_end < 4 ||
+	if (!s->header_text || s->header_end < 4 ||
 	    s->header_end > s->max_header || s->offset != s->size ||
 	    s->nparts < 2) {
 		s->nparts = 1;

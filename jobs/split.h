@@ -10,10 +10,11 @@
  * (csvstream counts lines by LF alone, and so does this) and where the
  * header line ends, which every part reads first.
  *
- * A file with a double quote anywhere is not split: inside quotes a line
- * feed is data (RFC 4180, section 2), and only a read from the start
- * knows which ones are.  Neither is a file whose header line is longer
- * than max_header or has no line feed.
+ * Quotes do not matter: csvstream ends every record at its line feed,
+ * even inside an open quote (lib/csvstream.h), so a part read from any
+ * line start delivers what a read of the whole file delivers there.  A
+ * file whose header line is longer than max_header or has no line feed
+ * is not split.
  */
 #ifndef TRIPLINE_SPLIT_H
 #define TRIPLINE_SPLIT_H
@@ -37,7 +38,6 @@ struct split {
 	uint64_t	 lines;		/* line feeds fed so far */
 	uint64_t	 header_end;	/* 0 until the header line ended */
 	int		 header_text;	/* the first line is not blank */
-	int		 quote;		/* a '"' was fed */
 	size_t		 nparts;
 	struct split_part part[SPLIT_PARTS_MAX];
 };

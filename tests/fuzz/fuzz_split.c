@@ -8,8 +8,8 @@
  *   line feed, after the header line, with the right line number;
  * - a split file read part by part (the header line, csvstream_jump,
  *   the part) delivers the very records, line numbers and raw text a
- *   read of the whole file does;
- * - a file with a double quote is never split.
+ *   read of the whole file does, quotes or not (a quote left open ends
+ *   with its line, lib/csvstream.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +52,7 @@ cb(void *arg, const struct csvstream_row *row)
 	put(l, &row->line, sizeof(row->line));
 	put(l, &row->too_long, sizeof(row->too_long));
 	put(l, &row->bad_quote, sizeof(row->bad_quote));
+	put(l, &row->unterminated, sizeof(row->unterminated));
 	put(l, &row->nfields, sizeof(row->nfields));
 	for (i = 0; i < row->nfields; i++) {
 		put(l, &row->len[i], sizeof(row->len[i]));
@@ -109,8 +110,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	split_finish(&t);
 	if (s.nparts != t.nparts || s.header_end != t.header_end ||
 	    memcmp(s.part, t.part, s.nparts * sizeof(s.part[0])) != 0)
-		abort();
-	if (s.nparts > 1 && memchr(f, '"', n) != NULL)
 		abort();
 	if (s.part[0].first_byte != 0 || s.part[s.nparts - 1].end_byte != n)
 		abort();
