@@ -129,24 +129,6 @@ trip_empty(char *reason, size_t reasonsz, enum trip_col c)
 }
 
 /*
- * Whether a control character starts at val[i]: Unicode general category
- * Cc (Unicode 15, section 4.5), that is C0 (U+0000 to U+001F), DEL
- * (U+007F) and C1 (U+0080 to U+009F, "\xc2\x80" to "\xc2\x9f" in UTF-8;
- * U+0085 is a line break, NEL).
- */
-static int
-trip_control(const char *val, size_t vlen, size_t i)
-{
-	unsigned char	 c = (unsigned char)val[i];
-
-	if (c < 0x20 || c == 0x7f)
-		return 1;
-	return c == 0xc2 && i + 1 < vlen &&
-	    (unsigned char)val[i + 1] >= 0x80 &&
-	    (unsigned char)val[i + 1] <= 0x9f;
-}
-
-/*
  * A region or datasource name, *val of *vlen bytes: trimmed of spaces and
  * tabs at both ends, then not empty, at most TRIP_NAME_MAX bytes of UTF-8
  * without control characters.  libcsv trims an unquoted field (csvstream.h)
@@ -159,7 +141,7 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
     size_t reasonsz)
 {
 	const char	*val = *valp;
-	size_t		 i, vlen = *vlenp;
+	size_t		 vlen = *vlenp;
 
 	while (vlen > 0 && trip_space(val[0])) {
 		val++;
@@ -178,10 +160,14 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
 		    TRIP_NAME_MAX);
 		return trip_reject(reason, reasonsz, c, what, val, vlen);
 	}
-	for (i = 0; i < vlen; i++)
-		if (trip_control(val, vlen, i))
-			return trip_reject(reason, reasonsz, c,
-			    "contains a NUL or control character", val, vlen);
+	/*
+	 * Every control character, general category Cc (utf8.h): a name is
+	 * a label, with no use for a TAB or a line break.  Checked before
+	 * the encoding, so that a name with both says the control.
+	 */
+	if (utf8_has(val, vlen, UTF8_CC))
+		return trip_reject(reason, reasonsz, c,
+		    "contains a NUL or control character", val, vlen);
 	if (!utf8_valid(val, vlen))
 		return trip_reject(reason, reasonsz, c, "not valid UTF-8", val,
 		    vlen);

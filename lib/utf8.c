@@ -1,7 +1,8 @@
 /*
- * utf8.c: UTF-8 validation and sanitising.  The accepted byte sequences
- * are exactly those of Table 3-7 of the Unicode Standard ("Well-Formed
- * UTF-8 Byte Sequences"), which is RFC 3629 section 4 written out.
+ * utf8.c: decoding, control characters, validation and sanitising (see
+ * utf8.h).  The accepted byte sequences are exactly those of Table 3-7
+ * of the Unicode Standard ("Well-Formed UTF-8 Byte Sequences"), which is
+ * RFC 3629 section 4 written out.
  */
 #include <string.h>
 
@@ -12,102 +13,139 @@ static const char utf8_repl[] = "\xef\xbf\xbd";
 #define UTF8_REPL_LEN	3
 
 /*
- * The length of the well-formed sequence at s, or 0 with *bad set to the
- * length of its maximal ill-formed subpart (at least 1).  len >= 1.
+ * Table 3-7 but its first row (00..7F, one byte): for each range of lead
+ * bytes, how many bytes follow, the range of the first of them and the
+ * lead's payload bits.  The bytes after the first are 80..BF.  The narrow
+ * first ranges are what refuses overlong forms (E0, F0), surrogates (ED)
+ * and code points above U+10FFFF (F4); C0, C1 (overlong two-byte forms)
+ * and F5..FF lead nothing.
  */
-static size_t
-utf8_seq(const unsigned char *s, size_t len, size_t *bad)
-{
-	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
-	size_t		 need, k;
+static const struct utf8_row {
+	unsigned char	 lead_lo, lead_hi, need, lo, hi, bits;
+} utf8_rows[] = {
+	{ 0xc2, 0xdf, 1, 0x80, 0xbf, 0x1f },
+	{ 0xe0, 0xe0, 2, 0xa0, 0xbf, 0x0f },
+	{ 0xe1, 0xec, 2, 0x80, 0xbf, 0x0f },
+	{ 0xed, 0xed, 2, 0x80, 0x9f, 0x0f },
+	{ 0xee, 0xef, 2, 0x80, 0xbf, 0x0f },
+	{ 0xf0, 0xf0, 3, 0x90, 0xbf, 0x07 },
+	{ 0xf1, 0xf3, 3, 0x80, 0xbf, 0x07 },
+	{ 0xf4, 0xf4, 3, 0x80, 0x8f, 0x07 },
+};
 
-	if (c < 0x80)
+/*
+ * The code points of each class.  utf8_is takes the first class that
+ * holds a code point, so TAB, before C0, is not in C0.
+ */
+static const struct {
+	uint32_t	 lo, hi;
+} utf8_class_range[UTF8_CLASS__MAX] = {
+	[UTF8_CLASS_TAB]		= { 0x0009, 0x0009 },
+	[UTF8_CLASS_C0]			= { 0x0000, 0x001f },
+	[UTF8_CLASS_DEL]		= { 0x007f, 0x007f },
+	[UTF8_CLASS_C1]			= { 0x0080, 0x009f },
+	[UTF8_CLASS_BIDI_EMBED]		= { 0x202a, 0x202e },
+	[UTF8_CLASS_BIDI_ISOLATE]	= { 0x2066, 0x2069 },
+};
+
+size_t
+utf8_decode(const char *buf, size_t len, uint32_t *cp)
+{
+	const unsigned char	*s = (const unsigned char *)buf;
+	const struct utf8_row	*r = NULL;
+	unsigned char		 lo, hi;
+	uint32_t		 c;
+	size_t			 i, k;
+
+	*cp = UTF8_BAD;
+	if (len == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
 		return 1;
-	if (c < 0xc2) {
-		/* A continuation byte, or C0/C1: overlong two-byte form. */
-		*bad = 1;
-		return 0;
 	}
-	if (c < 0xe0)
-		need = 1;
-	else if (c < 0xf0) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;	/* surrogates D800-DFFF */
-	} else if (c < 0xf5) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (k = 1; k <= need; k++) {
-		if (k >= len || s[k] < lo || s[k] > hi) {
-			*bad = k;
-			return 0;
+	for (i = 0; i < sizeof(utf8_rows) / sizeof(utf8_rows[0]); i++)
+		if (s[0] >= utf8_rows[i].lead_lo &&
+		    s[0] <= utf8_rows[i].lead_hi) {
+			r = &utf8_rows[i];
+			break;
 		}
+	if (r == NULL)
+		return 1;	/* a continuation byte or no lead at all */
+	c = s[0] & r->bits;
+	lo = r->lo;
+	hi = r->hi;
+	for (k = 1; k <= r->need; k++) {
+		/* The maximal subpart ends before the first misfit byte. */
+		if (k >= len || s[k] < lo || s[k] > hi)
+			return k;
+		c = c << 6 | (s[k] & 0x3f);
 		lo = 0x80;
 		hi = 0xbf;
 	}
-	return need + 1;
+	*cp = c;
+	return k;
+}
+
+int
+utf8_is(uint32_t cp, unsigned classes)
+{
+	int	 c;
+
+	if (cp >= 0x20 && cp < 0x7f)
+		return 0;	/* printable ASCII, most text: no class */
+	for (c = 0; c < UTF8_CLASS__MAX; c++)
+		if (cp >= utf8_class_range[c].lo &&
+		    cp <= utf8_class_range[c].hi)
+			return (classes & UTF8_CLASS_BIT(c)) != 0;
+	return 0;
+}
+
+int
+utf8_has(const char *buf, size_t len, unsigned classes)
+{
+	size_t		 i = 0;
+	uint32_t	 cp;
+
+	while (i < len) {
+		i += utf8_decode(buf + i, len - i, &cp);
+		if (utf8_is(cp, classes))
+			return 1;
+	}
+	return 0;
 }
 
 int
 utf8_valid(const char *buf, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)buf;
-	size_t	 i = 0, n, bad;
+	size_t		 i = 0;
+	uint32_t	 cp;
 
 	while (i < len) {
-		if (s[i] >= 0x01 && s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] == 0x00)
+		i += utf8_decode(buf + i, len - i, &cp);
+		if (cp == UTF8_BAD || cp == 0)
 			return 0;
-		if ((n = utf8_seq(s + i, len - i, &bad)) == 0)
-			return 0;
-		i += n;
 	}
 	return 1;
 }
 
 size_t
-utf8_sanitize(const char *buf, size_t len, char *out, size_t outsz)
+utf8_replace(const char *buf, size_t len, unsigned classes, char *out,
+    size_t outsz, size_t *used)
 {
-	const unsigned char *s = (const unsigned char *)buf;
 	const char	*src;
-	size_t		 i = 0, o = 0, n, bad = 0, w;
+	size_t		 i = 0, o = 0, n, w;
+	uint32_t	 cp;
 
 	if (outsz == 0)
-		return 0;
+		goto out;
 	while (i < len) {
-		if (s[i] < 0x20 && s[i] != '\t') {
-			/* NUL and C0 controls: unsafe in logs and messages. */
+		n = utf8_decode(buf + i, len - i, &cp);
+		src = buf + i;
+		w = n;
+		if (cp == UTF8_BAD || utf8_is(cp, classes)) {
 			src = utf8_repl;
 			w = UTF8_REPL_LEN;
-			n = 1;
-		} else if ((n = utf8_seq(s + i, len - i, &bad)) != 0) {
-			src = buf + i;
-			w = n;
-			/*
-			 * C1 controls, U+0080 to U+009F: U+0085 (NEL) ends a
-			 * line for Unicode (UAX #14) and Python's splitlines,
-			 * U+009B is CSI to a terminal.
-			 */
-			if (s[i] == 0xc2 && s[i + 1] < 0xa0) {
-				src = utf8_repl;
-				w = UTF8_REPL_LEN;
-			}
-		} else {
-			src = utf8_repl;
-			w = UTF8_REPL_LEN;
-			n = bad;
 		}
 		if (w > outsz - 1 - o)
 			break;
@@ -116,5 +154,14 @@ utf8_sanitize(const char *buf, size_t len, char *out, size_t outsz)
 		i += n;
 	}
 	out[o] = '\0';
+out:
+	if (used != NULL)
+		*used = i;
 	return o;
+}
+
+size_t
+utf8_sanitize(const char *buf, size_t len, char *out, size_t outsz)
+{
+	return utf8_replace(buf, len, UTF8_SANITIZE, out, outsz, NULL);
 }

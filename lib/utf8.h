@@ -1,26 +1,107 @@
 /*
- * utf8.h: UTF-8 checks for names that go into the database and for text
- * echoed back in error messages.  Pure functions over (buf, len).
+ * utf8.h: UTF-8 for text from outside, in one place: a decoder of one
+ * character, a predicate for the control characters a caller refuses or
+ * replaces, and the checks and sanitisers built on them (names that go
+ * into the database, reject reasons, logs, text shown back to clients).
+ * Pure functions over (buf, len).
  */
 #ifndef TRIPLINE_UTF8_H
 #define TRIPLINE_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* *cp of an ill-formed sequence: above every code point (U+10FFFF). */
+#define UTF8_BAD	0xFFFFFFFFu
 
 /*
- * 1 if buf is well-formed UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF) and holds no NUL byte, else 0.
- * The empty string is valid.
+ * Decode the character at the start of buf.  Returns its length in bytes
+ * and sets *cp to its code point.  Only the sequences of Table 3-7 of the
+ * Unicode Standard (RFC 3629 section 4) are well-formed: no overlong
+ * forms, no surrogates (U+D800 to U+DFFF), nothing above U+10FFFF.  For
+ * an ill-formed sequence, a truncated one at the end of buf included, *cp
+ * is UTF8_BAD and the length is that of its maximal subpart (Unicode 15
+ * section 3.9, D93b; at least 1 byte), so that a caller replacing each by
+ * U+FFFD follows the standard's recommended practice (also what browsers
+ * do, WHATWG Encoding section 8.1.1).  Never reads past len; returns 0
+ * (and *cp UTF8_BAD) when len is 0.
+ */
+size_t	utf8_decode(const char *buf, size_t len, uint32_t *cp);
+
+/*
+ * Classes of characters that are unsafe to store or show.  A code point is
+ * in at most one class: TAB is not in UTF8_CLASS_C0.
+ *
+ * Control characters are general category Cc (Unicode 15, section 4.5 and
+ * section 23.1): C0, DEL and C1.  A C0 control can end a line or start a
+ * terminal escape (ESC), U+0085 (NEL) ends a line for Unicode (UAX #14)
+ * and for Python's splitlines, U+009B is CSI to a terminal, and DEL is
+ * drawn as nothing, hiding where it is.
+ *
+ * The bidirectional embeddings, overrides and isolates (UAX #9, sections
+ * 2.1 to 2.5) reorder the text that follows them up to the end of the
+ * paragraph: an RLO makes "gpj.exe" show as "exe.jpg" and a whole reason
+ * read backwards.  The implicit marks (LRM, RLM, ALM; UAX #9 section 2.6)
+ * only set the direction of the neutrals around them, reorder nothing
+ * else and are kept.
+ */
+enum utf8_class {
+	UTF8_CLASS_TAB,		/* U+0009 */
+	UTF8_CLASS_C0,		/* U+0000 to U+001F but TAB */
+	UTF8_CLASS_DEL,		/* U+007F */
+	UTF8_CLASS_C1,		/* U+0080 to U+009F */
+	UTF8_CLASS_BIDI_EMBED,	/* U+202A to U+202E: LRE RLE PDF LRO RLO */
+	UTF8_CLASS_BIDI_ISOLATE, /* U+2066 to U+2069: LRI RLI FSI PDI */
+	UTF8_CLASS__MAX
+};
+
+/* Sets of classes, for the classes arguments below. */
+#define UTF8_CLASS_BIT(c)	(1u << (c))
+/* General category Cc: every control character, TAB too. */
+#define UTF8_CC		(UTF8_CLASS_BIT(UTF8_CLASS_TAB) |		\
+			 UTF8_CLASS_BIT(UTF8_CLASS_C0) |		\
+			 UTF8_CLASS_BIT(UTF8_CLASS_DEL) |		\
+			 UTF8_CLASS_BIT(UTF8_CLASS_C1))
+/* The bidirectional formatting characters that reorder text. */
+#define UTF8_BIDI	(UTF8_CLASS_BIT(UTF8_CLASS_BIDI_EMBED) |	\
+			 UTF8_CLASS_BIT(UTF8_CLASS_BIDI_ISOLATE))
+/*
+ * What utf8_sanitize replaces: text for logs, reject reasons and a
+ * reject's raw text.  TAB is kept: it separates fields in a raw record
+ * and breaks no line.
+ */
+#define UTF8_SANITIZE	(UTF8_CLASS_BIT(UTF8_CLASS_C0) |		\
+			 UTF8_CLASS_BIT(UTF8_CLASS_C1))
+
+/* 1 if the code point cp is in one of classes (UTF8_CLASS_BIT bits). */
+int	utf8_is(uint32_t cp, unsigned classes);
+
+/*
+ * 1 if some character of buf is in one of classes, else 0; ill-formed
+ * sequences are skipped (utf8_valid tells them).
+ */
+int	utf8_has(const char *buf, size_t len, unsigned classes);
+
+/*
+ * 1 if buf is well-formed UTF-8 (see utf8_decode) and holds no NUL byte,
+ * else 0.  The empty string is valid.
  */
 int	utf8_valid(const char *buf, size_t len);
 
 /*
  * Copy buf into out, replacing each ill-formed sequence (its maximal
- * subpart, as Unicode 15 section 3.9 recommends), each NUL or other C0
- * control except TAB, and each C1 control (U+0080 to U+009F) by U+FFFD.
- * The copy is cut on a character boundary to at most outsz - 1 bytes
- * and NUL-terminated.  Returns its length;
- * nothing is written when outsz is 0.
+ * subpart, see utf8_decode) and each character in one of classes by
+ * U+FFFD.  The copy is cut on a character boundary to at most outsz - 1
+ * bytes and NUL-terminated.  Returns its length; *used, when not NULL, is
+ * set to the bytes of buf copied (len when all fitted).  Nothing is
+ * written when outsz is 0.
+ */
+size_t	utf8_replace(const char *buf, size_t len, unsigned classes,
+	    char *out, size_t outsz, size_t *used);
+
+/*
+ * utf8_replace with UTF8_SANITIZE: NUL and the other C0 controls but TAB,
+ * and the C1 controls replaced.
  */
 size_t	utf8_sanitize(const char *buf, size_t len, char *out, size_t outsz);
 

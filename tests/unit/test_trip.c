@@ -294,6 +294,79 @@ test_rows(void)
 	}
 }
 
+/*
+ * A name with each class boundary of utf8.h inside it: every control
+ * character (general category Cc: C0, TAB, DEL, C1) is refused, the
+ * characters either side of each range are not.  The bidirectional
+ * controls are not Cc and are kept in a name as before.
+ */
+#define CTL	"contains a NUL or control character"
+static const struct {
+	const char	*name;
+	size_t		 len;	/* 0: strlen(name) */
+	const char	*reason;	/* NULL: accepted */
+} names[] = {
+	{ "a\0b", 3, "region: " CTL ": \"a" R "b\"" },
+	{ "a\x1f" "b", 0, "region: " CTL ": \"a" R "b\"" },
+	{ "a b", 0, NULL },				/* U+0020 */
+	{ "a~b", 0, NULL },				/* U+007E */
+	{ "a\x7f" "b", 0, "region: " CTL ": \"a\x7f" "b\"" },
+	{ "a\xc2\x80" "b", 0, "region: " CTL ": \"a" R "b\"" },
+	{ "a\xc2\x9f" "b", 0, "region: " CTL ": \"a" R "b\"" },
+	{ "a\xc2\xa0" "b", 0, NULL },			/* U+00A0 */
+	{ "a\xe2\x80\xa9" "b", 0, NULL },		/* U+2029 */
+	{ "a\xe2\x80\xaa" "b", 0, NULL },		/* U+202A */
+	{ "a\xe2\x80\xae" "b", 0, NULL },		/* U+202E */
+	{ "a\xe2\x80\xaf" "b", 0, NULL },		/* U+202F */
+	{ "a\xe2\x81\xa5" "b", 0, NULL },		/* U+2065 */
+	{ "a\xe2\x81\xa6" "b", 0, NULL },		/* U+2066 */
+	{ "a\xe2\x81\xa9" "b", 0, NULL },		/* U+2069 */
+	{ "a\xe2\x81\xaa" "b", 0, NULL },		/* U+206A */
+	/* A control after or inside an ill-formed sequence is still one. */
+	{ "\xff\x01", 0, "region: " CTL ": \"" R R "\"" },
+	{ "\xe2\xc2\x85", 0, "region: " CTL ": \"" R R "\"" },
+	{ "\xe2\x82\x7f", 0, "region: " CTL ": \"" R "\x7f\"" },
+	{ "\xe2\x82", 0, "region: not valid UTF-8: \"" R "\"" },
+};
+
+static void
+test_names(void)
+{
+	struct fields	 hf, rf;
+	struct trip_header h;
+	struct trip	 t;
+	char		 reason[512];
+	size_t		 i;
+	int		 rc;
+
+	fields_make(&hf, HDR);
+	if (trip_header_parse((const char *const *)hf.f, hf.len, hf.n, &h,
+	    reason, sizeof(reason)) != 0)
+		abort();
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		fields_make(&rf, "r|" P1 "|" P2 "|" TS "|x");
+		/* The name's bytes exactly, at the end of a heap block. */
+		free(rf.f[0]);
+		rf.len[0] = names[i].len ? names[i].len :
+		    strlen(names[i].name);
+		if ((rf.f[0] = malloc(rf.len[0])) == NULL)
+			abort();
+		memcpy(rf.f[0], names[i].name, rf.len[0]);
+		reason[0] = '\0';
+		rc = trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n,
+		    &t, reason, sizeof(reason));
+		if (names[i].reason == NULL)
+			UNIT_CHECK(rc == 0 && t.region_len == rf.len[0],
+			    "name %zu: refused: %s", i, reason);
+		else
+			UNIT_CHECK(rc == -1 && strcmp(reason, names[i].reason)
+			    == 0, "name %zu: rc %d:\n  got  \"%s\"\n  want "
+			    "\"%s\"", i, rc, reason, names[i].reason);
+		fields_free(&rf);
+	}
+	fields_free(&hf);
+}
+
 /* The values of an accepted row, and names pointing into the fields. */
 static void
 test_values(void)
@@ -474,6 +547,7 @@ main(void)
 {
 	test_headers();
 	test_rows();
+	test_names();
 	test_values();
 	test_files();
 	return unit_done("test_trip");
