@@ -4,10 +4,11 @@
  * functions over (buf, len): no NUL terminator is needed or read.
  *
  * Invalid UTF-8 (RFC 3629 section 3: overlong forms, surrogates, code
- * points past U+10FFFF), NUL, C0 and C1 controls, DEL and the bidirectional
- * overrides (U+202A-U+202E, U+2066-U+2069, which can make "gpj.exe" read
- * as "exe.jpg") each become U+FFFD; output is always cut on a character
- * boundary.
+ * points past U+10FFFF; one U+FFFD for each maximal ill-formed subpart, as
+ * utf8_decode reads it), every control character (NUL, C0 with TAB, DEL,
+ * C1) and the bidirectional overrides (U+202A-U+202E, U+2066-U+2069, which
+ * can make "gpj.exe" read as "exe.jpg") each become U+FFFD; output is
+ * always cut on a character boundary.
  */
 #ifndef TRIPLINE_SAFETEXT_H
 #define TRIPLINE_SAFETEXT_H
