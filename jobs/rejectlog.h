@@ -21,8 +21,8 @@ void	rejectlog_free(struct rejectlog *);
 
 /*
  * Add one reject.  reason and raw are any bytes: they are made valid
- * UTF-8 without NUL or control characters (utf8_sanitize) and cut to
- * REJECTLOG_TEXT_MAX bytes.  Returns 0, or -1 when the file cannot be
+ * UTF-8 without NUL, control characters but TAB or bidirectional
+ * overrides (utf8_sanitize) and cut to REJECTLOG_TEXT_MAX bytes.  Returns 0, or -1 when the file cannot be
  * written (errno set).
  */
 int	rejectlog_add(struct rejectlog *, uint64_t line, const char *reason,

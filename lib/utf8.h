@@ -66,12 +66,13 @@ enum utf8_class {
 #define UTF8_BIDI	(UTF8_CLASS_BIT(UTF8_CLASS_BIDI_EMBED) |	\
 			 UTF8_CLASS_BIT(UTF8_CLASS_BIDI_ISOLATE))
 /*
- * What utf8_sanitize replaces: text for logs, reject reasons and a
- * reject's raw text.  TAB is kept: it separates fields in a raw record
- * and breaks no line.
+ * What utf8_sanitize replaces: text for logs, a job's error, reject
+ * reasons and a reject's raw text, which the page and the API's JSON show
+ * as they are.  TAB is kept: it separates fields in a raw record and
+ * breaks no line.
  */
-#define UTF8_SANITIZE	(UTF8_CLASS_BIT(UTF8_CLASS_C0) |		\
-			 UTF8_CLASS_BIT(UTF8_CLASS_C1))
+#define UTF8_SANITIZE	((UTF8_CC & ~UTF8_CLASS_BIT(UTF8_CLASS_TAB)) |	\
+			 UTF8_BIDI)
 
 /* 1 if the code point cp is in one of classes (UTF8_CLASS_BIT bits). */
 int	utf8_is(uint32_t cp, unsigned classes);
@@ -100,8 +101,8 @@ size_t	utf8_replace(const char *buf, size_t len, unsigned classes,
 	    char *out, size_t outsz, size_t *used);
 
 /*
- * utf8_replace with UTF8_SANITIZE: NUL and the other C0 controls but TAB,
- * and the C1 controls replaced.
+ * utf8_replace with UTF8_SANITIZE: every control character but TAB (NUL,
+ * the rest of C0, DEL, C1) and the bidirectional overrides replaced.
  */
 size_t	utf8_sanitize(const char *buf, size_t len, char *out, size_t outsz);
 

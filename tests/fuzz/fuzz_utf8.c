@@ -6,7 +6,8 @@
  * - utf8_valid agrees with an independent reading of the well-formed byte
  *   sequences of the Unicode Standard, Table 3-7 (= RFC 3629), NUL refused;
  * - sanitize output is NUL-terminated, shorter than its buffer, always
- *   utf8_valid, and has no C0 control but TAB and no C1 control;
+ *   utf8_valid, and has no control character but TAB (C0, DEL, C1) and
+ *   no bidirectional override (U+202A-U+202E, U+2066-U+2069);
  * - valid text without controls that fits comes out unchanged;
  * - sanitize is idempotent, and a smaller buffer gives a prefix of what a
  *   larger one gets (cuts fall on character boundaries);
@@ -65,15 +66,26 @@ ref_valid(const uint8_t *s, size_t n)
 	return 1;
 }
 
+/*
+ * What utf8_sanitize replaces, byte by byte: C0 but TAB, DEL, C1 (C2 80
+ * to C2 9F), the bidi controls (E2 80 AA to E2 80 AE, E2 81 A6 to A9).
+ */
 static int
 has_controls(const uint8_t *s, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if ((s[i] < 0x20 && s[i] != '\t') || (s[i] == 0xc2 &&
-		    i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f))
-			return 1;	/* C0 but TAB, or C1 */
+	for (i = 0; i < n; i++) {
+		if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+			return 1;
+		if (s[i] == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 &&
+		    s[i + 1] <= 0x9f)
+			return 1;
+		if (s[i] == 0xe2 && i + 2 < n &&
+		    ((s[i + 1] == 0x80 && s[i + 2] >= 0xaa && s[i + 2] <= 0xae) ||
+		    (s[i + 1] == 0x81 && s[i + 2] >= 0xa6 && s[i + 2] <= 0xa9)))
+			return 1;
+	}
 	return 0;
 }
 

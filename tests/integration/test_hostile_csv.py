@@ -182,6 +182,38 @@ def test_csv_nul_and_encoding(stack):
            error="not a trips CSV")
 
 
+def test_csv_reject_text_shown(stack):
+    """A reject's reason and raw text are shown as they are, in the page
+    and in the API's JSON: a DEL (drawn as nothing) and a bidi override
+    (an RLO turns the rest of the line round, UAX #9) come out as U+FFFD,
+    in the quoted value and in the raw text."""
+    tag = uuid.uuid4().hex.encode()
+    rlo_date = b"\xe2\x80\xae" + T[::-1]
+    lines = [
+        HEADER,
+        row(t=rlo_date),                                                   # 2 RLO in a date
+        row(region=b"Pra\x7fgue"),                                         # 3 DEL in a name
+        row(t=T + b"\xe2\x81\xa6"),                                        # 4 LRI after a date
+    ]
+    j = expect(stack, "reject text shown", tagged(lines, tag), loaded=0,
+               rejects={2: "datetime", 3: "region", 4: "datetime"})
+    r = stack.http("GET", "/api/jobs/%d/rejects" % j["id"])
+    assert r.status == 200, r
+    got = {x["line"]: (x["reason"], x["raw"]) for x in r.json()["rejects"]}
+    rev = "\ufffd" + T[::-1].decode()
+    t = T.decode()
+    suffix = "," + tag.decode()
+    assert got[2] == ('datetime: not a valid date and time: "%s"' % rev,
+                      row(t=b"").decode().replace(",,", "," + rev + ",") + suffix), got[2]
+    assert got[3] == ('region: contains a NUL or control character: "Pra\ufffdgue"',
+                      "Pra\ufffdgue" + GOOD[6:].decode() + suffix), got[3]
+    assert got[4] == ('datetime: not a valid date and time: "%s\ufffd"' % t,
+                      GOOD.decode().replace(t, t + "\ufffd") + suffix), got[4]
+    for reason, raw in got.values():
+        for c in "\x7f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+            assert c not in reason and c not in raw, (c, reason, raw)
+
+
 def test_csv_long_lines(stack):
     tag = uuid.uuid4().hex.encode()
     mb = 1 << 20
