@@ -168,6 +168,16 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
 	if (utf8_has(val, vlen, UTF8_CC))
 		return trip_reject(reason, reasonsz, c,
 		    "contains a NUL or control character", val, vlen);
+	/*
+	 * Nor the bidirectional embeddings, overrides and isolates (UAX #9,
+	 * sections 2.1 to 2.5): a label has no use for them, and shown in a
+	 * report (JSON, the page, a psql table) an RLO in a name turns the
+	 * text after it round ("Trojan Source", CVE-2021-42574).  Names in
+	 * right-to-left scripts need none: their letters carry direction.
+	 */
+	if (utf8_has(val, vlen, UTF8_BIDI))
+		return trip_reject(reason, reasonsz, c,
+		    "contains a bidirectional control character", val, vlen);
 	if (!utf8_valid(val, vlen))
 		return trip_reject(reason, reasonsz, c, "not valid UTF-8", val,
 		    vlen);

@@ -60,12 +60,14 @@ struct trip {
  * but for spaces and tabs at either end, which are dropped (quoted or
  * not: " Prague " is "Prague"); they must not be empty or blank, and
  * must be at most TRIP_NAME_MAX bytes of valid UTF-8 without control
- * characters (C0, DEL and C1: U+0085 too).  Returns 0, or -1 with a
+ * characters (C0, DEL and C1: U+0085 too) or bidirectional controls
+ * (U+202A to U+202E, U+2066 to U+2069).  Returns 0, or -1 with a
  * short lower-case reason in reason (cut to reasonsz) that quotes the
  * offending value, sanitised and cut to about 60 bytes:
  *   expected 5 fields, got 4
  *   region: empty
  *   region: contains a NUL or control character: "Pra\ufffdgue"
+ *   region: contains a bidirectional control character: "\ufffdeugarP"
  *   region: not valid UTF-8: "Pr\ufffdgue"
  *   datasource: longer than 128 bytes: "aaaa..."
  *   origin_coord: not a WKT point: "POINT (14.4 abc)"

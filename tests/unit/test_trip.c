@@ -302,11 +302,12 @@ test_rows(void)
 
 /*
  * A name with each class boundary of utf8.h inside it: every control
- * character (general category Cc: C0, TAB, DEL, C1) is refused, the
- * characters either side of each range are not.  The bidirectional
- * controls are not Cc and are kept in a name as before.
+ * character (general category Cc: C0, TAB, DEL, C1) and every
+ * bidirectional control (U+202A to U+202E, U+2066 to U+2069) is refused,
+ * the characters either side of each range are not.
  */
 #define CTL	"contains a NUL or control character"
+#define BIDI	"contains a bidirectional control character"
 static const struct {
 	const char	*name;
 	size_t		 len;	/* 0: strlen(name) */
@@ -321,12 +322,12 @@ static const struct {
 	{ "a\xc2\x9f" "b", 0, "region: " CTL ": \"a" R "b\"" },
 	{ "a\xc2\xa0" "b", 0, NULL },			/* U+00A0 */
 	{ "a\xe2\x80\xa9" "b", 0, NULL },		/* U+2029 */
-	{ "a\xe2\x80\xaa" "b", 0, NULL },		/* U+202A */
-	{ "a\xe2\x80\xae" "b", 0, NULL },		/* U+202E */
+	{ "a\xe2\x80\xaa" "b", 0, "region: " BIDI ": \"a" R "b\"" },
+	{ "a\xe2\x80\xae" "b", 0, "region: " BIDI ": \"a" R "b\"" },
 	{ "a\xe2\x80\xaf" "b", 0, NULL },		/* U+202F */
 	{ "a\xe2\x81\xa5" "b", 0, NULL },		/* U+2065 */
-	{ "a\xe2\x81\xa6" "b", 0, NULL },		/* U+2066 */
-	{ "a\xe2\x81\xa9" "b", 0, NULL },		/* U+2069 */
+	{ "a\xe2\x81\xa6" "b", 0, "region: " BIDI ": \"a" R "b\"" },
+	{ "a\xe2\x81\xa9" "b", 0, "region: " BIDI ": \"a" R "b\"" },
 	{ "a\xe2\x81\xaa" "b", 0, NULL },		/* U+206A */
 	/* A control after or inside an ill-formed sequence is still one. */
 	{ "\xff\x01", 0, "region: " CTL ": \"" R R "\"" },
