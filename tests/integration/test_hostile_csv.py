@@ -194,9 +194,10 @@ def test_csv_reject_text_shown(stack):
         row(t=rlo_date),                                                   # 2 RLO in a date
         row(region=b"Pra\x7fgue"),                                         # 3 DEL in a name
         row(t=T + b"\xe2\x81\xa6"),                                        # 4 LRI after a date
+        row(region=b"Pra\xe2\x80\xaegue"),                                 # 5 RLO in a name
     ]
     j = expect(stack, "reject text shown", tagged(lines, tag), loaded=0,
-               rejects={2: "datetime", 3: "region", 4: "datetime"})
+               rejects={2: "datetime", 3: "region", 4: "datetime", 5: "region"})
     r = stack.http("GET", "/api/jobs/%d/rejects" % j["id"])
     assert r.status == 200, r
     got = {x["line"]: (x["reason"], x["raw"]) for x in r.json()["rejects"]}
@@ -209,6 +210,8 @@ def test_csv_reject_text_shown(stack):
                       "Pra\ufffdgue" + GOOD[6:].decode() + suffix), got[3]
     assert got[4] == ('datetime: not a valid date and time: "%s\ufffd"' % t,
                       GOOD.decode().replace(t, t + "\ufffd") + suffix), got[4]
+    assert got[5][0] == 'region: contains a bidirectional control character: "Pra\ufffdgue"', \
+        got[5]
     for reason, raw in got.values():
         for c in "\x7f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
             assert c not in reason and c not in raw, (c, reason, raw)
