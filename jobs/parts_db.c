@@ -64,7 +64,7 @@ static const char claim_sql[] =
     "coalesce(p.error, ''), "
     "extract(epoch FROM now() - coalesce(j.started_at, now())), "
     "c.state = 'running', "
-    "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    RUNNER_DB_RFC3339("now()");
 
 enum claim_col {
 	CLAIM_JOB, CLAIM_PART, CLAIM_ATTEMPTS, CLAIM_PREV_ATTEMPTS,
@@ -98,7 +98,7 @@ static const char release_sql[] =
     "run_after = now() + $6 * interval '1 second', error = $7, "
     "lease_owner = NULL, lease_until = NULL" PART_WHERE
     " RETURNING pg_notify('tripline_jobs', job_id::text), "
-    "to_char(run_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    RUNNER_DB_RFC3339("run_after");
 
 /* One statement; 0 when it gave tuples, -1 after logging. */
 static int

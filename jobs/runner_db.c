@@ -39,7 +39,7 @@ static const char claim_sql[] =
     "RETURNING j.id, j.attempts, c.attempts, j.source, j.path, j.bytes, "
     "j.sha256, j.cancel_requested, coalesce(j.error, ''), "
     "c.state = 'running', "
-    "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    RUNNER_DB_RFC3339("now()");
 
 enum claim_col {
 	CLAIM_ID, CLAIM_ATTEMPTS, CLAIM_PREV_ATTEMPTS, CLAIM_SOURCE,
@@ -63,9 +63,7 @@ static const char next_due_sql[] =
     " WHERE id = $1 AND lease_owner = $2 AND attempts = $3 " \
     "AND state = 'running'"
 #define END_FREE	"lease_owner = NULL, lease_until = NULL"
-#define END_NEXT_TRY \
-    " RETURNING to_char(run_after AT TIME ZONE 'UTC', " \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define END_NEXT_TRY	" RETURNING " RUNNER_DB_RFC3339("run_after")
 
 /*
  * Parameters of every end statement: $1 id, $2 owner, $3 attempt,
