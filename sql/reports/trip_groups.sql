@@ -16,9 +16,15 @@
 -- this statement locks it before taking its snapshot: the stage of a job
 -- whose groups the snapshot sees pending is not dropped under it
 -- (sql/migrations/017_groups_later.sql).
+-- The numbers go through report_*_arg, so that a value that is not one
+-- is an error naming its variable, as the API's 400 names its parameter
+-- (sql/migrations/021_groups_audit.sql).
 SELECT r.* FROM tripline.report_trip_groups(
 	NULLIF(:'region', ''),
-	NULLIF(:'minlon', '')::float8, NULLIF(:'minlat', '')::float8,
-	NULLIF(:'maxlon', '')::float8, NULLIF(:'maxlat', '')::float8,
-	NULLIF(:'min_trips', '')::integer, NULLIF(:'limit', '')::integer) AS r
+	tripline.report_float_arg('minlon', :'minlon'),
+	tripline.report_float_arg('minlat', :'minlat'),
+	tripline.report_float_arg('maxlon', :'maxlon'),
+	tripline.report_float_arg('maxlat', :'maxlat'),
+	tripline.report_int_arg('min_trips', :'min_trips'),
+	tripline.report_int_arg('limit', :'limit')) AS r
 WHERE NOT EXISTS (SELECT FROM tripline.group_stage WHERE false);

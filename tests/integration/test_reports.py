@@ -1013,6 +1013,33 @@ def test_trip_groups_centroid_printed_short(stack):
         s.close()
 
 
+def test_trip_groups_psql_errors_name_the_parameter(stack):
+    """The SQL file run as the README says (`. var/env && psql`, the admin
+    role, whose search_path lacks tripline) answers a bad variable with an
+    error naming it, as the API's 400 names its parameter: a bbox cut
+    short reached an unqualified call and answered "function
+    report_bad_param(unknown, unknown) does not exist"; a value that is no
+    number failed in a cast that named nothing (021_groups_audit.sql)."""
+    cases = (("trip_groups", {"minlon": "1"}, 'bbox: needs four numbers'),
+             ("weekly_average", {"minlon": "1"}, 'bbox: needs four numbers'),
+             ("trip_groups", {"minlon": "nan", "minlat": "1", "maxlon": "2", "maxlat": "3"},
+              'bbox: needs four numbers'),
+             ("trip_groups", {"minlon": "1", "minlat": "x", "maxlon": "2", "maxlat": "3"},
+              'minlat: "x" is not a number'),
+             ("trip_groups", {"min_trips": "abc"}, 'min_trips: "abc" is not an integer'),
+             ("trip_groups", {"limit": "99999999999"}, 'limit: "99999999999" is not an integer'),
+             ("trip_groups", {"min_trips": "0"}, 'min_trips: below 1'))
+    for name, variables, want in cases:
+        try:
+            psql_file(stack, name, **variables)
+        except RuntimeError as e:
+            assert "ERROR:  " + want + "\n" in str(e), (name, variables, str(e))
+        else:
+            raise AssertionError("no error for %s %r" % (name, variables))
+    # An empty variable is still "not given".
+    assert len(psql_file(stack, "trip_groups", min_trips="", limit="", minlon="")) <= 100
+
+
 def test_trip_groups_every_plan(stack):
     """report_trip_groups picks one of four ways to read the groups
     (007_groups_plan.sql); each gives what the plain query over every
