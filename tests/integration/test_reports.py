@@ -975,11 +975,14 @@ def test_trip_groups(stack):
 def test_trip_groups_centroid_printed_short(stack):
     """A group's centroid is its coordinates' sum over its count, which
     can be an ulp off their mean: three trips from 14.4973 gave
-    14.497300000000001.  The report prints it to 15 significant digits
-    (tripline.group_mean, 018_groups_bounds.sql), so three equal points
-    give that point back; one trip gives its coordinates as read, all 16
-    digits of them, even where the database's extra_float_digits is 0.
-    Through the endpoint, pending and merged."""
+    14.497300000000001, and the runner's sum of 70 trips from -0.1 is
+    more than an ulp off: 15 significant digits printed
+    -0.0999999999999999 (018_groups_bounds.sql).  The report prints it to
+    9 decimal places (tripline.group_mean, 021_groups_audit.sql), so
+    equal points give that point back, and a box on that point holds the
+    group; one trip gives its coordinates as read, all 16 digits of them,
+    even where the database's extra_float_digits is 0.  Through the
+    endpoint, pending and merged."""
     del stack
     s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
     try:
@@ -987,13 +990,21 @@ def test_trip_groups_centroid_printed_short(stack):
                 b"".join(b"Prague,POINT (14.4973 50.0755),POINT (14.4301 50.0402),"
                          b"2018-05-2%d 08:10:00,app\n" % d for d in (1, 2, 3)) +
                 b"Prague,POINT (14.42559591323251 50.05243955448663),POINT (14.4 50.1),"
-                b"2018-05-21 09:10:00,app\n")
+                b"2018-05-21 09:10:00,app\n" +
+                b"".join(b"London,POINT (-0.1 51.5),POINT (-0.12 51.52),"
+                         b"2018-05-21 14:%02d:%02d,app\n" % (m // 2, m % 2 * 30)
+                         for m in range(70)))
         assert s.load(tagged(data))["state"] == "succeeded"
         for phase in ("pending", "merged"):
             r = s.http("GET", "/api/reports/trip-groups?min_trips=1")
             assert r.status == 200 and b"00000000" not in r.body, (phase, r)
             groups = {g["trips"]: g for g in r.json()["groups"]}
-            assert set(groups) == {1, 3}, (phase, groups)
+            assert set(groups) == {1, 3, 70}, (phase, groups)
+            assert [groups[70][k] for k in ("origin_lon", "origin_lat", "dest_lon", "dest_lat")] \
+                == [-0.1, 51.5, -0.12, 51.52], (phase, groups[70])
+            # A box that is just the printed centroid holds its group.
+            assert get(s, "/api/reports/trip-groups?bbox=-0.1,51.5,-0.1,51.5")["groups"] \
+                == [groups[70]], phase
             assert [groups[3][k] for k in ("origin_lon", "origin_lat", "dest_lon", "dest_lat")] \
                 == [14.4973, 50.0755, 14.4301, 50.0402], (phase, groups[3])
             assert [groups[1][k] for k in ("origin_lon", "origin_lat")] \
