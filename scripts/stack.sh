@@ -198,8 +198,9 @@ pg_up() {
 	if [ -z "$(psql -d postgres -XAtc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
 		psql -d postgres -Xq -c "CREATE DATABASE $DB"
 	fi
-	PGDATABASE=$DB TRIPLINE_CELL_PRECISION=${TRIPLINE_CELL_PRECISION:-6} \
-	    TRIPLINE_SLOT_MINUTES=${TRIPLINE_SLOT_MINUTES:-60} "$ROOT/scripts/migrate.sh"
+	# Unset stays unset: migrate.sh warns only of a value that was given.
+	PGDATABASE=$DB TRIPLINE_CELL_PRECISION=${TRIPLINE_CELL_PRECISION-} \
+	    TRIPLINE_SLOT_MINUTES=${TRIPLINE_SLOT_MINUTES-} "$ROOT/scripts/migrate.sh"
 }
 
 nginx_conf() {

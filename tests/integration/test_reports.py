@@ -1051,6 +1051,41 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
     assert len(psql_file(stack, "trip_groups", min_trips="", limit="", minlon="")) <= 100
 
 
+def test_trip_groups_settings_checked_and_kept(stack):
+    """The cell precision and slot length are kept from the first start
+    (docs/reports.md, "Cells and slots"): a later value is ignored, and
+    migrate.sh now says so instead of nothing; a value the runner cannot
+    use (precision 1-12, slot 1-1440 minutes) is refused before anything
+    is written, where it was kept and then failed every job ("could not
+    aggregate", "invalid setting slot_minutes")."""
+    migrate = os.path.join(ROOT, "scripts", "migrate.sh")
+    kept = dict(stack.psql("SELECT key, value FROM tripline.settings"))
+
+    def run(**env):
+        return subprocess.run([migrate], env=stack.db_env(**env), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    other = str(int(kept["cell_precision"]) % 12 + 1)
+    r = run(TRIPLINE_CELL_PRECISION=other)
+    assert r.returncode == 0, r.stderr
+    assert ("migrate: TRIPLINE_CELL_PRECISION=%s ignored: this installation keeps %s"
+            % (other, kept["cell_precision"])).encode() in r.stderr, r.stderr
+    # The kept values, given again (with a leading zero) or not at all: silent.
+    for env in ({}, {"TRIPLINE_CELL_PRECISION": "0" + kept["cell_precision"],
+                     "TRIPLINE_SLOT_MINUTES": kept["slot_minutes"]}):
+        r = run(**env)
+        assert r.returncode == 0 and r.stderr == b"", (env, r.stderr)
+    for name, value, rng in (("TRIPLINE_CELL_PRECISION", "13", "1 to 12"),
+                             ("TRIPLINE_CELL_PRECISION", "0", "1 to 12"),
+                             ("TRIPLINE_SLOT_MINUTES", "0", "1 to 1440"),
+                             ("TRIPLINE_SLOT_MINUTES", "1441", "1 to 1440"),
+                             ("TRIPLINE_SLOT_MINUTES", "1h", "1 to 1440")):
+        r = run(**{name: value})
+        assert r.returncode != 0, (name, value)
+        assert ('migrate: %s "%s": must be an integer from %s' % (name, value, rng)).encode() \
+            in r.stderr, (name, value, r.stderr)
+    assert dict(stack.psql("SELECT key, value FROM tripline.settings")) == kept
+
+
 def test_trip_groups_every_plan(stack):
     """report_trip_groups picks one of four ways to read the groups
     (007_groups_plan.sql); each gives what the plain query over every
