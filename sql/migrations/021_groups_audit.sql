@@ -15,8 +15,8 @@
 --    type integer: "abc"`, `-v limit=99999999999` `value ... is out of
 --    range for type integer`, naming no parameter, where the API names
 --    it (400, invalid_params).  The file now reads them through
---    report_int_arg and report_float_arg (below), which name the
---    variable; '' is still "not given".
+--    report_arg (below), which names the variable; '' is still "not
+--    given".
 --
 -- 3. A group's centroid was printed to 15 significant digits to drop the
 --    ulp of sum / n (018).  But the runner sums the coordinates one by
@@ -48,23 +48,22 @@ BEGIN
 	END IF;
 END $$;
 
-CREATE FUNCTION report_int_arg(name text, value text) RETURNS integer
-LANGUAGE plpgsql IMMUTABLE AS $$
+-- A psql variable's value as the type of kind (0 for integer, 0::float8
+-- for float8; $0, the result, has that type), '' and NULL as NULL; a
+-- value the type does not take is an error naming the variable.
+CREATE FUNCTION report_arg(name text, value text, kind anyelement)
+RETURNS anyelement LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	r ALIAS FOR $0;
 BEGIN
-	RETURN nullif(value, '')::integer;
+	-- Assigned in the block, so that a failed conversion is caught
+	-- (RETURN converts after it).
+	r := nullif(value, '');
+	RETURN r;
 EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
-	PERFORM tripline.report_bad_param(name,
-	    format('%s is not an integer', to_json(value)));
-	RETURN NULL;
-END $$;
-
-CREATE FUNCTION report_float_arg(name text, value text) RETURNS float8
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-	RETURN nullif(value, '')::float8;
-EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
-	PERFORM tripline.report_bad_param(name,
-	    format('%s is not a number', to_json(value)));
+	PERFORM tripline.report_bad_param(name, format('%s is not %s', to_json(value),
+	    CASE WHEN pg_typeof(kind) = 'integer'::regtype THEN 'an integer'
+	    ELSE 'a number' END));
 	RETURN NULL;
 END $$;
 
@@ -74,9 +73,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- As every report function (003_reports.sql, "Privileges").
-REVOKE EXECUTE ON FUNCTION report_int_arg(text, text),
-    report_float_arg(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION report_int_arg(text, text),
-    report_float_arg(text, text) TO tripline_web, tripline_runner;
+REVOKE EXECUTE ON FUNCTION report_arg(text, text, anyelement) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION report_arg(text, text, anyelement)
+    TO tripline_web, tripline_runner;
 
 RESET ROLE;
