@@ -10,13 +10,14 @@
 --    above every number in PostgreSQL, passed the range check and was
 --    called "minimum above maximum"; it is not a number.
 --
--- 2. trip_groups.sql cast its psql variables itself (::integer,
---    ::float8): `-v min_trips=abc` answered `invalid input syntax for
---    type integer: "abc"`, `-v limit=99999999999` `value ... is out of
---    range for type integer`, naming no parameter, where the API names
---    it (400, invalid_params).  The file now reads them through
---    report_arg (below), which names the variable; '' is still "not
---    given".
+-- 2. trip_groups.sql and weekly_average.sql cast their psql variables
+--    themselves (::integer, ::float8, ::date): `-v min_trips=abc`
+--    answered `invalid input syntax for type integer: "abc"`, `-v
+--    limit=99999999999` `value ... is out of range for type integer`,
+--    `-v from=2018-02-30` `date/time field value out of range`, naming
+--    no parameter, where the API names it (400, invalid_params).  The
+--    files now read them through report_arg (below), which names the
+--    variable; '' is still "not given".
 --
 -- 3. A group's centroid was printed to 15 significant digits to drop the
 --    ulp of sum / n (018).  But the runner sums the coordinates one by
@@ -49,8 +50,9 @@ BEGIN
 END $$;
 
 -- A psql variable's value as the type of kind (0 for integer, 0::float8
--- for float8; $0, the result, has that type), '' and NULL as NULL; a
--- value the type does not take is an error naming the variable.
+-- for float8, NULL::date for date; $0, the result, has that type), ''
+-- and NULL as NULL; a value the type does not take is an error naming
+-- the variable.
 CREATE FUNCTION report_arg(name text, value text, kind anyelement)
 RETURNS anyelement LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -60,9 +62,11 @@ BEGIN
 	-- (RETURN converts after it).
 	r := nullif(value, '');
 	RETURN r;
-EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR
+    invalid_datetime_format OR datetime_field_overflow THEN
 	PERFORM tripline.report_bad_param(name, format('%s is not %s', to_json(value),
-	    CASE WHEN pg_typeof(kind) = 'integer'::regtype THEN 'an integer'
+	    CASE pg_typeof(kind) WHEN 'integer'::regtype THEN 'an integer'
+	    WHEN 'date'::regtype THEN 'a date YYYY-MM-DD'
 	    ELSE 'a number' END));
 	RETURN NULL;
 END $$;

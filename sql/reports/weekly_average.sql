@@ -21,10 +21,16 @@
 -- this statement locks it before taking its snapshot: a merge of rim
 -- tables then commits before that snapshot or after this statement,
 -- never in between (sql/migrations/016_report_snapshots.sql).
+-- The numbers and dates go through report_arg, so that a value that is
+-- not one is an error naming its variable, as the API's 400 names its
+-- parameter (sql/migrations/021_groups_audit.sql).
 SELECT r.* FROM tripline.report_weekly_average(
 	NULLIF(:'region', ''),
-	NULLIF(:'minlon', '')::float8, NULLIF(:'minlat', '')::float8,
-	NULLIF(:'maxlon', '')::float8, NULLIF(:'maxlat', '')::float8,
+	tripline.report_arg('minlon', :'minlon', 0::float8),
+	tripline.report_arg('minlat', :'minlat', 0::float8),
+	tripline.report_arg('maxlon', :'maxlon', 0::float8),
+	tripline.report_arg('maxlat', :'maxlat', 0::float8),
 	NULLIF(:'match', ''),
-	NULLIF(:'from', '')::date, NULLIF(:'to', '')::date) AS r
+	tripline.report_arg('from', :'from', NULL::date),
+	tripline.report_arg('to', :'to', NULL::date)) AS r
 WHERE NOT EXISTS (SELECT FROM tripline.trip_rims WHERE false);

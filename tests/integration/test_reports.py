@@ -1039,7 +1039,13 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
               'minlat: "x" is not a number'),
              ("trip_groups", {"min_trips": "abc"}, 'min_trips: "abc" is not an integer'),
              ("trip_groups", {"limit": "99999999999"}, 'limit: "99999999999" is not an integer'),
-             ("trip_groups", {"min_trips": "0"}, 'min_trips: below 1'))
+             ("trip_groups", {"min_trips": "0"}, 'min_trips: below 1'),
+             ("weekly_average", {"minlon": "1", "minlat": "x", "maxlon": "2", "maxlat": "3"},
+              'minlat: "x" is not a number'),
+             ("weekly_average", {"region": "Prague", "from": "2018-02-30"},
+              'from: "2018-02-30" is not a date YYYY-MM-DD'),
+             ("weekly_average", {"region": "Prague", "to": "May 1"},
+              'to: "May 1" is not a date YYYY-MM-DD'))
     for name, variables, want in cases:
         try:
             psql_file(stack, name, **variables)
