@@ -142,6 +142,7 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
 {
 	const char	*val = *valp;
 	size_t		 vlen = *vlenp;
+	unsigned	 found;
 
 	while (vlen > 0 && trip_space(val[0])) {
 		val++;
@@ -163,9 +164,11 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
 	/*
 	 * Every control character, general category Cc (utf8.h): a name is
 	 * a label, with no use for a TAB or a line break.  Checked before
-	 * the encoding, so that a name with both says the control.
+	 * the encoding, so that a name with both says the control.  One
+	 * pass tells all three checks below: every row has two names.
 	 */
-	if (utf8_has(val, vlen, UTF8_CC))
+	found = utf8_scan(val, vlen);
+	if (found & UTF8_CC)
 		return trip_reject(reason, reasonsz, c,
 		    "contains a NUL or control character", val, vlen);
 	/*
@@ -175,10 +178,11 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
 	 * text after it round ("Trojan Source", CVE-2021-42574).  Names in
 	 * right-to-left scripts need none: their letters carry direction.
 	 */
-	if (utf8_has(val, vlen, UTF8_BIDI))
+	if (found & UTF8_BIDI)
 		return trip_reject(reason, reasonsz, c,
 		    "contains a bidirectional control character", val, vlen);
-	if (!utf8_valid(val, vlen))
+	/* A NUL, the one other thing utf8_valid refuses, is C0 above. */
+	if (found & UTF8_ILL_FORMED)
 		return trip_reject(reason, reasonsz, c, "not valid UTF-8", val,
 		    vlen);
 	return 0;

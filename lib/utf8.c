@@ -87,32 +87,52 @@ utf8_decode(const char *buf, size_t len, uint32_t *cp)
 	return k;
 }
 
-int
-utf8_is(uint32_t cp, unsigned classes)
+/* The class of cp, the first that holds it; UTF8_CLASS__MAX for none. */
+static int
+utf8_class_of(uint32_t cp)
 {
 	int	 c;
 
 	if (cp >= 0x20 && cp < 0x7f)
-		return 0;	/* printable ASCII, most text: no class */
+		return UTF8_CLASS__MAX;	/* printable ASCII, most text */
 	for (c = 0; c < UTF8_CLASS__MAX; c++)
 		if (cp >= utf8_class_range[c].lo &&
 		    cp <= utf8_class_range[c].hi)
-			return (classes & UTF8_CLASS_BIT(c)) != 0;
-	return 0;
+			break;
+	return c;
+}
+
+int
+utf8_is(uint32_t cp, unsigned classes)
+{
+	int	 c = utf8_class_of(cp);
+
+	return c < UTF8_CLASS__MAX && (classes & UTF8_CLASS_BIT(c)) != 0;
+}
+
+unsigned
+utf8_scan(const char *buf, size_t len)
+{
+	size_t		 i = 0;
+	uint32_t	 cp;
+	unsigned	 found = 0;
+
+	int		 c;
+
+	while (i < len) {
+		i += utf8_decode(buf + i, len - i, &cp);
+		if (cp == UTF8_BAD)
+			found |= UTF8_ILL_FORMED;
+		else if ((c = utf8_class_of(cp)) < UTF8_CLASS__MAX)
+			found |= UTF8_CLASS_BIT(c);
+	}
+	return found;
 }
 
 int
 utf8_has(const char *buf, size_t len, unsigned classes)
 {
-	size_t		 i = 0;
-	uint32_t	 cp;
-
-	while (i < len) {
-		i += utf8_decode(buf + i, len - i, &cp);
-		if (utf8_is(cp, classes))
-			return 1;
-	}
-	return 0;
+	return (utf8_scan(buf, len) & classes & ~UTF8_ILL_FORMED) != 0;
 }
 
 int

@@ -77,6 +77,16 @@ enum utf8_class {
 /* 1 if the code point cp is in one of classes (UTF8_CLASS_BIT bits). */
 int	utf8_is(uint32_t cp, unsigned classes);
 
+/* The bit utf8_scan sets for an ill-formed sequence: above every class. */
+#define UTF8_ILL_FORMED	UTF8_CLASS_BIT(UTF8_CLASS__MAX)
+
+/*
+ * In one pass over buf, the classes of its characters (UTF8_CLASS_BIT
+ * bits), and UTF8_ILL_FORMED when it holds an ill-formed sequence: what
+ * a caller with several checks to make reads once.
+ */
+unsigned utf8_scan(const char *buf, size_t len);
+
 /*
  * 1 if some character of buf is in one of classes, else 0; ill-formed
  * sequences are skipped (utf8_valid tells them).
