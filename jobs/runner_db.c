@@ -141,10 +141,13 @@ runner_db_job_release(struct job *job)
 	job->path = NULL;
 }
 
-/* The event of an end, as documented in docs and the report. */
+/*
+ * The event of a final end, as docs/events.md says (a retry's is
+ * runner_event_retrying's).
+ */
 static struct json_object *
 end_event(const struct job *job, enum runner_db_end end,
-    const struct job_result *r, const char *next_try)
+    const struct job_result *r)
 {
 	struct json_object	*o = json_object_new_object();
 	double			 secs;
@@ -175,15 +178,6 @@ end_event(const struct job *job, enum runner_db_end end,
 		json_object_object_add(o, "rows_loaded_before_cancel",
 		    json_object_new_int64((int64_t)r->rows_loaded));
 		break;
-	case RUNNER_DB_RETRY:
-	case RUNNER_DB_REQUEUE:
-		json_object_object_add(o, "attempt",
-		    json_object_new_int(job->attempt));
-		json_object_object_add(o, "next_try",
-		    json_object_new_string(next_try));
-		json_object_object_add(o, "error", json_object_new_string(
-		    end == RUNNER_DB_RETRY ? r->error : RUNNER_DB_REQUEUE_ERROR));
-		break;
 	default:
 		break;
 	}
@@ -199,6 +193,7 @@ runner_db_end(PGconn *conn, const struct job *job, enum runner_db_end end,
 	PGresult	*res;
 	const char	*cons;
 	enum runner_db_status st = RUNNER_DB_OK;
+	int		 rc;
 
 	snprintf(num[0], sizeof(num[0]), "%d", job->id);
 	snprintf(num[1], sizeof(num[1]), "%d", job->attempt);
@@ -238,8 +233,15 @@ runner_db_end(PGconn *conn, const struct job *job, enum runner_db_end end,
 		st = RUNNER_DB_GONE;
 		goto out;
 	}
-	if (runner_event_emit(conn, job->id, ends[end].event,
-	    end_event(job, end, r, PQgetvalue(res, 0, 0))) != 0)
+	/* A retry's statement returns the next try (END_NEXT_TRY). */
+	if (ends[end].event == JOB_EVENT_RETRYING)
+		rc = runner_event_retrying(conn, job->id, -1, job->attempt,
+		    PQgetvalue(res, 0, 0), end == RUNNER_DB_RETRY ? r->error :
+		    RUNNER_DB_REQUEUE_ERROR);
+	else
+		rc = runner_event_emit(conn, job->id, ends[end].event,
+		    end_event(job, end, r));
+	if (rc != 0)
 		st = RUNNER_DB_ERROR;
 out:
 	PQclear(res);
