@@ -152,6 +152,9 @@ struct agg {
 	struct agg_ahead	 ahead[AGG_AHEAD];	/* a ring */
 	size_t			 ahead_first, ahead_n;
 	struct copybin		 out;
+	int			(*interrupt)(void *); /* agg_interrupt_with */
+	void			*interrupt_arg;
+	int			 interrupted;	/* interrupt said so */
 };
 
 static void	merge_count(void *, const void *);
@@ -889,6 +892,15 @@ agg_rollup(struct agg *a, const struct cell_key *fine, const void *val)
 	return 0;
 }
 
+/* Whether agg_interrupt_with's function asks to stop; it then stays so. */
+static int
+agg_interrupted(struct agg *a)
+{
+	if (!a->interrupted && a->interrupt != NULL)
+		a->interrupted = a->interrupt(a->interrupt_arg) != 0;
+	return a->interrupted;
+}
+
 /* Send every entry of the map (unique keys) as a COPY tuple and empty
  * it; the fine cells also go to the coarse map. */
 static int
@@ -907,16 +919,15 @@ agg_send(struct agg *a, enum agg_map m)
 		if (h == 0)
 			continue;
 		if (copybin_room(&a->out) < AGG_TUPLE_MAX) {
-			if (PQputCopyData(a->conn, a->out.buf,
+			if (agg_interrupted(a) ||
+			    PQputCopyData(a->conn, a->out.buf,
 			    (int)a->out.len) != 1)
 				return -1;
 			a->out.len = 0;
 			/*
-			 * Read what the server has sent: its error (a cancel
-			 * from the lease thread) then ends the COPY at the next
-			 * PQputCopyData.  libpq reads input only when a send
-			 * blocks, and a backend in error swallows the rest of
-			 * the COPY, so a spilled map was sent whole first.
+			 * Keep libpq's input buffer drained: a backend sends
+			 * notices during a COPY, and libpq reads input only
+			 * when a send blocks.
 			 */
 			if (PQconsumeInput(a->conn) != 1)
 				return -1;
@@ -962,7 +973,8 @@ agg_copy(struct agg *a, enum agg_map m, const char *sql)
 		for (p = 0; p < AGG_PARTS; p++) {
 			if (s->part[p] == NULL)
 				continue;
-			if (map_load_part(a, m, p) != 0 || agg_send(a, m) != 0)
+			if (agg_interrupted(a) || map_load_part(a, m, p) != 0 ||
+			    agg_send(a, m) != 0)
 				goto end;
 			fclose(s->part[p]);
 			s->part[p] = NULL;
@@ -982,7 +994,8 @@ end:
 	}
 out:
 	a->out.len = 0;
-	if (rc != 0)
+	/* An interruption is logged where it is handled. */
+	if (rc != 0 && !a->interrupted)
 		log_error("job %d: could not store the %s aggregate: %s",
 		    a->job_id, agg_types[m].name, PQerrorMessage(a->conn));
 	return rc;
@@ -1139,6 +1152,13 @@ agg_unstage(struct agg *a)
 	if (agg_flush(a) != 0)
 		return -1;
 	return agg_job_call(a, agg_stage_close_sql, "drop the stage");
+}
+
+void
+agg_interrupt_with(struct agg *a, int (*fn)(void *), void *arg)
+{
+	a->interrupt = fn;
+	a->interrupt_arg = arg;
 }
 
 void

@@ -42,6 +42,14 @@ int	agg_flush(struct agg *);
  */
 int	agg_stage(struct agg *);
 int	agg_unstage(struct agg *);
+/*
+ * From now on, fn(arg) is asked before each COPY buffer those three send
+ * and each spilled file they read back; nonzero fails them at once.  A
+ * backend whose statement was cancelled swallows the rest of a COPY, and
+ * libpq reports its error only at the COPY's end, so a cancel otherwise
+ * waits until a map spilled to disk has been read back and sent whole.
+ */
+void	agg_interrupt_with(struct agg *, int (*fn)(void *), void *arg);
 void	agg_free(struct agg *);
 
 #endif

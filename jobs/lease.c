@@ -264,7 +264,7 @@ lease_task(struct lease *l, enum lease_task t)
 	default:
 		break;
 	}
-	if (*l->sigterm || atomic_load(&l->cancelled) || atomic_load(&l->lost))
+	if (lease_interrupts(l))
 		lease_interrupt(l);
 }
 
@@ -391,4 +391,13 @@ int
 lease_lost(const struct lease *l)
 {
 	return atomic_load(&l->lost);
+}
+
+int
+lease_interrupts(void *arg)
+{
+	const struct lease *l = arg;
+
+	return *l->sigterm || atomic_load(&l->cancelled) ||
+	    atomic_load(&l->lost);
 }

@@ -52,5 +52,11 @@ void	lease_stop(struct lease *);
 int	lease_cancelled(const struct lease *);
 /* The lease could not be extended: another runner may own the job. */
 int	lease_lost(const struct lease *);
+/*
+ * A cancel, a lost lease or the runner's stop: the thread cancels (or
+ * has cancelled) the work connection's statement.  Takes the lease as
+ * void * to serve as agg_interrupt_with's function.
+ */
+int	lease_interrupts(void *);
 
 #endif
