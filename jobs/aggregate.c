@@ -927,7 +927,8 @@ agg_send(struct agg *a, enum agg_map m)
 			/*
 			 * Keep libpq's input buffer drained: a backend sends
 			 * notices during a COPY, and libpq reads input only
-			 * when a send blocks.
+			 * when a send blocks.  Its error waits for the COPY's
+			 * end (tripsend.c), hence agg_interrupted.
 			 */
 			if (PQconsumeInput(a->conn) != 1)
 				return -1;

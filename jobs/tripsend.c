@@ -47,9 +47,11 @@ tripsend_cmp(const void *a, const void *b)
 }
 
 /*
- * Send what out holds; read what the server sent too: its error (a
- * cancel from the lease thread) then ends the COPY at the next send, as
- * libpq reads input only when a send blocks.
+ * Send what out holds, and read what the server sent (its notices), as
+ * libpq reads input only when a send blocks.  A server error (a cancel
+ * from the lease thread) shows only at the COPY's end: libpq holds an
+ * ErrorResponse back while in COPY IN (pqParseInput3), so the loader
+ * stops on the lease's flags itself (loader_interrupted).
  */
 static int
 tripsend_flush(struct tripsend *t)
