@@ -9,9 +9,9 @@
 /*
  * What is replaced in text shown back: every control character (general
  * category Cc, TAB too: a problem detail or a file name has no use for
- * one) and the bidirectional overrides (utf8.h).
+ * one), the bidirectional overrides and LS and PS (utf8.h).
  */
-#define SAFETEXT_CLASSES	(UTF8_CC | UTF8_BIDI)
+#define SAFETEXT_CLASSES	(UTF8_CC | UTF8_BIDI | UTF8_LINE_SEP)
 
 /*
  * Copy buf sanitized into out, at most cap bytes and never part of a

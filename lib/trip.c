@@ -181,6 +181,10 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
 	if (found & UTF8_BIDI)
 		return trip_reject(reason, reasonsz, c,
 		    "contains a bidirectional control character", val, vlen);
+	/* Nor LS or PS: a line break by another name (utf8.h). */
+	if (found & UTF8_LINE_SEP)
+		return trip_reject(reason, reasonsz, c,
+		    "contains a line or paragraph separator", val, vlen);
 	/* A NUL, the one other thing utf8_valid refuses, is C0 above. */
 	if (found & UTF8_ILL_FORMED)
 		return trip_reject(reason, reasonsz, c, "not valid UTF-8", val,

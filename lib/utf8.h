@@ -44,6 +44,11 @@ size_t	utf8_decode(const char *buf, size_t len, uint32_t *cp);
  * read backwards.  The implicit marks (LRM, RLM, ALM; UAX #9 section 2.6)
  * only set the direction of the neutrals around them, reorder nothing
  * else and are kept.
+ *
+ * The line and paragraph separators (general categories Zl and Zp, the
+ * only characters in them) are not controls but end a line as LF does:
+ * line break class BK (UAX #14), a line end for Python's splitlines and
+ * for JavaScript source before ES2019.
  */
 enum utf8_class {
 	UTF8_CLASS_TAB,		/* U+0009 */
@@ -52,6 +57,7 @@ enum utf8_class {
 	UTF8_CLASS_C1,		/* U+0080 to U+009F */
 	UTF8_CLASS_BIDI_EMBED,	/* U+202A to U+202E: LRE RLE PDF LRO RLO */
 	UTF8_CLASS_BIDI_ISOLATE, /* U+2066 to U+2069: LRI RLI FSI PDI */
+	UTF8_CLASS_LINE_SEP,	/* U+2028 LS, U+2029 PS */
 	UTF8_CLASS__MAX
 };
 
@@ -65,6 +71,8 @@ enum utf8_class {
 /* The bidirectional formatting characters that reorder text. */
 #define UTF8_BIDI	(UTF8_CLASS_BIT(UTF8_CLASS_BIDI_EMBED) |	\
 			 UTF8_CLASS_BIT(UTF8_CLASS_BIDI_ISOLATE))
+/* What ends a line but is no control: LS and PS. */
+#define UTF8_LINE_SEP	UTF8_CLASS_BIT(UTF8_CLASS_LINE_SEP)
 /*
  * What utf8_sanitize replaces: text for logs, a job's error, reject
  * reasons and a reject's raw text, which the page and the API's JSON show
@@ -72,7 +80,7 @@ enum utf8_class {
  * breaks no line.
  */
 #define UTF8_SANITIZE	((UTF8_CC & ~UTF8_CLASS_BIT(UTF8_CLASS_TAB)) |	\
-			 UTF8_BIDI)
+			 UTF8_BIDI | UTF8_LINE_SEP)
 
 /* 1 if the code point cp is in one of classes (UTF8_CLASS_BIT bits). */
 int	utf8_is(uint32_t cp, unsigned classes);
@@ -112,7 +120,8 @@ size_t	utf8_replace(const char *buf, size_t len, unsigned classes,
 
 /*
  * utf8_replace with UTF8_SANITIZE: every control character but TAB (NUL,
- * the rest of C0, DEL, C1) and the bidirectional overrides replaced.
+ * the rest of C0, DEL, C1), the bidirectional overrides and the line and
+ * paragraph separators replaced.
  */
 size_t	utf8_sanitize(const char *buf, size_t len, char *out, size_t outsz);
 

@@ -184,9 +184,10 @@ def test_csv_nul_and_encoding(stack):
 
 def test_csv_reject_text_shown(stack):
     """A reject's reason and raw text are shown as they are, in the page
-    and in the API's JSON: a DEL (drawn as nothing) and a bidi override
-    (an RLO turns the rest of the line round, UAX #9) come out as U+FFFD,
-    in the quoted value and in the raw text."""
+    and in the API's JSON: a DEL (drawn as nothing), a bidi override (an
+    RLO turns the rest of the line round, UAX #9) and a line separator (a
+    line break, UAX #14) come out as U+FFFD, in the quoted value and in
+    the raw text."""
     tag = uuid.uuid4().hex.encode()
     rlo_date = b"\xe2\x80\xae" + T[::-1]
     lines = [
@@ -195,9 +196,11 @@ def test_csv_reject_text_shown(stack):
         row(region=b"Pra\x7fgue"),                                         # 3 DEL in a name
         row(t=T + b"\xe2\x81\xa6"),                                        # 4 LRI after a date
         row(region=b"Pra\xe2\x80\xaegue"),                                 # 5 RLO in a name
+        row(region=b"Pra\xe2\x80\xa8gue"),                                 # 6 LS in a name
     ]
     j = expect(stack, "reject text shown", tagged(lines, tag), loaded=0,
-               rejects={2: "datetime", 3: "region", 4: "datetime", 5: "region"})
+               rejects={2: "datetime", 3: "region", 4: "datetime", 5: "region",
+                        6: "region"})
     r = stack.http("GET", "/api/jobs/%d/rejects" % j["id"])
     assert r.status == 200, r
     got = {x["line"]: (x["reason"], x["raw"]) for x in r.json()["rejects"]}
@@ -212,8 +215,10 @@ def test_csv_reject_text_shown(stack):
                       GOOD.decode().replace(t, t + "\ufffd") + suffix), got[4]
     assert got[5][0] == 'region: contains a bidirectional control character: "Pra\ufffdgue"', \
         got[5]
+    assert got[6] == ('region: contains a line or paragraph separator: "Pra\ufffdgue"',
+                      "Pra\ufffdgue" + GOOD[6:].decode() + suffix), got[6]
     for reason, raw in got.values():
-        for c in "\x7f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        for c in "\x7f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029":
             assert c not in reason and c not in raw, (c, reason, raw)
 
 

@@ -489,12 +489,14 @@ static const struct {
 	{ "c1\xc2\x85", 0, "c1\xef\xbf\xbd" },
 	{ "bidi\xe2\x80\xaevsc.exe", 0, "bidi\xef\xbf\xbdvsc.exe" },
 	{ "emoji\xf0\x9f\x9a\x97.csv", 0, "emoji\xf0\x9f\x9a\x97.csv" },
-	/* Each class boundary (utf8.h): Cc and the bidi overrides go. */
+	/* Each class boundary (utf8.h): Cc, the bidi overrides, LS, PS go. */
 	{ "a\x1f" "b \x20~\x7e", 0, "a\xef\xbf\xbd" "b  ~~" },
 	{ "a\xc2\x80" "b\xc2\x9f" "c\xc2\xa0", 0,
 	    "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xc2\xa0" },
+	{ "a\xe2\x80\xa7" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d", 0,
+	    "a\xe2\x80\xa7" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d" },
 	{ "a\xe2\x80\xa9" "b\xe2\x80\xaa" "c\xe2\x80\xae" "d\xe2\x80\xaf", 0,
-	    "a\xe2\x80\xa9" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d\xe2\x80\xaf" },
+	    "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d\xe2\x80\xaf" },
 	{ "a\xe2\x81\xa5" "b\xe2\x81\xa6" "c\xe2\x81\xa9" "d\xe2\x81\xaa", 0,
 	    "a\xe2\x81\xa5" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d\xe2\x81\xaa" },
 	/*
@@ -543,6 +545,10 @@ test_quote(void)
 	n = safetext_quote("a\x01\xff", 3, out, sizeof(out));
 	UNIT_CHECK(strcmp(out, "\"a\xef\xbf\xbd\xef\xbf\xbd\"") == 0,
 	    "quote controls: %s", out);
+	/* LS and PS end a line too (utf8.h). */
+	n = safetext_quote("a\xe2\x80\xa8" "b\xe2\x80\xa9", 8, out, sizeof(out));
+	UNIT_CHECK(strcmp(out, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\"") == 0,
+	    "quote LS and PS: %s", out);
 	n = safetext_quote("a\tb\xe2\x82", 5, out, sizeof(out));
 	UNIT_CHECK(strcmp(out, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\"") == 0,
 	    "quote TAB and a truncated end: %s", out);

@@ -302,12 +302,14 @@ test_rows(void)
 
 /*
  * A name with each class boundary of utf8.h inside it: every control
- * character (general category Cc: C0, TAB, DEL, C1) and every
- * bidirectional control (U+202A to U+202E, U+2066 to U+2069) is refused,
- * the characters either side of each range are not.
+ * character (general category Cc: C0, TAB, DEL, C1), every
+ * bidirectional control (U+202A to U+202E, U+2066 to U+2069) and the line
+ * and paragraph separators (U+2028, U+2029) are refused, the characters
+ * either side of each range are not.
  */
 #define CTL	"contains a NUL or control character"
 #define BIDI	"contains a bidirectional control character"
+#define LSEP	"contains a line or paragraph separator"
 static const struct {
 	const char	*name;
 	size_t		 len;	/* 0: strlen(name) */
@@ -321,7 +323,9 @@ static const struct {
 	{ "a\xc2\x80" "b", 0, "region: " CTL ": \"a" R "b\"" },
 	{ "a\xc2\x9f" "b", 0, "region: " CTL ": \"a" R "b\"" },
 	{ "a\xc2\xa0" "b", 0, NULL },			/* U+00A0 */
-	{ "a\xe2\x80\xa9" "b", 0, NULL },		/* U+2029 */
+	{ "a\xe2\x80\xa7" "b", 0, NULL },		/* U+2027 */
+	{ "a\xe2\x80\xa8" "b", 0, "region: " LSEP ": \"a" R "b\"" },
+	{ "a\xe2\x80\xa9" "b", 0, "region: " LSEP ": \"a" R "b\"" },
 	{ "a\xe2\x80\xaa" "b", 0, "region: " BIDI ": \"a" R "b\"" },
 	{ "a\xe2\x80\xae" "b", 0, "region: " BIDI ": \"a" R "b\"" },
 	{ "a\xe2\x80\xaf" "b", 0, NULL },		/* U+202F */

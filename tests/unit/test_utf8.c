@@ -248,7 +248,9 @@ static const struct {
 	{ 0x061c, "\xd8\x9c", 0, NONE, 0 },		/* ALM: a mark */
 	{ 0x200e, "\xe2\x80\x8e", 0, NONE, 0 },	/* LRM */
 	{ 0x200f, "\xe2\x80\x8f", 0, NONE, 0 },	/* RLM */
-	{ 0x2029, "\xe2\x80\xa9", 0, NONE, 0 },
+	{ 0x2027, "\xe2\x80\xa7", 0, NONE, 0 },
+	{ 0x2028, "\xe2\x80\xa8", 0, UTF8_CLASS_LINE_SEP, 1 },
+	{ 0x2029, "\xe2\x80\xa9", 0, UTF8_CLASS_LINE_SEP, 1 },
 	{ 0x202a, "\xe2\x80\xaa", 0, UTF8_CLASS_BIDI_EMBED, 1 },
 	{ 0x202e, "\xe2\x80\xae", 0, UTF8_CLASS_BIDI_EMBED, 1 },
 	{ 0x202f, "\xe2\x80\xaf", 0, NONE, 0 },
