@@ -360,24 +360,32 @@ def test_rate_limit_and_private_reports(stack):
             assert own.http("GET", p, headers=own.auth()).status != 401, p
         assert own.http("GET", "/api/jobs").status == 200
         # Rate 1/s, burst 1: of eight submissions at once, the first and
-        # one more pass; the rest are 429 until the bucket drains.
-        got = []
-        lock = threading.Lock()
-
+        # one more pass; the rest are 429 until the bucket drains.  They
+        # must all be sent within 0.9 s to tell; on a machine too busy
+        # for that, the bucket is left to drain (2 s) and it is tried
+        # again, up to three times.
         def submit():
             r = own.http("POST", "/api/jobs", csv(), own.auth({"Content-Type": "text/csv"}))
             with lock:
                 got.append(r)
-        t0 = time.monotonic()
-        th = [threading.Thread(target=submit) for _ in range(8)]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
-        # Checked before the token: without one it is 429, not 401.
-        anon = own.http("POST", "/api/jobs", csv(), {"Content-Type": "text/csv"})
-        took = time.monotonic() - t0
-        assert took < 0.9, "too slow to test a rate of 1/s: %.2fs" % took
+        lock = threading.Lock()
+        for attempt in range(3):
+            if attempt:
+                time.sleep(2.5)
+            got = []
+            before = int(own.scalar("SELECT count(*) FROM tripline.jobs"))
+            t0 = time.monotonic()
+            th = [threading.Thread(target=submit) for _ in range(8)]
+            for t in th:
+                t.start()
+            for t in th:
+                t.join()
+            # Checked before the token: without one it is 429, not 401.
+            anon = own.http("POST", "/api/jobs", csv(), {"Content-Type": "text/csv"})
+            took = time.monotonic() - t0
+            if took < 0.9:
+                break
+        assert took < 0.9, "too slow to test a rate of 1/s: %.2fs, three times" % took
         assert sorted(r.status for r in got) == [202, 202] + [429] * 6, [r.status for r in got]
         assert anon.status == 429, anon
         for r in [anon] + [r for r in got if r.status == 429]:
@@ -386,19 +394,19 @@ def test_rate_limit_and_private_reports(stack):
             # When to try again (RFC 6585 section 4): the bucket gains a
             # submission each 1/rate s, and the rate is whole per second.
             assert r.headers.get("retry-after") == "1", r.headers
-        assert own.scalar("SELECT count(*) FROM tripline.jobs") == "2"
+        assert int(own.scalar("SELECT count(*) FROM tripline.jobs")) - before == 2
         # Reading is never limited.
         for _ in range(30):
             assert own.http("GET", "/api/jobs?limit=1").status == 200
-        # The bucket drains at 1/s: a submission passes again within 2 s.
-        end = time.monotonic() + 3
+        # The bucket drains at 1/s: a submission passes again within 2 s
+        # of the burst (3.5 allowed for a busy machine).
+        end = t0 + 3.5
         while True:
             r = own.http("POST", "/api/jobs", csv(), own.auth({"Content-Type": "text/csv"}))
             if r.status == 202:
                 break
             assert r.status == 429 and time.monotonic() < end, r
             time.sleep(0.1)
-        assert time.monotonic() - t0 < 3.5
     finally:
         sanitizers = own.sanitizer_reports()
         own.close()
