@@ -77,11 +77,18 @@ static const char *const jobs_sql[SQL__MAX] = {
 	 * no one would act on a request until a runner takes the job over,
 	 * and the dead attempt's load transaction left nothing, so the job
 	 * is cancelled now.  A runner still alive but late finds the job no
-	 * longer running at its next lease step and rolls back.  Not a split
-	 * job (lease_owner 'parts', no lease of its own): what its loaded
-	 * parts left needs a runner to drop it (jobs/parts_db.c).
+	 * longer running at its next lease step and rolls back.  A split
+	 * job (lease_owner 'parts', no lease of its own) likewise when a
+	 * part's lease expired and none is held: what its loaded parts left
+	 * is dropped by the next idle runner (022_parts_sweep.sql).
 	 */
-	CANCEL_NOW_SQL("state = 'running' AND lease_until < now()"),
+	CANCEL_NOW_SQL("state = 'running' AND (lease_until < now() OR"
+	    " (lease_owner = 'parts'"
+	    "  AND EXISTS (SELECT FROM tripline.job_parts p WHERE p.job_id = $1"
+	    "   AND p.state = 'running' AND p.lease_until < now())"
+	    "  AND NOT EXISTS (SELECT FROM tripline.job_parts p"
+	    "   WHERE p.job_id = $1 AND p.state = 'running'"
+	    "   AND p.lease_until >= now())))"),
 
 	/* SQL_CANCEL_RUNNING: $1 id */
 	"UPDATE tripline.jobs SET cancel_requested = true"

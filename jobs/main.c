@@ -118,8 +118,27 @@ runner_sleep(struct runner *rn, double seconds)
 }
 
 /*
+ * What the parts of ended split jobs left (022_parts_sweep.sql): when
+ * first connected and whenever the queue is empty, as a split job can
+ * end without a runner (a cancel after its runners died).
+ */
+static void
+runner_sweep_parts(struct runner *rn)
+{
+	int n;
+
+	if ((n = tripspart_parts_sweep(rn->work)) < 0)
+		log_warn("could not drop what the parts of ended jobs left: "
+		    "%s", PQerrorMessage(rn->work));
+	else if (n > 0)
+		log_info("dropped what the parts of %d ended job%s left", n,
+		    n == 1 ? "" : "s");
+}
+
+/*
  * Once, when first connected: drop the trips tables that loads killed
- * between their two commits left unattached (013_trips_index_apart.sql).
+ * between their two commits left unattached (013_trips_index_apart.sql),
+ * and the parts of ended jobs.
  */
 static void
 runner_sweep(struct runner *rn)
@@ -135,6 +154,7 @@ runner_sweep(struct runner *rn)
 	else if (n > 0)
 		log_info("dropped %d unattached trips table%s", n,
 		    n == 1 ? "" : "s");
+	runner_sweep_parts(rn);
 }
 
 /* An open connection, or NULL: a broken one is closed. */
@@ -389,6 +409,7 @@ runner_loop(struct runner *rn)
 		case RUNNER_DB_CLAIM_DONE:
 			break;
 		case RUNNER_DB_CLAIM_NONE:
+			runner_sweep_parts(rn);
 			tending = rimtend_idle(rn->rims, rn->trips);
 			if (tending < 0)
 				rn->trips = runner_conn_check(rn->trips);

@@ -30,6 +30,8 @@ static const char parts_attach_sql[] =
     "SELECT tripline.trips_parts_attach($1)";
 static const char parts_drop_sql[] =
     "SELECT tripline.trips_parts_drop($1)";
+static const char parts_sweep_sql[] =
+    "SELECT tripline.trips_parts_sweep()";
 
 /*
  * Send the statement without waiting: 0 or -1.  Parameters: $1 job, and
@@ -97,17 +99,24 @@ tripspart_drop(PGconn *c, int job_id)
 	return tripspart_call(c, drop_sql, job_id);
 }
 
-int
-tripspart_sweep(PGconn *c)
+/* A statement that returns a count: it, or -1. */
+static int
+tripspart_count(PGconn *c, const char *sql)
 {
 	PGresult	*res;
 	int		 n = -1;
 
-	res = PQexec(c, sweep_sql);
+	res = PQexec(c, sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return n;
+}
+
+int
+tripspart_sweep(PGconn *c)
+{
+	return tripspart_count(c, sweep_sql);
 }
 
 int
@@ -132,6 +141,12 @@ int
 tripspart_parts_drop(PGconn *c, int job_id)
 {
 	return tripspart_call(c, parts_drop_sql, job_id);
+}
+
+int
+tripspart_parts_sweep(PGconn *c)
+{
+	return tripspart_count(c, parts_sweep_sql);
 }
 
 /*

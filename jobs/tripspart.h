@@ -45,5 +45,11 @@ int	tripspart_part_index(PGconn *, int job_id, int part,
 	    const char *owner);
 int	tripspart_parts_attach(PGconn *, int job_id);
 int	tripspart_parts_drop(PGconn *, int job_id);
+/*
+ * Drop what the parts of every ended split job left (the job ended
+ * without a runner, or a part committed just after; 022_parts_sweep.sql):
+ * how many jobs, or -1.
+ */
+int	tripspart_parts_sweep(PGconn *);
 
 #endif

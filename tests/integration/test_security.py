@@ -115,6 +115,7 @@ DENIED = {
         "SELECT tripline.trips_partition_index(1)",
         "SELECT tripline.trips_partition_drop(1)",
         "SELECT tripline.trips_partition_sweep()",
+        "SELECT tripline.trips_parts_sweep()",
         "INSERT INTO tripline.regions (name) VALUES ('evil')",
         "UPDATE tripline.jobs SET lease_owner = 'me'",
         "UPDATE tripline.jobs SET path = '/etc/shadow'",

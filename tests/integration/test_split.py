@@ -177,6 +177,75 @@ def test_split_job_loads_like_a_whole_one(stack):
             s.close()
 
 
+def test_split_job_cancel_after_its_runners_died(stack):
+    """A split job whose runners all died is cancelled at once (200), as
+    a whole job is: with a part's lease expired and none held, nobody
+    would act on a request.  What its loaded parts left waits for a
+    runner (the FastCGI program may not drop tables): the next one drops
+    it when it starts, and an idle one whenever it finds some."""
+    rows = 1000000
+    s = split_stack(50 * 1024 * 1024)
+    try:
+        name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed())
+        job_id = tr.submit_inbox(s, name)
+        # Killed with a part loaded (its table and staged aggregates
+        # committed) and another in its load.
+        end = time.time() + 180
+        while True:
+            states = [x[1] for x in parts(s, job_id)]
+            if "loaded" in states and "running" in states:
+                break
+            assert time.time() < end, parts(s, job_id)
+            assert tr.job_row(s, job_id)["state"] == "running", tr.job_row(s, job_id)
+            time.sleep(0.05)
+        for n in s.runner_names():
+            s.kill(n, signal.SIGKILL)
+        states = [x[1] for x in parts(s, job_id)]
+        assert "loaded" in states and "running" in states, parts(s, job_id)
+
+        def cancel():
+            return s.http("POST", "/api/jobs/%d/cancel" % job_id, b"", s.auth())
+        # While a part's lease still holds, its runner may be alive: asked.
+        r = cancel()
+        if r.status == 202:
+            assert r.json()["state"] == "running", r.json()
+        s.wait_scalar("SELECT bool_and(lease_until < now()) FROM tripline.job_parts "
+                      "WHERE job_id = %d AND state = 'running'" % job_id, "t",
+                      "the dead runners' leases did not expire", seconds=30)
+        r = cancel()
+        assert r.status == 200, (r.status, r.body)
+        assert r.json()["state"] == "cancelled" and r.json()["finished_at"], r.json()
+        ev = tr.check_final_event(s, job_id, "cancelled")
+        assert ev[-1][1] == {"job": job_id, "state": "cancelled"}, ev[-1]
+        left = leftovers(s, job_id)
+        assert left["tables"] > 0 and left["staged"] > 0 and left["parts"] > 0, left
+        assert left["trips"] == 0, left
+
+        # The first runner back drops it all, and the job stays cancelled.
+        s.start_runners(1)
+        gone = {"tables": 0, "rejects": 0, "staged": 0, "parts": 0, "trips": 0}
+        end = time.time() + 30
+        while leftovers(s, job_id) != gone:
+            assert time.time() < end, leftovers(s, job_id)
+            time.sleep(0.2)
+        assert tr.job_row(s, job_id)["state"] == "cancelled"
+
+        # An idle runner drops what turns up later, as a part that
+        # committed just after its job ended would leave it.
+        s.psql("SET ROLE tripline_owner; CREATE TABLE tripline.trips_job_%d_p7 "
+               "(LIKE tripline.trips); INSERT INTO tripline.job_parts (job_id, part, "
+               "first_byte, end_byte, first_line, header_end, file_stamp, state) "
+               "VALUES (%d, 7, 0, 1, 1, 1, 'x', 'loaded')" % (job_id, job_id))
+        end = time.time() + 30
+        while leftovers(s, job_id) != gone:
+            assert time.time() < end, leftovers(s, job_id)
+            time.sleep(0.2)
+        assert "dropped what the parts of 1 ended job left" in runner_log(s, "runner-1")
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
+    finally:
+        s.close()
+
+
 def test_split_job_faults(stack):
     """A runner killed mid-part, a cancel, a file changed under the parts."""
     rows = 1000000
