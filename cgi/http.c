@@ -352,7 +352,10 @@ http_exec(struct http_req *req, const char *what, const char *sql,
 	 * only on use): a restarted database then costs a reconnect, not
 	 * the client's upload.
 	 */
-	if (!idempotent && (conn = http_db(req)) != NULL) {
+	if (!idempotent) {
+		/* No connection: http_db has answered 503 already. */
+		if ((conn = http_db(req)) == NULL)
+			return NULL;
 		res = PQexec(conn, "");
 		if (PQresultStatus(res) != PGRES_EMPTY_QUERY) {
 			log_warn("%s: connection lost, reconnecting", what);

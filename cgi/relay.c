@@ -120,7 +120,7 @@ static struct relay {
 	pthread_t	 thread;
 	/* The relay thread's own. */
 	PGconn		*conn;
-	int64_t		 horizon;
+	int64_t		 horizon;	/* -1: never connected */
 	struct stream	**streams;
 	int		 nstreams, capstreams;
 	struct gap	 gaps[RELAY_GAPS];
@@ -133,6 +133,7 @@ static struct relay {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.ready = PTHREAD_COND_INITIALIZER,
 	.published = -1,
+	.horizon = -1,		/* none until the first connection reads it */
 	.wakefd = -1,
 };
 

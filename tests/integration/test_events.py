@@ -9,8 +9,10 @@ while the runners are stopped, so the stream is open before they start.
 """
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import time
 
 import harness
@@ -518,6 +520,75 @@ def test_events_all_resumed_on_a_new_program(stack):
     finally:
         for st in streams:
             st.close()
+
+
+def test_events_relay_waits_for_its_first_connection(stack):
+    """A program started while its role may not connect: /api/events is
+    503 until the relay has read where the events stand, and a stream
+    without Last-Event-ID then starts from now.  The relay published the
+    horizon 0 after its first failed connection and, once connected, took
+    itself for reconnected: every event since the first went to clients
+    asking for "from now".  A submission meanwhile gets one 503, where it
+    got two answers (the connection was tried twice)."""
+    job = synthetic_job(stack)
+    stack.psql(insert_event_sql(job, "progress", {"job": job, "n": 0}))
+
+    def events_503():
+        """The detail of /api/events' 503, or None for another status."""
+        st = Stream(stack, "/api/events", timeout=10)
+        try:
+            if st.status != 503:
+                return None
+            assert st.headers.get("content-type") == "application/problem+json", st.headers
+            return json.loads(st.body())["detail"]
+        finally:
+            st.close()
+    stack.psql("ALTER ROLE tripline_web CONNECTION LIMIT 0")
+    try:
+        stack.kill("cgi", signal.SIGKILL)
+        stack.script("runners", "0")    # starts the missing program
+        # The program's own 503 (nginx answers one too until it listens).
+        end = time.time() + 20
+        while True:
+            try:
+                r = stack.http("GET", "/api/health")
+                if r.status == 503 and r.json()["detail"] == "the database is unavailable":
+                    break
+            except OSError:
+                pass
+            assert time.time() < end, "the new program does not answer"
+            time.sleep(0.1)
+        assert events_503() == "the event stream is not ready, try again"
+        if shutil.which("cgi-fcgi") is not None:
+            data = b"region,origin_coord,destination_coord,datetime,datasource\n"
+            env = {"REQUEST_METHOD": "POST", "DOCUMENT_URI": "/api/jobs",
+                   "CONTENT_TYPE": "text/csv", "CONTENT_LENGTH": str(len(data)),
+                   "HTTP_AUTHORIZATION": "Bearer " + stack.token,
+                   "GATEWAY_INTERFACE": "CGI/1.1", "PATH": os.environ["PATH"]}
+            out = subprocess.run(["cgi-fcgi", "-bind", "-connect",
+                                  os.path.join(stack.var, "run", "cgi.sock")],
+                                 input=data, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=60).stdout
+            assert out.count(b"Status: ") == 1 and out.startswith(b"Status: 503"), out
+    finally:
+        stack.psql("ALTER ROLE tripline_web CONNECTION LIMIT -1")
+    end = time.time() + 30
+    while events_503() is not None:
+        assert time.time() < end, "the relay did not connect"
+        time.sleep(0.2)
+    st = Stream(stack, "/api/events")
+    try:
+        check_stream_head(st)
+        try:
+            old = st.next(timeout=2)
+        except socket.timeout:
+            old = None
+        assert old is None, old
+        stack.psql(insert_event_sql(job, "progress", {"job": job, "n": 1}))
+        e = st.next(timeout=10)
+        assert e is not None and e.data == {"job": job, "n": 1}, e
+    finally:
+        st.close()
 
 
 def test_events_last_event_id_above_every_event(stack):
