@@ -169,6 +169,8 @@ out:
 	FCGX_ShutdownPending();
 	unlink(cfg.socket_path);
 	shutdown(listen_fd, SHUT_RDWR);
+	if (started)
+		router_stop(ROUTER_BEFORE_DRAIN);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += DRAIN_SECONDS;
 	for (i = 0; workers != NULL && i < cfg.threads; i++)
@@ -178,13 +180,9 @@ out:
 			/* exit(3) ends the other threads. */
 			exit(rc);
 		}
-	/*
-	 * Only once no worker runs: the services' stop frees what requests
-	 * use (h_reports' statements).  The relay ends its streams here too;
-	 * a worker waiting for its horizon waits EVENTS_READY_MS at most.
-	 */
+	/* Once no worker runs: h_reports' stop frees what requests read. */
 	if (started)
-		router_stop();
+		router_stop(ROUTER_AFTER_DRAIN);
 	close(listen_fd);
 	free(workers);
 	log_info("stopped");

@@ -73,14 +73,20 @@ static const struct route routes[] = {
 	{ HTTP_GET,	"/api/reports/datasource-regions", ROUTE_REPORTS,	h_reports_sources },
 };
 
-/* Background services of handler modules; NULL ends the table. */
+/*
+ * Background services of handler modules; NULL ends the table.  The
+ * relay stops before the drain, waking the workers that wait for its
+ * first horizon (EVENTS_READY_MS); h_reports after it, as its stop frees
+ * the statements requests read.
+ */
 static const struct {
-	int	(*start)(const struct config *);
-	void	(*stop)(void);
+	int		  (*start)(const struct config *);
+	void		  (*stop)(void);
+	enum router_stage stage;
 } services[] = {
-	{ relay_start, relay_stop },
-	{ h_reports_start, h_reports_stop },
-	{ NULL, NULL }
+	{ relay_start, relay_stop, ROUTER_BEFORE_DRAIN },
+	{ h_reports_start, h_reports_stop, ROUTER_AFTER_DRAIN },
+	{ NULL, NULL, ROUTER_STAGE__MAX }
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
@@ -219,14 +225,15 @@ router_start(const struct config *cfg)
 }
 
 void
-router_stop(void)
+router_stop(enum router_stage stage)
 {
 	size_t i;
 
 	for (i = 0; services[i].start != NULL; i++)
 		;
 	while (i-- > 0)
-		services[i].stop();
+		if (services[i].stage == stage)
+			services[i].stop();
 }
 
 int

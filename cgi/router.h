@@ -12,10 +12,18 @@ struct config;
 /*
  * Start the background services of the handler modules (see the
  * services table in router.c), before the workers accept; 0, or -1
- * after logging.  router_stop ends them, at shutdown.
+ * after logging.  At shutdown, router_stop(ROUTER_BEFORE_DRAIN) ends
+ * those that requests may be waiting on, before the workers are joined,
+ * and router_stop(ROUTER_AFTER_DRAIN) the rest, once no request runs.
  */
+enum router_stage {
+	ROUTER_BEFORE_DRAIN,
+	ROUTER_AFTER_DRAIN,
+	ROUTER_STAGE__MAX
+};
+
 int	router_start(const struct config *cfg);
-void	router_stop(void);
+void	router_stop(enum router_stage);
 
 /*
  * Route the accepted request f to its handler (or answer 404, 405, 401
