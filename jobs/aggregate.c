@@ -690,7 +690,16 @@ map_load_part(struct agg *a, enum agg_map m, size_t p)
 		    a->job_id, t->name);
 		return -1;
 	}
-	rewind(s->part[p]);
+	/*
+	 * Not rewind(3): it clears the error of the flush of the file's last
+	 * buffered block (a full disk), and fread would then read nothing
+	 * without an error, losing that part of the aggregate unnoticed.
+	 */
+	if (fflush(s->part[p]) != 0 || fseek(s->part[p], 0, SEEK_SET) != 0) {
+		log_error("job %d: could not write the %s aggregate to a "
+		    "temporary file: %s", a->job_id, t->name, strerror(errno));
+		goto out;
+	}
 	while ((n = fread(buf, esz, AGG_READ_ENTRIES, s->part[p])) > 0)
 		for (i = 0; i < n; i++) {
 			e = buf + i * esz;
@@ -1011,6 +1020,9 @@ agg_job_call(struct agg *a, const char *sql, const char *what)
 	PGresult	*res;
 	int		 rc = 0;
 
+	/* A cancel that reached the idle backend before it was ignored. */
+	if (agg_interrupted(a))
+		return -1;
 	snprintf(job, sizeof(job), "%d", a->job_id);
 	res = PQexecParams(a->conn, sql, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

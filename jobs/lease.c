@@ -33,7 +33,7 @@ struct lease {
 	_Atomic int		 lost;
 	PGconn			*conn;
 	PGcancel		*work;		/* the load's connection */
-	int			 interrupted;	/* work was cancelled */
+	int			 interrupted;	/* work was cancelled once */
 	volatile sig_atomic_t	*sigterm;	/* the runner is stopping */
 	const struct job	*job;
 	const struct job_part	*part;		/* NULL: the whole job */
@@ -223,21 +223,24 @@ lease_progress(struct lease *l)
 }
 
 /*
- * Cancel the statement the loader is waiting for, once.  PQcancel is
- * meant for use from another thread (libpq docs, "Canceling Queries in
- * Progress"); a backend reading the next command ignores it.
+ * Cancel the statement the loader is waiting for.  PQcancel is meant for
+ * use from another thread (libpq docs, "Canceling Queries in Progress");
+ * a backend reading the next command ignores it, so a cancel that came
+ * between two statements did nothing: it is sent again at each cancel
+ * check (LEASE_CANCEL_MS) until the loader stops the thread.  A failure
+ * is logged once.
  */
 static void
 lease_interrupt(struct lease *l)
 {
 	char err[256];
 
-	if (l->interrupted || l->work == NULL)
+	if (l->work == NULL)
 		return;
-	l->interrupted = 1;
-	if (PQcancel(l->work, err, sizeof(err)) == 0)
+	if (PQcancel(l->work, err, sizeof(err)) == 0 && !l->interrupted)
 		log_warn("job %d: could not cancel the load: %s", l->job->id,
 		    err);
+	l->interrupted = 1;
 }
 
 static void
@@ -264,7 +267,7 @@ lease_task(struct lease *l, enum lease_task t)
 	default:
 		break;
 	}
-	if (lease_interrupts(l))
+	if (lease_interrupts(l) && (t == LEASE_TASK_CANCEL || !l->interrupted))
 		lease_interrupt(l);
 }
 

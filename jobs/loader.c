@@ -696,7 +696,8 @@ loader_commit(struct loader *l, struct job_result *r)
  * a part that is not the last stages its aggregates; the last one merges
  * them with its own, attaches every part and ends the job as succeeded,
  * so that all of it appears in this one commit.  The lease is stopped before the final statements, as in
- * loader_commit.  Returns the outcome; the transaction is closed.
+ * loader_commit.  Returns the outcome; the transaction is closed only
+ * when it committed or the part was no longer ours.
  */
 static enum loader_outcome
 loader_commit_part(struct loader *l, struct lease **lease,
@@ -881,9 +882,15 @@ loader_run(const struct loader_env *env, const struct job *job,
 	r->rows_rejected = rejectlog_count(l.rejects);
 	r->bytes_read = atomic_load(&ctr.bytes_read);
 	if (part != NULL) {
+		/*
+		 * Done (committed), or a lost part whose row was gone (rolled
+		 * back): nothing is open.  Any other end, a lease lost at the
+		 * last check included, leaves the transaction open, and out
+		 * rolls it back: else the next claim's BEGIN (a warning only
+		 * inside a transaction) would have its COMMIT commit it.
+		 */
 		o = loader_commit_part(&l, &lease, r);
-		if (o == LOADER_DONE || o == LOADER_LOST ||
-		    PQtransactionStatus(env->work) == PQTRANS_IDLE) {
+		if (PQtransactionStatus(env->work) == PQTRANS_IDLE) {
 			lease_stop(lease);
 			goto done;
 		}
