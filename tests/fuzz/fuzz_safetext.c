@@ -7,7 +7,8 @@
  * - the result fits its buffer, is NUL-terminated at the returned length
  *   and holds no NUL before it;
  * - it is valid UTF-8 (utf8_valid, RFC 3629) without C0 or C1 controls,
- *   DEL or bidirectional overrides (U+202A-U+202E, U+2066-U+2069);
+ *   DEL, bidirectional overrides (U+202A-U+202E, U+2066-U+2069) or line
+ *   and paragraph separators (U+2028, U+2029);
  * - a quote is '"'-delimited, at most SAFETEXT_QUOTE_SIZE - 1 bytes, and
  *   clean short text comes out unchanged inside the quotes;
  * - a filename has no '/' or '\\', is never "", "." or "..", is at most
@@ -47,7 +48,7 @@ has_unshowable(const char *s, size_t n)
 		for (j = 1; j < k; j++)
 			c = c << 6 | (u[i + j] & 0x3f);
 		if (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
-		    (c >= 0x202a && c <= 0x202e) ||
+		    (c >= 0x2028 && c <= 0x202e) ||
 		    (c >= 0x2066 && c <= 0x2069))
 			return 1;
 		i += k;

@@ -6,8 +6,9 @@
  * - utf8_valid agrees with an independent reading of the well-formed byte
  *   sequences of the Unicode Standard, Table 3-7 (= RFC 3629), NUL refused;
  * - sanitize output is NUL-terminated, shorter than its buffer, always
- *   utf8_valid, and has no control character but TAB (C0, DEL, C1) and
- *   no bidirectional override (U+202A-U+202E, U+2066-U+2069);
+ *   utf8_valid, and has no control character but TAB (C0, DEL, C1), no
+ *   bidirectional override (U+202A-U+202E, U+2066-U+2069) and no line
+ *   or paragraph separator (U+2028, U+2029);
  * - valid text without controls that fits comes out unchanged;
  * - sanitize is idempotent, and a smaller buffer gives a prefix of what a
  *   larger one gets (cuts fall on character boundaries);
@@ -68,7 +69,8 @@ ref_valid(const uint8_t *s, size_t n)
 
 /*
  * What utf8_sanitize replaces, byte by byte: C0 but TAB, DEL, C1 (C2 80
- * to C2 9F), the bidi controls (E2 80 AA to E2 80 AE, E2 81 A6 to A9).
+ * to C2 9F), the bidi controls (E2 80 AA to E2 80 AE, E2 81 A6 to A9),
+ * LS and PS (E2 80 A8, E2 80 A9).
  */
 static int
 has_controls(const uint8_t *s, size_t n)
@@ -82,7 +84,7 @@ has_controls(const uint8_t *s, size_t n)
 		    s[i + 1] <= 0x9f)
 			return 1;
 		if (s[i] == 0xe2 && i + 2 < n &&
-		    ((s[i + 1] == 0x80 && s[i + 2] >= 0xaa && s[i + 2] <= 0xae) ||
+		    ((s[i + 1] == 0x80 && s[i + 2] >= 0xa8 && s[i + 2] <= 0xae) ||
 		    (s[i + 1] == 0x81 && s[i + 2] >= 0xa6 && s[i + 2] <= 0xa9)))
 			return 1;
 	}
