@@ -101,6 +101,23 @@ def test_split_job_loads_like_a_whole_one(stack):
                       "WHERE i.inhparent = 'tripline.trips_job_%d'::regclass ORDER BY 1" % job_id)
         assert [k for (k,) in kids] == ["trips_job_%d_p%d" % (job_id, k) for k in range(4)], kids
         assert leftovers(s, job_id)["staged"] == 0
+        # Its state is not what keeps its trips: set 'failed' (the web
+        # role may write a state, to cancel), they are neither dropped by
+        # the runners' sweep nor by the runner's drop (022_parts_sweep.sql).
+        s.psql("SET ROLE tripline_web; UPDATE tripline.jobs SET state = 'failed' "
+               "WHERE id = %d" % job_id)
+        try:
+            assert s.scalar("SET ROLE tripline_runner; "
+                            "SELECT tripline.trips_parts_sweep()") == "0"
+            try:
+                s.psql("SET ROLE tripline_runner; SELECT tripline.trips_parts_drop(%d)"
+                       % job_id)
+                raise AssertionError("the parts of a job with attached trips were dropped")
+            except RuntimeError as e:
+                assert "job %d has its trips attached" % job_id in str(e), e
+            assert tr.trips(s, job_id) == rows and len(parts(s, job_id)) == 4
+        finally:
+            s.psql("UPDATE tripline.jobs SET state = 'succeeded' WHERE id = %d" % job_id)
         # Events: one start, one end, progress summed over the parts.
         ev = tr.events(s, job_id)
         assert [e for e, _ in ev if e != "progress"] == ["queued", "started", "succeeded"], ev
