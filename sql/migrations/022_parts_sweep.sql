@@ -1,7 +1,8 @@
 -- 022_parts_sweep.sql: what the parts of an ended split job left, dropped
 -- by whichever runner is idle, so that a split job can be cancelled
--- without a runner (cgi/h_jobs.c, SQL_CANCEL_ORPHANED); and two limits on
--- what the roles can do to that end (below).
+-- without a runner (cgi/h_jobs.c, SQL_CANCEL_ORPHANED); two limits on
+-- what the roles can do to that end, and a drop that no longer takes a
+-- table it did not find (below).
 --
 -- Until now only the runner that ended a split job dropped its parts'
 -- tables, staged aggregates, rejects and rows (trips_parts_drop, in the
@@ -85,6 +86,45 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION trips_parts_sweep() FROM PUBLIC, tripline_web;
 GRANT EXECUTE ON FUNCTION trips_parts_sweep() TO tripline_runner;
+
+-- trips_partition_drop (014) dropped trips_job_<id> by name when it was
+-- found unattached.  A runner whose lease another had taken over drops
+-- its own table so after its commit failed; if the new owner had dropped
+-- that table and committed its own of the same name meanwhile, the DROP,
+-- which looks the name up again once its lock wait ends, dropped the new
+-- owner's table, and that load failed at its ATTACH.  Now the table is
+-- locked first and dropped only if it is still the one found unattached.
+CREATE OR REPLACE FUNCTION trips_partition_drop(job integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, tripline, pg_temp
+SET client_min_messages = warning AS $$
+DECLARE
+	t oid;
+	name text := format('trips_job_%s', job);
+BEGIN
+	IF job IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT c.oid INTO t FROM pg_catalog.pg_class c
+	    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	    WHERE n.nspname = 'tripline' AND c.relname = name
+	        AND c.relkind = 'r' AND NOT c.relispartition;
+	IF t IS NULL THEN
+		RETURN;
+	END IF;
+	BEGIN
+		EXECUTE format('LOCK TABLE tripline.%I IN ACCESS EXCLUSIVE MODE',
+		    name);
+	EXCEPTION WHEN undefined_table THEN
+		RETURN;		-- dropped meanwhile, and no other in its place
+	END;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t
+	    AND NOT c.relispartition) THEN
+		RETURN;		-- another table of that name now, or attached
+	END IF;
+	EXECUTE format('DROP TABLE IF EXISTS tripline.%I, tripline.%I', name,
+	    name || '_rim');
+END $$;
 
 -- The web role inserted any column of jobs (001_core.sql): a row born
 -- 'succeeded' with a file's sha256 made every later job of that content

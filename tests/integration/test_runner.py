@@ -416,6 +416,44 @@ def test_cancel_when_its_runner_died(stack):
     check_final_event(stack, job_id, "cancelled")
 
 
+def test_a_late_drop_spares_the_new_owners_table(stack):
+    """A runner whose lease another took over drops its own unattached
+    table after its commit failed (trips_partition_drop).  When the new
+    owner has meanwhile dropped that table and committed its own of the
+    same name, the late drop must leave the new one: DROP looked the name
+    up again once its lock wait ended and took it."""
+    j = 999999998                   # no such job: not running
+    t = "tripline.trips_job_%d" % j
+    stack.psql("SET ROLE tripline_owner; CREATE TABLE %s (LIKE tripline.trips)" % t)
+    new_owner = harness.Psql(stack, "new_owner")
+    late = None
+    try:
+        # The new owner: the old table dropped, its own made, not committed.
+        new_owner.send("BEGIN; SET ROLE tripline_owner; DROP TABLE %s; "
+                       "CREATE TABLE %s (LIKE tripline.trips); "
+                       "INSERT INTO %s SELECT * FROM tripline.trips LIMIT 3;" % (t, t, t))
+        new_owner.wait_idle_in_transaction()
+        late = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c",
+                                 "SET ROLE tripline_runner; "
+                                 "SELECT tripline.trips_partition_drop(%d)" % j],
+                                env=stack.db_env(PGAPPNAME="late_runner"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stack.wait_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                          "'late_runner' AND wait_event_type = 'Lock'", "1",
+                          "the late drop does not wait for the new owner's lock")
+        new_owner.send("COMMIT;")
+        new_owner.close()
+        out, err = late.communicate(timeout=30)
+        assert late.returncode == 0, err
+        assert stack.scalar("SELECT count(*) FROM %s" % t) == \
+            stack.scalar("SELECT least(count(*), 3) FROM (SELECT FROM tripline.trips LIMIT 3) x")
+    finally:
+        if late is not None and late.poll() is None:
+            late.kill()
+        new_owner.quit()
+        stack.psql("DROP TABLE IF EXISTS %s" % t)
+
+
 def test_unattached_trips_tables_are_dropped(stack):
     """A whole job's trips table is committed just before the load
     transaction attaches it (013_trips_index_apart.sql), so a runner
