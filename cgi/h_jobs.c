@@ -78,17 +78,15 @@ static const char *const jobs_sql[SQL__MAX] = {
 	 * and the dead attempt's load transaction left nothing, so the job
 	 * is cancelled now.  A runner still alive but late finds the job no
 	 * longer running at its next lease step and rolls back.  A split
-	 * job (lease_owner 'parts', no lease of its own) likewise when a
-	 * part's lease expired and none is held: what its loaded parts left
-	 * is dropped by the next idle runner (022_parts_sweep.sql).
+	 * job (lease_owner 'parts', no lease of its own) likewise when its
+	 * running parts' leases have all expired (bool_and is NULL, so no
+	 * match, when none runs): what its loaded parts left is dropped by
+	 * the next idle runner (022_parts_sweep.sql).
 	 */
 	CANCEL_NOW_SQL("state = 'running' AND (lease_until < now() OR"
-	    " (lease_owner = 'parts'"
-	    "  AND EXISTS (SELECT FROM tripline.job_parts p WHERE p.job_id = $1"
-	    "   AND p.state = 'running' AND p.lease_until < now())"
-	    "  AND NOT EXISTS (SELECT FROM tripline.job_parts p"
-	    "   WHERE p.job_id = $1 AND p.state = 'running'"
-	    "   AND p.lease_until >= now())))"),
+	    " (lease_owner = 'parts' AND (SELECT bool_and(p.lease_until < now())"
+	    "  FROM tripline.job_parts p"
+	    "  WHERE p.job_id = $1 AND p.state = 'running')))"),
 
 	/* SQL_CANCEL_RUNNING: $1 id */
 	"UPDATE tripline.jobs SET cancel_requested = true"
