@@ -117,7 +117,6 @@ utf8_scan(const char *buf, size_t len)
 	size_t		 i = 0;
 	uint32_t	 cp;
 	unsigned	 found = 0;
-
 	int		 c;
 
 	while (i < len) {
@@ -128,12 +127,6 @@ utf8_scan(const char *buf, size_t len)
 			found |= UTF8_CLASS_BIT(c);
 	}
 	return found;
-}
-
-int
-utf8_has(const char *buf, size_t len, unsigned classes)
-{
-	return (utf8_scan(buf, len) & classes & ~UTF8_ILL_FORMED) != 0;
 }
 
 int

@@ -96,12 +96,6 @@ int	utf8_is(uint32_t cp, unsigned classes);
 unsigned utf8_scan(const char *buf, size_t len);
 
 /*
- * 1 if some character of buf is in one of classes, else 0; ill-formed
- * sequences are skipped (utf8_valid tells them).
- */
-int	utf8_has(const char *buf, size_t len, unsigned classes);
-
-/*
  * 1 if buf is well-formed UTF-8 (see utf8_decode) and holds no NUL byte,
  * else 0.  The empty string is valid.
  */

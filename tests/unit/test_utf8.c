@@ -286,12 +286,12 @@ test_classes(void)
 		    (unsigned)bounds[i].cp);
 		UNIT_CHECK(utf8_is(bounds[i].cp, 0) == 0,
 		    "class U+%04X: no class", (unsigned)bounds[i].cp);
-		/* Between two letters, as utf8_has and the sanitiser see it. */
+		/* Between two letters, as utf8_scan and the sanitiser see it. */
 		in[0] = 'a';
 		memcpy(in + 1, bounds[i].utf8, len);
 		in[len + 1] = 'b';
-		UNIT_CHECK(utf8_has(in, len + 2, ~0u) ==
-		    (bounds[i].cls != NONE), "has U+%04X",
+		UNIT_CHECK(utf8_scan(in, len + 2) == (bounds[i].cls != NONE ?
+		    UTF8_CLASS_BIT(bounds[i].cls) : 0u), "scan U+%04X",
 		    (unsigned)bounds[i].cp);
 		n = utf8_sanitize(in, len + 2, out, sizeof(out));
 		UNIT_CHECK(bounds[i].sanitized ?
@@ -301,10 +301,12 @@ test_classes(void)
 		    bounds[i].sanitized ? "replaced" : "kept");
 	}
 	UNIT_CHECK(!utf8_is(UTF8_BAD, ~0u), "ill-formed is in no class");
-	UNIT_CHECK(!utf8_has("\xff\xc2", 2, ~0u), "has: ill-formed skipped");
-	UNIT_CHECK(utf8_has("\xff\x01", 2, UTF8_CC), "has: after ill-formed");
-	UNIT_CHECK(!utf8_has("a\tb", 3, UTF8_CC &
-	    ~UTF8_CLASS_BIT(UTF8_CLASS_TAB)), "has: TAB excepted");
+	UNIT_CHECK(utf8_scan("\xff\xc2", 2) == UTF8_ILL_FORMED,
+	    "scan: ill-formed is no class");
+	UNIT_CHECK((utf8_scan("\xff\x01", 2) & UTF8_CC) != 0,
+	    "scan: after ill-formed");
+	UNIT_CHECK((utf8_scan("a\tb", 3) & UTF8_CC &
+	    ~UTF8_CLASS_BIT(UTF8_CLASS_TAB)) == 0, "scan: TAB excepted");
 }
 
 /* utf8_replace: its classes, and how much of the input it used. */
@@ -362,7 +364,7 @@ test_bounds(void)
 /*
  * Random bytes: sanitize always yields valid UTF-8 without what it
  * replaces, and leaves a valid input without any of it unchanged.  The
- * classes are utf8_has's, which test_classes checks at every boundary
+ * classes are utf8_scan's, which test_classes checks at every boundary
  * (fuzz_utf8 reads them byte by byte).
  */
 static void
@@ -382,12 +384,13 @@ test_random(void)
 			    0xc0 + rand() % 64 : rand() % 256);
 		}
 		n = utf8_sanitize((char *)in, len, out, sizeof(out));
-		if (!utf8_valid(out, n) || utf8_has(out, n, UTF8_SANITIZE)) {
+		if (!utf8_valid(out, n) ||
+		    (utf8_scan(out, n) & UTF8_SANITIZE) != 0) {
 			UNIT_CHECK(0, "random %d: output invalid", i);
 			return;
 		}
 		if (utf8_valid((char *)in, len) &&
-		    !utf8_has((char *)in, len, UTF8_SANITIZE) &&
+		    (utf8_scan((char *)in, len) & UTF8_SANITIZE) == 0 &&
 		    (n != len || memcmp(in, out, n) != 0)) {
 			UNIT_CHECK(0, "random %d: valid input changed", i);
 			return;
