@@ -192,6 +192,14 @@ class Stream:
             else:
                 raise AssertionError("unknown field %r" % line)
 
+    def next_or_none(self, timeout):
+        """The next event, or None when none came within timeout (or the
+        stream ended)."""
+        try:
+            return self.next(timeout=timeout)
+        except socket.timeout:
+            return None
+
     def collect(self, timeout=120, until=None):
         """Events until the stream ends (or until(event) is true)."""
         out = []
@@ -579,10 +587,7 @@ def test_events_relay_waits_for_its_first_connection(stack):
     st = Stream(stack, "/api/events")
     try:
         check_stream_head(st)
-        try:
-            old = st.next(timeout=2)
-        except socket.timeout:
-            old = None
+        old = st.next_or_none(timeout=2)
         assert old is None, old
         stack.psql(insert_event_sql(job, "progress", {"job": job, "n": 1}))
         e = st.next(timeout=10)
@@ -668,10 +673,7 @@ def test_events_out_of_order_commits(stack):
                 break
             time.sleep(0.02)
         # The higher id is committed, but the lower one is still open.
-        try:
-            early = st.next(timeout=0.5)
-        except socket.timeout:
-            early = None
+        early = st.next_or_none(timeout=0.5)
         assert early is None, "sent before the lower id committed: %r" % early
         a.send("COMMIT;")
         e1 = st.next(timeout=5)
@@ -725,10 +727,7 @@ def test_events_late_final_ends_a_stream_opened_meanwhile(stack):
         assert seen[-1].data["job"] == other, seen
         st = Stream(stack, "/api/jobs/%d/events" % job)
         check_stream_head(st)
-        try:
-            early = st.next(timeout=0.5)
-        except socket.timeout:
-            early = None
+        early = st.next_or_none(timeout=0.5)
         assert early is None, early
         a.send("COMMIT;")
         got = st.collect(timeout=10)

@@ -445,8 +445,9 @@ def test_a_late_drop_spares_the_new_owners_table(stack):
         new_owner.close()
         out, err = late.communicate(timeout=30)
         assert late.returncode == 0, err
+        # Still there (a dropped table is an error here), with its rows.
         assert stack.scalar("SELECT count(*) FROM %s" % t) == \
-            stack.scalar("SELECT least(count(*), 3) FROM (SELECT FROM tripline.trips LIMIT 3) x")
+            stack.scalar("SELECT count(*) FROM (SELECT FROM tripline.trips LIMIT 3) x")
     finally:
         if late is not None and late.poll() is None:
             late.kill()
