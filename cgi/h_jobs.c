@@ -6,8 +6,9 @@
  * new jobs do not shift the pages.  A page asks for one row more than it
  * shows: that row only says whether a next page exists.
  *
- * Cancelling races with the runner claiming or finishing the job; every
- * UPDATE is guarded by the state it expects, so exactly one side wins.
+ * A cancel is one call of tripline.job_cancel (023_web_calls.sql), which
+ * decides under the job's row lock, so a claim or the runner's end cannot
+ * slip between reading the state and changing it:
  *   queued   -> cancelled now, 'cancelled' event, NOTIFY: 200 and the job
  *   running, its runner dead (lease expired)
  *            -> the same: 200 and the job
@@ -30,29 +31,10 @@
 #define REJECTS_DEFAULT	100
 #define REJECTS_MAX	1000
 
-/*
- * Cancel the job now if it is as where says: the row, its 'cancelled'
- * event and the event's NOTIFY in one statement.
- */
-#define CANCEL_NOW_SQL(where) \
-	"WITH c AS (" \
-	"  UPDATE tripline.jobs SET state = 'cancelled', finished_at = now()" \
-	"  WHERE id = $1 AND " where " RETURNING *" \
-	"), e AS (" \
-	"  INSERT INTO tripline.job_events (job_id, event, data)" \
-	"  SELECT id, 'cancelled'," \
-	"    jsonb_build_object('job', id, 'state', 'cancelled') FROM c" \
-	"  RETURNING id AS event_id" \
-	") SELECT " JOB_JSON_COLUMNS "," \
-	"  pg_notify('tripline_events', e.event_id::text) FROM c, e"
-
 enum jobs_sql {
 	SQL_GET,
 	SQL_LIST,
-	SQL_CANCEL_QUEUED,
-	SQL_CANCEL_ORPHANED,
-	SQL_CANCEL_RUNNING,
-	SQL_STATE,
+	SQL_CANCEL,
 	SQL_REJECTS,
 	SQL__MAX
 };
@@ -66,34 +48,12 @@ static const char *const jobs_sql[SQL__MAX] = {
 	" WHERE id < $1::bigint ORDER BY id DESC LIMIT $2",
 
 	/*
-	 * SQL_CANCEL_QUEUED: $1 id.  One statement, so one transaction;
-	 * the notification is delivered at commit (PostgreSQL docs, NOTIFY).
-	 * Its payload is the event id: listeners read the event row.
+	 * SQL_CANCEL: $1 id.  The job's columns, then what was done (one of
+	 * cancel_outcomes); no row when there is no such job.
 	 */
-	CANCEL_NOW_SQL("state = 'queued'"),
-
-	/*
-	 * SQL_CANCEL_ORPHANED: $1 id.  Its runner died (the lease expired):
-	 * no one would act on a request until a runner takes the job over,
-	 * and the dead attempt's load transaction left nothing, so the job
-	 * is cancelled now.  A runner still alive but late finds the job no
-	 * longer running at its next lease step and rolls back.  A split
-	 * job (lease_owner 'parts', no lease of its own) likewise when its
-	 * running parts' leases have all expired (bool_and is NULL, so no
-	 * match, when none runs): what its loaded parts left is dropped by
-	 * the next idle runner (022_parts_sweep.sql).
-	 */
-	CANCEL_NOW_SQL("state = 'running' AND (lease_until < now() OR"
-	    " (lease_owner = 'parts' AND (SELECT bool_and(p.lease_until < now())"
-	    "  FROM tripline.job_parts p"
-	    "  WHERE p.job_id = $1 AND p.state = 'running')))"),
-
-	/* SQL_CANCEL_RUNNING: $1 id */
-	"UPDATE tripline.jobs SET cancel_requested = true"
-	" WHERE id = $1 AND state = 'running' RETURNING " JOB_JSON_COLUMNS,
-
-	/* SQL_STATE: $1 id */
-	"SELECT state FROM tripline.jobs WHERE id = $1",
+	"SELECT " JOB_JSON_COLUMNS ", c.outcome"
+	" FROM tripline.job_cancel($1::integer) c,"
+	" LATERAL (SELECT (c.job_row).*) j",
 
 	/*
 	 * SQL_REJECTS: $1 id, $2 lines after, $3 rows.  The outer join
@@ -203,17 +163,24 @@ h_jobs_list(struct http_req *req)
 	PQclear(res);
 }
 
-/* The cancel's tries, in order: the first that takes the job answers. */
+/* What job_cancel did, as it says it, and our answer. */
+enum cancel_outcome {
+	CANCEL_QUEUED,
+	CANCEL_ORPHANED,
+	CANCEL_REQUESTED,
+	CANCEL_ENDED,
+	CANCEL__MAX
+};
 static const struct {
-	enum jobs_sql	 sql;
+	const char	*name;
 	int		 status;
-	const char	*what;		/* for the log of a failed statement */
-	const char	*done;		/* logged when it took the job */
-} cancel_steps[] = {
-	{ SQL_CANCEL_QUEUED, 200, "cancel queued job", "cancelled while queued" },
-	{ SQL_CANCEL_ORPHANED, 200, "cancel orphaned job",
-	  "cancelled: its runner had stopped" },
-	{ SQL_CANCEL_RUNNING, 202, "cancel running job", "cancel requested" },
+	const char	*done;		/* logged */
+} cancel_outcomes[CANCEL__MAX] = {
+	[CANCEL_QUEUED] = { "queued", 200, "cancelled while queued" },
+	[CANCEL_ORPHANED] = { "orphaned", 200,
+	    "cancelled: its runner had stopped" },
+	[CANCEL_REQUESTED] = { "requested", 202, "cancel requested" },
+	[CANCEL_ENDED] = { "ended", 409, NULL },
 };
 
 void
@@ -222,50 +189,37 @@ h_jobs_cancel(struct http_req *req)
 	PGresult		*res = NULL;
 	char			 id[24];
 	const char		*params[1] = { id };
-	const char		*state;
+	const char		*outcome;
 	size_t			 k;
-	int			 tries;
 
 	if (http_query_none(req) != 0)
 		return;
 	snprintf(id, sizeof(id), "%" PRId64, req->id);
-	/*
-	 * A job can move between our statements (claimed, or put back to
-	 * queued for a retry), so look again a few times.
-	 */
-	for (tries = 0; tries < 3; tries++) {
-		for (k = 0; k < sizeof(cancel_steps) / sizeof(cancel_steps[0]);
-		    k++) {
-			if ((res = http_exec(req, cancel_steps[k].what,
-			    jobs_sql[cancel_steps[k].sql], 1, params, 0)) == NULL)
-				return;
-			if (PQntuples(res) == 1) {
-				log_info("job %s: %s", id, cancel_steps[k].done);
-				reply_job(req, cancel_steps[k].status, res);
-				goto out;
-			}
-			PQclear(res);
-			res = NULL;
-		}
-		if ((res = http_exec(req, "job state", jobs_sql[SQL_STATE], 1,
-		    params, 1)) == NULL)
-			return;
-		if (PQntuples(res) == 0) {
-			no_such_job(req);
-			goto out;
-		}
-		state = PQgetvalue(res, 0, 0);
-		if (strcmp(state, "queued") != 0 &&
-		    strcmp(state, "running") != 0) {
-			http_problem(req, 409, "job %s is already %s", id,
-			    state);
-			goto out;
-		}
-		PQclear(res);
-		res = NULL;
+	if ((res = http_exec(req, "cancel job", jobs_sql[SQL_CANCEL], 1,
+	    params, 0)) == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		no_such_job(req);
+		goto out;
 	}
-	http_problem(req, 409, "job %s changed state while cancelling, "
-	    "try again", id);
+	outcome = PQgetvalue(res, 0, JOB_JSON_NCOLUMNS);
+	for (k = 0; k < CANCEL__MAX; k++)
+		if (strcmp(outcome, cancel_outcomes[k].name) == 0)
+			break;
+	if (k == CANCEL__MAX) {
+		log_error("cancel job %s: unknown outcome \"%s\"", id,
+		    outcome);
+		http_problem(req, 500, "internal error");
+		goto out;
+	}
+	if (k == CANCEL_ENDED) {
+		/* JOB_JSON_COLUMNS: the state is the second column. */
+		http_problem(req, 409, "job %s is already %s", id,
+		    PQgetvalue(res, 0, 1));
+		goto out;
+	}
+	log_info("job %s: %s", id, cancel_outcomes[k].done);
+	reply_job(req, cancel_outcomes[k].status, res);
 out:
 	PQclear(res);
 }

@@ -56,20 +56,13 @@
 #define CHUNK		(64 * 1024)	/* bytes per FCGX_GetStr */
 #define JSON_MAX	4096		/* bytes of an inbox request */
 
+/*
+ * The job, its 'queued' event and their notifications: one function of
+ * the owner, the only way the web role writes a job (023_web_calls.sql).
+ */
 static const char sql_insert[] =
-	"WITH j AS ("
-	"  INSERT INTO tripline.jobs"
-	"    (filename, source, path, bytes, sha256, max_attempts)"
-	"  VALUES ($1, $2, $3, $4, $5, $6) RETURNING *"
-	"), e AS ("
-	"  INSERT INTO tripline.job_events (job_id, event, data)"
-	"  SELECT id, 'queued', jsonb_build_object('job', id, 'state', 'queued',"
-	"    'filename', filename, 'bytes', bytes) FROM j"
-	"  RETURNING id AS event_id, job_id"
-	") SELECT " JOB_JSON_COLUMNS ","
-	"  pg_notify('tripline_events', e.event_id::text),"
-	"  pg_notify('tripline_jobs', e.job_id::text)"
-	" FROM j, e";
+	"SELECT " JOB_JSON_COLUMNS " FROM tripline.job_queue($1, $2, $3,"
+	" $4::bigint, $5, $6::integer)";
 
 enum body_kind {
 	BODY_MULTIPART,

@@ -116,7 +116,14 @@ DENIED = {
         "SELECT tripline.trips_partition_drop(1)",
         "SELECT tripline.trips_partition_sweep()",
         "SELECT tripline.trips_parts_sweep()",
-        # It writes six columns of a new job; not its state, nor its end.
+        # It writes jobs and events only through job_queue and job_cancel
+        # (023_web_calls.sql): not a job, a state, an end or an event.
+        "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256) VALUES "
+        "('x.csv', 'inbox', 'x.csv', 0, repeat('0', 64))",
+        "UPDATE tripline.jobs SET state = 'succeeded'",
+        "UPDATE tripline.jobs SET error = 'forged'",
+        "UPDATE tripline.jobs SET cancel_requested = true",
+        "INSERT INTO tripline.job_events (job_id, event, data) VALUES (1, 'succeeded', '{}')",
         "INSERT INTO tripline.jobs (state, filename, source, path, bytes, sha256) VALUES "
         "('succeeded', 'x.csv', 'inbox', 'x.csv', 0, repeat('0', 64))",
         "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256, duplicate_of) "
@@ -135,6 +142,8 @@ DENIED = {
         "WHERE false",
     ],
     "tripline_runner": DENIED_BOTH + [
+        "SELECT tripline.job_queue('a', 'inbox', 'a.csv', 1, repeat('0', 64), 3)",
+        "SELECT * FROM tripline.job_cancel(1)",
         "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256) VALUES "
         "('a', 'inbox', '/etc/passwd', 1, repeat('0', 64))",
         "DELETE FROM tripline.job_rejects",
@@ -156,6 +165,7 @@ def test_roles_denied(stack):
     assert not bad, "\n".join(bad)
     # What they may do still works (the test can tell refused from broken).
     assert psql_as(stack, "tripline_web", "SELECT count(*) FROM tripline.jobs")[0] == ""
+    assert psql_as(stack, "tripline_web", "SELECT * FROM tripline.job_cancel(0)")[0] == ""
     assert psql_as(stack, "tripline_web", "SELECT count(*) FROM tripline.trip_rims")[0] == ""
     assert psql_as(stack, "tripline_web",
                    "SELECT count(*) FROM tripline.trip_rims_pending")[0] == ""

@@ -101,10 +101,10 @@ def test_split_job_loads_like_a_whole_one(stack):
                       "WHERE i.inhparent = 'tripline.trips_job_%d'::regclass ORDER BY 1" % job_id)
         assert [k for (k,) in kids] == ["trips_job_%d_p%d" % (job_id, k) for k in range(4)], kids
         assert leftovers(s, job_id)["staged"] == 0
-        # Its state is not what keeps its trips: set 'failed' (the web
-        # role may write a state, to cancel), they are neither dropped by
-        # the runners' sweep nor by the runner's drop (022_parts_sweep.sql).
-        s.psql("SET ROLE tripline_web; UPDATE tripline.jobs SET state = 'failed' "
+        # Its state is not what keeps its trips: set 'failed' (the runner
+        # role may write a state, to end a job), they are neither dropped
+        # by the runners' sweep nor by the runner's drop (022_parts_sweep.sql).
+        s.psql("SET ROLE tripline_runner; UPDATE tripline.jobs SET state = 'failed' "
                "WHERE id = %d" % job_id)
         try:
             assert s.scalar("SET ROLE tripline_runner; "
