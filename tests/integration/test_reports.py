@@ -358,6 +358,38 @@ def test_aggregates_match_trips(stack):
     check_aggregates(stack)
 
 
+def test_rebuild_waits_for_a_finishing_load(stack):
+    """agg_rebuild() started while a load is between its merge and its
+    ATTACH waits for the load and then runs; neither is cancelled as a
+    deadlock (024_rebuild_order.sql).  The load's last transaction is
+    played by hand, its locks in its order: agg_merge_counts' lock of the
+    counts (017_groups_later.sql), then the ATTACH's lock of trips."""
+    stack = loaded(stack)
+    waiting = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+               "'rebuild' AND wait_event_type = 'Lock'")
+    load = harness.Psql(stack, "load")
+    rebuild = None
+    try:
+        load.send("BEGIN; LOCK TABLE tripline.cell_weeks, tripline.region_weeks, "
+                  "tripline.region_datasources IN SHARE ROW EXCLUSIVE MODE;")
+        load.wait_idle_in_transaction()
+        rebuild = harness.Psql(stack, "rebuild")
+        rebuild.send("SELECT tripline.agg_rebuild();")
+        stack.wait_scalar(waiting, "1", "the rebuild did not wait for the load", 20)
+        # deadlock_timeout is 1 s: a deadlock would be found well within 3.
+        load.send("LOCK TABLE tripline.trips IN SHARE UPDATE EXCLUSIVE MODE;")
+        load.send("SELECT pg_sleep(3); COMMIT;")
+        load.close()
+        load = None
+        rebuild.close()
+        rebuild = None
+    finally:
+        for p in (load, rebuild):
+            if p is not None:
+                p.quit()
+    check_aggregates(stack)
+
+
 def test_statement_timeout_is_a_clear_503(stack):
     """A report that runs past the web role's statement_timeout answers 503
     saying so (not "the database is unavailable"), quickly, and the worker

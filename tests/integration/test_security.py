@@ -82,6 +82,7 @@ DENIED_BOTH = [
     "INSERT INTO tripline.settings VALUES ('x', 'y')",
     "UPDATE tripline.settings SET value = '1'",
     "SELECT tripline.agg_rebuild()",
+    "SELECT tripline.agg_rebuild_all()",
     "SELECT tripline.trip_rims_make('trips_job_1')",
     "SELECT tripline.trip_rims_build()",
     "SELECT tripline.trip_rims_compact(2)",
