@@ -55,7 +55,8 @@ int	lease_lost(const struct lease *);
 /*
  * A cancel, a lost lease or the runner's stop: the thread cancels (or
  * has cancelled) the work connection's statement.  Takes the lease as
- * void * to serve as agg_interrupt_with's function.
+ * void * to serve as agg_interrupt_with's and rejectlog_interrupt_with's
+ * function.
  */
 int	lease_interrupts(void *);
 

@@ -831,8 +831,12 @@ loader_run(const struct loader_env *env, const struct job *job,
 		    "thread");
 		goto out;
 	}
-	/* The lease outlives every agg_flush, agg_stage and agg_unstage. */
+	/*
+	 * The lease outlives every agg_flush, agg_stage, agg_unstage and
+	 * rejectlog_copy.
+	 */
 	agg_interrupt_with(l.agg, lease_interrupts, lease);
+	rejectlog_interrupt_with(l.rejects, lease_interrupts, lease);
 	l.mark = monoclock_seconds();
 	if ((part == NULL ? loader_read(&l, fd, lease, &ctr) :
 	    loader_read_part(&l, fd, lease, &ctr)) != 0)

@@ -21,6 +21,8 @@ struct rejectlog {
 	int		 job_id;
 	uint64_t	 count;
 	struct copybin	 tuple;
+	int		(*interrupt)(void *); /* rejectlog_interrupt_with */
+	void		*interrupt_arg;
 };
 
 static const char rejectlog_sql[] =
@@ -85,6 +87,13 @@ rejectlog_add(struct rejectlog *r, uint64_t line, const char *reason,
 	return 0;
 }
 
+void
+rejectlog_interrupt_with(struct rejectlog *r, int (*fn)(void *), void *arg)
+{
+	r->interrupt = fn;
+	r->interrupt_arg = arg;
+}
+
 int
 rejectlog_copy(struct rejectlog *r, PGconn *conn, char *err, size_t errsz)
 {
@@ -118,6 +127,17 @@ rejectlog_copy(struct rejectlog *r, PGconn *conn, char *err, size_t errsz)
 		n = fread(b.buf + b.len, 1, b.cap - b.len, r->f);
 		b.len += n;
 		if (b.len == b.cap || n == 0) {
+			/*
+			 * As in agg_send: the server's answer to a cancel
+			 * shows only at the COPY's end (libpq does not read
+			 * an ErrorResponse during COPY IN), so look before
+			 * each buffer instead of sending the rest.
+			 */
+			if (r->interrupt != NULL &&
+			    r->interrupt(r->interrupt_arg) != 0) {
+				why = "interrupted";
+				break;
+			}
 			if (b.len > 0 &&
 			    PQputCopyData(conn, b.buf, (int)b.len) != 1) {
 				why = "could not send the rejects";

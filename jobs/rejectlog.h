@@ -30,6 +30,14 @@ int	rejectlog_add(struct rejectlog *, uint64_t line, const char *reason,
 uint64_t rejectlog_count(const struct rejectlog *);
 
 /*
+ * Have rejectlog_copy call fn(arg) before each buffer it sends and stop
+ * (a CopyFail, then -1) when it returns non-zero: a cancel or a lost
+ * lease ends the COPY without sending what is left.
+ */
+void	rejectlog_interrupt_with(struct rejectlog *, int (*fn)(void *),
+	    void *arg);
+
+/*
  * COPY the rejects into job_rejects on conn, inside the caller's
  * transaction.  Returns 0, or -1 with the reason in err.
  */
