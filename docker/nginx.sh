@@ -11,6 +11,7 @@
 #   TRIPLINE_SOCKET      FastCGI socket [/run/tripline/cgi.sock]
 #   TRIPLINE_MAX_UPLOAD  largest upload in bytes [4294967296]
 #   TRIPLINE_SUBMIT_RATE, TRIPLINE_SUBMIT_BURST  POSTs per second per client [20, 200]
+#   TRIPLINE_UPLOAD_CONN uploads at once per client address [4]
 set -eu
 
 VAR=/var/lib/tripline-nginx
@@ -26,7 +27,7 @@ ln -sf /dev/stderr "$VAR/log/nginx-error.log"
 
 # Only digits reach the numeric fields, so no value can add a directive.
 for v in "${TRIPLINE_MAX_UPLOAD:-4294967296}" "${TRIPLINE_SUBMIT_RATE:-20}" \
-    "${TRIPLINE_SUBMIT_BURST:-200}"; do
+    "${TRIPLINE_SUBMIT_BURST:-200}" "${TRIPLINE_UPLOAD_CONN:-4}"; do
 	case $v in
 	''|*[!0-9]*) echo "nginx: not a number: \"$v\"" >&2; exit 1 ;;
 	esac
@@ -41,6 +42,7 @@ sed -e "s|@VAR@|$VAR|g" -e "s|@HOST@|0.0.0.0|g" -e "s|@PORT@|8080|g" \
     -e "s|@MAX_BODY@|${TRIPLINE_MAX_UPLOAD:-4294967296}|g" \
     -e "s|@SUBMIT_RATE@|${TRIPLINE_SUBMIT_RATE:-20}|g" \
     -e "s|@SUBMIT_BURST@|${TRIPLINE_SUBMIT_BURST:-200}|g" \
+    -e "s|@UPLOAD_CONN@|${TRIPLINE_UPLOAD_CONN:-4}|g" \
     /usr/share/tripline/nginx/nginx.conf.in > "$CONF"
 # A field added to the template must be added here too (and in stack.sh).
 if grep -v '^[[:space:]]*#' "$CONF" | grep -q '@[A-Z_]*@'; then

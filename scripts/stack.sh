@@ -33,6 +33,7 @@
 #   TRIPLINE_PG_SHARED_BUFFERS [512MB];  TRIPLINE_PG_FSYNC [on]  written into
 #                       the cluster's postgresql.conf at its first start
 #   TRIPLINE_SUBMIT_RATE, TRIPLINE_SUBMIT_BURST  POSTs per second per client [20, 200]
+#   TRIPLINE_UPLOAD_CONN uploads at once per client address [4]
 #   TRIPLINE_CELL_PRECISION  geohash characters of a trip-group cell [6]
 #   TRIPLINE_SLOT_MINUTES    minutes of a time-of-day slot [60]
 #   DEMO                 1 = load a generated demo file on up [1]
@@ -209,6 +210,7 @@ nginx_conf() {
 	    -e "s|@MAX_BODY@|${TRIPLINE_MAX_UPLOAD:-4294967296}|g" \
 	    -e "s|@SUBMIT_RATE@|${TRIPLINE_SUBMIT_RATE:-20}|g" \
 	    -e "s|@SUBMIT_BURST@|${TRIPLINE_SUBMIT_BURST:-200}|g" \
+	    -e "s|@UPLOAD_CONN@|${TRIPLINE_UPLOAD_CONN:-4}|g" \
 	    "$ROOT/nginx/nginx.conf.in"
 }
 

@@ -81,6 +81,7 @@ class Stack:
             "TRIPLINE_LEASE_SECONDS": "4",
             "TRIPLINE_SUBMIT_RATE": "1000",
             "TRIPLINE_SUBMIT_BURST": "1000",
+            "TRIPLINE_UPLOAD_CONN": "1000",
             "DEMO": "0",
         })
         self.env.update(env or {})

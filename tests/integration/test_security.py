@@ -520,6 +520,46 @@ def test_slow_head_is_cut_off(stack):
     assert len(ended) == 3 and all(8 <= e <= 13 for e in ended), ended
 
 
+def test_slow_uploads_take_at_most_their_share(stack):
+    """An upload holds a worker thread while its body arrives (nginx streams
+    it to the program): a client sending bodies slowly gets at most
+    TRIPLINE_UPLOAD_CONN uploads at once, then 429; reading goes on."""
+    own = harness.Stack(env={"TRIPLINE_UPLOAD_CONN": "2"}, runners=0)
+    socks = []
+    try:
+        def slow_upload():
+            s = socket.create_connection(("127.0.0.1", own.port), timeout=30)
+            s.sendall(("POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Authorization: Bearer %s\r\nContent-Type: text/csv\r\n"
+                       "Content-Length: 100000\r\n\r\n" % own.token).encode() +
+                      b"region,origin_coord,destination_coord,datetime,datasource\n")
+            socks.append(s)
+        slow_upload()
+        slow_upload()
+        time.sleep(0.5)
+        r = own.http("POST", "/api/jobs", csv(), own.auth({"Content-Type": "text/csv"}))
+        assert r.status == 429, r
+        assert r.headers.get("content-type") == "application/problem+json", r
+        for _ in range(20):
+            assert own.http("GET", "/api/jobs?limit=1").status == 200
+        # One slow client gone: an upload passes again.
+        socks.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            r = own.http("POST", "/api/jobs", csv(), own.auth({"Content-Type": "text/csv"}))
+            if r.status != 429 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert r.status == 202, r
+        assert own.scalar("SELECT count(*) FROM tripline.jobs") == "1"
+    finally:
+        for s in socks:
+            s.close()
+        sanitizers = own.sanitizer_reports()
+        own.close()
+    assert not sanitizers, "\n".join(sanitizers)[:20000]
+
+
 # -- the inbox file after it was queued ----------------------------------------
 
 def test_inbox_file_swapped_after_queueing(stack):
