@@ -349,17 +349,16 @@ static PGresult *
 report_run(struct http_req *req, enum report r, const char *const *values)
 {
 	const struct report_def	*def = &reports[r];
-	PGconn			*conn;
 	PGresult		*res;
 	const char		*state, *msg, *col;
 	int			 n;
 
-	if ((conn = http_db(req)) == NULL)
-		return NULL;
 	for (n = 0; def->params[n] != NULL; n++)
 		;
-	res = PQexecParams(conn, report_sql[r], n, NULL, values, NULL, NULL,
-	    0);
+	/* A report only reads: run again after a database restart. */
+	if ((res = http_exec_result(req, def->what, report_sql[r], n,
+	    values)) == NULL)
+		return NULL;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	state = db_sqlstate(res);

@@ -338,31 +338,17 @@ http_db_fail(struct http_req *req, const PGresult *res, const char *what)
 		http_problem(req, 500, "internal error");
 }
 
-PGresult *
-http_exec(struct http_req *req, const char *what, const char *sql,
-    int nparams, const char *const *values, int idempotent)
+/*
+ * Run sql, up to tries times while the connection turns out lost.  The
+ * result whatever its status, or NULL after http_db's 503.
+ */
+static PGresult *
+exec_tries(struct http_req *req, const char *what, const char *sql,
+    int nparams, const char *const *values, int tries)
 {
 	PGconn		*conn;
 	PGresult	*res;
-	int		 tries = idempotent ? 2 : 1;
 
-	/*
-	 * A statement that must not run twice is not tried again, so first
-	 * make sure the connection still works (libpq finds a dropped one
-	 * only on use): a restarted database then costs a reconnect, not
-	 * the client's upload.
-	 */
-	if (!idempotent) {
-		/* No connection: http_db has answered 503 already. */
-		if ((conn = http_db(req)) == NULL)
-			return NULL;
-		res = PQexec(conn, "");
-		if (PQresultStatus(res) != PGRES_EMPTY_QUERY) {
-			log_warn("%s: connection lost, reconnecting", what);
-			conn_drop(req);
-		}
-		PQclear(res);
-	}
 	for (;;) {
 		if ((conn = http_db(req)) == NULL)
 			return NULL;
@@ -381,10 +367,54 @@ http_exec(struct http_req *req, const char *what, const char *sql,
 			PQclear(res);
 			continue;
 		}
-		http_db_fail(req, res, what);
-		PQclear(res);
-		return NULL;
+		return res;
 	}
+}
+
+PGresult *
+http_exec(struct http_req *req, const char *what, const char *sql,
+    int nparams, const char *const *values, int idempotent)
+{
+	PGconn		*conn;
+	PGresult	*res;
+
+	/*
+	 * A statement that must not run twice is not tried again, so first
+	 * make sure the connection still works (libpq finds a dropped one
+	 * only on use): a restarted database then costs a reconnect, not
+	 * the client's upload.
+	 */
+	if (!idempotent) {
+		/* No connection: http_db has answered 503 already. */
+		if ((conn = http_db(req)) == NULL)
+			return NULL;
+		res = PQexec(conn, "");
+		if (PQresultStatus(res) != PGRES_EMPTY_QUERY) {
+			log_warn("%s: connection lost, reconnecting", what);
+			conn_drop(req);
+		}
+		PQclear(res);
+	}
+	if ((res = exec_tries(req, what, sql, nparams, values,
+	    idempotent ? 2 : 1)) == NULL)
+		return NULL;
+	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+	case PGRES_COMMAND_OK:
+		return res;
+	default:
+		break;
+	}
+	http_db_fail(req, res, what);
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *
+http_exec_result(struct http_req *req, const char *what, const char *sql,
+    int nparams, const char *const *values)
+{
+	return exec_tries(req, what, sql, nparams, values, 2);
 }
 
 ssize_t

@@ -152,6 +152,15 @@ PGresult *http_exec(struct http_req *, const char *what, const char *sql,
 	    int nparams, const char *const *values, int idempotent);
 
 /*
+ * An idempotent statement run as http_exec runs it, once more on a new
+ * connection when the connection was lost, for a caller that answers the
+ * statement's own errors itself: the result whatever its status (PQclear
+ * it), or NULL after answering 503 when there is no connection.
+ */
+PGresult *http_exec_result(struct http_req *, const char *what,
+	    const char *sql, int nparams, const char *const *values);
+
+/*
  * Read up to len body bytes; returns the count, 0 at the end of the
  * body, -1 when the stream failed (the client went away).
  */

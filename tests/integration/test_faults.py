@@ -413,6 +413,40 @@ def test_faults_postgres_restart(stack):
     assert injected >= 1, injected
 
 
+def test_faults_reports_after_a_postgres_restart(stack):
+    """Every worker's connection dies with the database; a report (it only
+    reads) runs again on a new one instead of answering 503, as the other
+    endpoints do (cgi/http.c, http_exec_result)."""
+    st = fault_stack()
+    paths = ["/api/reports/latest-datasource?top=2",
+             "/api/reports/datasource-regions?datasource=cheap_mobile",
+             "/api/reports/weekly-average?bbox=14.4,50,14.5,50.1",
+             "/api/reports/trip-groups?limit=5"]
+
+    def burst():
+        """Each report from 16 clients at once, so that most of the 8
+        workers take some: the statuses."""
+        got, lock = [], threading.Lock()
+
+        def client(k):
+            for p in paths:
+                r = st.http("GET", p)
+                with lock:
+                    got.append((r.status, p, k))
+        th = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(120)
+        return got
+
+    assert all(s in (200, 404) for s, _, _ in burst())   # every worker connected
+    st.script("pgrestart", "fast")
+    got = burst()
+    bad = [g for g in got if g[0] not in (200, 404)]
+    assert len(got) == 16 * len(paths) and not bad, bad
+
+
 def test_faults_cgi_killed_with_streams(stack):
     st = fault_stack()
     jobs0 = [submit_generated(st, 100)]
