@@ -373,6 +373,42 @@ test_stop(void)
 	multipart_free(NULL);
 }
 
+/* The longest boundary RFC 2046 allows (70) parses a body; 71 is refused. */
+static void
+test_boundary_max(void)
+{
+	static const char b70[] = "0123456789012345678901234567890123456789"
+	    "012345678901234567890123456789";
+	static const char body[] = "--0123456789012345678901234567890123456789"
+	    "012345678901234567890123456789\r\n" CD_FILE "\r\nabc\r\n"
+	    "--0123456789012345678901234567890123456789012345678901234567890"
+	    "123456789--";
+	char			 b71[sizeof(b70) + 1];
+	struct multipart	*mp;
+	struct got		 g;
+
+	memset(&g, 0, sizeof(g));
+	UNIT_CHECK(sizeof(b70) - 1 == MULTIPART_BOUNDARY_MAX, "b70 is %zu",
+	    sizeof(b70) - 1);
+	mp = multipart_new(b70, sizeof(b70) - 1, "file", &cb, &g);
+	UNIT_CHECK(mp != NULL, "70-byte boundary refused");
+	if (mp != NULL) {
+		UNIT_CHECK(multipart_feed(mp, body, sizeof(body) - 1) ==
+		    MULTIPART_OK && multipart_finish(mp) == MULTIPART_OK,
+		    "70-byte boundary: %s", multipart_error(mp));
+		UNIT_CHECK(g.begins == 1 && g.len == 3 &&
+		    memcmp(g.data, "abc", 3) == 0,
+		    "70-byte boundary: %d parts, %zu bytes", g.begins, g.len);
+		multipart_free(mp);
+	}
+	free(g.data);
+	memcpy(b71, b70, sizeof(b70) - 1);
+	b71[sizeof(b70) - 1] = 'x';
+	b71[sizeof(b70)] = '\0';
+	UNIT_CHECK(multipart_new(b71, sizeof(b71) - 1, "file", &cb, &g) ==
+	    NULL, "71-byte boundary accepted");
+}
+
 static const struct {
 	const char	*ctype;
 	const char	*boundary;	/* NULL: refused */
@@ -568,6 +604,7 @@ main(void)
 	test_cases();
 	test_large();
 	test_stop();
+	test_boundary_max();
 	test_boundary();
 	test_hdrparam();
 	test_filename();

@@ -40,6 +40,10 @@ static const struct ok_case ok_cases[] = {
 	{ "%6cimit=7", 7, -1, NULL, 999 },
 	{ "lat=-12.5&limit=%32", 2, -1, NULL, -12.5 },
 	{ "lat=90", -1, -1, NULL, 90 },
+	/* At the text limit (8 bytes), decoded: still taken. */
+	{ "name=12345678", -1, -1, "12345678", 999 },
+	{ "name=%C3%A9%C3%A9%C3%A9%C3%A9", -1, -1,
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 999 },
 };
 
 struct bad_case {

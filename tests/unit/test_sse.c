@@ -23,6 +23,9 @@ static const struct leid_case leid_cases[] = {
 	{ "zero", "0", 0, SSE_LEID_VALID, 0 },
 	{ "plain", "1234", 0, SSE_LEID_VALID, 1234 },
 	{ "ows", " \t42 ", 0, SSE_LEID_VALID, 42 },
+	/* RFC 9110 section 5.5: OWS is spaces and tabs, on either side. */
+	{ "ows tab last", "42\t", 0, SSE_LEID_VALID, 42 },
+	{ "ows tab and space last", "7 \t", 0, SSE_LEID_VALID, 7 },
 	{ "max", "9223372036854775807", 0, SSE_LEID_VALID, INT64_MAX },
 	{ "max + 1", "9223372036854775808", 0, SSE_LEID_INVALID, 0 },
 	{ "negative", "-1", 0, SSE_LEID_INVALID, 0 },

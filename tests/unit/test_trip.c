@@ -230,6 +230,12 @@ static const struct {
 	    "destination_coord: not a WKT point: \"POINT Z (1 2 3)\"" },
 	{ "dest long garbage", NULL, "Prague|" P1 "|" X60 X60 "|" TS "|x",
 	    "destination_coord: not a WKT point: \"" X60 "...\"" },
+	/* TRIP_QUOTE_MAX bytes are quoted whole: no "..." that says cut. */
+	{ "dest garbage at the quote limit", NULL, "Prague|" P1 "|" X60 "|"
+	    TS "|x", "destination_coord: not a WKT point: \"" X60 "\"" },
+	{ "dest garbage one over the quote limit", NULL, "Prague|" P1 "|" X60
+	    "y|" TS "|x", "destination_coord: not a WKT point: \"" X60
+	    "...\"" },
 	{ "feb 30", NULL, "Prague|" P1 "|" P2 "|2018-02-30 10:00:00|x",
 	    "datetime: not a valid date and time: \"2018-02-30 10:00:00\"" },
 	{ "apr 31", NULL, "Prague|" P1 "|" P2 "|2018-04-31 10:00:00|x",
