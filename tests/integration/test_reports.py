@@ -1056,6 +1056,59 @@ def test_trip_groups_centroid_printed_short(stack):
         s.close()
 
 
+def test_trip_groups_on_every_edge_and_before_1970(stack):
+    """A box whose edge is a group's printed centroid holds the group on
+    each of its four edges (group_in_box, 018_groups_bounds.sql).  The
+    runner's sum over n trips divided by n can fall on either side of the
+    printed value: six trips at (0.1 1.1) give 0.09999999999999999 and
+    1.0999999999999999, below both minimum edges; six at (0.7 45.3) give
+    0.7000000000000001 and 45.300000000000004, above both maximum edges.
+    And times before 1970 that are not whole minutes take the slot they
+    read (the loader's floor division, jobs/loader.c): 23:59:30 on
+    1969-12-31 is slot 23, 08:59:30 in 1950 slot 8.  Pending and merged;
+    then three jobs around them, and the aggregates equal a rebuild."""
+    del stack
+    s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
+    try:
+        rows = [b"Edge,POINT (0.1 1.1),POINT (3 3),2018-05-21 10:%02d:00,app" % m
+                for m in range(6)]
+        rows += [b"Edge,POINT (0.7 45.3),POINT (3 3),2018-05-21 11:%02d:00,app" % m
+                 for m in range(6)]
+        rows += [b"Old,POINT (20 20),POINT (21 21),1969-12-31 23:59:30,app",
+                 b"Old,POINT (20 20),POINT (21 21),1950-06-01 08:59:30,app"]
+        data = b"region,origin_coord,destination_coord,datetime,datasource\n" + \
+            b"\n".join(rows) + b"\n"
+        assert s.load(tagged(data))["state"] == "succeeded"
+        low = {"origin_lon": 0.1, "origin_lat": 1.1}
+        high = {"origin_lon": 0.7, "origin_lat": 45.3}
+        for phase in ("pending", "merged"):
+            for bbox, want in (("0.1,1.1,0.5,2", low), ("0.1,1.1,0.1,1.1", low),
+                               ("0.5,40,0.7,45.3", high), ("0.7,45.3,0.7,45.3", high)):
+                got = get(s, "/api/reports/trip-groups?min_trips=1&bbox=" + bbox)["groups"]
+                assert [{k: g[k] for k in want} for g in got] == [want], (phase, bbox, got)
+            old = get(s, "/api/reports/trip-groups?min_trips=1&region=Old")["groups"]
+            assert sorted((g["first_seen"], g["slot"]) for g in old) == \
+                [("1950-06-01 08:59:30", 8), ("1969-12-31 23:59:30", 23)], (phase, old)
+            if phase == "pending":
+                tend_groups(s)
+        # Three later jobs in the 1969 trip's group: earlier than every
+        # trip so far, later, then between, so that a merge that kept the
+        # last job's first or last datetime instead of the least first and
+        # the greatest last (of groups, of regions' datasources) shows.
+        for ts in (b"1940-01-01 23:59:30", b"2000-01-01 23:30:00", b"1960-01-01 23:00:00"):
+            j = s.load(tagged(b"region,origin_coord,destination_coord,datetime,datasource\n"
+                              b"Old,POINT (20 20),POINT (21 21)," + ts + b",app\n"))
+            assert j["state"] == "succeeded", j
+        tend_groups(s)
+        g = [g for g in get(s, "/api/reports/trip-groups?min_trips=1&region=Old")["groups"]
+             if g["slot"] == 23]
+        assert [(x["trips"], x["first_seen"], x["last_seen"]) for x in g] == \
+            [(4, "1940-01-01 23:59:30", "2000-01-01 23:30:00")], g
+        check_aggregates(s)
+    finally:
+        s.close()
+
+
 def test_trip_groups_psql_errors_name_the_parameter(stack):
     """The SQL file run as the README says (`. var/env && psql`, the admin
     role, whose search_path lacks tripline) answers a bad variable with an
