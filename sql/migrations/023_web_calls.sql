@@ -1,5 +1,6 @@
 -- 023_web_calls.sql: the web role queues and cancels jobs through two
--- functions of the owner, and no longer writes jobs or job_events itself.
+-- functions of the owner, and no longer writes jobs or job_events itself,
+-- nor creates temporary tables.
 --
 -- Until now tripline_web inserted a job's six columns and its 'queued'
 -- event, and cancelled by updating the job's state, end and error and
@@ -17,6 +18,17 @@
 -- cannot move while its state is read and changed: a claim skips it
 -- (SKIP LOCKED), a runner's lease or end waits for the commit and then
 -- finds the row changed (EvalPlanQual, 13.2.1).
+
+-- Nor may it make temporary tables (001_core.sql granted TEMPORARY to both
+-- login roles): none of its statements needs one; the runner's aggregates
+-- do, and the owner's functions run as the owner.  Revoked by the role
+-- that granted it, before SET ROLE.
+DO $$
+BEGIN
+	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM tripline_web',
+	    current_database());
+END
+$$;
 
 SET ROLE tripline_owner;
 SET search_path = tripline;

@@ -125,6 +125,7 @@ DENIED = {
         "UPDATE tripline.jobs SET error = 'forged'",
         "UPDATE tripline.jobs SET cancel_requested = true",
         "INSERT INTO tripline.job_events (job_id, event, data) VALUES (1, 'succeeded', '{}')",
+        "CREATE TEMPORARY TABLE scratch (x integer)",
         "INSERT INTO tripline.jobs (state, filename, source, path, bytes, sha256) VALUES "
         "('succeeded', 'x.csv', 'inbox', 'x.csv', 0, repeat('0', 64))",
         "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256, duplicate_of) "
@@ -424,6 +425,23 @@ def test_rate_limit_and_private_reports(stack):
                 break
             assert r.status == 429 and time.monotonic() < end, r
             time.sleep(0.1)
+        # Cancels are POSTs too, in the same bucket: of eight at once
+        # (after the bucket drained), at most two reach the program (404
+        # here), the rest are 429.
+        for attempt in range(3):
+            time.sleep(2.5)
+            got = []
+            t0 = time.monotonic()
+            th = [threading.Thread(target=lambda: got.append(own.http(
+                "POST", "/api/jobs/999999/cancel", b"", own.auth()))) for _ in range(8)]
+            for t in th:
+                t.start()
+            for t in th:
+                t.join()
+            if time.monotonic() - t0 < 0.9:
+                break
+        statuses = sorted(r.status for r in got)
+        assert statuses == [404, 404] + [429] * 6, statuses
     finally:
         sanitizers = own.sanitizer_reports()
         own.close()
