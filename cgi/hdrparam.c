@@ -123,6 +123,9 @@ hdrparam_get(const char *buf, size_t len, const char *name, int flags,
 			}
 		}
 		if (match) {
+			/* An empty quoted value skipped the check above. */
+			if (o >= outsz)
+				return -1;
 			out[o] = '\0';
 			*outlen = o;
 			found = 1;

@@ -501,6 +501,11 @@ test_hdrparam(void)
 	    "empty parameters: \"%s\"", out);
 	UNIT_CHECK(hdrparam_get("form-data; filename*=x", 22, "filename", 0,
 	    out, sizeof(out), &n) == 0, "filename* taken for filename");
+	/* An empty quoted value still needs its NUL: no room, no write. */
+	out[0] = 'x';
+	UNIT_CHECK(hdrparam_get("form-data; name=\"\"", 18, "name", 0,
+	    out, 0, &n) == -1 && out[0] == 'x',
+	    "empty quoted value written into an out of size 0");
 }
 
 static const struct {
