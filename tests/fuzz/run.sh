@@ -43,6 +43,7 @@ TARGETS=(
 	"safetext|cgi/safetext.c|1024"
 	"param|cgi/param.c|256"
 	"inboxreq|cgi/inboxreq.c cgi/safetext.c|8192"
+	"hdrparam|cgi/hdrparam.c|4096"
 	"split|jobs/split.c lib/csvstream.c|8192"
 )
 
