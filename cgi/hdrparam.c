@@ -95,6 +95,11 @@ hdrparam_get(const char *buf, size_t len, const char *name, int flags,
 					if (++i == len)
 						return -1;
 				}
+				/* No CTL but HTAB (RFC 9110 section 5.6.4). */
+				if (!(flags & HDRPARAM_LITERAL_BACKSLASH) &&
+				    (((unsigned char)buf[i] < ' ' &&
+				    buf[i] != '\t') || buf[i] == 0x7f))
+					return -1;
 				if (match) {
 					if (o + 1 >= outsz)
 						return -1;

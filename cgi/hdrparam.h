@@ -6,8 +6,11 @@
  *
  *   value     = token *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] )
  *
- * Names and the leading token compare case-insensitively.  Pure functions
- * over (buf, len).
+ * Names and the leading token compare case-insensitively.  A quoted-string
+ * holds no control character but HTAB, escaped or not (RFC 9110 section
+ * 5.6.4: qdtext and quoted-pair take HTAB, SP, VCHAR and obs-text only),
+ * but with HDRPARAM_LITERAL_BACKSLASH (below).  Pure functions over
+ * (buf, len).
  */
 #ifndef TRIPLINE_HDRPARAM_H
 #define TRIPLINE_HDRPARAM_H
@@ -19,7 +22,9 @@
  * quoted-pair: browsers do so for form-data filenames (the HTML
  * Standard's "multipart/form-data encoding algorithm" escapes only '"',
  * CR and LF, as %22, %0D and %0A), so "C:\dir\a.csv" keeps its
- * backslashes.
+ * backslashes.  For the same reason other control characters are taken
+ * as browsers send them, raw: a file name is cleaned where it is shown
+ * (cgi/safetext.h), and refusing it would refuse the upload.
  */
 #define HDRPARAM_LITERAL_BACKSLASH	0x01
 

@@ -151,6 +151,9 @@ model_parse(const unsigned char *b, size_t len, int literal, struct model *m)
 			for (i++; i < len && b[i] != '"'; i++) {
 				if (b[i] == '\\' && !literal && ++i == len)
 					return;
+				if (!literal && ((b[i] < ' ' && b[i] != '\t') ||
+				    b[i] == 0x7f))
+					return;	/* a CTL but HTAB */
 				m->vals[used++] = (char)b[i];
 			}
 			if (i++ == len)

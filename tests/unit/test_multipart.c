@@ -501,6 +501,26 @@ test_hdrparam(void)
 	    "empty parameters: \"%s\"", out);
 	UNIT_CHECK(hdrparam_get("form-data; filename*=x", 22, "filename", 0,
 	    out, sizeof(out), &n) == 0, "filename* taken for filename");
+	/* RFC 9110 section 5.6.4: HTAB, SP, VCHAR, obs-text in quotes. */
+	UNIT_CHECK(hdrparam_get("form-data; name=\"a\tb\"", 21, "name", 0,
+	    out, sizeof(out), &n) == 1 && strcmp(out, "a\tb") == 0,
+	    "htab in quotes: \"%s\"", out);
+	UNIT_CHECK(hdrparam_get("form-data; name=\"caf\xc3\xa9\"", 23, "name",
+	    0, out, sizeof(out), &n) == 1 && strcmp(out, "caf\xc3\xa9") == 0,
+	    "obs-text in quotes: \"%s\"", out);
+	UNIT_CHECK(hdrparam_get("form-data; name=\"a\x01" "b\"", 21, "name", 0,
+	    out, sizeof(out), &n) == -1, "soh in quotes accepted");
+	UNIT_CHECK(hdrparam_get("form-data; name=\"a\\\x01\"", 21, "name", 0,
+	    out, sizeof(out), &n) == -1, "escaped soh accepted");
+	UNIT_CHECK(hdrparam_get("form-data; x=\"\x7f\"; name=a", 24, "name",
+	    0, out, sizeof(out), &n) == -1,
+	    "del in another parameter's quotes accepted");
+	UNIT_CHECK(hdrparam_get("form-data; name=\"a\nb\"", 21, "name", 0,
+	    out, sizeof(out), &n) == -1, "lf in quotes accepted");
+	/* A browser's file name comes raw (HDRPARAM_LITERAL_BACKSLASH). */
+	UNIT_CHECK(hdrparam_get("form-data; name=\"a\x01" "b\"", 21, "name",
+	    HDRPARAM_LITERAL_BACKSLASH, out, sizeof(out), &n) == 1 &&
+	    strcmp(out, "a\x01" "b") == 0, "literal: soh refused");
 	/* An empty quoted value still needs its NUL: no room, no write. */
 	out[0] = 'x';
 	UNIT_CHECK(hdrparam_get("form-data; name=\"\"", 18, "name", 0,
