@@ -99,11 +99,13 @@ write_env() {
 	umask 022
 }
 
+# The environment of program $1 (cgi or runner), as NAME=value words.  Only
+# the FastCGI program checks the token, so only it is given it.
 prog_env() {
+	[ "$1" = cgi ] && echo TRIPLINE_TOKEN="$TOKEN"
 	echo PGHOST="$VAR/run" PGPORT="$PGPORT_" PGDATABASE="$DB" \
 	    TRIPLINE_SPOOL="$VAR/spool" TRIPLINE_INBOX="$VAR/inbox" \
 	    TRIPLINE_SOCKET="$VAR/run/cgi.sock" TRIPLINE_SQL_DIR="$ROOT/sql" \
-	    TRIPLINE_TOKEN="$TOKEN" \
 	    TRIPLINE_THREADS="${TRIPLINE_THREADS:-8}" \
 	    TRIPLINE_MAX_UPLOAD="${TRIPLINE_MAX_UPLOAD:-4294967296}" \
 	    TRIPLINE_LEASE_SECONDS="${TRIPLINE_LEASE_SECONDS:-30}" \
@@ -117,12 +119,24 @@ prog_env() {
 	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
 }
 
-# Start a program in its own session, as the run user, by pid.  setsid and
-# setpriv exec in place, so $! is the program's own pid.
+# Start a program in its own session, as the run user, by pid, with only
+# prog_env's environment.  The environment is set by export in a subshell,
+# not given to env(1) as arguments: a command line is readable by every
+# user (/proc/PID/cmdline) while it runs, and the token is in it.  The
+# subshell, setsid and setpriv exec in place, so $! is the program's pid.
 start_prog() {
-	local name=$1; shift
-	# shellcheck disable=SC2046
-	setsid env -i PATH="$PATH" $(prog_env) "$@" >>"$VAR/log/$name.log" 2>&1 </dev/null &
+	local name=$1 words path=$PATH; shift
+	words=$(prog_env "${name%%-*}")	# before the settings are unset
+	(
+		for v in $(compgen -e); do
+			unset "$v" 2>/dev/null || true
+		done
+		export PATH="$path"
+		for kv in $words; do
+			export "${kv?}"
+		done
+		exec setsid "$@"
+	) >>"$VAR/log/$name.log" 2>&1 </dev/null &
 	echo $! > "$(pidfile "$name")"
 }
 
@@ -257,7 +271,7 @@ stale() {
 		[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$BIN/tripline-${n%%-*}")" ] ||
 		    echo "a new build"
 		envf=$(tr '\0' '\n' < "/proc/$pid/environ")
-		for want in $(prog_env); do
+		for want in $(prog_env "${n%%-*}"); do
 			grep -qxF -- "$want" <<<"$envf" && continue
 			case ${want%%=*} in
 			PGPORT)	echo TRIPLINE_PGPORT ;;
@@ -294,7 +308,8 @@ demo_load() {
 	[ "$n" = 0 ] || return 0
 	"$BIN/tripline-gen" -n "${TRIPLINE_DEMO_ROWS:-10000}" -s 1 -o "$VAR/inbox/demo.csv"
 	[ "$(id -u)" -eq 0 ] && chown "$RUN_USER:$RUN_GROUP" "$VAR/inbox/demo.csv"
-	curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" \
+	# The header from a file (printf is a builtin): not in curl's argv.
+	curl -fsS -o /dev/null -H @<(printf 'Authorization: Bearer %s\n' "$TOKEN") \
 	    -H 'Content-Type: application/json' --data '{"path":"demo.csv"}' \
 	    "$URL/api/jobs" || die "could not queue the demo file"
 	say "queued the demo file ($VAR/inbox/demo.csv, ${TRIPLINE_DEMO_ROWS:-10000} rows)"

@@ -508,6 +508,31 @@ def test_page_headers(stack):
     assert stack.http("GET", "/no-such-file").status == 404
 
 
+def test_programs_get_only_their_environment(stack):
+    """scripts/stack.sh starts each program with its own settings and
+    nothing else of the caller's environment; only the FastCGI program,
+    which checks it, holds the token.  The pid file names the program
+    itself (the subshell, setsid and setpriv exec in place)."""
+    own = harness.Stack(env={"TRIPLINE_CANARY": "seen"}, runners=1)
+    try:
+        envs = {}
+        for name, exe in (("cgi", "tripline-cgi"), ("runner-1", "tripline-runner")):
+            pid = own.pid(name)
+            assert os.readlink("/proc/%d/exe" % pid).endswith(exe), (name, pid)
+            with open("/proc/%d/environ" % pid, "rb") as f:
+                envs[name] = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if kv)
+        for name, env in envs.items():
+            assert b"TRIPLINE_CANARY" not in env, (name, sorted(env))
+            assert env[b"TRIPLINE_SPOOL"] == os.path.join(own.var, "spool").encode(), name
+        assert envs["cgi"][b"TRIPLINE_TOKEN"] == own.token.encode()
+        assert b"TRIPLINE_TOKEN" not in envs["runner-1"], sorted(envs["runner-1"])
+        # Both still work: the token is checked, a job loads.
+        assert own.http("POST", "/api/jobs", csv(), {"Content-Type": "text/csv"}).status == 401
+        assert own.load(csv())["state"] == "succeeded"
+    finally:
+        own.close()
+
+
 def test_slow_head_is_cut_off(stack):
     """Slowloris: a head that never ends is dropped after
     client_header_timeout (10 s), not held forever."""
