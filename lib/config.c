@@ -18,6 +18,7 @@ enum config_int {
 	CONFIG_SPLIT_BYTES,
 	CONFIG_RIM_COMPACT,
 	CONFIG_RIM_LAG,
+	CONFIG_SPOOL_KEEP_FAILED,
 	CONFIG__MAX
 };
 
@@ -44,6 +45,12 @@ static const struct {
 	{ "TRIPLINE_RIM_COMPACT", 2, 0, 100 },
 	/* CONFIG_RIM_LAG: jobs/rimtend.h, seconds, 0 = only when idle */
 	{ "TRIPLINE_RIM_LAG", 600, 0, 86400 * 365 },
+	/*
+	 * CONFIG_SPOOL_KEEP_FAILED: jobs/spoolsweep.h, seconds; a week for
+	 * an operator to look at what failed; ten years at most, so that
+	 * the seconds stay an SQL integer.
+	 */
+	{ "TRIPLINE_SPOOL_KEEP_FAILED", 604800, 0, 86400 * 3650 },
 };
 
 static const char *
@@ -90,5 +97,6 @@ config_load(struct config *cfg, const char *role_default)
 	cfg->split_bytes = v[CONFIG_SPLIT_BYTES];
 	cfg->rim_compact = (int)v[CONFIG_RIM_COMPACT];
 	cfg->rim_lag = (int)v[CONFIG_RIM_LAG];
+	cfg->spool_keep_failed = (int)v[CONFIG_SPOOL_KEEP_FAILED];
 	return 0;
 }

@@ -34,6 +34,9 @@ struct config {
 					   rim table may wait for an idle
 					   moment; then it is built before the
 					   next job is claimed; 0: no limit */
+	int		 spool_keep_failed; /* TRIPLINE_SPOOL_KEEP_FAILED:
+					   seconds the runner keeps a failed
+					   upload's spool file; 0: none */
 };
 
 /*

@@ -18,6 +18,9 @@
 #   TRIPLINE_RIM_LAG    seconds a job's groups or rim table may wait for an
 #                       idle runner; then one does them before its next
 #                       job; 0 = no limit [600]
+#   TRIPLINE_SPOOL_KEEP_FAILED seconds an idle runner keeps a failed upload's
+#                       spool file before removing it (a succeeded or
+#                       cancelled one goes at once); 0 = none [604800]
 #   TRIPLINE_SPLIT_BYTES a file larger than this is loaded in parts of about
 #                       this size, by every runner at once; 0 = never [0]
 #   TRIPLINE_THREADS    FastCGI worker threads, at most 63 [8]
@@ -115,6 +118,7 @@ prog_env() {
 	    TRIPLINE_SPLIT_BYTES="${TRIPLINE_SPLIT_BYTES:-0}" \
 	    TRIPLINE_RIM_COMPACT="${TRIPLINE_RIM_COMPACT:-2}" \
 	    TRIPLINE_RIM_LAG="${TRIPLINE_RIM_LAG:-600}" \
+	    TRIPLINE_SPOOL_KEEP_FAILED="${TRIPLINE_SPOOL_KEEP_FAILED:-604800}" \
 	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path=$VAR/log/asan}" \
 	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
 }
