@@ -4,6 +4,8 @@
  * refuses /proc-style links (Linux 5.6, openat2(2)).  glibc 2.36 has no
  * wrapper, hence syscall(2).  An upload path is absolute, so it is first
  * checked to start with the spool directory, then opened beneath it.
+ * An ended upload's file is removed the same way: a name directly in the
+ * spool, through the directory's descriptor (jobfile_remove).
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -172,6 +174,43 @@ jobfile_open(const struct jobfile *j, enum jobfile_source src,
 fail:
 	close(fd);
 	return -1;
+}
+
+enum jobfile_removal
+jobfile_remove(const struct jobfile *j, const char *path)
+{
+	struct stat	 st;
+	const char	*name;
+	int		 dirfd = j->dirfd[JOBFILE_UPLOAD];
+
+	/*
+	 * No spool here is not a path to refuse: the caller would record
+	 * the file as dealt with while it stays.
+	 */
+	if (dirfd == -1) {
+		errno = ENOENT;
+		return JOBFILE_REMOVE_ERROR;
+	}
+	if ((name = jobfile_beneath(j->spool_as_given, path)) == NULL &&
+	    (name = jobfile_beneath(j->spool_real, path)) == NULL)
+		return JOBFILE_REFUSED;
+	/* One name: "a/b" could cross a link to a directory, ".." leaves. */
+	if (name[0] == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return JOBFILE_REFUSED;
+	/*
+	 * A link, even one pointing inside, or anything but a regular file
+	 * is not what the spool program writes: left alone.  unlinkat(2)
+	 * never follows the last name, so a link swapped in after this
+	 * check is itself removed, never its target.
+	 */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? JOBFILE_REMOVED : JOBFILE_REMOVE_ERROR;
+	if (!S_ISREG(st.st_mode))
+		return JOBFILE_REFUSED;
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		return JOBFILE_REMOVE_ERROR;
+	return JOBFILE_REMOVED;
 }
 
 int

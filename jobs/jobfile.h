@@ -1,6 +1,6 @@
 /*
- * jobfile.h: open the file of a job without letting jobs.path reach
- * outside its directory.
+ * jobfile.h: open the file of a job, and remove an ended upload's, without
+ * letting jobs.path reach outside its directory.
  */
 #ifndef TRIPLINE_JOBFILE_H
 #define TRIPLINE_JOBFILE_H
@@ -35,6 +35,20 @@ enum jobfile_source jobfile_source(const char *name);
 int	jobfile_open(const struct jobfile *, enum jobfile_source,
 	    const char *path, int64_t *size, int *permanent, char *err,
 	    size_t errsz);
+
+enum jobfile_removal {
+	JOBFILE_REMOVED,	/* removed, or already gone */
+	JOBFILE_REFUSED,	/* not a regular file directly in the spool */
+	JOBFILE_REMOVE_ERROR	/* could not remove it now (errno) */
+};
+
+/*
+ * Remove an ended upload's file from the spool.  path must name a file
+ * directly inside the spool directory (jobs.path of an upload: the spool
+ * program writes no subdirectory); it is removed through the directory's
+ * descriptor and never through a link.
+ */
+enum jobfile_removal jobfile_remove(const struct jobfile *, const char *path);
 
 /*
  * The file as it is now, to tell later whether it changed: its device,

@@ -9,7 +9,8 @@
  * table: its COPY and index builds, beside the load transaction; see
  * sql/migrations/013_trips_index_apart.sql; between jobs it builds and
  * merges the rim tables, rimtend.c), and the dimension cache's own autocommit
- * connection (dimcache.c).
+ * connection (dimcache.c).  An idle runner also removes the spool files
+ * of ended uploads (spoolsweep.c), on work.
  *
  * SIGTERM or SIGINT: an idle runner exits at once; a loading one rolls
  * back, queues the job again without counting the attempt, and exits.
@@ -37,6 +38,7 @@
 #include "parts_db.h"
 #include "rimtend.h"
 #include "runner_db.h"
+#include "spoolsweep.h"
 #include "tripspart.h"
 #include "utf8.h"
 
@@ -136,9 +138,22 @@ runner_sweep_parts(struct runner *rn)
 }
 
 /*
+ * The spool files of ended uploads (025_spool_sweep.sql): when first
+ * connected and whenever the queue is empty, as a job can end without a
+ * runner (a cancel while it was queued).  1 when a whole batch was
+ * removed, so the next should come soon; else 0.
+ */
+static int
+runner_sweep_spool(struct runner *rn)
+{
+	return spoolsweep_run(rn->work, rn->files, rn->cfg.spool_keep_failed) ==
+	    SPOOLSWEEP_BATCH;
+}
+
+/*
  * Once, when first connected: drop the trips tables that loads killed
  * between their two commits left unattached (013_trips_index_apart.sql),
- * and the parts of ended jobs.
+ * the parts of ended jobs, and the spool files of ended uploads.
  */
 static void
 runner_sweep(struct runner *rn)
@@ -155,6 +170,7 @@ runner_sweep(struct runner *rn)
 		log_info("dropped %d unattached trips table%s", n,
 		    n == 1 ? "" : "s");
 	runner_sweep_parts(rn);
+	(void)runner_sweep_spool(rn);
 }
 
 /* An open connection, or NULL: a broken one is closed. */
@@ -368,7 +384,7 @@ runner_loop(struct runner *rn)
 	struct job	 job;
 	struct job_part	 part;
 	double		 wait;
-	int		 tending;
+	int		 tending, more;
 
 	while (!runner_stop) {
 		if (runner_connect(rn) != 0)
@@ -410,6 +426,7 @@ runner_loop(struct runner *rn)
 			break;
 		case RUNNER_DB_CLAIM_NONE:
 			runner_sweep_parts(rn);
+			more = runner_sweep_spool(rn);
 			tending = rimtend_idle(rn->rims, rn->trips);
 			if (tending < 0)
 				rn->trips = runner_conn_check(rn->trips);
@@ -417,6 +434,9 @@ runner_loop(struct runner *rn)
 			/* A rim step that ends is followed by the next soon. */
 			if (tending > 0 && wait > RUNNER_IDLE_TEND)
 				wait = RUNNER_IDLE_TEND;
+			/* A full batch of spool files: the rest soon. */
+			if (more)
+				wait = RUNNER_IDLE_MIN;
 			if (wait < RUNNER_IDLE_MIN)
 				wait = RUNNER_IDLE_MIN;
 			runner_sleep(rn, wait);
