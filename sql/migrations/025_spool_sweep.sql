@@ -31,42 +31,65 @@ ALTER TABLE jobs ADD COLUMN spool_removed_at timestamptz;
 -- Ended uploads whose file is not removed yet: the succeeded and
 -- cancelled ones read by state, the failed ones by state and the range
 -- of finished_at past the keep time.  Kept failed files stay in it for
--- their week, but the range skips them.
+-- their week, but the range skips them (spool_sweep_due, below).
 CREATE INDEX jobs_spool_due ON jobs (state, finished_at)
 	WHERE source = 'upload' AND spool_removed_at IS NULL
 	    AND state IN ('succeeded', 'failed', 'cancelled');
 
--- At most batch ended uploads whose file may be removed now, oldest job
+-- At most batch ended uploads whose file may be removed now, oldest end
 -- first.  keep_failed: seconds a failed job's file is kept (0: none).
--- Two guards beyond the job's state:
---   * a split job (008_parts.sql) ends once, when its last part commits
---     or a part fails it or a cancel ends it; a part of a failed or
+--
+-- Two arms, each an ordered range of jobs_spool_due with its own LIMIT:
+-- the succeeded and cancelled ones, then the failed ones past the keep
+-- time.  So a week of kept failed files is never read, and the planner
+-- has no reason to scan jobs: asked for the same rows with one OR and a
+-- LIMIT, it took a sequential scan of all jobs (it counts the inbox
+-- jobs' NULL spool_removed_at as pending too; 200,000 jobs: 6,100
+-- buffers and 60 ms per idle moment instead of a few buffers).
+--
+-- Two guards beyond the job's state, in both arms:
+--   * a split job (008_parts.sql) ends once: when its last part commits,
+--     a part fails it, or a cancel ends it.  A part of a failed or
 --     cancelled job may still be reading the file until its lease step
 --     notices.  Removing would not break its open descriptor, but a part
 --     about to open it would fail on "file not found" for nothing: the
 --     file waits until no part holds a live lease (job_parts_claimable
---     serves this).
+--     serves this);
 --   * a file that an unfinished job also names is left: the spool gives
---     each upload its own name (cgi/spool.c), so only a row made by
---     hand, or by a subverted web program through job_queue, shares
---     one, and then the unfinished job's file wins (jobs_claimable
---     serves this: it holds only unfinished jobs).
+--     each upload a name of its own (cgi/spool.c), so only a row made by
+--     hand, or by a subverted web program through job_queue, shares one,
+--     and then the unfinished job keeps its file (jobs_claimable, which
+--     holds only unfinished jobs, serves this).
 -- Not SECURITY DEFINER: it reads what the runner may read anyway.
 CREATE FUNCTION spool_sweep_due(keep_failed integer, batch integer)
 RETURNS TABLE (id integer, path text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, tripline, pg_temp AS $$
-SELECT j.id, j.path FROM tripline.jobs j
-WHERE j.source = 'upload' AND j.spool_removed_at IS NULL
-    AND (j.state IN ('succeeded', 'cancelled')
-        OR (j.state = 'failed'
-            AND j.finished_at <= now() - keep_failed * interval '1 second'))
-    AND NOT EXISTS (SELECT FROM tripline.job_parts p
-        WHERE p.job_id = j.id AND p.state = 'running'
-            AND p.lease_until > now())
-    AND NOT EXISTS (SELECT FROM tripline.jobs o
-        WHERE o.state IN ('queued', 'running') AND o.path = j.path
-            AND o.source = 'upload' AND o.id <> j.id)
-ORDER BY j.id
+SELECT d.id, d.path FROM (
+    (SELECT j.id, j.path FROM tripline.jobs j
+    WHERE j.source = 'upload' AND j.spool_removed_at IS NULL
+        AND j.state IN ('succeeded', 'cancelled')
+        AND NOT EXISTS (SELECT FROM tripline.job_parts p
+            WHERE p.job_id = j.id AND p.state = 'running'
+                AND p.lease_until > now())
+        AND NOT EXISTS (SELECT FROM tripline.jobs o
+            WHERE o.state IN ('queued', 'running') AND o.path = j.path
+                AND o.source = 'upload' AND o.id <> j.id)
+    ORDER BY j.state, j.finished_at
+    LIMIT batch)
+    UNION ALL
+    (SELECT j.id, j.path FROM tripline.jobs j
+    WHERE j.source = 'upload' AND j.spool_removed_at IS NULL
+        AND j.state = 'failed'
+        AND j.finished_at <= now() - keep_failed * interval '1 second'
+        AND NOT EXISTS (SELECT FROM tripline.job_parts p
+            WHERE p.job_id = j.id AND p.state = 'running'
+                AND p.lease_until > now())
+        AND NOT EXISTS (SELECT FROM tripline.jobs o
+            WHERE o.state IN ('queued', 'running') AND o.path = j.path
+                AND o.source = 'upload' AND o.id <> j.id)
+    ORDER BY j.state, j.finished_at
+    LIMIT batch)
+) d
 LIMIT batch
 $$;
 
