@@ -142,6 +142,10 @@ DENIED = {
         "SELECT tripline.agg_merge_counts()",
         "INSERT INTO tripline.group_stage_more SELECT * FROM tripline.group_stage_more "
         "WHERE false",
+        # Only the runner marks a spool file removed (025_spool_sweep.sql):
+        # a web role that could would hide a file from the sweep.
+        "UPDATE tripline.jobs SET spool_removed_at = now()",
+        "SELECT * FROM tripline.spool_sweep_due(0, 100)",
     ],
     "tripline_runner": DENIED_BOTH + [
         "SELECT tripline.job_queue('a', 'inbox', 'a.csv', 1, repeat('0', 64), 3)",
@@ -173,6 +177,10 @@ def test_roles_denied(stack):
                    "SELECT count(*) FROM tripline.trip_rims_pending")[0] == ""
     assert psql_as(stack, "tripline_runner", "SELECT tripline.trip_rims_tend(0)")[0] == ""
     assert psql_as(stack, "tripline_runner", "SELECT count(*) FROM tripline.trips")[0] == ""
+    assert psql_as(stack, "tripline_runner", "UPDATE tripline.jobs SET spool_removed_at = "
+                   "spool_removed_at WHERE false")[0] == ""
+    assert psql_as(stack, "tripline_runner",
+                   "SELECT * FROM tripline.spool_sweep_due(0, 100)")[0] == ""
 
 
 def test_runner_cannot_rewrite_what_a_job_is(stack):

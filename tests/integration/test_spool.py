@@ -1,0 +1,219 @@
+"""test_spool.py: the retention of upload files in the spool
+(sql/migrations/025_spool_sweep.sql, jobs/spoolsweep.c).  An idle runner
+removes an ended upload's file and marks its job (jobs.spool_removed_at):
+at once when it succeeded or was cancelled, after
+TRIPLINE_SPOOL_KEEP_FAILED seconds when it failed; an inbox file is never
+removed, and nothing outside the spool directory either.
+"""
+import os
+import subprocess
+import time
+import uuid
+
+import harness
+import test_runner as tr
+
+SWEEP_SECONDS = 30      # an idle runner looks at least every 5 s
+
+
+def path_of(stack, job_id):
+    return stack.scalar("SELECT path FROM tripline.jobs WHERE id = %d" % job_id)
+
+
+def removed_at(stack, job_id):
+    return stack.scalar("SELECT coalesce(spool_removed_at::text, '') FROM tripline.jobs "
+                        "WHERE id = %d" % job_id)
+
+
+def wait_marked(stack, job_id, what):
+    stack.wait_scalar("SELECT spool_removed_at IS NOT NULL FROM tripline.jobs WHERE id = %d"
+                      % job_id, "t", what, SWEEP_SECONDS)
+
+
+def good_csv():
+    return tr.tagged(tr.HEADER + b"\n" + tr.GOOD + b"\n")
+
+
+def swept_upload(stack):
+    """A succeeded upload whose file is then removed: once it is, the idle
+    runner has swept after every job that ended before it."""
+    job_id = tr.submit(stack, good_csv())
+    assert tr.wait_state(stack, job_id)["state"] == "succeeded"
+    wait_marked(stack, job_id, "job %d: a succeeded upload not swept" % job_id)
+    return job_id
+
+
+def queue_stopped(stack, data, filename="held.csv"):
+    """Queue an upload while no runner runs: it stays queued."""
+    stack.stop_runners()
+    r = stack.upload(data, filename=filename)
+    assert r.status == 202, r
+    return r.json()["id"]
+
+
+def test_spool_succeeded_upload_removed(stack):
+    data = good_csv()
+    job_id = tr.submit(stack, data)
+    path = path_of(stack, job_id)
+    assert os.path.dirname(path) == os.path.realpath(os.path.join(stack.var, "spool")), path
+    assert tr.wait_state(stack, job_id)["state"] == "succeeded"
+    wait_marked(stack, job_id, "job %d: succeeded, its spool file not removed" % job_id)
+    assert not os.path.exists(path), path
+    # The same content again: a duplicate (succeeded, duplicate_of set),
+    # whose own file goes too.
+    dup = tr.submit(stack, data)
+    dup_path = path_of(stack, dup)
+    j = tr.wait_state(stack, dup)
+    assert j["state"] == "succeeded" and j["duplicate_of"] == job_id, j
+    wait_marked(stack, dup, "job %d: a duplicate's spool file not removed" % dup)
+    assert not os.path.exists(dup_path), dup_path
+
+
+def test_spool_inbox_file_stays(stack):
+    name = "keep-%s.csv" % uuid.uuid4().hex
+    path = stack.write_inbox(name, good_csv())
+    job_id = tr.submit_inbox(stack, name)
+    assert tr.wait_state(stack, job_id)["state"] == "succeeded"
+    swept_upload(stack)
+    assert os.path.exists(path), path
+    assert removed_at(stack, job_id) == ""
+
+
+def test_spool_failed_upload_kept(stack):
+    """With the default TRIPLINE_SPOOL_KEEP_FAILED (a week)."""
+    job_id = tr.submit(stack, b"\x00\x01\x02\x89PNG\r\n\x1a\n" + os.urandom(4000), "junk.bin")
+    path = path_of(stack, job_id)
+    j = tr.wait_state(stack, job_id)
+    assert j["state"] == "failed" and j["error"].startswith("not a trips CSV"), j
+    swept_upload(stack)
+    assert os.path.exists(path), path
+    assert removed_at(stack, job_id) == ""
+
+
+def test_spool_cancelled_queued_upload_removed(stack):
+    """Cancelled while queued, with no runner: the next runner's first
+    sweep, when it starts, removes the file."""
+    try:
+        job_id = queue_stopped(stack, good_csv())
+        path = path_of(stack, job_id)
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job_id, b"", stack.auth())
+        assert r.status == 200, r
+        assert tr.job_row(stack, job_id)["state"] == "cancelled"
+        assert os.path.exists(path), path
+    finally:
+        stack.start_runners(1)
+    wait_marked(stack, job_id, "job %d: cancelled, its spool file not removed" % job_id)
+    assert not os.path.exists(path), path
+
+
+def test_spool_path_outside_is_not_removed(stack):
+    """Rows whose path is not a file directly in the spool, set by hand:
+    marked, and nothing removed, not even a link inside the spool."""
+    spool = os.path.realpath(os.path.join(stack.var, "spool"))
+    u = uuid.uuid4().hex
+    outside = os.path.join(stack.var, "outside-%s.csv" % u)
+    with open(outside, "wb") as f:
+        f.write(b"mine\n")
+    link = os.path.join(spool, "link-%s.csv" % u)
+    os.symlink(outside, link)
+    sub = os.path.join(spool, "sub-%s" % u)
+    os.mkdir(sub)
+    nested = os.path.join(sub, "upload-nested.csv")
+    with open(nested, "wb") as f:
+        f.write(b"nested\n")
+    paths = [outside, spool + "/../outside-%s.csv" % u, link, nested, sub, spool,
+             spool + "/", "outside-%s.csv" % u]
+    ids = []
+    try:
+        stack.stop_runners()
+        for p in paths:
+            ids.append(int(stack.scalar(
+                "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256, state, "
+                "finished_at) VALUES ('x.csv', 'upload', $$%s$$, 5, repeat('0', 64), "
+                "'cancelled', now()) RETURNING id" % p)))
+    finally:
+        stack.start_runners(1)
+    for job_id, p in zip(ids, paths):
+        wait_marked(stack, job_id, "job %d (%s) not marked" % (job_id, p))
+    assert os.path.exists(outside) and os.path.islink(link) and os.path.exists(nested)
+    assert os.path.isdir(sub) and os.path.isdir(spool)
+    with open(outside, "rb") as f:
+        assert f.read() == b"mine\n"
+    log = open(os.path.join(stack.var, "log", "runner-1.log"), errors="replace").read()
+    for job_id in ids:
+        assert "job %d: its path is not a file directly in the spool" % job_id in log, job_id
+    os.unlink(link)
+    os.unlink(nested)
+    os.rmdir(sub)
+    os.unlink(outside)
+
+
+# -- a stack that keeps no failed upload, with split jobs ---------------------
+
+_own = {}
+
+
+def keep0_stack():
+    if "stack" not in _own:
+        _own["stack"] = harness.Stack(env={"TRIPLINE_SPOOL_KEEP_FAILED": "0",
+                                           "TRIPLINE_SPLIT_BYTES": "400000"}, runners=2)
+    return _own["stack"]
+
+
+def close_keep0_stack():
+    s = _own.pop("stack", None)
+    if s is None:
+        return []
+    reports = s.sanitizer_reports()
+    s.close()
+    return reports
+
+
+def test_spool_failed_upload_removed_when_keep_is_0(stack):
+    s = keep0_stack()
+    try:
+        job_id = tr.submit(s, b"a,b,c\n1,2,3\n" + uuid.uuid4().hex.encode() + b"\n", "abc.csv")
+        path = path_of(s, job_id)
+        j = tr.wait_state(s, job_id)
+        assert j["state"] == "failed", j
+        wait_marked(s, job_id, "job %d: failed, not removed with keep 0" % job_id)
+        assert not os.path.exists(path), path
+    except Exception:
+        close_keep0_stack()
+        raise
+
+
+def test_spool_split_upload_removed_after_its_last_part(stack):
+    """A split job's file stays while its parts load, and goes once the
+    job has ended (its last part's commit)."""
+    s = keep0_stack()
+    try:
+        probe = os.path.join(s.var, "probe.csv")
+        subprocess.run([tr.GEN, "-n", "20000", "-s", str(tr.fresh_seed()), "-o", probe],
+                       check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        with open(probe, "rb") as f:
+            data = f.read()
+        os.unlink(probe)
+        assert len(data) > 3 * 400000, len(data)
+        job_id = tr.submit(s, data)
+        path = path_of(s, job_id)
+        seen_parts = False
+        while True:
+            state = tr.job_row(s, job_id)["state"]
+            loading = s.scalar("SELECT count(*) FROM tripline.job_parts WHERE job_id = %d "
+                               "AND state <> 'loaded'" % job_id)
+            if state in harness.FINAL_STATES:
+                break
+            seen_parts = seen_parts or int(loading) > 0
+            # Checked after the state: a file gone now belongs to a job
+            # that was still running a moment ago.
+            assert os.path.exists(path) or \
+                tr.job_row(s, job_id)["state"] in harness.FINAL_STATES, "removed mid-load"
+            time.sleep(0.05)
+        assert state == "succeeded", state
+        assert seen_parts, "the job was not split"
+        wait_marked(s, job_id, "job %d: split, not removed" % job_id)
+        assert not os.path.exists(path), path
+    finally:
+        reports = close_keep0_stack()
+    assert not reports, "\n".join(reports)[:20000]
