@@ -338,6 +338,14 @@ http_db_fail(struct http_req *req, const PGresult *res, const char *what)
 		http_problem(req, 500, "internal error");
 }
 
+/* Whether a statement's result is a success (rows or a command's end). */
+static int
+res_ok(const PGresult *res)
+{
+	return PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK;
+}
+
 /*
  * Run sql, up to tries times while the connection turns out lost.  The
  * result whatever its status, or NULL after http_db's 503.
@@ -354,13 +362,8 @@ exec_tries(struct http_req *req, const char *what, const char *sql,
 			return NULL;
 		res = PQexecParams(conn, sql, nparams, NULL, values, NULL,
 		    NULL, 0);
-		switch (PQresultStatus(res)) {
-		case PGRES_TUPLES_OK:
-		case PGRES_COMMAND_OK:
+		if (res_ok(res))
 			return res;
-		default:
-			break;
-		}
 		if (--tries > 0 && conn_lost(conn, res)) {
 			log_warn("%s: connection lost, trying again", what);
 			conn_drop(req);
@@ -398,13 +401,8 @@ http_exec(struct http_req *req, const char *what, const char *sql,
 	if ((res = exec_tries(req, what, sql, nparams, values,
 	    idempotent ? 2 : 1)) == NULL)
 		return NULL;
-	switch (PQresultStatus(res)) {
-	case PGRES_TUPLES_OK:
-	case PGRES_COMMAND_OK:
+	if (res_ok(res))
 		return res;
-	default:
-		break;
-	}
 	http_db_fail(req, res, what);
 	PQclear(res);
 	return NULL;
