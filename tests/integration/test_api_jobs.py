@@ -451,6 +451,30 @@ def test_cancel_queued(stack):
         job, r = cancel_running("-1 s")
         assert r.status == 200, r
         assert r.json()["state"] == "cancelled" and r.json()["finished_at"], r
+        # A split job (lease_owner 'parts') with one part's runner dead
+        # and one alive: asked (202), not cancelled under the live one;
+        # once every running part's lease expired, cancelled at once.
+        data = csv(3)
+        job = accepted(post(stack, data, "text/csv"), data)
+        stack.psql("UPDATE tripline.jobs SET state = 'running', started_at = now(), "
+                   "attempts = 1, lease_owner = 'parts', lease_until = NULL "
+                   "WHERE id = %d; INSERT INTO tripline.job_parts (job_id, part, first_byte, "
+                   "end_byte, first_line, header_end, file_stamp, state, lease_owner, "
+                   "lease_until) VALUES (%d, 0, 0, 10, 1, 5, 'x', 'running', 'dead', "
+                   "now() - interval '1 min'), (%d, 1, 10, 20, 2, 5, 'x', 'running', 'alive', "
+                   "now() + interval '10 min')" % (job["id"], job["id"], job["id"]))
+        try:
+            r = stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth())
+            assert r.status == 202 and r.json()["state"] == "running", r
+            assert r.json()["cancel_requested"] is True, r
+            stack.psql("UPDATE tripline.job_parts SET lease_until = now() - interval '1 s' "
+                       "WHERE job_id = %d" % job["id"])
+            r = stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth())
+            assert r.status == 200 and r.json()["state"] == "cancelled", r
+        finally:
+            stack.psql("DELETE FROM tripline.job_parts WHERE job_id = %d; UPDATE tripline.jobs "
+                       "SET state = 'cancelled', finished_at = coalesce(finished_at, now()) "
+                       "WHERE id = %d" % (job["id"], job["id"]))
     finally:
         stack.start_runners(1)
 

@@ -148,6 +148,48 @@ def test_spool_path_outside_is_not_removed(stack):
     os.unlink(outside)
 
 
+def test_spool_file_gone_or_still_named(stack):
+    """An ended upload whose file is already gone is marked, once, without
+    a warning (ENOENT counts as removed); a file that an unfinished job
+    also names stays, and its ended job is not marked (025's second
+    guard).  Rows set by hand."""
+    spool = os.path.realpath(os.path.join(stack.var, "spool"))
+    u = uuid.uuid4().hex
+    gone = os.path.join(spool, "gone-%s.csv" % u)
+    shared = os.path.join(spool, "shared-%s.csv" % u)
+    with open(shared, "wb") as f:
+        f.write(b"shared\n")
+
+    def row(path, state, lease):
+        return int(stack.scalar(
+            "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256, state, "
+            "finished_at, started_at, lease_owner, lease_until) VALUES ('x.csv', 'upload', "
+            "$$%s$$, 5, repeat('0', 64), '%s', %s, %s, %s, %s) RETURNING id"
+            % (path, state, "now()" if state == "cancelled" else "NULL",
+               "now()" if lease else "NULL", "'test'" if lease else "NULL",
+               "now() + interval '1 hour'" if lease else "NULL")))
+    ids = []
+    try:
+        stack.stop_runners()
+        ids = [row(gone, "cancelled", False), row(shared, "cancelled", False),
+               row(shared, "running", True)]
+    finally:
+        stack.start_runners(1)
+    try:
+        wait_marked(stack, ids[0], "job %d: its missing file not marked" % ids[0])
+        # The gone one's sweep has run past the shared one too.
+        swept_upload(stack)
+        assert removed_at(stack, ids[1]) == "", "a file an unfinished job names was swept"
+        assert os.path.exists(shared)
+        log = open(os.path.join(stack.var, "log", "runner-1.log"), errors="replace").read()
+        assert "job %d: could not remove" % ids[0] not in log, log[-2000:]
+    finally:
+        stack.psql("UPDATE tripline.jobs SET state = 'cancelled', finished_at = now(), "
+                   "lease_owner = NULL, lease_until = NULL WHERE id = %d" % ids[2])
+    wait_marked(stack, ids[1], "job %d: shared file not swept once free" % ids[1])
+    assert not os.path.exists(shared)
+
+
 # -- a stack that keeps no failed upload, with split jobs ---------------------
 
 _own = {}
