@@ -13,6 +13,7 @@
 #include "db.h"
 #include "dimcache.h"
 #include "log.h"
+#include "num.h"
 
 /* A power of two at least DIMCACHE_MAX / 0.7, so probes stay short. */
 #define DIMCACHE_NO_ID	(-1)	/* cached: the name cannot get an id */
@@ -36,25 +37,52 @@ struct dimcache {
 	const struct config	*cfg;
 	PGconn			*conn;
 	struct dimmap		 map[DIM__MAX];
+	int64_t			 epoch;	/* name_sweeps.epoch of the ids kept */
 };
+
+/*
+ * A new name also raises name_sweeps.added, so that an idle runner's
+ * sweep (026_name_sweep.sql) looks for names no trip uses.
+ */
+#define DIM_ADD_SQL(table) \
+	"WITH s AS (SELECT id FROM tripline." table " WHERE name = $1), " \
+	"i AS (INSERT INTO tripline." table " (name) SELECT $1 " \
+	"WHERE NOT EXISTS (SELECT FROM s) " \
+	"ON CONFLICT (name) DO NOTHING RETURNING id), " \
+	"a AS (UPDATE tripline.name_sweeps SET added = added + 1 " \
+	"WHERE EXISTS (SELECT FROM i)) " \
+	"SELECT id FROM s UNION ALL SELECT id FROM i"
 
 static const struct {
 	const char	*what;		/* for reasons: "region" */
 	const char	*sql;		/* $1 name -> id, or no row */
+	/*
+	 * Once the identity is used up: $1 name -> the lowest id a sweep
+	 * freed, or no row (none free, or taken at the same moment by
+	 * another runner: the next try sees which).  NULL: ids are never
+	 * given again (regions: an integer identity).
+	 */
+	const char	*reuse;
 } dims[DIM__MAX] = {
 	{ "region",	/* DIM_REGION */
-	  "WITH s AS (SELECT id FROM tripline.regions WHERE name = $1), "
-	  "i AS (INSERT INTO tripline.regions (name) SELECT $1 "
-	  "WHERE NOT EXISTS (SELECT FROM s) "
-	  "ON CONFLICT (name) DO NOTHING RETURNING id) "
-	  "SELECT id FROM s UNION ALL SELECT id FROM i" },
+	  DIM_ADD_SQL("regions"),
+	  NULL },
 	{ "datasource",	/* DIM_DATASOURCE */
-	  "WITH s AS (SELECT id FROM tripline.datasources WHERE name = $1), "
-	  "i AS (INSERT INTO tripline.datasources (name) SELECT $1 "
-	  "WHERE NOT EXISTS (SELECT FROM s) "
-	  "ON CONFLICT (name) DO NOTHING RETURNING id) "
-	  "SELECT id FROM s UNION ALL SELECT id FROM i" },
+	  DIM_ADD_SQL("datasources"),
+	  "WITH f AS (SELECT g FROM generate_series(1, 32767) g "
+	  "WHERE NOT EXISTS (SELECT FROM tripline.datasources d "
+	  "WHERE d.id = g) LIMIT 1), "
+	  "i AS (INSERT INTO tripline.datasources (id, name) "
+	  "SELECT g, $1 FROM f ON CONFLICT DO NOTHING RETURNING id), "
+	  "a AS (UPDATE tripline.name_sweeps SET added = added + 1 "
+	  "WHERE EXISTS (SELECT FROM i)) "
+	  "SELECT id FROM i "
+	  "UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT FROM f)" },
 };
+
+/* In the load transaction: the names lock, shared, and the epoch. */
+#define DIM_HOLD_SQL	"SELECT tripline.names_hold()"
+#define DIM_SWEEP_SQL	"SELECT tripline.names_sweep()"
 
 static uint64_t
 dimcache_hash(const char *s, size_t len)
@@ -117,11 +145,25 @@ dimcache_free(struct dimcache *d)
 	free(d);
 }
 
+/* Whether a failed statement ran out of ids. */
+static int
+dimcache_full(const PGresult *res)
+{
+	const char *state = db_sqlstate(res);
+
+	/*
+	 * 2200H: the identity sequence is exhausted (smallint datasources);
+	 * 22003: a value out of range.
+	 */
+	return strcmp(state, "2200H") == 0 || strcmp(state, "22003") == 0;
+}
+
 /*
  * Ask the database.  Two tries: when a concurrent runner inserts the same
- * name between our SELECT and INSERT, ON CONFLICT DO NOTHING returns no
- * row, and the second try finds the committed name.  Returns 1 with *id,
- * 0 when the name cannot get an id (reason set), -1 on trouble.
+ * name (or, reusing, takes the same id) between our SELECT and INSERT, ON
+ * CONFLICT DO NOTHING returns no row, and the second try finds the
+ * committed name.  Returns 1 with *id, 0 when the name cannot get an id
+ * (reason set), -1 on trouble.
  */
 static int
 dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
@@ -131,7 +173,6 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 	const int	 lens[1] = { (int)len };
 	const int	 fmts[1] = { 1 };	/* binary: no NUL needed */
 	PGresult	*res = NULL;
-	const char	*state;
 	int		 try, rc = -1;
 
 	if (d->conn != NULL && PQstatus(d->conn) != CONNECTION_OK) {
@@ -147,14 +188,14 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 		/* text parameters sent in binary format are the raw bytes */
 		res = PQexecParams(d->conn, dims[k].sql, 1, NULL, vals, lens,
 		    fmts, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+		    dimcache_full(res) && dims[k].reuse != NULL) {
+			PQclear(res);
+			res = PQexecParams(d->conn, dims[k].reuse, 1, NULL,
+			    vals, lens, fmts, 0);
+		}
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			state = db_sqlstate(res);
-			/*
-			 * 2200H: the identity sequence is exhausted (smallint
-			 * datasources); 22003: a value out of range.
-			 */
-			if (strcmp(state, "2200H") == 0 ||
-			    strcmp(state, "22003") == 0) {
+			if (dimcache_full(res)) {
 				snprintf(reason, reasonsz, "too many %ss",
 				    dims[k].what);
 				rc = 0;
@@ -164,6 +205,12 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 				    PQerrorMessage(d->conn));
 				log_error("%s", reason);
 			}
+			goto out;
+		}
+		if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0)) {
+			/* reuse: no id is free */
+			snprintf(reason, reasonsz, "too many %ss", dims[k].what);
+			rc = 0;
 			goto out;
 		}
 		if (PQntuples(res) == 1) {
@@ -178,6 +225,44 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 out:
 	PQclear(res);
 	return rc;
+}
+
+int
+dimcache_hold(struct dimcache *d, PGconn *load)
+{
+	PGresult	*res;
+	int64_t		 epoch;
+	int		 i, rc = -1;
+
+	res = PQexec(load, DIM_HOLD_SQL);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    num_parse_i64(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
+	    0, INT64_MAX, &epoch) != 0)
+		goto out;
+	if (epoch != d->epoch) {
+		/* A sweep removed names: an id kept may be gone, or given again. */
+		for (i = 0; i < DIM__MAX; i++)
+			dimmap_clear(&d->map[i]);
+		d->epoch = epoch;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int
+dimcache_sweep(PGconn *c)
+{
+	PGresult	*res;
+	int		 n = -1;
+
+	res = PQexec(c, DIM_SWEEP_SQL);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
 }
 
 enum dimcache_status

@@ -346,6 +346,10 @@ loader_begin(struct loader *l)
 	if (runner_db_command(c, "BEGIN") != 0)
 		return loader_stop(l, LOADER_ERROR, "could not start: %s",
 		    PQerrorMessage(c));
+	/* Before any name: no sweep may remove one until this load ends. */
+	if (dimcache_hold(l->env->dims, c) != 0)
+		return loader_stop(l, LOADER_ERROR, "could not start: %s",
+		    PQerrorMessage(c));
 	if (l->tc != c) {
 		if (runner_db_command(l->tc, "BEGIN") != 0)
 			return loader_stop(l, LOADER_ERROR, "could not start: "

@@ -10,7 +10,8 @@
  * sql/migrations/013_trips_index_apart.sql; between jobs it builds and
  * merges the rim tables, rimtend.c), and the dimension cache's own autocommit
  * connection (dimcache.c).  An idle runner also removes the spool files
- * of ended uploads (spoolsweep.c), on work.
+ * of ended uploads (spoolsweep.c) and the names no trip uses
+ * (dimcache_sweep), on work.
  *
  * SIGTERM or SIGINT: an idle runner exits at once; a loading one rolls
  * back, queues the job again without counting the attempt, and exits.
@@ -151,6 +152,24 @@ runner_sweep_spool(struct runner *rn)
 }
 
 /*
+ * The region and datasource names no loaded trip uses
+ * (026_name_sweep.sql): when first connected and whenever the queue is
+ * empty.  Cheap when no name was added since the last sweep.
+ */
+static void
+runner_sweep_names(struct runner *rn)
+{
+	int n;
+
+	if ((n = dimcache_sweep(rn->work)) < 0)
+		log_warn("could not remove unused names: %s",
+		    PQerrorMessage(rn->work));
+	else if (n > 0)
+		log_info("removed %d region or datasource name%s no trip uses",
+		    n, n == 1 ? "" : "s");
+}
+
+/*
  * Once, when first connected: drop the trips tables that loads killed
  * between their two commits left unattached (013_trips_index_apart.sql),
  * the parts of ended jobs, and the spool files of ended uploads.
@@ -171,6 +190,7 @@ runner_sweep(struct runner *rn)
 		    n == 1 ? "" : "s");
 	runner_sweep_parts(rn);
 	(void)runner_sweep_spool(rn);
+	runner_sweep_names(rn);
 }
 
 /* An open connection, or NULL: a broken one is closed. */
@@ -427,6 +447,7 @@ runner_loop(struct runner *rn)
 		case RUNNER_DB_CLAIM_NONE:
 			runner_sweep_parts(rn);
 			more = runner_sweep_spool(rn);
+			runner_sweep_names(rn);
 			tending = rimtend_idle(rn->rims, rn->trips);
 			if (tending < 0)
 				rn->trips = runner_conn_check(rn->trips);

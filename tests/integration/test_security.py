@@ -105,6 +105,11 @@ DENIED_BOTH = [
     "UPDATE tripline.group_top_state SET min_trips = 2",
     "DROP INDEX tripline.jobs_loaded_sha256",
     "SELECT * FROM public.schema_migrations",
+    # Names go only through names_sweep's checks (026_name_sweep.sql).
+    "DELETE FROM tripline.datasources",
+    "DELETE FROM tripline.regions",
+    "UPDATE tripline.datasources SET name = 'x'",
+    "UPDATE tripline.name_sweeps SET epoch = 0",
 ]
 DENIED = {
     "tripline_web": DENIED_BOTH + [
@@ -146,6 +151,9 @@ DENIED = {
         # a web role that could would hide a file from the sweep.
         "UPDATE tripline.jobs SET spool_removed_at = now()",
         "SELECT * FROM tripline.spool_sweep_due(0, 100)",
+        "SELECT tripline.names_sweep()",
+        "SELECT tripline.names_hold()",
+        "UPDATE tripline.name_sweeps SET added = 0",
     ],
     "tripline_runner": DENIED_BOTH + [
         "SELECT tripline.job_queue('a', 'inbox', 'a.csv', 1, repeat('0', 64), 3)",
@@ -181,6 +189,8 @@ def test_roles_denied(stack):
                    "spool_removed_at WHERE false")[0] == ""
     assert psql_as(stack, "tripline_runner",
                    "SELECT * FROM tripline.spool_sweep_due(0, 100)")[0] == ""
+    assert psql_as(stack, "tripline_runner", "UPDATE tripline.name_sweeps SET added = added "
+                   "WHERE false")[0] == ""
 
 
 def test_runner_cannot_rewrite_what_a_job_is(stack):
