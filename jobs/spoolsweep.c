@@ -21,23 +21,38 @@
 
 static const char due_sql[] =
     "SELECT id, path FROM tripline.spool_sweep_due($1, $2)";
-static const char mark_sql[] =
-    "UPDATE tripline.jobs SET spool_removed_at = now() "
-    "WHERE id = $1 AND spool_removed_at IS NULL";
+/* What a job is marked with, by how its file went (spoolsweep_mark). */
+enum spoolsweep_mark {
+	SPOOLSWEEP_MARK_REMOVED,	/* removed, gone, or refused */
+	SPOOLSWEEP_MARK_RETRY,		/* could not remove: try again later */
+	SPOOLSWEEP_MARK__MAX
+};
+
+static const struct {
+	const char	*sql;		/* $1 the job */
+	const char	*what;		/* for the warning */
+} marks[SPOOLSWEEP_MARK__MAX] = {
+	{ "UPDATE tripline.jobs SET spool_removed_at = now() "
+	  "WHERE id = $1 AND spool_removed_at IS NULL",
+	  "record its spool file as removed" },
+	{ "UPDATE tripline.jobs SET spool_retry_at = now() + "
+	  "interval '" SPOOLSWEEP_RETRY "' WHERE id = $1",
+	  "put off removing its spool file" },
+};
 
 /* Mark job id: 0, or -1 after logging. */
 static int
-spoolsweep_mark(PGconn *c, const char *id)
+spoolsweep_mark(PGconn *c, const char *id, enum spoolsweep_mark m)
 {
 	static const Oid types[1] = { DB_OID_INT4 };
 	const char	*vals[1] = { id };
 	PGresult	*res;
 	int		 rc = -1;
 
-	res = PQexecParams(c, mark_sql, 1, types, vals, NULL, NULL, 0);
+	res = PQexecParams(c, marks[m].sql, 1, types, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		log_warn("job %s: could not record its spool file as removed: "
-		    "%s", id, PQresultErrorMessage(res));
+		log_warn("job %s: could not %s: %s", id, marks[m].what,
+		    PQresultErrorMessage(res));
 		goto out;
 	}
 	rc = 0;
@@ -52,9 +67,10 @@ spoolsweep_run(PGconn *c, const struct jobfile *files, int keep_failed)
 	static const Oid types[2] = { DB_OID_INT4, DB_OID_INT4 };
 	char		 keep[16], batch[16];
 	const char	*vals[2] = { keep, batch };
-	const char	*id, *path;
-	PGresult	*res;
-	int		 i, n = -1, removed = 0;
+	const char		*id, *path;
+	PGresult		*res;
+	enum spoolsweep_mark	 m;
+	int			 i, n = -1, removed = 0;
 
 	snprintf(keep, sizeof(keep), "%d", keep_failed);
 	snprintf(batch, sizeof(batch), "%d", SPOOLSWEEP_BATCH);
@@ -68,6 +84,7 @@ spoolsweep_run(PGconn *c, const struct jobfile *files, int keep_failed)
 	for (i = 0; i < PQntuples(res); i++) {
 		id = PQgetvalue(res, i, 0);
 		path = PQgetvalue(res, i, 1);
+		m = SPOOLSWEEP_MARK_REMOVED;
 		switch (jobfile_remove(files, path)) {
 		case JOBFILE_REMOVED:
 			removed++;
@@ -83,12 +100,19 @@ spoolsweep_run(PGconn *c, const struct jobfile *files, int keep_failed)
 			break;
 		case JOBFILE_REMOVE_ERROR:
 		default:
-			/* Not marked: the next idle moment tries again. */
-			log_warn("job %s: could not remove its spool file: %s",
-			    id, strerror(errno));
-			continue;
+			/*
+			 * Tried again after SPOOLSWEEP_RETRY, not at every idle
+			 * moment: a lasting cause (permissions) would log
+			 * every few seconds, and a batch of such jobs would
+			 * come first every time and keep every later one.
+			 */
+			log_warn("job %s: could not remove its spool file: %s; "
+			    "trying again in " SPOOLSWEEP_RETRY, id,
+			    strerror(errno));
+			m = SPOOLSWEEP_MARK_RETRY;
+			break;
 		}
-		if (spoolsweep_mark(c, id) != 0)
+		if (spoolsweep_mark(c, id, m) != 0)
 			break;
 		n++;
 	}

@@ -13,10 +13,13 @@ struct jobfile;
 
 /* Most files one call removes: an idle moment stays short. */
 #define SPOOLSWEEP_BATCH	100
+/* How long a file that could not be removed waits (an SQL interval). */
+#define SPOOLSWEEP_RETRY	"1 hour"
 
 /*
  * One batch on c, autocommit: each due file is removed, then its job
- * marked (spool_removed_at); a path outside the spool is marked and left.
+ * marked (spool_removed_at); a path outside the spool is marked and left;
+ * a file that could not be removed waits SPOOLSWEEP_RETRY (spool_retry_at).
  * Returns how many jobs were marked (SPOOLSWEEP_BATCH: more may be due),
  * or -1 after logging when the due jobs could not be read.
  */

@@ -150,6 +150,7 @@ DENIED = {
         # Only the runner marks a spool file removed (025_spool_sweep.sql):
         # a web role that could would hide a file from the sweep.
         "UPDATE tripline.jobs SET spool_removed_at = now()",
+        "UPDATE tripline.jobs SET spool_retry_at = now()",
         "SELECT * FROM tripline.spool_sweep_due(0, 100)",
         "SELECT tripline.names_sweep()",
         "SELECT tripline.names_hold()",

@@ -190,6 +190,57 @@ def test_spool_file_gone_or_still_named(stack):
     assert not os.path.exists(shared)
 
 
+def test_spool_file_that_cannot_be_removed_waits(stack):
+    """A file the runner cannot remove (here immutable: unlink gives EPERM)
+    is tried again an hour later (027_spool_retry.sql), with one warning,
+    and a whole batch of such jobs no longer keeps later files in the
+    spool for ever: before, the same 100 came first at every idle moment.
+    Rows set by hand; needs root for chattr."""
+    if os.geteuid() != 0 or subprocess.run(["which", "chattr"], stdout=subprocess.DEVNULL).returncode:
+        raise harness.Skip("needs root and chattr to make a file immutable")
+    spool = os.path.realpath(os.path.join(stack.var, "spool"))
+    u = uuid.uuid4().hex
+    stuck = os.path.join(spool, "stuck-%s.csv" % u)
+    later = os.path.join(spool, "later-%s.csv" % u)
+    for p in (stuck, later):
+        with open(p, "wb") as f:
+            f.write(b"x\n")
+    if subprocess.run(["chattr", "+i", stuck], stderr=subprocess.DEVNULL).returncode:
+        os.unlink(stuck)
+        os.unlink(later)
+        raise harness.Skip("this file system has no immutable files")
+    # A whole batch that cannot be removed, ended before the file that
+    # can, in one statement: a sweep sees all or none.  (The runners are
+    # not stopped: stack.sh would chown the immutable file when starting
+    # them.)
+    ids = [int(x) for x, in stack.psql(
+        "INSERT INTO tripline.jobs (filename, source, path, bytes, sha256, state, "
+        "finished_at) SELECT 'x.csv', 'upload', p, 2, repeat('0', 64), 'cancelled', "
+        "now() - g * interval '1 second' FROM (SELECT $$%s$$ AS p, g FROM "
+        "generate_series(1, 100) g UNION ALL SELECT $$%s$$, 0) x ORDER BY g DESC "
+        "RETURNING id" % (stuck, later))]
+    later_id = ids[-1]
+    try:
+        wait_marked(stack, later_id, "job %d: kept behind a batch that cannot be removed"
+                    % later_id)
+        assert not os.path.exists(later)
+        assert os.path.exists(stuck)
+        waiting = stack.scalar(
+            "SELECT count(*) FROM tripline.jobs WHERE path = $$%s$$ AND spool_removed_at "
+            "IS NULL AND spool_retry_at > now() + interval '50 minutes'" % stuck)
+        assert waiting == "100", waiting
+        swept_upload(stack)             # idle moments pass: none is tried again
+        log = open(os.path.join(stack.var, "log", "runner-1.log"), errors="replace").read()
+        for i in ids[:100]:
+            n = log.count("job %d: could not remove its spool file" % i)
+            assert n == 1, (i, n, log[-2000:])
+    finally:
+        subprocess.run(["chattr", "-i", stuck])
+        os.unlink(stuck)
+        stack.psql("UPDATE tripline.jobs SET spool_removed_at = now() WHERE id IN (%s)"
+                   % ",".join(map(str, ids or [0])))
+
+
 # -- a stack that keeps no failed upload, with split jobs ---------------------
 
 _own = {}
