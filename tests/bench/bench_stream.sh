@@ -61,7 +61,7 @@ for f in "$TRIPLINE_VAR"/run/runner-*.pid; do
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	rm -f "$f"
 done
-job=$(curl -fsS -H "Authorization: Bearer $TRIPLINE_TOKEN" -H 'Content-Type: application/json' \
+job=$(curl -fsS -H @<(printf 'Authorization: Bearer %s\n' "$TRIPLINE_TOKEN") -H 'Content-Type: application/json' \
     --data '{"path":"bench-stream.csv"}' "$TRIPLINE_URL/api/jobs" |
     $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
@@ -99,7 +99,7 @@ probe() {	# probe NAME CURL-ARGS...
 while kill -0 "$bpid" 2>/dev/null; do
 	probe health "$TRIPLINE_URL/api/health"
 	probe report "$TRIPLINE_URL/api/reports/latest-datasource"
-	probe submit -H "Authorization: Bearer $TRIPLINE_TOKEN" -F "file=@$small;type=text/csv" \
+	probe submit -H @<(printf 'Authorization: Bearer %s\n' "$TRIPLINE_TOKEN") -F "file=@$small;type=text/csv" \
 	    "$TRIPLINE_URL/api/jobs"
 	sleep 0.5
 done

@@ -71,9 +71,10 @@ URL=$TRIPLINE_URL
 # Data for the reports: ROWS generated trips, loaded through the inbox.
 build/tripline-gen -n "$ROWS" -s 7 -o "$TRIPLINE_VAR/inbox/load.csv" 2>/dev/null
 [ "$(id -u)" -eq 0 ] && chown --reference="$TRIPLINE_VAR/inbox" "$TRIPLINE_VAR/inbox/load.csv"
-$PY - "$URL" "$TRIPLINE_TOKEN" "$ROWS" <<-'EOF'
-	import json, sys, time, urllib.request
-	url, token, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+$PY - "$URL" "$ROWS" <<-'EOF'
+	import json, os, sys, time, urllib.request
+	url, rows = sys.argv[1], int(sys.argv[2])
+	token = os.environ["TRIPLINE_TOKEN"]
 	req = urllib.request.Request(url + "/api/jobs", json.dumps({"path": "load.csv"}).encode(),
 	                             {"Authorization": "Bearer " + token,
 	                              "Content-Type": "application/json"})
@@ -153,9 +154,10 @@ fi
 
 if [[ " $PARTS " == *" submit "* ]]; then
 	echo "== submit: $SUBMITS small files by $CLIENTS clients at once"
-	$PY - "$URL" "$TRIPLINE_TOKEN" "$SUBMITS" "$CLIENTS" <<-'EOF' || fail "submissions"
-	import http.client, json, sys, threading, time, uuid
-	url, token, n, clients = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+	$PY - "$URL" "$SUBMITS" "$CLIENTS" <<-'EOF' || fail "submissions"
+	import http.client, json, os, sys, threading, time, uuid
+	url, n, clients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	token = os.environ["TRIPLINE_TOKEN"]
 	host, port = url.split("//")[1].split(":")
 	HEAD = b"region,origin_coord,destination_coord,datetime,datasource,tag\n"
 	ROW = (b"Prague,POINT (14.4973794438195 50.00136875782316),POINT (14.43109483523328 "
@@ -224,9 +226,10 @@ if [[ " $PARTS " == *" streams "* ]]; then
 		"$bench" "$ROWS" /dev/stdout "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$machine" \
 		    "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" || fail "streams"
 	else
-		$PY - "$URL" "$TRIPLINE_TOKEN" "$STREAMS" <<-'EOF' || fail "streams"
-		import json, resource, selectors, socket, sys, time, uuid, urllib.request
-		url, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+		$PY - "$URL" "$STREAMS" <<-'EOF' || fail "streams"
+		import json, os, resource, selectors, socket, sys, time, uuid, urllib.request
+		url, n = sys.argv[1], int(sys.argv[2])
+		token = os.environ["TRIPLINE_TOKEN"]
 		host, port = url.split("//")[1].split(":")
 		soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 		resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 256)), hard))

@@ -103,7 +103,7 @@ for size in $SIZES; do
 		t0=$(date +%s.%N) t1= jobs=()
 		for f in "${files[@]}"; do
 			jobs+=("$(curl -fsS -T "$f" -X POST -H 'Content-Type: text/csv' \
-			    -H "Authorization: Bearer $TRIPLINE_TOKEN" \
+			    -H @<(printf 'Authorization: Bearer %s\n' "$TRIPLINE_TOKEN") \
 			    "$TRIPLINE_URL/api/jobs?filename=$(basename "$f")" |
 			    $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
 			[ -n "$t1" ] || t1=$(date +%s.%N)
