@@ -55,6 +55,8 @@ DB=tripline
 ADMIN=tripline_admin
 URL="http://$HOST:$PORT"
 
+STARTED=()	# what this run started, oldest first: a failed up stops them
+
 say() { printf '%s\n' "$*"; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
 
@@ -85,6 +87,10 @@ else
 fi
 
 pidfile() { echo "$VAR/run/$1.pid"; }
+# The runners with a pid file: runner-1, runner-2, ...
+runner_names() {
+	(cd "$VAR/run" 2>/dev/null && ls runner-*.pid 2>/dev/null | sed 's/\.pid$//') || true
+}
 alive() { local f; f=$(pidfile "$1"); [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
 
 # The environment every program and psql session of this stack uses.
@@ -172,6 +178,8 @@ prepare_dirs() {
 	chmod 750 "$VAR/run"
 }
 
+pg_running() { as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; }
+
 pg_up() {
 	if [ ! -s "$VAR/pgdata/PG_VERSION" ]; then
 		say "initialising PostgreSQL cluster in $VAR/pgdata"
@@ -205,7 +213,8 @@ pg_up() {
 		max_wal_senders = 0
 		EOC
 	fi
-	if ! as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; then
+	if ! pg_running; then
+		STARTED+=(postgresql)
 		# The port of this start, not the one written at initdb: a
 		# port taken since is left by setting TRIPLINE_PGPORT (pg_ctl
 		# restart keeps the option, postmaster.opts).
@@ -222,19 +231,50 @@ pg_up() {
 	    TRIPLINE_SLOT_MINUTES=${TRIPLINE_SLOT_MINUTES-} "$ROOT/scripts/migrate.sh"
 }
 
-nginx_conf() {
-	sed -e "s|@VAR@|$VAR|g" -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" \
-	    -e "s|@SOCKET@|$VAR/run/cgi.sock|g" -e "s|@WWW@|$ROOT/nginx/www|g" \
-	    -e "s|@MAX_BODY@|${TRIPLINE_MAX_UPLOAD:-4294967296}|g" \
-	    -e "s|@SUBMIT_RATE@|${TRIPLINE_SUBMIT_RATE:-20}|g" \
-	    -e "s|@SUBMIT_BURST@|${TRIPLINE_SUBMIT_BURST:-200}|g" \
-	    -e "s|@UPLOAD_CONN@|${TRIPLINE_UPLOAD_CONN:-4}|g" \
-	    "$ROOT/nginx/nginx.conf.in"
+# The template's fields (nginx/nginx.conf.in): field|setting|value, the
+# setting being what a user sets to change it.
+nginx_fields() {
+	printf '%s|%s|%s\n' \
+	    VAR TRIPLINE_VAR "$VAR" \
+	    HOST TRIPLINE_HTTP_HOST "$HOST" \
+	    PORT TRIPLINE_HTTP_PORT "$PORT" \
+	    SOCKET TRIPLINE_VAR "$VAR/run/cgi.sock" \
+	    WWW "the checkout" "$ROOT/nginx/www" \
+	    MAX_BODY TRIPLINE_MAX_UPLOAD "${TRIPLINE_MAX_UPLOAD:-4294967296}" \
+	    SUBMIT_RATE TRIPLINE_SUBMIT_RATE "${TRIPLINE_SUBMIT_RATE:-20}" \
+	    SUBMIT_BURST TRIPLINE_SUBMIT_BURST "${TRIPLINE_SUBMIT_BURST:-200}" \
+	    UPLOAD_CONN TRIPLINE_UPLOAD_CONN "${TRIPLINE_UPLOAD_CONN:-4}"
+}
+
+# The configuration from the template and the field|setting|value lines
+# on stdin, after a header of "# field NAME value" lines: the values it
+# was made with, which stale() reads back.
+nginx_conf_from() {
+	local field setting value args=()
+	echo "# made by scripts/stack.sh from nginx/nginx.conf.in, with the fields:"
+	while IFS='|' read -r field setting value; do
+		printf '# field %s %s\n' "$field" "$value"
+		args+=(-e "s|@$field@|$value|g")
+	done
+	sed "${args[@]}" "$ROOT/nginx/nginx.conf.in"
+}
+
+nginx_conf() { nginx_fields | nginx_conf_from; }
+
+# The fields of the running nginx configuration, as nginx_fields prints
+# them (empty values when it has no header).
+nginx_fields_running() {
+	local field setting value
+	while IFS='|' read -r field setting value; do
+		printf '%s|%s|%s\n' "$field" "$setting" \
+		    "$(sed -n "s/^# field $field //p" "$VAR/nginx/nginx.conf")"
+	done < <(nginx_fields)
 }
 
 nginx_up() {
 	alive nginx && return 0
 	nginx_conf > "$VAR/nginx/nginx.conf"
+	STARTED+=(nginx)
 	as_user nginx -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
 	    die "nginx did not start, see $VAR/log/nginx-error.log (is port $PORT free?)"
 }
@@ -254,21 +294,32 @@ progs_up() {
 		rm -f "$VAR/run/cgi.sock"
 		# shellcheck disable=SC2086
 		start_prog cgi $pre env TRIPLINE_DB_USER=tripline_web "$BIN/tripline-cgi"
+		STARTED+=(cgi)
 	fi
 	for i in $(seq 1 "$RUNNERS"); do
 		alive "runner-$i" && continue
 		# shellcheck disable=SC2086
 		start_prog "runner-$i" $pre env TRIPLINE_DB_USER=tripline_runner "$BIN/tripline-runner"
+		STARTED+=("runner-$i")
 	done
 }
 
-# What of a running stack differs from this up's settings, one name a
-# line: an up leaves running programs as they are, so they would keep the
-# old settings (or build, or nginx configuration) while var/env told the
-# new ones.
+# One line of stale(): the setting as a user names it, with the running
+# value and the asked one (never the token's).
+differs() {
+	case $1 in
+	TRIPLINE_TOKEN)	echo "TRIPLINE_TOKEN (not the running one)" ;;
+	*)	echo "$1 (running ${2:-unset}, asked ${3:-unset})" ;;
+	esac
+}
+
+# What of a running stack differs from this up's settings, one line each:
+# an up leaves running programs as they are, so they would keep the old
+# settings (or build, or nginx configuration) while var/env told the new
+# ones.
 stale() {
-	local n pid envf want port
-	for n in cgi $(cd "$VAR/run" 2>/dev/null && ls runner-*.pid 2>/dev/null | sed 's/\.pid$//'); do
+	local n pid envf want name field setting value had port conf=$VAR/nginx/nginx.conf
+	for n in cgi $(runner_names); do
 		alive "$n" || continue
 		pid=$(cat "$(pidfile "$n")")
 		# A rebuilt program reads "... (deleted)".
@@ -277,20 +328,29 @@ stale() {
 		envf=$(tr '\0' '\n' < "/proc/$pid/environ")
 		for want in $(prog_env "${n%%-*}"); do
 			grep -qxF -- "$want" <<<"$envf" && continue
-			case ${want%%=*} in
-			PGPORT)	echo TRIPLINE_PGPORT ;;
-			*)	echo "${want%%=*}" ;;
-			esac
+			name=${want%%=*}
+			had=$(sed -n "s/^$name=//p" <<<"$envf")
+			[ "$name" = PGPORT ] && name=TRIPLINE_PGPORT
+			differs "$name" "$had" "${want#*=}"
 		done
 	done
-	if alive nginx && ! nginx_conf | cmp -s - "$VAR/nginx/nginx.conf"; then
-		echo "the nginx configuration"
+	if alive nginx && ! nginx_conf | cmp -s - "$conf"; then
+		if ! grep -q '^# field ' "$conf"; then
+			# Made by a stack.sh that wrote no header.
+			echo "the nginx configuration"
+		elif ! nginx_fields_running | nginx_conf_from | cmp -s - "$conf"; then
+			echo "nginx/nginx.conf.in (changed since nginx started)"
+		fi
+		paste -d'|' <(nginx_fields) <(nginx_fields_running | cut -d'|' -f3) |
+		while IFS='|' read -r field setting value had; do
+			[ -z "$had" ] || [ "$had" = "$value" ] ||
+			    differs "$setting" "$had" "$value"
+		done
 	fi
 	# postmaster.pid, line 4: the port the server listens on.
 	port=$(sed -n 4p "$VAR/pgdata/postmaster.pid" 2>/dev/null || true)
-	if [ -n "$port" ] && [ "$port" != "$PGPORT_" ] &&
-	    as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; then
-		echo TRIPLINE_PGPORT
+	if [ -n "$port" ] && [ "$port" != "$PGPORT_" ] && pg_running; then
+		differs TRIPLINE_PGPORT "$port" "$PGPORT_"
 	fi
 }
 
@@ -328,15 +388,21 @@ up() {
 		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
 	done
 	prepare_dirs
-	diff=$(stale | sort -u | paste -sd, | sed 's/,/, /g')
+	# One line per setting (runners and nginx may tell the same one).
+	diff=$(stale | LC_ALL=C sort -u |
+	    awk -F' [(]' '!seen[$1]++ { printf "%s%s", sep, $0; sep = ", " }')
 	[ -z "$diff" ] ||
-	    die "already running with other settings: $diff; to apply them: $stop, then make up"
+	    die "already running with other settings: $diff; to apply them: $stop, then make up; to keep the running stack instead: make up with its values"
+	trap 'up_failed "$stop"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	pg_up
 	write_env
 	progs_up
 	nginx_up
 	wait_http
 	demo_load
+	trap - EXIT INT TERM
 	cat <<-EOM
 
 	tripline is up.
@@ -348,6 +414,40 @@ up() {
 	  logs:      $VAR/log/
 	  stop:      $stop
 	EOM
+}
+
+# An up that failed midway (a port taken, a program that does not answer)
+# stops what it had started, newest first and by pid, and says so; what
+# ran before it is left running, and named.
+up_failed() {
+	local rc=$? stop=$1 i n stopped=() left=()
+	trap - EXIT INT TERM
+	[ "$rc" -ne 0 ] || return 0
+	set +e
+	for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+		n=${STARTED[i]}
+		case $n in
+		postgresql)
+			pg_running || continue
+			as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -m fast -w stop >/dev/null 2>&1 ;;
+		nginx)	alive nginx || continue; stop_pid nginx QUIT ;;
+		*)	stop_pid "$n" ;;
+		esac
+		stopped=("$n" "${stopped[@]}")
+	done
+	if [ ${#stopped[@]} -gt 0 ]; then
+		printf 'stack: stopped what this up had started: %s\n' \
+		    "$(printf '%s\n' "${stopped[@]}" | paste -sd, | sed 's/,/, /g')" >&2
+	fi
+	for n in nginx cgi $(runner_names); do
+		alive "$n" && left+=("$n")
+	done
+	pg_running && left+=(postgresql)
+	if [ ${#left[@]} -gt 0 ]; then
+		printf 'stack: still running from before: %s; to stop them: %s\n' \
+		    "$(printf '%s\n' "${left[@]}" | paste -sd, | sed 's/,/, /g')" "$stop" >&2
+	fi
+	exit "$rc"
 }
 
 stop_pid() {
@@ -382,7 +482,7 @@ down() {
 
 status() {
 	local n
-	for n in nginx cgi $(cd "$VAR/run" 2>/dev/null && ls runner-*.pid 2>/dev/null | sed 's/\.pid$//'); do
+	for n in nginx cgi $(runner_names); do
 		if alive "$n"; then say "$n: running (pid $(cat "$(pidfile "$n")"))"; else say "$n: stopped"; fi
 	done
 	as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1 &&

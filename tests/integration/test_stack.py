@@ -2,8 +2,12 @@
 start" and "Configuration"): up twice is harmless, down keeps the data,
 and the settings of a later up apply to it."""
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import tempfile
+import time
 
 import harness
 
@@ -48,9 +52,16 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
             s.script("up")
             raise AssertionError("up with other settings while running")
         except RuntimeError as e:
-            want = ("stack: already running with other settings: TRIPLINE_PGPORT, "
-                    "TRIPLINE_THREADS, the nginx configuration; to apply them: "
-                    "TRIPLINE_VAR=%s make down, then make up\n" % s.var)
+            # Each setting named once (the runner, the FastCGI program
+            # and nginx may each tell it), with both values.
+            want = ("stack: already running with other settings: "
+                    "TRIPLINE_HTTP_PORT (running %s, asked %s), "
+                    "TRIPLINE_PGPORT (running %s, asked %s), "
+                    "TRIPLINE_THREADS (running 8, asked 3); to apply them: "
+                    "TRIPLINE_VAR=%s make down, then make up; to keep the running "
+                    "stack instead: make up with its values\n"
+                    % (old["TRIPLINE_HTTP_PORT"], s.env["TRIPLINE_HTTP_PORT"],
+                       old["TRIPLINE_PGPORT"], s.env["TRIPLINE_PGPORT"], s.var))
             assert str(e).endswith(want), e
         assert read_env(s.var) == s.db
         s.env = old
@@ -84,3 +95,80 @@ def test_connection_hungry_settings_are_refused(stack=None):
         assert r.returncode != 0 and \
             'invalid TRIPLINE_RUNNERS: "17" (a whole number from 0 to 16)' in out, out
         assert os.listdir(var) == [], os.listdir(var)   # refused before anything
+
+
+def processes_of(var):
+    """Every process whose command line or environment names var: the
+    stack's programs (their environment), PostgreSQL (-D var/pgdata) and
+    nginx (-p var/nginx)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read()
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        if var.encode() in cmd or ("TRIPLINE_SPOOL=%s/" % var).encode() in env:
+            out.append((int(pid), cmd.replace(b"\0", b" ").decode(errors="replace")))
+    return out
+
+
+def test_a_failed_up_stops_what_it_started(stack=None):
+    """README, Quick start: an up that fails midway (here nginx cannot
+    listen: something else has its port) stops what it had started, by
+    pid, and says so; then an up with a free port starts them all again."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    var = tempfile.mkdtemp(prefix="tripline-test-")
+    os.chmod(var, 0o755)
+    port = busy.getsockname()[1]
+    env = dict(os.environ, TRIPLINE_VAR=var, TRIPLINE_HTTP_PORT=str(port),
+               TRIPLINE_PGPORT=str(harness.free_port()),
+               TRIPLINE_BIN=os.path.join(harness.ROOT, "build", "asan"),
+               TRIPLINE_PG_FSYNC="off", TRIPLINE_PG_SHARED_BUFFERS="128MB", DEMO="0")
+    script = os.path.join(harness.ROOT, "scripts", "stack.sh")
+    try:
+        r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=180)
+        out = r.stdout.decode()
+        assert r.returncode != 0, out
+        want = ("stack: nginx did not start, see %s/log/nginx-error.log (is port %d free?)\n"
+                "stack: stopped what this up had started: postgresql, cgi, runner-1\n"
+                % (var, port))
+        assert out.endswith(want), out
+        assert processes_of(var) == [], processes_of(var)
+        assert not [n for n in os.listdir(os.path.join(var, "run")) if n.endswith(".pid")], \
+            os.listdir(os.path.join(var, "run"))
+        # Nothing was left half-started: with the port free, up works.
+        busy.close()
+        r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=180)
+        out = r.stdout.decode()
+        assert r.returncode == 0 and "tripline is up." in out, out
+        # Something that ran before a failed up is left running, and named.
+        nginx = int(open(os.path.join(var, "run", "nginx.pid")).read())
+        os.kill(nginx, signal.SIGQUIT)
+        for _ in range(100):
+            if not os.path.exists("/proc/%d" % nginx):
+                break
+            time.sleep(0.1)
+        busy = socket.socket()
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=180)
+        out = r.stdout.decode()
+        assert r.returncode != 0, out
+        assert out.endswith("stack: still running from before: cgi, runner-1, postgresql; "
+                            "to stop them: TRIPLINE_VAR=%s make down\n" % var), out
+    finally:
+        busy.close()
+        subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(var, ignore_errors=True)
