@@ -213,8 +213,12 @@ h_jobs_cancel(struct http_req *req)
 		goto out;
 	}
 	if (k == CANCEL_ENDED) {
-		/* JOB_JSON_COLUMNS: the state is the second column. */
-		http_problem(req, 409, "job %s is already %s", id,
+		/*
+		 * JOB_JSON_COLUMNS: the state is the second column, one of
+		 * succeeded, failed, cancelled: "job 1 has already ended:
+		 * failed", not "is already failed".
+		 */
+		http_problem(req, 409, "job %s has already ended: %s", id,
 		    PQgetvalue(res, 0, 1));
 		goto out;
 	}

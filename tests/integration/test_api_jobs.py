@@ -408,6 +408,27 @@ def test_list_bad_params(stack):
 
 # -- cancel ------------------------------------------------------------------
 
+def test_cancel_ended_says_it_ended(stack):
+    """A job that has ended cannot be cancelled (409), and the detail
+    says so for each final state: "has already ended: failed", not "is
+    already failed"."""
+    job = stack.load(csv(2))
+    assert job["state"] == "succeeded", job
+    failed = int(stack.scalar(
+        "INSERT INTO tripline.jobs (state, filename, source, path, bytes, sha256, "
+        "finished_at, error) VALUES ('failed', 'ended.csv', 'inbox', 'ended.csv', 0, "
+        "repeat('0', 64), now(), 'test') RETURNING id"))
+    cancelled = int(stack.scalar(
+        "INSERT INTO tripline.jobs (state, filename, source, path, bytes, sha256, "
+        "finished_at) VALUES ('cancelled', 'ended.csv', 'inbox', 'ended.csv', 0, "
+        "repeat('0', 64), now()) RETURNING id"))
+    for job_id, state in ((job["id"], "succeeded"), (failed, "failed"),
+                          (cancelled, "cancelled")):
+        r = stack.http("POST", "/api/jobs/%d/cancel" % job_id, b"", stack.auth())
+        p = problem(r, 409)
+        assert p["detail"] == "job %d has already ended: %s" % (job_id, state), p
+
+
 def test_cancel_queued(stack):
     stack.stop_runners()
     try:
@@ -424,7 +445,7 @@ def test_cancel_queued(stack):
         assert [e[0] for e in ev] == ["queued", "cancelled"], ev
         assert json.loads(ev[1][1])["state"] == "cancelled", ev
         problem(stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth()),
-                409, "already cancelled")
+                409, "job %d has already ended: cancelled" % job["id"])
         problem(stack.http("POST", "/api/jobs/2147483647/cancel", b"", stack.auth()), 404)
         def cancel_running(lease):
             """Cancel a job made to look taken by a runner, its lease
