@@ -26,11 +26,19 @@ auth_require(struct http_req *req)
 	if (token == NULL || token[0] == '\0')
 		return 0;
 	h = http_param(req, "HTTP_AUTHORIZATION");
-	/* RFC 9110 section 11.1: the scheme is case-insensitive. */
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+	/*
+	 * RFC 9110 section 11.1: the scheme is case-insensitive.  A header
+	 * of another form is told the form, never echoed: it may be the
+	 * token itself, sent without its scheme.
+	 */
+	if (h == NULL || h[0] == '\0' || strncasecmp(h, "Bearer ", 7) != 0) {
 		http_header(req, "WWW-Authenticate", "Bearer realm=\"%s\"",
 		    REALM);
-		http_problem(req, 401, "a bearer token is required");
+		if (h == NULL || h[0] == '\0')
+			http_problem(req, 401, "a bearer token is required");
+		else
+			http_problem(req, 401, "the Authorization header must "
+			    "be \"Bearer <token>\"");
 		return -1;
 	}
 	for (t = h + 7; *t == ' '; t++)
