@@ -464,18 +464,16 @@ out:
 	json_object_put(obj);
 }
 
-/* Accept-Post: every type of body_types, in its order. */
+/* Every type of body_types, in its order, comma-separated. */
 static void
-accept_post(struct http_req *req)
+accepted_types(char *list, size_t size)
 {
-	char	 list[256];
 	size_t	 i, n = 0;
 
 	list[0] = '\0';
-	for (i = 0; i < NBODY_TYPES && n < sizeof(list); i++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+	for (i = 0; i < NBODY_TYPES && n < size; i++)
+		n += (size_t)snprintf(list + n, size - n, "%s%s",
 		    i > 0 ? ", " : "", body_types[i].type);
-	http_header(req, "Accept-Post", "%s", list);
 }
 
 void
@@ -493,16 +491,24 @@ h_upload_post(struct http_req *req)
 			break;
 		}
 	if (kind == BODY__MAX) {
-		/* RFC 9110 section 15.5.16; Accept-Post: RFC 5023 / LDP. */
-		accept_post(req);
+		char types[256];
+
+		/*
+		 * RFC 9110 section 15.5.16; Accept-Post: RFC 5023 / LDP.  The
+		 * detail names the accepted types too, for whoever reads only
+		 * the body.
+		 */
+		accepted_types(types, sizeof(types));
+		http_header(req, "Accept-Post", "%s", types);
 		if (ctype == NULL || ctype[0] == '\0')
-			http_problem(req, 415, "a content-type is required");
+			http_problem(req, 415, "a content-type is required, "
+			    "one of: %s", types);
 		else {
 			char q[SAFETEXT_QUOTE_SIZE];
 
 			safetext_quote(ctype, strlen(ctype), q, sizeof(q));
-			http_problem(req, 415, "unsupported content-type %s",
-			    q);
+			http_problem(req, 415, "unsupported content-type %s; "
+			    "accepted: %s", q, types);
 		}
 		return;
 	}
