@@ -15,12 +15,22 @@
  * 7.15.3, WGS 84 longitude and latitude; the 6-number 3D form and boxes
  * crossing the antimeridian are not supported).  Returns 0 and the four
  * numbers, or -1 with the reason.
+ *
+ * Numbers and commas only, as OpenAPI's form style writes an array:
+ * "14.35, 50.0" (a space, or a "+" in the query) is refused as the
+ * others are, but its reason names the spaces, which a reader may not
+ * see in the quoted value.
  */
 int
 param_bbox_parse(const char *buf, size_t len, double v[4], const char **reason)
 {
 	size_t	 i = 0, j, n = 0;
 
+	if (memchr(buf, ' ', len) != NULL || memchr(buf, '\t', len) != NULL) {
+		*reason = "must be four numbers separated by commas, "
+		    "without spaces";
+		return -1;
+	}
 	for (;;) {
 		for (j = i; j < len && buf[j] != ','; j++)
 			;

@@ -9,8 +9,8 @@
 /*
  * "minLon,minLat,maxLon,maxLat" (OGC API - Features - Part 1: Core,
  * 7.15.3, WGS 84): four finite decimals, longitudes within [-180, 180],
- * latitudes within [-90, 90], min <= max.  Returns 0 with the numbers in
- * v, or -1 with a short reason.
+ * latitudes within [-90, 90], min <= max, without spaces.  Returns 0
+ * with the numbers in v, or -1 with a short reason.
  */
 int	param_bbox_parse(const char *buf, size_t len, double v[4],
 	    const char **reason);

@@ -5,7 +5,8 @@
  * - an accepted bbox is four finite numbers within WGS 84 with min <= max,
  *   and printing them back (num_format_double, shortest exact) and parsing
  *   again gives the same four numbers;
- * - a refused bbox always says why;
+ * - a refused bbox always says why, and a bbox with a space or a tab
+ *   is refused saying so (and only such a bbox);
  * - an accepted date is "YYYY-MM-DD" of the years 1900 to 2100, the same
  *   verdict as an independent Gregorian calendar check.
  */
@@ -60,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double		 v[4], w[4];
 	char		 text[4 * 32 + 4];
 	size_t		 n, k, at = 0;
+	int		 spaced;
 
 	if (size < 1)
 		return 0;
@@ -68,10 +70,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(param_date_valid(s, n) == date_ok(s, n));
 		return 0;
 	}
+	spaced = memchr(s, ' ', n) != NULL || memchr(s, '\t', n) != NULL;
 	if (param_bbox_parse(s, n, v, &reason) != 0) {
 		assert(reason != NULL && reason[0] != '\0');
+		assert((strstr(reason, "spaces") != NULL) == spaced);
 		return 0;
 	}
+	assert(!spaced);
 	for (k = 0; k < 4; k++)
 		assert(isfinite(v[k]));
 	assert(v[0] >= -180 && v[2] <= 180 && v[1] >= -90 && v[3] <= 90);

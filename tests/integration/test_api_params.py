@@ -65,6 +65,22 @@ def test_report_values_get_their_domain_reason(stack):
         "format", "must be json or geojson", "application/geo+json")
 
 
+def test_bbox_with_spaces_says_so(stack):
+    """A bbox with a space after a comma (as "14.35, 50.0" is often
+    written; "+" is a space in a query) is refused, and the reason names
+    the spaces, which the quoted value hardly shows (docs/reports.md)."""
+    reason = "must be four numbers separated by commas, without spaces"
+    for q, value in (("14.35,%2050.0,14.55,50.12", "14.35, 50.0,14.55,50.12"),
+                     ("14.35,+50.0,14.55,50.12", "14.35, 50.0,14.55,50.12"),
+                     ("%0914.35,50.0,14.55,50.12", None)):
+        for report in ("weekly-average", "trip-groups"):
+            bad(stack.http("GET", "/api/reports/%s?bbox=%s" % (report, q)), "bbox",
+                reason, value)
+    # Without them, the same box is answered.
+    r = stack.http("GET", "/api/reports/weekly-average?bbox=14.35,50.0,14.55,50.12")
+    assert r.status == 200, r
+
+
 def test_not_found_names_the_parameter(stack):
     """A region, datasource or inbox path that names nothing: the 404 (or
     403) says which parameter, as a 400 does."""
