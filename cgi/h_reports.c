@@ -602,7 +602,8 @@ void
 h_reports_latest(struct http_req *req)
 {
 	struct query_values	 qv;
-	const char		*values[REPORT_MAX_PARAMS] = { "2" };
+	/* Left out, top is NULL: the file's default (2). */
+	const char		*values[REPORT_MAX_PARAMS] = { NULL };
 	char			 top[24];
 	PGresult		*res;
 

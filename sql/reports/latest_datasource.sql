@@ -5,5 +5,9 @@
 --   psql -v top=2 -f sql/reports/latest_datasource.sql
 --
 -- The FastCGI program runs this same file (see weekly_average.sql).
-\if :{?top} \else \set top 2 \endif
-SELECT * FROM tripline.report_latest_datasource(:'top'::integer);
+\if :{?top} \else \set top '' \endif
+-- top goes through report_arg, so that a value that is not a number is
+-- an error naming its variable, as the API's 400 names its parameter
+-- (sql/migrations/021_groups_audit.sql); left out or empty, it is 2.
+SELECT * FROM tripline.report_latest_datasource(
+	coalesce(tripline.report_arg('top', :'top', 0), 2));

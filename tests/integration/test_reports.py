@@ -1134,7 +1134,13 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
              ("weekly_average", {"region": "Prague", "from": "2018-02-30"},
               'from: "2018-02-30" is not a date YYYY-MM-DD'),
              ("weekly_average", {"region": "Prague", "to": "May 1"},
-              'to: "May 1" is not a date YYYY-MM-DD'))
+              'to: "May 1" is not a date YYYY-MM-DD'),
+             # latest_datasource.sql cast :'top' itself, and answered
+             # 'invalid input syntax for type integer: "abc"'.
+             ("latest_datasource", {"top": "abc"}, 'top: "abc" is not an integer'),
+             ("latest_datasource", {"top": "99999999999"},
+              'top: "99999999999" is not an integer'),
+             ("latest_datasource", {"top": "0"}, 'top: not within 1 to 1000'))
     for name, variables, want in cases:
         try:
             psql_file(stack, name, **variables)
@@ -1144,6 +1150,8 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
             raise AssertionError("no error for %s %r" % (name, variables))
     # An empty variable is still "not given".
     assert len(psql_file(stack, "trip_groups", min_trips="", limit="", minlon="")) <= 100
+    assert psql_file(stack, "latest_datasource", top="") == \
+        psql_file(stack, "latest_datasource")
 
 
 def test_trip_groups_settings_checked_and_kept(stack):
