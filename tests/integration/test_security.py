@@ -527,6 +527,25 @@ def test_page_headers(stack):
     assert stack.http("GET", "/no-such-file").status == 404
 
 
+def test_favicon(stack):
+    """The page links its icon (an SVG file among its own, under the same
+    policy), and /favicon.ico, which browsers and other clients ask for
+    by themselves, is an empty 204 rather than a 404 each logs."""
+    r = stack.http("GET", "/")
+    assert b'<link rel="icon" href="/favicon.svg" type="image/svg+xml">' in r.body, r
+    r = stack.http("GET", "/favicon.svg")
+    assert r.status == 200 and r.headers.get("content-type") == "image/svg+xml", r
+    assert r.body.startswith(b"<svg ") and b"<script" not in r.body, r
+    assert r.headers.get("x-content-type-options") == "nosniff", r.headers
+    assert "default-src 'none'" in r.headers.get("content-security-policy", ""), r.headers
+    for method in ("GET", "HEAD"):
+        r = stack.http(method, "/favicon.ico")
+        assert r.status == 204 and r.body == b"", (method, r)
+    errors = os.path.join(stack.var, "log", "nginx-error.log")
+    if os.path.exists(errors):
+        assert "favicon" not in open(errors, errors="replace").read()
+
+
 def test_programs_get_only_their_environment(stack):
     """scripts/stack.sh starts each program with its own settings and
     nothing else of the caller's environment; only the FastCGI program,
