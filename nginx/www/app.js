@@ -6,7 +6,8 @@
  * per origin, so never one stream per row.  EventSource reconnects by
  * itself and sends Last-Event-ID, so a dropped stream resumes where it
  * left off; the server answers 204 once a job's final event was seen,
- * which stops it.  Text from the server only ever goes in as textContent.
+ * which stops it.  Text from the server only ever goes in as textContent
+ * (or an attribute such as title), never as markup.
  */
 'use strict';
 
@@ -26,6 +27,7 @@
 	    STATE_AFTER[name];
 	const TOKEN_KEY = 'tripline.token';
 	const LIST_SIZE = 20;
+	const REJECTS_SHOWN = 10;	/* rejected rows shown under a job */
 
 	const $ = (id) => document.getElementById(id);
 	const fmt = new Intl.NumberFormat('en-US');
@@ -154,6 +156,48 @@
 		    state === 'retrying');
 	}
 
+	/*
+	 * The first rejected rows of the followed job, which ended with total
+	 * of them (GET /api/jobs/{id}/rejects): line, reason and the row as
+	 * it was, under a link to all of them.
+	 */
+	function showRejects(id, total) {
+		if (!(total > 0))
+			return;
+		fetch('/api/jobs/' + id + '/rejects?limit=' + REJECTS_SHOWN)
+		    .then((r) => r.ok ? r.json() : Promise.reject(r.status))
+		    .then((body) => {
+			if (panel.id !== id)
+				return;		/* another job is followed now */
+			const list = Array.isArray(body.rejects) ? body.rejects : [];
+			const trs = list.map((x) => {
+				const tr = document.createElement('tr');
+				[String(x.line), x.reason, x.raw].forEach((t, i) => {
+					const td = document.createElement('td');
+					td.className = ['num', 'reason', 'raw'][i];
+					setText(td, typeof t === 'string' ? t : '');
+					if (i === 2)
+						td.title = td.textContent;
+					tr.appendChild(td);
+				});
+				return tr;
+			});
+			$('rejects-rows').replaceChildren(...trs);
+			setText($('rejects-head'), list.length < total ?
+			    'the first ' + list.length + ' of ' + num(total) +
+			    ' rejected rows' : total === 1 ? 'the rejected row' :
+			    'the ' + num(total) + ' rejected rows');
+			$('rejects-link').href = '/api/jobs/' + id + '/rejects';
+			$('rejects').hidden = list.length === 0;
+		    })
+		    .catch(() => { /* the summary still counts them */ });
+	}
+
+	function hideRejects() {
+		$('rejects').hidden = true;
+		$('rejects-rows').replaceChildren();
+	}
+
 	function panelEvent(name, d) {
 		const summary = $('job-summary');
 
@@ -187,11 +231,13 @@
 			if (d.duplicate_of)
 				setText(summary, 'the same content as job ' +
 				    d.duplicate_of + ': nothing loaded again');
-			else
+			else {
 				setText(summary, 'loaded ' + num(d.rows_loaded) +
 				    ' rows (' + num(d.rows_rejected) + ' rejected) in ' +
 				    duration(d.elapsed_s) + ', ' + num(d.rows_per_s) +
 				    ' rows/s');
+				showRejects(panel.id, d.rows_rejected);
+			}
 			break;
 		case 'failed':
 			$('bar').className = 'bar failed';
@@ -226,6 +272,7 @@
 		['st-rows', 'st-rejected', 'st-rate', 'st-bytes', 'st-eta'].forEach(
 		    (id) => setText($(id), '–'));
 		setBar(0, '');
+		hideRejects();
 		panelState(job.state || 'queued');
 		markCurrent();
 		if (location.hash !== '#job-' + job.id)
@@ -264,7 +311,10 @@
 			tr.appendChild(td);
 		});
 		const st = document.createElement('span');
-		cells.state.appendChild(st);
+		const dup = document.createElement('span');
+		dup.className = 'dup';
+		dup.hidden = true;
+		cells.state.append(st, dup);
 		const mini = document.createElement('span');
 		mini.className = 'mini';
 		const fill = document.createElement('span');
@@ -272,7 +322,7 @@
 		const pct = document.createElement('span');
 		pct.className = 'pct';
 		cells.progress.append(mini, pct);
-		const r = { tr, cells, st, fill, pct, job: { id: job.id } };
+		const r = { tr, cells, st, dup, fill, pct, job: { id: job.id } };
 		setText(cells.id, String(job.id));
 		setText(cells.when, clock(job.created_at));
 		tr.addEventListener('click', () => follow(r.job));
@@ -297,6 +347,29 @@
 		return r;
 	}
 
+	/*
+	 * A job whose content an earlier job loaded: "duplicate of #12",
+	 * the number a link that follows that job.
+	 */
+	function setDuplicate(r, of) {
+		r.job.duplicate_of = of;
+		if (!Number.isInteger(of) || of < 1) {
+			r.dup.hidden = true;
+			return;
+		}
+		const a = document.createElement('a');
+		a.href = '#job-' + of;
+		setText(a, '#' + of);
+		a.addEventListener('click', (e) => {
+			e.preventDefault();
+			e.stopPropagation();	/* not the row's own job */
+			const o = rows.get(of);
+			follow(o ? o.job : { id: of });
+		});
+		r.dup.replaceChildren('duplicate of ', a);
+		r.dup.hidden = false;
+	}
+
 	function setRowPercent(r, p) {
 		r.fill.style.width = Math.max(0, Math.min(100, p)) + '%';
 		setText(r.pct, Math.round(p) + ' %');
@@ -309,6 +382,7 @@
 		setState(r.st, job.state);
 		setText(r.cells.rows, num(job.rows_loaded));
 		setText(r.cells.rejected, num(job.rows_rejected));
+		setDuplicate(r, job.duplicate_of);
 		if (job.state === 'succeeded')
 			setRowPercent(r, 100);
 		else if (job.bytes > 0 && typeof job.bytes_read === 'number')
@@ -338,6 +412,8 @@
 			setText(r.cells.rejected, num(d.rows_rejected));
 			setRowPercent(r, name === 'succeeded' ? 100 : d.percent || 0);
 		}
+		if (name === 'succeeded')
+			setDuplicate(r, d.duplicate_of);
 	}
 
 	function loadList() {

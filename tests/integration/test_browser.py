@@ -5,7 +5,10 @@ use it: type the token, choose a generated file in the form's file input
 (DOM.setFileInputFiles, what a file chooser does), click Upload, and watch
 the progress bar reach 100 % and the summary appear; meanwhile the
 FastCGI program is killed and restarted, and the page must resume its
-streams by itself (EventSource with Last-Event-ID).
+streams by itself (EventSource with Last-Event-ID).  The job's first
+rejected rows are shown under it (server text as text, never markup),
+and an upload of the same content again is marked in the table as a
+duplicate of the first.
 
 Set TRIPLINE_SCREENSHOT=docs/img/page.png to keep a screenshot.
 """
@@ -240,6 +243,29 @@ def wait_until(fn, timeout, what):
     raise AssertionError("timed out waiting for %s" % what)
 
 
+def rejects_shown(b):
+    """The rejected rows under the job, once shown: the head line, each
+    row's cells as text, the link, and how many elements the cells hold
+    (text only: 0)."""
+    return b.eval(
+        "(() => { const box = document.getElementById('rejects');"
+        " if (box.hidden) return null;"
+        " const rows = [...document.querySelectorAll('#rejects-rows tr')];"
+        " return { head: document.getElementById('rejects-head').textContent,"
+        "  rows: rows.map((tr) => [...tr.cells].map((td) => td.textContent)),"
+        "  href: document.getElementById('rejects-link').href,"
+        "  elements: document.querySelectorAll('#rejects-rows td *').length }; })()")
+
+
+def upload_in_page(b, path, previous):
+    """Choose path in the form and upload it with the kept token; the
+    new job's id once the panel follows it."""
+    b.choose_file("#file", path)
+    b.click("#send")
+    return int(wait_until(lambda: b.text("job-id") not in ("", str(previous)) and
+                          b.text("job-id"), 60, "the panel to follow the upload"))
+
+
 def test_browser_upload_and_watch(stack):
     if not os.access(CHROMIUM, os.X_OK):
         raise harness.Skip("%s is missing (Debian package chromium)" % CHROMIUM)
@@ -275,6 +301,15 @@ def test_browser_upload_and_watch(stack):
         summary = b.text("job-summary")
         assert "loaded %s rows (7 rejected)" % format(rows, ",") in summary, summary
         assert b.text("st-rejected") == "7", b.text("st-rejected")
+        # The rejected rows, as GET /api/jobs/{id}/rejects lists them,
+        # under a link to all of them.
+        api = stack.http("GET", "/api/jobs/%d/rejects" % job).json()["rejects"]
+        assert len(api) == 7, api
+        shown = wait_until(lambda: rejects_shown(b), 20, "the rejected rows")
+        assert shown["head"] == "the 7 rejected rows", shown
+        assert shown["rows"] == [[str(x["line"]), x["reason"], x["raw"]] for x in api], \
+            (shown, api)
+        assert shown["href"] == "%s/api/jobs/%d/rejects" % (stack.url, job), shown
         # The recent jobs table follows through the one all-jobs stream.
         wait_until(lambda: b.eval(
             "(() => { const r = document.querySelector('#jobs tr[data-id=\"%d\"]');"
@@ -296,6 +331,36 @@ def test_browser_upload_and_watch(stack):
         keep = os.environ.get("TRIPLINE_SCREENSHOT")
         if keep:
             shutil.copyfile(shot, keep)
+        # Markup in a rejected row is shown as the text it is; the same
+        # file again is a duplicate, marked so in the table, its number a
+        # link that follows the first.
+        hostile = os.path.join(tmp, "hostile.csv")
+        with open(hostile, "wb") as f:
+            f.write(b"region,origin_coord,destination_coord,datetime,datasource\n"
+                    b"Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,page_%d\n"
+                    b"<b>Prague</b>,<img src=x onerror=alert(1)>,POINT (14.5 50.1),"
+                    b"2018-05-28 09:03:40,page\n" % os.getpid())
+        first = upload_in_page(b, hostile, job)
+        shown = wait_until(lambda: rejects_shown(b), 30, "the hostile rejected row")
+        assert shown["head"] == "the rejected row", shown
+        assert shown["rows"][0][0] == "3", shown
+        assert "<img src=x onerror=alert(1)>" in shown["rows"][0][1], shown
+        assert shown["rows"][0][2].startswith("<b>Prague</b>,<img src=x"), shown
+        assert shown["elements"] == 0, shown
+        again = upload_in_page(b, hostile, first)
+        wait_until(lambda: b.text("job-summary") ==
+                   "the same content as job %d: nothing loaded again" % first, 30,
+                   "the duplicate's summary (now %r)" % b.text("job-summary"))
+        assert not b.visible("#rejects"), "rejected rows shown for a duplicate"
+        mark = "#jobs tr[data-id=\"%d\"] .dup" % again
+        wait_until(lambda: b.eval("(() => { const d = document.querySelector(%s);"
+                                  " return d && !d.hidden && d.textContent; })()"
+                                  % json.dumps(mark)) == "duplicate of #%d" % first,
+                   30, "the table to mark the duplicate")
+        assert b.eval("document.querySelector('#jobs tr[data-id=\"%d\"] .dup').hidden"
+                      % first), "the first job marked a duplicate"
+        b.click(mark + " a")
+        wait_until(lambda: b.text("job-id") == str(first), 10, "the link to follow the first")
         assert b.errors() == [], b.errors()
     finally:
         b.close()
