@@ -212,6 +212,9 @@ loader_header(struct loader *l, const struct csvstream_row *row)
 	char err[256];
 
 	l->have_header = 1;
+	/* UTF-16 read as UTF-8 has quotes and CRs in odd places: first. */
+	if (trip_header_text(row->raw, row->rawlen, err, sizeof(err)) != 0)
+		return loader_stop(l, LOADER_FAILED, "%s", err);
 	if (row->too_long)
 		return loader_stop(l, LOADER_FAILED,
 		    "not a trips CSV: first line longer than 64 KiB");

@@ -54,6 +54,58 @@ trip_name_is(const char *buf, size_t len, const char *name)
 	return 1;
 }
 
+/*
+ * The byte order marks (U+FEFF first in the file: the Unicode Standard,
+ * section 23.8) of the encodings other than UTF-8 a text editor or a
+ * spreadsheet saves "Unicode text" in.  UTF-32LE's begins with
+ * UTF-16LE's, so it comes first.
+ */
+static const struct {
+	const char	*bom;
+	size_t		 len;
+	const char	*name;
+} trip_boms[] = {
+	{ "\x00\x00\xfe\xff", 4, "UTF-32" },	/* big-endian */
+	{ "\xff\xfe\x00\x00", 4, "UTF-32" },	/* little-endian */
+	{ "\xfe\xff", 2, "UTF-16" },		/* big-endian */
+	{ "\xff\xfe", 2, "UTF-16" },		/* little-endian */
+};
+
+int
+trip_header_text(const char *line, size_t len, char *err, size_t errsz)
+{
+	size_t	 i, nul[2] = { 0, 0 };
+
+	for (i = 0; i < sizeof(trip_boms) / sizeof(trip_boms[0]); i++)
+		if (len >= trip_boms[i].len &&
+		    memcmp(line, trip_boms[i].bom, trip_boms[i].len) == 0) {
+			snprintf(err, errsz, "not a trips CSV: the file is %s "
+			    "text; save it as UTF-8", trip_boms[i].name);
+			return -1;
+		}
+	for (i = 0; i < len; i++)
+		if (line[i] == '\0')
+			nul[i % 2]++;
+	if (nul[0] + nul[1] == 0)
+		return 0;
+	/*
+	 * UTF-16 without a mark: a character below U+0100 is its byte and a
+	 * NUL, in that order (LE) or the other (BE), so in a line of Latin
+	 * text the bytes at odd offsets (LE) or at even ones (BE) are NUL
+	 * and no other is.  Asked of half of them (a header may name other
+	 * columns in other scripts) and of 4 characters at least.
+	 */
+	if (len >= 8 && ((nul[0] == 0 && nul[1] >= len / 4) ||
+	    (nul[1] == 0 && nul[0] >= (len + 1) / 4))) {
+		snprintf(err, errsz, "not a trips CSV: the file looks like "
+		    "UTF-16 text without a byte order mark; save it as UTF-8");
+		return -1;
+	}
+	snprintf(err, errsz, "not a trips CSV: the first line holds NUL "
+	    "bytes: not UTF-8 text");
+	return -1;
+}
+
 int
 trip_header_parse(const char *const *field, const size_t *len, size_t n,
     struct trip_header *h, char *err, size_t errsz)

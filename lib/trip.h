@@ -33,6 +33,22 @@ struct trip_header {
 };
 
 /*
+ * Whether the first line of a file, line of len bytes as read (the raw
+ * text csvstream gives, a UTF-8 byte order mark already dropped), can be
+ * UTF-8 text at all: a UTF-16 or UTF-32 byte order mark, or a NUL byte
+ * (no text holds one; UTF-16 text of Latin letters is every other
+ * byte NUL), says it is not.  To be asked before anything else about the
+ * line: read as UTF-8, such a line also has misplaced quotes or a CR
+ * inside.  Returns 0, or -1 with a message in err (cut to errsz):
+ *   not a trips CSV: the file is UTF-16 text; save it as UTF-8
+ *   not a trips CSV: the file looks like UTF-16 text without a byte
+ *       order mark; save it as UTF-8
+ *   not a trips CSV: the first line holds NUL bytes: not UTF-8 text
+ */
+int	trip_header_text(const char *line, size_t len, char *err,
+	    size_t errsz);
+
+/*
  * Find the columns in a header record by name: case-insensitive,
  * surrounding spaces and tabs ignored, in any order; other columns are
  * allowed and ignored.  Returns 0, or -1 with a message in err (cut to

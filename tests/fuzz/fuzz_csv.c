@@ -14,7 +14,8 @@
  *   max_record, and memory stays within csvstream_memory's bound;
  * - csvstream_records() counts the callbacks; a callback's refusal stops
  *   the reader with "stopped";
- * - the first record goes to trip_header_parse, the others of the right
+ * - the first record goes to trip_header_text and trip_header_parse, the
+ *   others of the right
  *   width to trip_parse: a refusal always has a non-empty reason (and
  *   header error) in valid UTF-8 within its buffer; an accepted trip has
  *   the coordinates and time that wkt_point_parse and datetime_parse give
@@ -214,6 +215,12 @@ on_row(void *arg, const struct csvstream_row *row)
 		mix(&c->digest, row->field[i], row->len[i]);
 	}
 
+	if (c->calls == 1) {
+		memset(err, 0x55, sizeof(err));
+		if (trip_header_text(row->raw, row->rawlen, err,
+		    sizeof(err)) != 0)
+			check_reason(err, sizeof(err));
+	}
 	if (!row->too_long && !row->bad_quote) {
 		if (c->calls == 1) {
 			memset(err, 0x55, sizeof(err));

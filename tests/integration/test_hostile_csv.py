@@ -175,11 +175,38 @@ def test_csv_nul_and_encoding(stack):
                     7: "region: not valid UTF-8", 8: "region: not valid UTF-8",
                     9: "region: longer than 128", 10: "region: empty"})
     expect(stack, "nul in the header", tagged([b"reg\x00ion" + HEADER[6:], GOOD], tag + b"h"),
-           error="not a trips CSV")
+           error="not a trips CSV: the first line holds NUL bytes: not UTF-8 text")
     expect(stack, "binary", os.urandom(3000).replace(b"\n", b"") + b"\n" + GOOD + b"\n",
            error="not a trips CSV")
     expect(stack, "UTF-16", tagged([HEADER, GOOD], tag + b"u").decode().encode("utf-16"),
-           error="not a trips CSV")
+           error="not a trips CSV: the file is UTF-16 text; save it as UTF-8")
+
+
+def test_csv_unicode_text(stack):
+    """A file saved as "Unicode text" is UTF-16 (Excel's: little-endian with
+    a byte order mark, tab-separated, CRLF; iconv -t utf-16: LF, the
+    separators kept).  Read as UTF-8 its header has a NUL after every
+    letter and a CR before a NUL: it fails saying it is UTF-16, not that
+    its header holds a line break or a misplaced quote."""
+    tag = uuid.uuid4().hex.encode()
+    text = tagged([HEADER, GOOD, row(region="Plzeň".encode())], tag).decode()
+    excel = "\ufeff" + text.replace(",", "\t").replace("\n", "\r\n")
+    utf16 = "not a trips CSV: the file is UTF-16 text; save it as UTF-8"
+    no_bom = ("not a trips CSV: the file looks like UTF-16 text without a byte order "
+              "mark; save it as UTF-8")
+    for name, data, error in (
+            ("iconv -t utf-16", text.encode("utf-16"), utf16),
+            ("UTF-16LE, CRLF", "\ufeff".encode("utf-16-le")
+             + text.replace("\n", "\r\n").encode("utf-16-le"), utf16),
+            ("UTF-16BE", "\ufeff".encode("utf-16-be") + text.encode("utf-16-be"), utf16),
+            ("Excel Unicode text", excel.encode("utf-16-le"), utf16),
+            ("quoted, UTF-16", ("\ufeff" + text.replace(",", '","')).encode("utf-16-le"),
+             utf16),
+            ("UTF-16LE, no BOM", text.encode("utf-16-le"), no_bom),
+            ("UTF-16BE, no BOM", text.encode("utf-16-be"), no_bom),
+            ("UTF-32", text.encode("utf-32"),
+             "not a trips CSV: the file is UTF-32 text; save it as UTF-8")):
+        expect(stack, name, data, error=error)
 
 
 def test_csv_reject_text_shown(stack):

@@ -153,6 +153,73 @@ test_headers(void)
 #define P1	"POINT (14.4973794438195 50.00136875782316)"
 #define P2	"POINT (14.43109483523328 50.04052930943246)"
 #define TS	"2018-05-28 09:03:40"
+/*
+ * First lines as read: UTF-16 and UTF-32 (with and without a byte order
+ * mark, as iconv and Excel's "Unicode text" write them) are not UTF-8.
+ */
+#define U16LE_HDR "r\0e\0g\0i\0o\0n\0,\0o\0r\0i\0g\0i\0n\0\r\0"
+#define U16BE_HDR "\0r\0e\0g\0i\0o\0n\0,\0o\0r\0i\0g\0i\0n\0\r"
+#define NOT_U16	"not a trips CSV: the file is UTF-16 text; save it as UTF-8"
+#define NO_BOM	"not a trips CSV: the file looks like UTF-16 text without " \
+	"a byte order mark; save it as UTF-8"
+#define NUL_LINE "not a trips CSV: the first line holds NUL bytes: not " \
+	"UTF-8 text"
+
+static const struct {
+	const char	*label;
+	const char	*in;
+	size_t		 len;	/* 0: strlen */
+	const char	*err;	/* NULL: accepted */
+} texts[] = {
+	{ "header", "region,origin_coord,destination_coord,datetime,"
+	    "datasource", 0, NULL },
+	{ "UTF-8 names", "Regi\xc3\xb3n,\xe5\x8c\xba", 0, NULL },
+	{ "empty", "", 0, NULL },
+	{ "not UTF-8, no NUL", "\xff\xff,region", 0, NULL },
+	{ "UTF-16LE BOM", "\xff\xfe" U16LE_HDR, sizeof(U16LE_HDR) + 1,
+	    NOT_U16 },
+	{ "UTF-16BE BOM", "\xfe\xff" U16BE_HDR, sizeof(U16BE_HDR) + 1,
+	    NOT_U16 },
+	{ "UTF-16LE BOM alone", "\xff\xfe", 0, NOT_U16 },
+	{ "UTF-16BE BOM alone", "\xfe\xff", 0, NOT_U16 },
+	{ "UTF-32LE BOM", "\xff\xfe\0\0r\0\0\0", 8,
+	    "not a trips CSV: the file is UTF-32 text; save it as UTF-8" },
+	{ "UTF-32BE BOM", "\0\0\xfe\xff\0\0\0r", 8,
+	    "not a trips CSV: the file is UTF-32 text; save it as UTF-8" },
+	{ "UTF-16LE, no BOM", U16LE_HDR, sizeof(U16LE_HDR) - 1, NO_BOM },
+	{ "UTF-16BE, no BOM", U16BE_HDR, sizeof(U16BE_HDR) - 1, NO_BOM },
+	{ "UTF-16LE, no BOM, CJK", "r\0e\0g\0i\0o\0n\0,\0\x3a\x53\r\0", 18,
+	    NO_BOM },
+	{ "one NUL", "reg\0ion,origin_coord,destination_coord", 38, NUL_LINE },
+	{ "NULs both ways", "re\0\0gion,origin\0\0", 17, NUL_LINE },
+	{ "short", "a\0", 2, NUL_LINE },
+	{ "xlsx", "PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0", 14, NUL_LINE },
+};
+
+static void
+test_header_text(void)
+{
+	char	 err[256], *p;
+	size_t	 i, len;
+	int	 rc;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		len = texts[i].len ? texts[i].len : strlen(texts[i].in);
+		if ((p = malloc(len + 1)) == NULL)
+			abort();
+		memcpy(p, texts[i].in, len);	/* no terminator: ASan */
+		err[0] = '\0';
+		rc = trip_header_text(p, len, err, sizeof(err));
+		free(p);
+		if (texts[i].err == NULL)
+			UNIT_CHECK(rc == 0, "text %s: refused: %s",
+			    texts[i].label, err);
+		else
+			UNIT_CHECK(rc == -1 && strcmp(err, texts[i].err) == 0,
+			    "text %s: rc %d \"%s\"", texts[i].label, rc, err);
+	}
+}
+
 #define OK_ROW	"Prague|" P1 "|" P2 "|" TS "|funny_car"
 #define X60	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 #define X128	X60 X60 "xxxxxxxx"
@@ -463,8 +530,10 @@ file_row(void *arg, const struct csvstream_row *row)
 
 	if (!o->have_header) {
 		o->have_header = 1;
-		if (trip_header_parse(row->field, row->len, row->nfields,
-		    &o->h, reason, sizeof(reason)) != 0) {
+		if (trip_header_text(row->raw, row->rawlen, reason,
+		    sizeof(reason)) != 0 || trip_header_parse(row->field,
+		    row->len, row->nfields, &o->h, reason,
+		    sizeof(reason)) != 0) {
 			n = snprintf(o->log + o->len, sizeof(o->log) - o->len,
 			    "header: %s\n", reason);
 			o->len += (size_t)n;
@@ -535,6 +604,10 @@ static const struct {
 	{ "not a CSV of trips", "hello world\nfoo\n", 0,
 	    "header: not a trips CSV: no header with region, origin_coord, "
 	    "destination_coord, datetime, datasource\n" },
+	{ "UTF-16LE with BOM", "\xff\xfe" U16LE_HDR "\n\0P\0r\0",
+	    sizeof(U16LE_HDR) + 7, "header: " NOT_U16 "\n" },
+	{ "UTF-16BE, no BOM", U16BE_HDR "\0\n\0P\0r", sizeof(U16BE_HDR) + 5,
+	    "header: " NO_BOM "\n" },
 };
 
 static void
@@ -562,6 +635,7 @@ test_files(void)
 int
 main(void)
 {
+	test_header_text();
 	test_headers();
 	test_rows();
 	test_names();
