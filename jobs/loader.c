@@ -209,7 +209,7 @@ static int
 loader_header(struct loader *l, const struct csvstream_row *row)
 {
 	static const char not_csv[] = "not a trips CSV: ";
-	char err[256];
+	char err[512];
 
 	l->have_header = 1;
 	/* UTF-16 read as UTF-8 has quotes and CRs in odd places: first. */
@@ -218,12 +218,16 @@ loader_header(struct loader *l, const struct csvstream_row *row)
 	if (row->too_long)
 		return loader_stop(l, LOADER_FAILED,
 		    "not a trips CSV: first line longer than 64 KiB");
+	/* "region";"origin_coord";...: its quotes are misplaced with ','. */
+	if (row->bad_quote && trip_header_separator(row->raw, row->rawlen, err,
+	    sizeof(err)) != 0)
+		return loader_stop(l, LOADER_FAILED, "%s", err);
 	if (row->bad_quote)
 		return loader_stop(l, LOADER_FAILED, "not a trips CSV: %s "
 		    "quote in the first line", row->unterminated ?
 		    "unterminated" : "misplaced");
-	if (trip_header_parse(row->field, row->len, row->nfields, &l->hdr,
-	    err, sizeof(err)) != 0)
+	if (trip_header_parse(row->raw, row->rawlen, row->field, row->len,
+	    row->nfields, &l->hdr, err, sizeof(err)) != 0)
 		return loader_stop(l, LOADER_FAILED, "%s%s",
 		    strncmp(err, not_csv, sizeof(not_csv) - 1) == 0 ? "" :
 		    not_csv, err);

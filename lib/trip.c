@@ -21,6 +21,8 @@ const char *const trip_col_names[TRIP_COL__MAX] = {
 
 /* How much of an offending value a reason quotes. */
 #define TRIP_QUOTE_MAX	60
+/* Room for a quoted value: each byte may become U+FFFD, 3 bytes. */
+#define TRIP_QUOTE_SIZE	(3 * TRIP_QUOTE_MAX + sizeof("\"...\""))
 
 static int
 trip_space(char c)
@@ -52,6 +54,30 @@ trip_name_is(const char *buf, size_t len, const char *name)
 		if (trip_lower(buf[i]) != name[i])
 			return 0;
 	return 1;
+}
+
+/*
+ * val between double quotes as a message quotes it: sanitised (no
+ * controls but TAB, no invalid UTF-8: it ends up in a database text
+ * column and in JSON) and cut to about TRIP_QUOTE_MAX bytes, then "...".
+ * Returns q, of TRIP_QUOTE_SIZE bytes.
+ */
+static const char *
+trip_quote(const char *val, size_t vlen, char *q)
+{
+	int	 cut = vlen > TRIP_QUOTE_MAX;
+	size_t	 n;
+
+	q[0] = '"';
+	n = 1 + utf8_sanitize(val, vlen, q + 1, cut ? TRIP_QUOTE_MAX + 1 :
+	    3 * TRIP_QUOTE_MAX + 1);
+	if (cut) {
+		memcpy(q + n, "...", 3);
+		n += 3;
+	}
+	q[n++] = '"';
+	q[n] = '\0';
+	return q;
 }
 
 /*
@@ -106,9 +132,93 @@ trip_header_text(const char *line, size_t len, char *err, size_t errsz)
 	return -1;
 }
 
+/*
+ * The separators other than the comma that spreadsheets save "CSV" with:
+ * a semicolon where the comma is the decimal mark (Excel in most of
+ * Europe), a tab in "text" exports.
+ */
+static const struct {
+	char		 c;
+	const char	*name;
+} trip_seps[] = {
+	{ ';', "semicolons" },
+	{ '\t', "tabs" },
+};
+
+/*
+ * How many of the column names line holds when split on sep; a piece may
+ * be quoted ("region") and have spaces around it.
+ */
+static int
+trip_names_split(const char *line, size_t len, char sep)
+{
+	int		 found[TRIP_COL__MAX] = { 0 }, c, nfound = 0;
+	const char	*p;
+	size_t		 start, i, k;
+
+	for (start = 0; start < len; start = i + 1) {
+		for (i = start; i < len && line[i] != sep; i++)
+			continue;
+		p = line + start;
+		k = i - start;
+		while (k > 0 && trip_space(p[0])) {
+			p++;
+			k--;
+		}
+		while (k > 0 && trip_space(p[k - 1]))
+			k--;
+		if (k >= 2 && p[0] == '"' && p[k - 1] == '"') {
+			p++;
+			k -= 2;
+		}
+		for (c = 0; c < TRIP_COL__MAX; c++)
+			if (!found[c] &&
+			    trip_name_is(p, k, trip_col_names[c])) {
+				found[c] = 1;
+				nfound++;
+			}
+	}
+	return nfound;
+}
+
 int
-trip_header_parse(const char *const *field, const size_t *len, size_t n,
-    struct trip_header *h, char *err, size_t errsz)
+trip_header_separator(const char *line, size_t len, char *err, size_t errsz)
+{
+	char	 q[TRIP_QUOTE_SIZE];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(trip_seps) / sizeof(trip_seps[0]); i++)
+		if (trip_names_split(line, len, trip_seps[i].c) >= 2) {
+			snprintf(err, errsz, "not a trips CSV: the header %s "
+			    "is separated by %s; columns must be separated by "
+			    "commas", trip_quote(line, len, q),
+			    trip_seps[i].name);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Why a first line that names no column is no header: another separator,
+ * or else not a header at all, quoted.
+ */
+static int
+trip_not_header(const char *line, size_t len, char *err, size_t errsz)
+{
+	char	 q[TRIP_QUOTE_SIZE];
+
+	if (trip_header_separator(line, len, err, errsz) != 0)
+		return -1;
+	snprintf(err, errsz, "not a trips CSV: the first line %s is not a "
+	    "header: it must name region, origin_coord, destination_coord, "
+	    "datetime, datasource", trip_quote(line, len, q));
+	return -1;
+}
+
+int
+trip_header_parse(const char *line, size_t linelen, const char *const *field,
+    const size_t *len, size_t n, struct trip_header *h, char *err,
+    size_t errsz)
 {
 	int	 found[TRIP_COL__MAX] = { 0 }, c, any = 0;
 	size_t	 i;
@@ -140,11 +250,8 @@ trip_header_parse(const char *const *field, const size_t *len, size_t n,
 			any = 1;
 			h->col[c] = i;
 		}
-	if (!any) {
-		snprintf(err, errsz, "not a trips CSV: no header with region, "
-		    "origin_coord, destination_coord, datetime, datasource");
-		return -1;
-	}
+	if (!any)
+		return trip_not_header(line, linelen, err, errsz);
 	for (c = 0; c < TRIP_COL__MAX; c++)
 		if (!found[c]) {
 			snprintf(err, errsz, "missing column \"%s\" in header",
@@ -155,21 +262,15 @@ trip_header_parse(const char *const *field, const size_t *len, size_t n,
 	return 0;
 }
 
-/*
- * reason = "column: what: "value"", the value sanitised (no controls, no
- * invalid UTF-8: it ends up in a database text column and in JSON) and
- * cut to about TRIP_QUOTE_MAX bytes.
- */
+/* reason = "column: what: "value"", the value as trip_quote quotes it. */
 static int
 trip_reject(char *reason, size_t reasonsz, enum trip_col c, const char *what,
     const char *val, size_t vlen)
 {
-	char	 q[3 * TRIP_QUOTE_MAX + 1];
-	int	 cut = vlen > TRIP_QUOTE_MAX;
+	char	 q[TRIP_QUOTE_SIZE];
 
-	utf8_sanitize(val, vlen, q, cut ? TRIP_QUOTE_MAX + 1 : sizeof(q));
-	snprintf(reason, reasonsz, "%s: %s: \"%s%s\"", trip_col_names[c],
-	    what, q, cut ? "..." : "");
+	snprintf(reason, reasonsz, "%s: %s: %s", trip_col_names[c], what,
+	    trip_quote(val, vlen, q));
 	return -1;
 }
 

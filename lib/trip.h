@@ -49,16 +49,37 @@ int	trip_header_text(const char *line, size_t len, char *err,
 	    size_t errsz);
 
 /*
+ * Whether line (len bytes, a first line as trip_header_text takes it),
+ * split on semicolons or on tabs instead of commas, names two columns or
+ * more: then -1 with a message in err (cut to errsz) that quotes it
+ * (sanitised, cut to about 60 bytes), else 0.  trip_header_parse asks it
+ * of a first line that names no column; the loader also of one the reader
+ * could not split into fields ("region";"origin_coord" read with commas
+ * has misplaced quotes):
+ *   not a trips CSV: the header "region;origin_coord;..." is separated
+ *       by semicolons; columns must be separated by commas
+ */
+int	trip_header_separator(const char *line, size_t len, char *err,
+	    size_t errsz);
+
+/*
  * Find the columns in a header record by name: case-insensitive,
  * surrounding spaces and tabs ignored, in any order; other columns are
- * allowed and ignored.  Returns 0, or -1 with a message in err (cut to
- * errsz):
+ * allowed and ignored.  line (linelen bytes) is the record's raw text,
+ * quoted (sanitised, cut to about 60 bytes) when no field is a column
+ * name.  Returns 0, or -1 with a message in err (cut to errsz):
  *   missing column "datasource" in header
  *   duplicate column "region" in header
- *   not a trips CSV: no header with region, origin_coord, ...
+ *   not a trips CSV: the header "region;origin_coord;..." is separated
+ *       by semicolons; columns must be separated by commas
+ *   not a trips CSV: the first line "Prague,POINT (...)..." is not a
+ *       header: it must name region, origin_coord, destination_coord,
+ *       datetime, datasource
+ * The first of the two "not a trips CSV" is trip_header_separator's.
  */
-int	trip_header_parse(const char *const *field, const size_t *len,
-	    size_t n, struct trip_header *h, char *err, size_t errsz);
+int	trip_header_parse(const char *line, size_t linelen,
+	    const char *const *field, const size_t *len, size_t n,
+	    struct trip_header *h, char *err, size_t errsz);
 
 struct trip {
 	double		 olon, olat, dlon, dlat;

@@ -14,13 +14,13 @@
  *   max_record, and memory stays within csvstream_memory's bound;
  * - csvstream_records() counts the callbacks; a callback's refusal stops
  *   the reader with "stopped";
- * - the first record goes to trip_header_text and trip_header_parse, the
- *   others of the right
- *   width to trip_parse: a refusal always has a non-empty reason (and
- *   header error) in valid UTF-8 within its buffer; an accepted trip has
- *   the coordinates and time that wkt_point_parse and datetime_parse give
- *   its fields, valid names inside its fields, and any row whose points
- *   or time those parsers refuse is refused.
+ * - the first record goes to trip_header_text, trip_header_separator and
+ *   trip_header_parse (in a buffer as large as the loader's), the others
+ *   of the right width to trip_parse: a refusal always has a non-empty
+ *   reason (and header error) in valid UTF-8 within its buffer; an
+ *   accepted trip has the coordinates and time that wkt_point_parse and
+ *   datetime_parse give its fields, valid names inside its fields, and
+ *   any row whose points or time those parsers refuse is refused.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -174,7 +174,7 @@ static int
 on_row(void *arg, const struct csvstream_row *row)
 {
 	struct ctx	*c = arg;
-	char		 err[256];
+	char		 err[512];
 	size_t		 i, total = 0;
 
 	c->calls++;
@@ -216,16 +216,22 @@ on_row(void *arg, const struct csvstream_row *row)
 	}
 
 	if (c->calls == 1) {
+		/* The loader's order: the text, then another separator. */
 		memset(err, 0x55, sizeof(err));
 		if (trip_header_text(row->raw, row->rawlen, err,
+		    sizeof(err)) != 0)
+			check_reason(err, sizeof(err));
+		memset(err, 0x55, sizeof(err));
+		if (trip_header_separator(row->raw, row->rawlen, err,
 		    sizeof(err)) != 0)
 			check_reason(err, sizeof(err));
 	}
 	if (!row->too_long && !row->bad_quote) {
 		if (c->calls == 1) {
 			memset(err, 0x55, sizeof(err));
-			if (trip_header_parse(row->field, row->len,
-			    row->nfields, &c->h, err, sizeof(err)) == 0) {
+			if (trip_header_parse(row->raw, row->rawlen, row->field,
+			    row->len, row->nfields, &c->h, err,
+			    sizeof(err)) == 0) {
 				c->have_header = 1;
 				if (c->h.nfields != row->nfields)
 					abort();

@@ -294,6 +294,47 @@ def test_csv_columns(stack):
     expect(stack, "header only", tagged([HEADER], tag + b"o"), loaded=0, rejects={})
 
 
+def test_csv_not_a_header(stack):
+    """A first line that is no header is quoted (cut to 60 bytes) in the
+    job's error; one that names columns once split on semicolons (Excel
+    where the comma is the decimal mark) or tabs says so."""
+    tag = uuid.uuid4().hex.encode()
+    names = "region, origin_coord, destination_coord, datetime, datasource"
+
+    def quoted(line):
+        line = line.decode().replace("\t", " ")    # the job error has no tab
+        return '"%s"' % (line if len(line) <= 60 else line[:60] + "...")
+
+    def sep(first, what):
+        return ("not a trips CSV: the header %s is separated by %s; columns must be "
+                "separated by commas" % (quoted(first), what))
+
+    semi = HEADER.replace(b",", b";") + b";tag"
+    data = b"\r\n".join((semi, GOOD.replace(b",", b";") + b";" + tag)) + b"\r\n"
+    expect(stack, "semicolons", data, error=sep(semi, "semicolons"))
+    semi_q = b";".join(b'"' + n + b'"' for n in semi.split(b";"))
+    expect(stack, "semicolons, quoted", semi_q + b"\n" + GOOD + b"," + tag + b"q\n",
+           error=sep(semi_q, "semicolons"))
+    short = b"region;origin_coord;datetime;datasource"
+    expect(stack, "semicolons, a column short", short + b"\n" + tag + b"s\n",
+           error=sep(short, "semicolons"))
+    tabs = HEADER.replace(b",", b"\t") + b"\ttag"
+    expect(stack, "tabs", tabs + b"\n" + GOOD.replace(b",", b"\t") + b"\t" + tag + b"\n",
+           error=sep(tabs, "tabs"))
+    first = GOOD + b"," + tag
+    expect(stack, "no header", first + b"\n" + first + b"\n",
+           error="not a trips CSV: the first line %s is not a header: it must name %s"
+                 % (quoted(first), names))
+    expect(stack, "a word", b"trips\n" + first + b"\n",
+           error='not a trips CSV: the first line "trips" is not a header: it must name '
+                 + names)
+    # Unchanged: a header that names some columns says which are wrong.
+    expect(stack, "missing column, semicolon inside",
+           tagged([b"region,origin_coord;destination_coord,datetime,datasource", GOOD],
+                  tag + b"m"),
+           error='not a trips CSV: missing column "origin_coord" in header')
+
+
 def test_csv_header_in_another_order(stack):
     tag = uuid.uuid4().hex.encode()
     region = b"Order-" + tag[:8]

@@ -60,6 +60,10 @@ fields_free(struct fields *fs)
 }
 
 #define HDR "region|origin_coord|destination_coord|datetime|datasource"
+#define NAMES "region, origin_coord, destination_coord, datetime, datasource"
+#define P1	"POINT (14.4973794438195 50.00136875782316)"
+#define P2	"POINT (14.43109483523328 50.04052930943246)"
+#define TS	"2018-05-28 09:03:40"
 
 static const struct {
 	const char	*label;
@@ -84,13 +88,40 @@ static const struct {
 	{ "duplicate", "region|origin_coord|destination_coord|datetime|"
 	    "datasource|REGION", -1, { 0 }, 0,
 	    "duplicate column \"region\" in header" },
-	{ "none", "a|b|c", -1, { 0 }, 0, "not a trips CSV: no header with "
-	    "region, origin_coord, destination_coord, datetime, datasource" },
-	{ "empty field", "", -1, { 0 }, 0, "not a trips CSV: no header with "
-	    "region, origin_coord, destination_coord, datetime, datasource" },
+	{ "none", "a|b|c", -1, { 0 }, 0, "not a trips CSV: the first line "
+	    "\"a,b,c\" is not a header: it must name " NAMES },
+	{ "empty field", "", -1, { 0 }, 0, "not a trips CSV: the first line "
+	    "\"\" is not a header: it must name " NAMES },
 	{ "data row", "Prague|POINT (1 2)|POINT (3 4)|2018-05-28 09:03:40|x",
-	    -1, { 0 }, 0, "not a trips CSV: no header with region, "
-	    "origin_coord, destination_coord, datetime, datasource" },
+	    -1, { 0 }, 0, "not a trips CSV: the first line \"Prague,POINT "
+	    "(1 2),POINT (3 4),2018-05-28 09:03:40,x\" is not a header: it "
+	    "must name " NAMES },
+	{ "long data row, cut", "Prague|" P1 "|" P2 "|" TS "|funny_car", -1,
+	    { 0 }, 0, "not a trips CSV: the first line \"Prague," P1 ",POINT "
+	    "(14....\" is not a header: it must name " NAMES },
+	{ "controls quoted sanitised", "a~b\x1b[2J", -1, { 0 }, 0,
+	    "not a trips CSV: the first line \"a" R "b" R "[2J\" is not a "
+	    "header: it must name " NAMES },
+	{ "semicolons", "region;origin_coord;destination_coord;datetime;"
+	    "datasource", -1, { 0 }, 0, "not a trips CSV: the header "
+	    "\"region;origin_coord;destination_coord;datetime;datasource\" is "
+	    "separated by semicolons; columns must be separated by commas" },
+	{ "semicolons, quoted, extra column", "\"Region\"; \"origin_coord\";"
+	    "\"destination_coord\";\"datetime\";\"datasource\";\"tag\"", -1,
+	    { 0 }, 0, "not a trips CSV: the header \"\"Region\"; "
+	    "\"origin_coord\";\"destination_coord\";\"datetime\";\"dat...\" is "
+	    "separated by semicolons; columns must be separated by commas" },
+	{ "semicolons, a column missing", "region;origin_coord;datetime;"
+	    "datasource", -1, { 0 }, 0, "not a trips CSV: the header "
+	    "\"region;origin_coord;datetime;datasource\" is separated by "
+	    "semicolons; columns must be separated by commas" },
+	{ "semicolons, one name", "region;x;y", -1, { 0 }, 0,
+	    "not a trips CSV: the first line \"region;x;y\" is not a header: "
+	    "it must name " NAMES },
+	{ "tabs", "region\torigin_coord\tdestination_coord\tdatetime\t"
+	    "datasource", -1, { 0 }, 0, "not a trips CSV: the header "
+	    "\"region\torigin_coord\tdestination_coord\tdatetime\tdatasource\" "
+	    "is separated by tabs; columns must be separated by commas" },
 	{ "bare CR lines", "region|origin_coord|destination_coord|datetime|"
 	    "datasource|tag\rPrague|POINT (1 2)", -1, { 0 }, 0,
 	    "not a trips CSV: the header holds a line break; lines must end "
@@ -106,21 +137,39 @@ static const struct {
 	    "missing column \"region\" in header" },
 };
 
+/* The raw line of a fields spec: '|' is ',', '~' a NUL; not terminated. */
+static char *
+line_make(const char *spec, size_t *len)
+{
+	char	*p;
+	size_t	 i;
+
+	*len = strlen(spec);
+	if ((p = malloc(*len + 1)) == NULL)
+		abort();
+	for (i = 0; i < *len; i++)
+		p[i] = spec[i] == '|' ? ',' : spec[i] == '~' ? '\0' : spec[i];
+	return p;
+}
+
 static void
 test_headers(void)
 {
 	struct trip_header h;
 	struct fields fs;
-	char	 err[256];
-	size_t	 i, c;
+	char	 err[512], *line;
+	size_t	 i, c, linelen;
 	int	 rc;
 
 	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
 		fields_make(&fs, headers[i].hdr);
+		line = line_make(headers[i].hdr, &linelen);
 		memset(&h, 0, sizeof(h));
 		err[0] = '\0';
-		rc = trip_header_parse((const char *const *)fs.f, fs.len, fs.n,
-		    &h, err, sizeof(err));
+		rc = trip_header_parse(line, linelen,
+		    (const char *const *)fs.f, fs.len, fs.n, &h, err,
+		    sizeof(err));
+		free(line);
 		UNIT_CHECK(rc == headers[i].rc, "header %s: rc %d (%s)",
 		    headers[i].label, rc, err);
 		if (rc == 0 && headers[i].rc == 0) {
@@ -137,22 +186,20 @@ test_headers(void)
 		fields_free(&fs);
 	}
 	/* No header fields at all (a record csvstream gave up on). */
-	UNIT_CHECK(trip_header_parse(NULL, NULL, 0, &h, err, sizeof(err)) ==
-	    -1 && strncmp(err, "not a trips CSV", 15) == 0, "header n 0");
+	UNIT_CHECK(trip_header_parse(NULL, 0, NULL, NULL, 0, &h, err,
+	    sizeof(err)) == -1 && strncmp(err, "not a trips CSV", 15) == 0,
+	    "header n 0");
 	/* A small err buffer is cut, terminated. */
 	memset(err, 'Z', sizeof(err));
 	fields_make(&fs, "a");
-	trip_header_parse((const char *const *)fs.f, fs.len, fs.n, &h, err,
-	    8);
+	trip_header_parse("a", 1, (const char *const *)fs.f, fs.len, fs.n, &h,
+	    err, 8);
 	UNIT_CHECK(strlen(err) == 7 && err[8] == 'Z', "header err cut");
 	fields_free(&fs);
 	UNIT_CHECK(strcmp(trip_col_names[TRIP_COL_DEST], "destination_coord")
 	    == 0, "column names");
 }
 
-#define P1	"POINT (14.4973794438195 50.00136875782316)"
-#define P2	"POINT (14.43109483523328 50.04052930943246)"
-#define TS	"2018-05-28 09:03:40"
 /*
  * First lines as read: UTF-16 and UTF-32 (with and without a byte order
  * mark, as iconv and Excel's "Unicode text" write them) are not UTF-8.
@@ -218,6 +265,28 @@ test_header_text(void)
 			UNIT_CHECK(rc == -1 && strcmp(err, texts[i].err) == 0,
 			    "text %s: rc %d \"%s\"", texts[i].label, rc, err);
 	}
+}
+
+/* A first line the reader gave no fields for: its quotes, split on ','. */
+static void
+test_header_separator(void)
+{
+	static const char semi[] = "\"region\";\"origin_coord\";"
+	    "\"destination_coord\"";
+	char	 err[256];
+
+	err[0] = '\0';
+	UNIT_CHECK(trip_header_separator(semi, sizeof(semi) - 1, err,
+	    sizeof(err)) == -1 && strcmp(err, "not a trips CSV: the header "
+	    "\"\"region\";\"origin_coord\";\"destination_coord\"\" is "
+	    "separated by semicolons; columns must be separated by commas") ==
+	    0, "separator quoted: %s", err);
+	UNIT_CHECK(trip_header_separator("\"region\",\"x", 12, err,
+	    sizeof(err)) == 0, "separator: commas");
+	UNIT_CHECK(trip_header_separator("region\t\"x", 10, err,
+	    sizeof(err)) == 0, "separator: one name");
+	UNIT_CHECK(trip_header_separator("", 0, err, sizeof(err)) == 0,
+	    "separator: empty");
 }
 
 #define OK_ROW	"Prague|" P1 "|" P2 "|" TS "|funny_car"
@@ -353,8 +422,8 @@ test_rows(void)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		fields_make(&hf, rows[i].hdr != NULL ? rows[i].hdr : HDR);
-		if (trip_header_parse((const char *const *)hf.f, hf.len, hf.n,
-		    &h, reason, sizeof(reason)) != 0)
+		if (trip_header_parse(NULL, 0, (const char *const *)hf.f,
+		    hf.len, hf.n, &h, reason, sizeof(reason)) != 0)
 			abort();
 		fields_make(&rf, rows[i].row);
 		memset(&t, 0, sizeof(t));
@@ -424,8 +493,8 @@ test_names(void)
 	int		 rc;
 
 	fields_make(&hf, HDR);
-	if (trip_header_parse((const char *const *)hf.f, hf.len, hf.n, &h,
-	    reason, sizeof(reason)) != 0)
+	if (trip_header_parse(NULL, 0, (const char *const *)hf.f, hf.len,
+	    hf.n, &h, reason, sizeof(reason)) != 0)
 		abort();
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		fields_make(&rf, "r|" P1 "|" P2 "|" TS "|x");
@@ -461,8 +530,8 @@ test_values(void)
 	char	 reason[256];
 
 	fields_make(&hf, HDR);
-	trip_header_parse((const char *const *)hf.f, hf.len, hf.n, &h, reason,
-	    sizeof(reason));
+	trip_header_parse(NULL, 0, (const char *const *)hf.f, hf.len, hf.n, &h,
+	    reason, sizeof(reason));
 	fields_make(&rf, OK_ROW);
 	UNIT_CHECK(trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n, &t,
 	    reason, sizeof(reason)) == 0, "values: %s", reason);
@@ -531,9 +600,9 @@ file_row(void *arg, const struct csvstream_row *row)
 	if (!o->have_header) {
 		o->have_header = 1;
 		if (trip_header_text(row->raw, row->rawlen, reason,
-		    sizeof(reason)) != 0 || trip_header_parse(row->field,
-		    row->len, row->nfields, &o->h, reason,
-		    sizeof(reason)) != 0) {
+		    sizeof(reason)) != 0 || trip_header_parse(row->raw,
+		    row->rawlen, row->field, row->len, row->nfields, &o->h,
+		    reason, sizeof(reason)) != 0) {
 			n = snprintf(o->log + o->len, sizeof(o->log) - o->len,
 			    "header: %s\n", reason);
 			o->len += (size_t)n;
@@ -602,8 +671,16 @@ static const struct {
 	    "Prague," P1 "," P2 "," TS "\n", 0,
 	    "header: missing column \"datasource\" in header\n" },
 	{ "not a CSV of trips", "hello world\nfoo\n", 0,
-	    "header: not a trips CSV: no header with region, origin_coord, "
-	    "destination_coord, datetime, datasource\n" },
+	    "header: not a trips CSV: the first line \"hello world\" is not "
+	    "a header: it must name " NAMES "\n" },
+	{ "no header", "Prague," P1 "," P2 "," TS ",funny_car\n", 0,
+	    "header: not a trips CSV: the first line \"Prague," P1 ",POINT "
+	    "(14....\" is not a header: it must name " NAMES "\n" },
+	{ "semicolons, CRLF", "region;origin_coord;destination_coord;"
+	    "datetime;datasource\r\nPrague;" P1 ";" P2 ";" TS ";x\r\n", 0,
+	    "header: not a trips CSV: the header \"region;origin_coord;"
+	    "destination_coord;datetime;datasource\" is separated by "
+	    "semicolons; columns must be separated by commas\n" },
 	{ "UTF-16LE with BOM", "\xff\xfe" U16LE_HDR "\n\0P\0r\0",
 	    sizeof(U16LE_HDR) + 7, "header: " NOT_U16 "\n" },
 	{ "UTF-16BE, no BOM", U16BE_HDR "\0\n\0P\0r", sizeof(U16BE_HDR) + 5,
@@ -636,6 +713,7 @@ int
 main(void)
 {
 	test_header_text();
+	test_header_separator();
 	test_headers();
 	test_rows();
 	test_names();
