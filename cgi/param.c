@@ -78,5 +78,5 @@ param_date_valid(const char *buf, size_t len)
 		return 0;
 	memcpy(t, buf, 10);
 	memcpy(t + 10, " 00:00:00", 9);
-	return datetime_parse(t, sizeof(t) - 1, &us) == 0;
+	return datetime_parse(t, sizeof(t) - 1, &us) == DATETIME_OK;
 }

@@ -23,16 +23,34 @@ enum dt_field {
 	DT__MAX
 };
 
+/* The day's largest value is the month's length: dt_month_days(). */
 static const struct {
-	size_t	 off, width;
-	int	 min, max;
+	size_t			 off, width;
+	int			 min, max;
+	enum datetime_err	 err;
 } dt_fields[DT__MAX] = {
-	{ 0, 4, DATETIME_YEAR_MIN, DATETIME_YEAR_MAX },	/* DT_YEAR */
-	{ 5, 2, 1, 12 },				/* DT_MONTH */
-	{ 8, 2, 1, 31 },				/* DT_DAY */
-	{ 11, 2, 0, 23 },				/* DT_HOUR */
-	{ 14, 2, 0, 59 },				/* DT_MINUTE */
-	{ 17, 2, 0, 59 },				/* DT_SECOND */
+	{ 0, 4, DATETIME_YEAR_MIN, DATETIME_YEAR_MAX, DATETIME_EYEAR },
+							/* DT_YEAR */
+	{ 5, 2, 1, 12, DATETIME_EDATE },		/* DT_MONTH */
+	{ 8, 2, 1, 31, DATETIME_EDATE },		/* DT_DAY */
+	{ 11, 2, 0, 23, DATETIME_ETIME },		/* DT_HOUR */
+	{ 14, 2, 0, 59, DATETIME_ETIME },		/* DT_MINUTE */
+	{ 17, 2, 0, 59, DATETIME_ETIME },		/* DT_SECOND */
+};
+
+#define DT_STR(x)	DT_STR_(x)
+#define DT_STR_(x)	#x
+#define DT_FORM		"YYYY-MM-DD HH:MM:SS"
+
+static const char *const dt_errors[DATETIME__MAX] = {
+	"ok",						/* DATETIME_OK */
+	"expected " DT_FORM,				/* DATETIME_EFORM */
+	"expected at most 6 digits after the seconds",	/* DATETIME_EFRACTION */
+	"a time zone is not accepted, expected " DT_FORM, /* DATETIME_EZONE */
+	"year not between " DT_STR(DATETIME_YEAR_MIN) " and "
+	    DT_STR(DATETIME_YEAR_MAX),			/* DATETIME_EYEAR */
+	"no such date",					/* DATETIME_EDATE */
+	"time not between 00:00:00 and 23:59:59",	/* DATETIME_ETIME */
 };
 
 /* The separators between the fields: "YYYY-MM-DD HH:MM:SS". */
@@ -97,6 +115,61 @@ dt_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 }
 
 static int
+dt_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+dt_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static int
+dt_letter(char c)
+{
+	return dt_upper(c) || (c >= 'a' && c <= 'z');
+}
+
+/* A character of a zone: "Europe/Port-au-Prince", "GMT+1", "+02:00". */
+static int
+dt_zone_char(char c)
+{
+	return dt_letter(c) || dt_digit(c) || c == '/' || c == '_' ||
+	    c == '+' || c == '-' || c == ':';
+}
+
+/*
+ * Whether the n bytes after a time are a time zone (datetime.h): one
+ * space or none, then 'Z' alone, or a sign and a digit, or 3 letters the
+ * first upper-case, and nothing but letters, digits and / _ + - : in
+ * all.  "PM" and "x" are not.
+ */
+static int
+dt_zone(const char *s, size_t n)
+{
+	size_t	 i;
+	int	 offset, name;
+
+	if (n > 0 && s[0] == ' ') {
+		s++;
+		n--;
+	}
+	if (n == 1)
+		return s[0] == 'Z';
+	offset = n >= 2 && (s[0] == '+' || s[0] == '-') && dt_digit(s[1]);
+	name = n >= 3 && dt_upper(s[0]) && dt_letter(s[1]) &&
+	    dt_letter(s[2]);
+	if (!offset && !name)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!dt_zone_char(s[i]))
+			return 0;
+	return 1;
+}
+
+static int
 dt_digits(const char *buf, size_t width, int *out)
 {
 	size_t	 i;
@@ -111,38 +184,55 @@ dt_digits(const char *buf, size_t width, int *out)
 	return 0;
 }
 
-int
+enum datetime_err
 datetime_parse(const char *buf, size_t len, int64_t *epoch_us)
 {
-	int	 v[DT__MAX], frac = 0, f;
-	size_t	 i, nfrac;
+	int	 v[DT__MAX], frac = 0, f, max;
+	size_t	 i, end = DT_BASE_LEN, nfrac = 0;
 
-	if (len < DT_BASE_LEN || len > DT_BASE_LEN + 1 + DT_FRAC_MAX)
-		return -1;
+	if (len < DT_BASE_LEN)
+		return DATETIME_EFORM;
 	for (i = 0; i < sizeof(dt_seps) / sizeof(dt_seps[0]); i++)
 		if (buf[dt_seps[i].off] != dt_seps[i].c &&
 		    buf[dt_seps[i].off] != dt_seps[i].alt)
-			return -1;
+			return DATETIME_EFORM;
 	for (i = 0; i < DT__MAX; i++)
 		if (dt_digits(buf + dt_fields[i].off, dt_fields[i].width,
-		    &v[i]) != 0 || v[i] < dt_fields[i].min ||
-		    v[i] > dt_fields[i].max)
-			return -1;
-	if (v[DT_DAY] > dt_month_days(v[DT_YEAR], v[DT_MONTH]))
-		return -1;
-	if (len > DT_BASE_LEN) {
+		    &v[i]) != 0)
+			return DATETIME_EFORM;
+	if (end < len && buf[end] == '.') {
 		/* ".f" to ".ffffff": scaled to microseconds. */
-		nfrac = len - DT_BASE_LEN - 1;
-		if (buf[DT_BASE_LEN] != '.' || nfrac == 0 ||
-		    dt_digits(buf + DT_BASE_LEN + 1, nfrac, &frac) != 0)
-			return -1;
+		while (end + 1 + nfrac < len && dt_digit(buf[end + 1 + nfrac]))
+			nfrac++;
+		if (nfrac == 0)
+			return DATETIME_EFORM;
+		if (nfrac > DT_FRAC_MAX)
+			return DATETIME_EFRACTION;
+		(void)dt_digits(buf + end + 1, nfrac, &frac);
 		for (f = (int)nfrac; f < DT_FRAC_MAX; f++)
 			frac *= 10;
+		end += 1 + nfrac;
+	}
+	if (end < len)
+		return dt_zone(buf + end, len - end) ? DATETIME_EZONE :
+		    DATETIME_EFORM;
+	/* In the table's order: the year, then the date, then the time. */
+	for (i = 0; i < DT__MAX; i++) {
+		max = i == DT_DAY ? dt_month_days(v[DT_YEAR], v[DT_MONTH]) :
+		    dt_fields[i].max;
+		if (v[i] < dt_fields[i].min || v[i] > max)
+			return dt_fields[i].err;
 	}
 	*epoch_us = dt_days_from_civil(v[DT_YEAR], v[DT_MONTH], v[DT_DAY]) *
 	    US_PER_DAY + ((int64_t)v[DT_HOUR] * 3600 +
 	    (int64_t)v[DT_MINUTE] * 60 + v[DT_SECOND]) * US_PER_SEC + frac;
-	return 0;
+	return DATETIME_OK;
+}
+
+const char *
+datetime_strerror(enum datetime_err e)
+{
+	return (unsigned)e < DATETIME__MAX ? dt_errors[e] : "unknown error";
 }
 
 size_t

@@ -17,14 +17,37 @@
 /* Room datetime_format() needs: "YYYY-MM-DD HH:MM:SS.ffffff" and a NUL. */
 #define DATETIME_FORMAT_SIZE	27
 
+/* Why datetime_parse() refused a text, checked in this order. */
+enum datetime_err {
+	DATETIME_OK,
+	DATETIME_EFORM,		/* not "YYYY-MM-DD HH:MM:SS[.ffffff]" */
+	DATETIME_EFRACTION,	/* more than 6 fraction digits */
+	DATETIME_EZONE,		/* then a time zone: "Z", "+02:00", " UTC" */
+	DATETIME_EYEAR,		/* a year outside 1900 to 2100 */
+	DATETIME_EDATE,		/* no such day: 2018-02-30, month 13 */
+	DATETIME_ETIME,		/* hour 24, minute or second 60 */
+	DATETIME__MAX
+};
+
 /*
  * Parse exactly "YYYY-MM-DD HH:MM:SS" ('T' may stand for the space), with
  * an optional '.' and 1 to 6 fraction digits, and no zone.  The date must
  * exist (proleptic Gregorian calendar), years 1900 to 2100, hours 0-23,
- * minutes and seconds 0-59 (no leap second).  Returns 0 and sets
- * *epoch_us, else -1.
+ * minutes and seconds 0-59 (no leap second).  Returns DATETIME_OK (0) and
+ * sets *epoch_us, else the first thing wrong.  A time zone is what
+ * follows the time (after one space, if any): 'Z' alone, an offset
+ * (a sign and a digit: "+02:00", "-0500"), or a name of 3 letters or more,
+ * the first upper-case ("UTC", "CEST", "Europe/Prague", "GMT+1"); more
+ * text of any other kind is DATETIME_EFORM.
  */
-int	datetime_parse(const char *buf, size_t len, int64_t *epoch_us);
+enum datetime_err datetime_parse(const char *buf, size_t len,
+		    int64_t *epoch_us);
+
+/*
+ * A short lower-case message that says what is accepted:
+ * "expected YYYY-MM-DD HH:MM:SS", "no such date", ...
+ */
+const char	*datetime_strerror(enum datetime_err);
 
 /*
  * Write epoch_us as "YYYY-MM-DD HH:MM:SS", with ".ffffff" only when the

@@ -364,8 +364,9 @@ trip_parse(const struct trip_header *h, const char *const *field,
     const size_t *len, size_t n, struct trip *t, char *reason,
     size_t reasonsz)
 {
-	const char	*v;
-	size_t		 vl;
+	const char		*v;
+	size_t			 vl;
+	enum datetime_err	 e;
 
 	if (n != h->nfields) {
 		snprintf(reason, reasonsz, "expected %zu fields, got %zu",
@@ -393,9 +394,9 @@ trip_parse(const struct trip_header *h, const char *const *field,
 	vl = len[h->col[TRIP_COL_DATETIME]];
 	if (vl == 0)
 		return trip_empty(reason, reasonsz, TRIP_COL_DATETIME);
-	if (datetime_parse(v, vl, &t->ts_us) != 0)
+	if ((e = datetime_parse(v, vl, &t->ts_us)) != DATETIME_OK)
 		return trip_reject(reason, reasonsz, TRIP_COL_DATETIME,
-		    "not a valid date and time", v, vl);
+		    datetime_strerror(e), v, vl);
 
 	v = field[h->col[TRIP_COL_DATASOURCE]];
 	vl = len[h->col[TRIP_COL_DATASOURCE]];

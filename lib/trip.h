@@ -110,7 +110,11 @@ struct trip {
  *   origin_coord: not a WKT point: "POINT (14.4 abc)"
  *   origin_coord: not a finite number: "POINT (nan 50)"
  *   destination_coord: coordinate out of range: "POINT (200 50)"
- *   datetime: not a valid date and time: "2018-02-30 10:00:00"
+ *   datetime: expected YYYY-MM-DD HH:MM:SS: "08/03/2019 08:00"
+ *   datetime: a time zone is not accepted, expected YYYY-MM-DD
+ *       HH:MM:SS: "2019-03-04 08:00:00+02:00"
+ *   datetime: no such date: "2018-02-30 10:00:00"
+ * (the datetime reasons are datetime_strerror's, datetime.h).
  */
 int	trip_parse(const struct trip_header *h, const char *const *field,
 	    const size_t *len, size_t n, struct trip *t, char *reason,

@@ -6,6 +6,9 @@
  *   "YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}]" that name a real time (timegm
  *   normalises the fields back unchanged) in years 1900 to 2100, with
  *   timegm's value, and leaves *epoch_us alone otherwise;
+ * - it refuses a text of that shape for its year, else its date, else
+ *   its time, and any other text for its form, fraction or zone; every
+ *   refusal has a message;
  * - round trip: datetime_format of an accepted value parses back to it;
  * - datetime_format of any 64-bit value (the first 8 input bytes) either
  *   returns 0 or a NUL-terminated text that fits, and within the accepted
@@ -35,7 +38,10 @@ digits(const char *s, size_t n, int *out)
 	return 0;
 }
 
-/* The expected result by an independent route; 0 and *us, or -1. */
+/*
+ * The expected result by an independent route: DATETIME_OK and *us, the
+ * range a text of the shape is out of, or -1 for a text not of it.
+ */
 static int
 reference(const char *s, size_t n, int64_t *us)
 {
@@ -59,23 +65,27 @@ reference(const char *s, size_t n, int64_t *us)
 			frac *= 10;
 	}
 	if (y < DATETIME_YEAR_MIN || y > DATETIME_YEAR_MAX)
-		return -1;
+		return DATETIME_EYEAR;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
+	back = tm;
+	(void)timegm(&back);
+	/* timegm normalises 30 February to 2 March: compare the fields. */
+	if (back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon ||
+	    back.tm_mday != tm.tm_mday)
+		return DATETIME_EDATE;
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = se;
 	back = tm;
 	t = timegm(&back);
-	/* timegm normalises 30 February to 2 March: compare the fields. */
-	if (back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon ||
-	    back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
+	if (back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
 	    back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
-		return -1;
+		return DATETIME_ETIME;
 	*us = (int64_t)t * 1000000 + frac;
-	return 0;
+	return DATETIME_OK;
 }
 
 static int64_t
@@ -113,13 +123,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const int64_t	 sentinel = INT64_MIN + 17;
 	int64_t		 us = sentinel, ref = 0, raw;
-	int		 rc, rrc;
+	enum datetime_err rc;
+	const char	*msg;
+	int		 rrc;
 
 	rc = datetime_parse((const char *)data, size, &us);
 	rrc = reference((const char *)data, size, &ref);
-	if (rc != rrc)
+	if (rrc == -1 ? rc != DATETIME_EFORM && rc != DATETIME_EFRACTION &&
+	    rc != DATETIME_EZONE : (int)rc != rrc)
 		abort();	/* accepts or refuses unlike timegm */
-	if (rc != 0) {
+	msg = datetime_strerror(rc);
+	if (msg == NULL || msg[0] == '\0')
+		abort();
+	if (rc != DATETIME_OK) {
 		if (us != sentinel)
 			abort();	/* output touched on error */
 	} else {

@@ -234,11 +234,11 @@ def test_csv_reject_text_shown(stack):
     rev = "\ufffd" + T[::-1].decode()
     t = T.decode()
     suffix = "," + tag.decode()
-    assert got[2] == ('datetime: not a valid date and time: "%s"' % rev,
+    assert got[2] == ('datetime: expected YYYY-MM-DD HH:MM:SS: "%s"' % rev,
                       row(t=b"").decode().replace(",,", "," + rev + ",") + suffix), got[2]
     assert got[3] == ('region: contains a NUL or control character: "Pra\ufffdgue"',
                       "Pra\ufffdgue" + GOOD[6:].decode() + suffix), got[3]
-    assert got[4] == ('datetime: not a valid date and time: "%s\ufffd"' % t,
+    assert got[4] == ('datetime: expected YYYY-MM-DD HH:MM:SS: "%s\ufffd"' % t,
                       GOOD.decode().replace(t, t + "\ufffd") + suffix), got[4]
     assert got[5][0] == 'region: contains a bidirectional control character: "Pra\ufffdgue"', \
         got[5]
@@ -372,24 +372,41 @@ def test_csv_coordinates(stack):
 
 
 def test_csv_dates(stack):
+    """Each bad datetime is rejected with what is wrong and, for a text
+    not of the form, the form expected."""
     tag = uuid.uuid4().hex.encode()
-    bad = [b"2018-02-29 10:00:00", b"2019-02-29 10:00:00", b"1900-02-29 10:00:00",
-           b"2018-04-31 10:00:00", b"2018-13-01 10:00:00", b"2018-00-10 10:00:00",
-           b"2018-05-00 10:00:00", b"2018-05-28 24:00:00", b"2018-05-28 23:60:00",
-           b"2018-05-28 23:59:60", b"2018-05-28", b"2018-05-28 9:03:40", b"18-05-28 09:03:40",
-           b"1899-12-31 23:59:59", b"2101-01-01 00:00:00", b"2018-05-28 09:03:40Z",
-           b"2018-05-28 09:03:40+02:00", b"2018-05-28 09:03:40.1234567", b"now",
-           b"-2018-05-28 09:03:40", b"2018-05-28  09:03:40", b"99999-05-28 09:03:40"]
+    form = "expected YYYY-MM-DD HH:MM:SS"
+    zone = "a time zone is not accepted, expected YYYY-MM-DD HH:MM:SS"
+    date = "no such date"
+    time = "time not between 00:00:00 and 23:59:59"
+    year = "year not between 1900 and 2100"
+    bad = [(b"2018-02-29 10:00:00", date), (b"2019-02-29 10:00:00", date),
+           (b"1900-02-29 10:00:00", date), (b"2018-04-31 10:00:00", date),
+           (b"2018-13-01 10:00:00", date), (b"2018-00-10 10:00:00", date),
+           (b"2018-05-00 10:00:00", date), (b"2018-05-28 24:00:00", time),
+           (b"2018-05-28 23:60:00", time), (b"2018-05-28 23:59:60", time),
+           (b"2018-05-28", form), (b"2018-05-28 9:03:40", form),
+           (b"18-05-28 09:03:40", form), (b"1899-12-31 23:59:59", year),
+           (b"2101-01-01 00:00:00", year), (b"2018-05-28 09:03:40Z", zone),
+           (b"2018-05-28 09:03:40+02:00", zone), (b"2019-03-04 08:00:00 UTC", zone),
+           (b"2018-05-28 09:03:40.1234567", "expected at most 6 digits after the seconds"),
+           (b"now", form), (b"-2018-05-28 09:03:40", form), (b"2018-05-28  09:03:40", form),
+           (b"99999-05-28 09:03:40", form), (b"08/03/2019 08:00", form),
+           (b"28.05.2018 09:03:40", form)]
     good = [b"2020-02-29 10:00:00", b"2000-02-29 00:00:00", b"1900-01-01 00:00:00",
             b"2100-12-31 23:59:59", b"2018-05-28T09:03:40", b"2018-05-28 09:03:40.5"]
     lines = [HEADER]
     rejects = {}
-    for b in bad:
+    for b, what in bad:
         lines.append(row(t=b))
-        rejects[len(lines)] = "datetime"
+        rejects[len(lines)] = 'datetime: %s: "%s"' % (what, b.decode())
     for g in good:
         lines.append(row(t=g))
-    expect(stack, "dates", tagged(lines, tag), loaded=len(good), rejects=rejects)
+    j = expect(stack, "dates", tagged(lines, tag), loaded=len(good), rejects=rejects)
+    r = stack.http("GET", "/api/jobs/%d/rejects" % j["id"])
+    assert r.status == 200, r
+    got = {x["line"]: x["reason"] for x in r.json()["rejects"]}
+    assert got == rejects, (got, rejects)
 
 
 # -- memory ------------------------------------------------------------------

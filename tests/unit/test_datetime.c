@@ -15,71 +15,104 @@ struct dt_case {
 	const char	*label;
 	const char	*in;
 	size_t		 len;	/* 0: strlen(in) */
-	int		 rc;
+	enum datetime_err err;
 	int64_t		 want;
 };
 
 static const struct dt_case cases[] = {
-	{ "epoch", "1970-01-01 00:00:00", 0, 0, 0 },
-	{ "sample", "2018-05-28 09:03:40", 0, 0, INT64_C(1527498220000000) },
-	{ "T separator", "2018-05-28T09:03:40", 0, 0,
+	{ "epoch", "1970-01-01 00:00:00", 0, DATETIME_OK, 0 },
+	{ "sample", "2018-05-28 09:03:40", 0, DATETIME_OK,
 	    INT64_C(1527498220000000) },
-	{ "leap day 2000", "2000-02-29 12:00:00", 0, 0,
+	{ "T separator", "2018-05-28T09:03:40", 0, DATETIME_OK,
+	    INT64_C(1527498220000000) },
+	{ "leap day 2000", "2000-02-29 12:00:00", 0, DATETIME_OK,
 	    INT64_C(951825600000000) },
-	{ "leap day 2096", "2096-02-29 00:00:00", 0, 0,
+	{ "leap day 2096", "2096-02-29 00:00:00", 0, DATETIME_OK,
 	    INT64_C(3981312000000000) },
-	{ "first", "1900-01-01 00:00:00", 0, 0, INT64_C(-2208988800000000) },
-	{ "last", "2100-12-31 23:59:59.999999", 0, 0,
+	{ "first", "1900-01-01 00:00:00", 0, DATETIME_OK,
+	    INT64_C(-2208988800000000) },
+	{ "last", "2100-12-31 23:59:59.999999", 0, DATETIME_OK,
 	    INT64_C(4133980799999999) },
-	{ "before epoch", "1969-12-31 23:59:59", 0, 0, INT64_C(-1000000) },
-	{ "fraction 1 digit", "2018-05-28 09:03:40.5", 0, 0,
+	{ "before epoch", "1969-12-31 23:59:59", 0, DATETIME_OK,
+	    INT64_C(-1000000) },
+	{ "fraction 1 digit", "2018-05-28 09:03:40.5", 0, DATETIME_OK,
 	    INT64_C(1527498220500000) },
-	{ "fraction 6 digits", "2018-05-28 09:03:40.123456", 0, 0,
+	{ "fraction 6 digits", "2018-05-28 09:03:40.123456", 0, DATETIME_OK,
 	    INT64_C(1527498220123456) },
-	{ "fraction zeros", "2018-05-28 09:03:40.000000", 0, 0,
+	{ "fraction zeros", "2018-05-28 09:03:40.000000", 0, DATETIME_OK,
 	    INT64_C(1527498220000000) },
-	{ "len cuts junk", "2018-05-28 09:03:40junk", 19, 0,
+	{ "len cuts junk", "2018-05-28 09:03:40junk", 19, DATETIME_OK,
 	    INT64_C(1527498220000000) },
 
-	{ "empty", "", 0, -1, 0 },
-	{ "date only", "2018-05-28", 0, -1, 0 },
-	{ "no seconds", "2018-05-28 09:03", 0, -1, 0 },
-	{ "partial seconds", "2018-05-28 09:03:4", 0, -1, 0 },
-	{ "feb 30", "2018-02-30 10:00:00", 0, -1, 0 },
-	{ "feb 29 non-leap", "2019-02-29 10:00:00", 0, -1, 0 },
-	{ "feb 29 1900", "1900-02-29 10:00:00", 0, -1, 0 },
-	{ "feb 29 2100", "2100-02-29 10:00:00", 0, -1, 0 },
-	{ "apr 31", "2018-04-31 10:00:00", 0, -1, 0 },
-	{ "jun 31", "2018-06-31 10:00:00", 0, -1, 0 },
-	{ "month 13", "2018-13-01 10:00:00", 0, -1, 0 },
-	{ "month 0", "2018-00-10 10:00:00", 0, -1, 0 },
-	{ "day 0", "2018-01-00 10:00:00", 0, -1, 0 },
-	{ "day 32", "2018-01-32 10:00:00", 0, -1, 0 },
-	{ "hour 24", "2018-05-28 24:00:00", 0, -1, 0 },
-	{ "minute 60", "2018-05-28 23:60:00", 0, -1, 0 },
-	{ "leap second", "2016-12-31 23:59:60", 0, -1, 0 },
-	{ "year 1899", "1899-12-31 23:59:59", 0, -1, 0 },
-	{ "year 2101", "2101-01-01 00:00:00", 0, -1, 0 },
-	{ "year 0000", "0000-01-01 00:00:00", 0, -1, 0 },
-	{ "dot no digits", "2018-05-28 09:03:40.", 0, -1, 0 },
-	{ "7 fraction digits", "2018-05-28 09:03:40.1234567", 0, -1, 0 },
-	{ "comma fraction", "2018-05-28 09:03:40,5", 0, -1, 0 },
-	{ "fraction junk", "2018-05-28 09:03:40.5x", 0, -1, 0 },
-	{ "zone Z", "2018-05-28 09:03:40Z", 0, -1, 0 },
-	{ "zone offset", "2018-05-28 09:03:40+02:00", 0, -1, 0 },
-	{ "lower t", "2018-05-28t09:03:40", 0, -1, 0 },
-	{ "two spaces", "2018-05-28  09:03:40", 0, -1, 0 },
-	{ "leading space", " 2018-05-28 09:03:40", 0, -1, 0 },
-	{ "trailing space", "2018-05-28 09:03:40 ", 0, -1, 0 },
-	{ "slashes", "2018/05/28 09:03:40", 0, -1, 0 },
-	{ "short month", "2018-5-28 09:03:40", 0, -1, 0 },
-	{ "signed year", "+018-05-28 09:03:40", 0, -1, 0 },
-	{ "sign in month", "2018--5-28 09:03:40", 0, -1, 0 },
-	{ "space in hour", "2018-05-28  9:03:40", 0, -1, 0 },
-	{ "NUL", "2018-05-28\00009:03:40", 19, -1, 0 },
-	{ "NUL fraction", "2018-05-28 09:03:40.\0", 21, -1, 0 },
-	{ "US order", "05-28-2018 09:03:40", 0, -1, 0 },
-	{ "unix time", "1527498220", 0, -1, 0 },
+	{ "empty", "", 0, DATETIME_EFORM, 0 },
+	{ "date only", "2018-05-28", 0, DATETIME_EFORM, 0 },
+	{ "no seconds", "2018-05-28 09:03", 0, DATETIME_EFORM, 0 },
+	{ "partial seconds", "2018-05-28 09:03:4", 0, DATETIME_EFORM, 0 },
+	{ "feb 30", "2018-02-30 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "feb 29 non-leap", "2019-02-29 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "feb 29 1900", "1900-02-29 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "feb 29 2100", "2100-02-29 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "apr 31", "2018-04-31 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "jun 31", "2018-06-31 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "month 13", "2018-13-01 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "month 0", "2018-00-10 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "day 0", "2018-01-00 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "day 32", "2018-01-32 10:00:00", 0, DATETIME_EDATE, 0 },
+	{ "hour 24", "2018-05-28 24:00:00", 0, DATETIME_ETIME, 0 },
+	{ "minute 60", "2018-05-28 23:60:00", 0, DATETIME_ETIME, 0 },
+	{ "leap second", "2016-12-31 23:59:60", 0, DATETIME_ETIME, 0 },
+	{ "year 1899", "1899-12-31 23:59:59", 0, DATETIME_EYEAR, 0 },
+	{ "year 2101", "2101-01-01 00:00:00", 0, DATETIME_EYEAR, 0 },
+	{ "year 0000", "0000-01-01 00:00:00", 0, DATETIME_EYEAR, 0 },
+	{ "dot no digits", "2018-05-28 09:03:40.", 0, DATETIME_EFORM, 0 },
+	{ "7 fraction digits", "2018-05-28 09:03:40.1234567", 0,
+	    DATETIME_EFRACTION, 0 },
+	{ "comma fraction", "2018-05-28 09:03:40,5", 0, DATETIME_EFORM, 0 },
+	{ "fraction junk", "2018-05-28 09:03:40.5x", 0, DATETIME_EFORM, 0 },
+	{ "zone Z", "2018-05-28 09:03:40Z", 0, DATETIME_EZONE, 0 },
+	{ "zone offset", "2018-05-28 09:03:40+02:00", 0, DATETIME_EZONE, 0 },
+	{ "lower t", "2018-05-28t09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "two spaces", "2018-05-28  09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "leading space", " 2018-05-28 09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "trailing space", "2018-05-28 09:03:40 ", 0, DATETIME_EFORM, 0 },
+	{ "slashes", "2018/05/28 09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "short month", "2018-5-28 09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "signed year", "+018-05-28 09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "sign in month", "2018--5-28 09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "space in hour", "2018-05-28  9:03:40", 0, DATETIME_EFORM, 0 },
+	{ "NUL", "2018-05-28\00009:03:40", 19, DATETIME_EFORM, 0 },
+	{ "NUL fraction", "2018-05-28 09:03:40.\0", 21, DATETIME_EFORM, 0 },
+	{ "US order", "05-28-2018 09:03:40", 0, DATETIME_EFORM, 0 },
+	{ "unix time", "1527498220", 0, DATETIME_EFORM, 0 },
+	{ "US date, no seconds", "08/03/2019 08:00", 0, DATETIME_EFORM, 0 },
+	{ "European date", "28.05.2018 09:03:40", 0, DATETIME_EFORM, 0 },
+
+	/* What comes after the time: a zone, or else not the form. */
+	{ "zone Z after fraction", "2018-05-28 09:03:40.5Z", 0, DATETIME_EZONE,
+	    0 },
+	{ "zone -05", "2018-05-28 09:03:40-05", 0, DATETIME_EZONE, 0 },
+	{ "zone +0200", "2018-05-28T09:03:40+0200", 0, DATETIME_EZONE, 0 },
+	{ "zone space +02", "2018-05-28 09:03:40 +02", 0, DATETIME_EZONE, 0 },
+	{ "zone UTC", "2018-05-28 09:03:40 UTC", 0, DATETIME_EZONE, 0 },
+	{ "zone CEST", "2018-05-28 09:03:40CEST", 0, DATETIME_EZONE, 0 },
+	{ "zone GMT+1", "2018-05-28 09:03:40 GMT+1", 0, DATETIME_EZONE, 0 },
+	{ "zone name", "2018-05-28 09:03:40 Europe/Prague", 0, DATETIME_EZONE,
+	    0 },
+	{ "zone on a bad date", "2018-02-30 09:03:40Z", 0, DATETIME_EZONE, 0 },
+	{ "7 digits and a zone", "2018-05-28 09:03:40.1234567Z", 0,
+	    DATETIME_EFRACTION, 0 },
+	{ "lower z", "2018-05-28 09:03:40z", 0, DATETIME_EFORM, 0 },
+	{ "PM", "2018-05-28 09:03:40 PM", 0, DATETIME_EFORM, 0 },
+	{ "a sign alone", "2018-05-28 09:03:40+", 0, DATETIME_EFORM, 0 },
+	{ "sign, no digit", "2018-05-28 09:03:40+x", 0, DATETIME_EFORM, 0 },
+	{ "two spaces, zone", "2018-05-28 09:03:40  UTC", 0, DATETIME_EFORM,
+	    0 },
+	{ "zone, then junk", "2018-05-28 09:03:40 UTC!", 0, DATETIME_EFORM,
+	    0 },
+	{ "lower-case word", "2018-05-28 09:03:40 utc", 0, DATETIME_EFORM, 0 },
+	{ "digit after seconds", "2018-05-28 09:03:401", 0, DATETIME_EFORM,
+	    0 },
+	{ "NUL after seconds", "2018-05-28 09:03:40\0", 20, DATETIME_EFORM, 0 },
 };
 
 static const struct {
@@ -105,23 +138,46 @@ test_parse(void)
 		const struct dt_case *c = &cases[i];
 		int64_t	 v = 12345;
 		char	*p;
-		int	 rc;
+		enum datetime_err err;
 
 		len = c->len ? c->len : strlen(c->in);
 		if ((p = malloc(len + 1)) == NULL)
 			abort();
 		memcpy(p, c->in, len);	/* no terminator: ASan checks */
-		rc = datetime_parse(p, len, &v);
+		err = datetime_parse(p, len, &v);
 		free(p);
-		UNIT_CHECK(rc == c->rc, "%s: rc %d, want %d", c->label, rc,
-		    c->rc);
-		if (c->rc == 0)
+		UNIT_CHECK(err == c->err, "%s: \"%s\", want \"%s\"", c->label,
+		    datetime_strerror(err), datetime_strerror(c->err));
+		if (c->err == DATETIME_OK)
 			UNIT_CHECK(v == c->want, "%s: got %lld, want %lld",
 			    c->label, (long long)v, (long long)c->want);
 		else
 			UNIT_CHECK(v == 12345, "%s: output written on error",
 			    c->label);
 	}
+}
+
+/* The reasons a reject gives after "datetime: " (lib/trip.c). */
+static void
+test_strerror(void)
+{
+	static const char *const want[DATETIME__MAX] = {
+		"ok",
+		"expected YYYY-MM-DD HH:MM:SS",
+		"expected at most 6 digits after the seconds",
+		"a time zone is not accepted, expected YYYY-MM-DD HH:MM:SS",
+		"year not between 1900 and 2100",
+		"no such date",
+		"time not between 00:00:00 and 23:59:59",
+	};
+	int	 e;
+
+	for (e = 0; e < DATETIME__MAX; e++)
+		UNIT_CHECK(strcmp(datetime_strerror((enum datetime_err)e),
+		    want[e]) == 0, "strerror %d: \"%s\"", e,
+		    datetime_strerror((enum datetime_err)e));
+	UNIT_CHECK(strcmp(datetime_strerror(DATETIME__MAX), "unknown error")
+	    == 0, "strerror out of range");
 }
 
 static void
@@ -235,6 +291,7 @@ int
 main(void)
 {
 	test_parse();
+	test_strerror();
 	test_format();
 	test_every_day();
 	test_no_phantom_days();

@@ -373,23 +373,37 @@ static const struct {
 	    "y|" TS "|x", "destination_coord: not a WKT point: \"" X60
 	    "...\"" },
 	{ "feb 30", NULL, "Prague|" P1 "|" P2 "|2018-02-30 10:00:00|x",
-	    "datetime: not a valid date and time: \"2018-02-30 10:00:00\"" },
+	    "datetime: no such date: \"2018-02-30 10:00:00\"" },
 	{ "apr 31", NULL, "Prague|" P1 "|" P2 "|2018-04-31 10:00:00|x",
-	    "datetime: not a valid date and time: \"2018-04-31 10:00:00\"" },
+	    "datetime: no such date: \"2018-04-31 10:00:00\"" },
 	{ "feb 29 2019", NULL, "Prague|" P1 "|" P2 "|2019-02-29 00:00:00|x",
-	    "datetime: not a valid date and time: \"2019-02-29 00:00:00\"" },
+	    "datetime: no such date: \"2019-02-29 00:00:00\"" },
 	{ "hour 25", NULL, "Prague|" P1 "|" P2 "|2018-05-28 25:00:00|x",
-	    "datetime: not a valid date and time: \"2018-05-28 25:00:00\"" },
+	    "datetime: time not between 00:00:00 and 23:59:59: "
+	    "\"2018-05-28 25:00:00\"" },
 	{ "with zone", NULL, "Prague|" P1 "|" P2 "|2018-05-28 09:03:40Z|x",
-	    "datetime: not a valid date and time: \"2018-05-28 09:03:40Z\"" },
+	    "datetime: a time zone is not accepted, expected YYYY-MM-DD "
+	    "HH:MM:SS: \"2018-05-28 09:03:40Z\"" },
+	{ "with offset", NULL, "Prague|" P1 "|" P2
+	    "|2019-03-04 08:00:00+02:00|x",
+	    "datetime: a time zone is not accepted, expected YYYY-MM-DD "
+	    "HH:MM:SS: \"2019-03-04 08:00:00+02:00\"" },
+	{ "US date", NULL, "Prague|" P1 "|" P2 "|08/03/2019 08:00|x",
+	    "datetime: expected YYYY-MM-DD HH:MM:SS: \"08/03/2019 08:00\"" },
+	{ "7 fraction digits", NULL, "Prague|" P1 "|" P2
+	    "|2018-05-28 09:03:40.1234567|x", "datetime: expected at most 6 "
+	    "digits after the seconds: \"2018-05-28 09:03:40.1234567\"" },
+	{ "year 1899", NULL, "Prague|" P1 "|" P2 "|1899-12-31 23:59:59|x",
+	    "datetime: year not between 1900 and 2100: "
+	    "\"1899-12-31 23:59:59\"" },
 	{ "datetime empty", NULL, "Prague|" P1 "|" P2 "||x",
 	    "datetime: empty" },
 	{ "datetime escape", NULL, "Prague|" P1 "|" P2 "|\x1b[2J|x",
-	    "datetime: not a valid date and time: \"" R "[2J\"" },
+	    "datetime: expected YYYY-MM-DD HH:MM:SS: \"" R "[2J\"" },
 	/* An RLO quoted as it is would turn the rest of the reason round. */
 	{ "datetime bidi override", NULL, "Prague|" P1 "|" P2
 	    "|\xe2\x80\xae" "04:90:30 82-50-8102|x",
-	    "datetime: not a valid date and time: \"" R
+	    "datetime: expected YYYY-MM-DD HH:MM:SS: \"" R
 	    "04:90:30 82-50-8102\"" },
 	{ "first failure wins", NULL, "|POINT (nan 1)|x||",
 	    "region: empty" },
@@ -660,7 +674,7 @@ static const struct {
 	    "6: origin_coord: not a finite number: \"POINT (nan 50)\"\n"
 	    "7: destination_coord: coordinate out of range: "
 	    "\"POINT (14 -91)\"\n"
-	    "8: datetime: not a valid date and time: "
+	    "8: datetime: no such date: "
 	    "\"2018-02-29 12:00:00\"\n"
 	    "9: bad quote\n"
 	    "11: ok Turin\n" },
