@@ -826,8 +826,8 @@ usage(FILE *fp)
 	    "      --days n        days of trips (default 31)\n"
 	    "      --regions list  regions to use (default Prague,Turin,Hamburg;\n"
 	    "                      other names get a made-up city)\n"
-	    "      --bad n         add n bad rows of every kind in turn, and\n"
-	    "                      count them by kind on stderr\n"
+	    "      --bad n         add n bad rows in all, the kinds taken in\n"
+	    "                      turn, and count them by kind on stderr\n"
 	    "      --check         verify that every coordinate reads back\n"
 	    "                      exactly as printed (slow)\n"
 	    "  -h, --help          this text\n");
