@@ -56,11 +56,17 @@ enum lease_mode {
 };
 
 /*
- * The queries of the cancel and extend tasks; each returns the job's
- * cancel flag, or no row when the job (the part) is no longer ours.
- * Parameters: $1 id, $2 owner, $3 attempt, $4 lease seconds, $5 bytes
- * read; for a part, $6 the part, $7 rows loaded, $8 rows rejected.  A
- * part's job that ended (another part failed it) counts as cancelled.
+ * The queries of the tasks; each returns the job's cancel flag, or no
+ * row when the job (the part) is no longer ours.  Parameters: $1 id, $2
+ * owner, $3 attempt, $4 lease seconds, $5 bytes read; for a part, $6
+ * the part; $7 rows loaded, $8 rows rejected.  A part's job that ended
+ * (another part failed it) counts as cancelled.
+ *
+ * The progress task writes the counts, committed at once, under the
+ * same guard as the lease's extension: a runner that lost the job (the
+ * part) writes nothing.  A job's row thus shows them for GET
+ * /api/jobs/{id} as its progress events do (a split job's, summed from
+ * its parts by lease_sum_sql).  The end writes the exact counts.
  */
 static const struct {
 	const char	*sql;
@@ -70,13 +76,16 @@ static const struct {
 	{ "SELECT cancel_requested FROM tripline.jobs WHERE id = $1 "
 	  "AND lease_owner = $2 AND attempts = $3 AND state = 'running'",
 	  3 },			/* LEASE_TASK_CANCEL */
-	/* Also keeps jobs.bytes_read current for GET /api/jobs/{id}. */
 	{ "UPDATE tripline.jobs SET "
-	  "lease_until = now() + $4 * interval '1 second', bytes_read = $5 "
+	  "lease_until = now() + $4 * interval '1 second' "
 	  "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
 	  "AND state = 'running' RETURNING cancel_requested",
-	  5 },			/* LEASE_TASK_EXTEND */
-	{ NULL, 0 },		/* LEASE_TASK_PROGRESS: an event instead */
+	  4 },			/* LEASE_TASK_EXTEND */
+	{ "UPDATE tripline.jobs SET "
+	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5 "
+	  "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
+	  "AND state = 'running' RETURNING cancel_requested",
+	  8 },			/* LEASE_TASK_PROGRESS */
 	},
 	{ /* LEASE_MODE_PART */
 	{ "SELECT j.cancel_requested OR j.state <> 'running' "
@@ -84,16 +93,21 @@ static const struct {
 	  "WHERE p.job_id = $1 AND p.part = $6 AND p.lease_owner = $2 "
 	  "AND p.attempts = $3 AND p.state = 'running'",
 	  6 },			/* LEASE_TASK_CANCEL */
-	/* The part's counts: the progress events sum them. */
 	{ "UPDATE tripline.job_parts p SET "
-	  "lease_until = now() + $4 * interval '1 second', bytes_read = $5, "
-	  "rows_loaded = $7, rows_rejected = $8 "
+	  "lease_until = now() + $4 * interval '1 second' "
 	  "WHERE p.job_id = $1 AND p.part = $6 AND p.lease_owner = $2 "
 	  "AND p.attempts = $3 AND p.state = 'running' "
 	  "RETURNING (SELECT j.cancel_requested OR j.state <> 'running' "
 	  "FROM tripline.jobs j WHERE j.id = $1)",
-	  8 },			/* LEASE_TASK_EXTEND */
-	{ NULL, 0 },		/* LEASE_TASK_PROGRESS */
+	  6 },			/* LEASE_TASK_EXTEND */
+	/* The part's counts: the job's are their sum (lease_sum_sql). */
+	{ "UPDATE tripline.job_parts p SET "
+	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5 "
+	  "WHERE p.job_id = $1 AND p.part = $6 AND p.lease_owner = $2 "
+	  "AND p.attempts = $3 AND p.state = 'running' "
+	  "RETURNING (SELECT j.cancel_requested OR j.state <> 'running' "
+	  "FROM tripline.jobs j WHERE j.id = $1)",
+	  8 },			/* LEASE_TASK_PROGRESS */
 	},
 };
 
@@ -101,11 +115,31 @@ static const struct {
 static const Oid lease_types[8] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
     DB_OID_INT4, DB_OID_INT8, DB_OID_INT4, DB_OID_INT8, DB_OID_INT8 };
 
-/* A split job's progress: the other parts' counts as last recorded. */
-static const char lease_others_sql[] =
-    "SELECT coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0), "
-    "coalesce(sum(bytes_read), 0) FROM tripline.job_parts "
-    "WHERE job_id = $1 AND part <> $2";
+/*
+ * A split job's counts: the sums of its parts' as last recorded (a
+ * loaded part's are exact, a queued one's 0), written to the job's row
+ * while it is split and running, after the part's own.  A statement of
+ * its own, in autocommit like every other: it locks the job's row and
+ * no part's, so it never waits in a cycle with an end of the job, which
+ * locks the job's row and then deletes the parts (parts_db.c).
+ */
+static const char lease_sum_sql[] =
+    "UPDATE tripline.jobs j SET rows_loaded = s.rows, "
+    "rows_rejected = s.rej, bytes_read = s.bytes "
+    "FROM (SELECT coalesce(sum(rows_loaded), 0) AS rows, "
+    "coalesce(sum(rows_rejected), 0) AS rej, "
+    "coalesce(sum(bytes_read), 0) AS bytes "
+    "FROM tripline.job_parts WHERE job_id = $1) AS s "
+    "WHERE j.id = $1 AND j.state = 'running' "
+    "AND j.lease_owner = '" PARTS_DB_OWNER "' "
+    "RETURNING j.rows_loaded, j.rows_rejected, j.bytes_read";
+
+/* The counts as the loader last published them: one reading for all. */
+struct lease_snap {
+	uint64_t	rows_loaded;
+	uint64_t	rows_rejected;
+	uint64_t	bytes_read;
+};
 
 /* Keep the connection usable: a broken one is reset before next use. */
 static void
@@ -118,12 +152,25 @@ lease_conn_check(struct lease *l)
 	}
 }
 
+static void
+lease_snap(const struct lease *l, struct lease_snap *s)
+{
+	s->rows_loaded = atomic_load_explicit(&l->ctr->rows_loaded,
+	    memory_order_relaxed);
+	s->rows_rejected = atomic_load_explicit(&l->ctr->rows_rejected,
+	    memory_order_relaxed);
+	s->bytes_read = atomic_load_explicit(&l->ctr->bytes_read,
+	    memory_order_relaxed);
+}
+
 /*
- * Run a one-row query about the job: 1 and the cancel flag in *cancel
- * when the job is still ours, 0 when it is not, -1 on error.
+ * Run a one-row query about the job, with the counts of s: 1 and the
+ * cancel flag in *cancel when the job is still ours, 0 when it is not,
+ * -1 on error.
  */
 static int
-lease_query(struct lease *l, enum lease_task t, int *cancel)
+lease_query(struct lease *l, enum lease_task t, const struct lease_snap *s,
+    int *cancel)
 {
 	char		 bytes[24], rows[24], rej[24];
 	const char	*vals[8] = { l->id, l->part != NULL ? l->part->owner :
@@ -132,12 +179,12 @@ lease_query(struct lease *l, enum lease_task t, int *cancel)
 	PGresult	*res;
 	int		 rc = -1;
 
-	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)
-	    atomic_load_explicit(&l->ctr->bytes_read, memory_order_relaxed));
-	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)
-	    atomic_load_explicit(&l->ctr->rows_loaded, memory_order_relaxed));
-	snprintf(rej, sizeof(rej), "%llu", (unsigned long long)
-	    atomic_load_explicit(&l->ctr->rows_rejected, memory_order_relaxed));
+	snprintf(bytes, sizeof(bytes), "%llu",
+	    (unsigned long long)s->bytes_read);
+	snprintf(rows, sizeof(rows), "%llu",
+	    (unsigned long long)s->rows_loaded);
+	snprintf(rej, sizeof(rej), "%llu",
+	    (unsigned long long)s->rows_rejected);
 	res = PQexecParams(l->conn, lease_sql[m][t].sql, lease_sql[m][t].nparams,
 	    lease_types, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -152,22 +199,29 @@ lease_query(struct lease *l, enum lease_task t, int *cancel)
 	return rc;
 }
 
-/* Add the other parts' counts to a part's own; 0 or -1. */
+/*
+ * A split job's counts, summed from its parts into its row: 1 with them
+ * in *s, 0 when the job no longer runs split, -1 on error.
+ */
 static int
-lease_others(struct lease *l, uint64_t *rows, uint64_t *rej, uint64_t *bytes)
+lease_sum(struct lease *l, struct lease_snap *s)
 {
-	const char	*vals[2] = { l->id, l->partno };
+	const char	*vals[1] = { l->id };
 	PGresult	*res;
 	int		 rc = -1;
 
-	res = PQexecParams(l->conn, lease_others_sql, 2, NULL, vals, NULL,
-	    NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		*rows += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-		*rej += strtoull(PQgetvalue(res, 0, 1), NULL, 10);
-		*bytes += strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+	res = PQexecParams(l->conn, lease_sum_sql, 1, NULL, vals, NULL, NULL,
+	    0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("job %d: could not sum its parts' counts: %s",
+		    l->job->id, PQerrorMessage(l->conn));
+	} else if (PQntuples(res) == 1) {
+		s->rows_loaded = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		s->rows_rejected = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+		s->bytes_read = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+		rc = 1;
+	} else
 		rc = 0;
-	}
 	PQclear(res);
 	return rc;
 }
@@ -179,45 +233,36 @@ lease_tenths(double v)
 	return runner_event_number(round(v * 10) / 10);
 }
 
+/* The progress event of the job's counts s (a split job's: summed). */
 static void
-lease_progress(struct lease *l)
+lease_progress(struct lease *l, const struct lease_snap *s)
 {
 	struct json_object	*o;
-	uint64_t		 rows, rej, bytes;
-	double			 secs, total, pct;
+	double			 secs, total, pct, bytes;
 
-	rows = atomic_load_explicit(&l->ctr->rows_loaded,
-	    memory_order_relaxed);
-	rej = atomic_load_explicit(&l->ctr->rows_rejected,
-	    memory_order_relaxed);
-	bytes = atomic_load_explicit(&l->ctr->bytes_read,
-	    memory_order_relaxed);
-	if (l->part != NULL && lease_others(l, &rows, &rej, &bytes) != 0) {
-		lease_conn_check(l);
-		return;
-	}
 	secs = runner_db_elapsed(&l->job->t0);
 	total = (double)l->job->bytes;
-	pct = total > 0 ? 100.0 * (double)bytes / total : 0;
+	bytes = (double)s->bytes_read;
+	pct = total > 0 ? 100.0 * bytes / total : 0;
 	if (pct > 100)
 		pct = 100;
 	o = json_object_new_object();
 	json_object_object_add(o, "job", json_object_new_int(l->job->id));
 	json_object_object_add(o, "rows_loaded",
-	    json_object_new_int64((int64_t)rows));
+	    json_object_new_int64((int64_t)s->rows_loaded));
 	json_object_object_add(o, "rows_rejected",
-	    json_object_new_int64((int64_t)rej));
+	    json_object_new_int64((int64_t)s->rows_rejected));
 	json_object_object_add(o, "bytes_read",
-	    json_object_new_int64((int64_t)bytes));
+	    json_object_new_int64((int64_t)s->bytes_read));
 	json_object_object_add(o, "bytes_total",
 	    json_object_new_int64(l->job->bytes));
 	json_object_object_add(o, "percent", lease_tenths(pct));
 	json_object_object_add(o, "rows_per_s", json_object_new_int64(
-	    secs > 0 ? (int64_t)((double)(rows + rej) / secs) : 0));
+	    secs > 0 ? (int64_t)((double)(s->rows_loaded + s->rows_rejected) /
+	    secs) : 0));
 	/* Unknown (null) until some bytes are read. */
-	json_object_object_add(o, "eta_s", bytes > 0 && total >= (double)bytes ?
-	    lease_tenths(secs * (total - (double)bytes) / (double)bytes) :
-	    NULL);
+	json_object_object_add(o, "eta_s", bytes > 0 && total >= bytes ?
+	    lease_tenths(secs * (total - bytes) / bytes) : NULL);
 	if (runner_event_emit(l->conn, l->job->id, JOB_EVENT_PROGRESS, o) != 0)
 		lease_conn_check(l);
 }
@@ -243,29 +288,32 @@ lease_interrupt(struct lease *l)
 	l->interrupted = 1;
 }
 
+/*
+ * Every task is a query about the job (the progress task's writes its
+ * counts); while the job is ours, the progress task then writes its
+ * event, with a split job's counts summed first.
+ */
 static void
 lease_task(struct lease *l, enum lease_task t)
 {
-	int cancel = 0, r;
+	struct lease_snap	 s;
+	int			 cancel = 0, r;
 
-	switch (t) {
-	case LEASE_TASK_CANCEL:
-	case LEASE_TASK_EXTEND:
-		r = lease_query(l, t, &cancel);
-		if (r < 0) {
+	lease_snap(l, &s);
+	r = lease_query(l, t, &s, &cancel);
+	if (r < 0)
+		lease_conn_check(l);
+	if (r == 0 && !atomic_exchange(&l->lost, 1))
+		log_warn("job %d: lease lost", l->job->id);
+	if (r == 1 && cancel && !atomic_exchange(&l->cancelled, 1))
+		log_info("job %d: cancel requested", l->job->id);
+	if (r == 1 && t == LEASE_TASK_PROGRESS) {
+		if (l->part != NULL)
+			r = lease_sum(l, &s);
+		if (r < 0)
 			lease_conn_check(l);
-			break;
-		}
-		if (r == 0 && !atomic_exchange(&l->lost, 1))
-			log_warn("job %d: lease lost", l->job->id);
-		if (r == 1 && cancel && !atomic_exchange(&l->cancelled, 1))
-			log_info("job %d: cancel requested", l->job->id);
-		break;
-	case LEASE_TASK_PROGRESS:
-		lease_progress(l);
-		break;
-	default:
-		break;
+		if (r == 1)
+			lease_progress(l, &s);
 	}
 	if (lease_interrupts(l) && (t == LEASE_TASK_CANCEL || !l->interrupted))
 		lease_interrupt(l);

@@ -1,9 +1,13 @@
 /*
  * lease.h: the control thread that runs beside a load.  On its own
  * connection it extends the job's lease every lease_seconds / 3, looks
- * for a cancel request every LEASE_CANCEL_MS, and commits a 'progress'
- * event every LEASE_PROGRESS_MS from the counters the loader updates, so
- * watchers see progress while the load transaction is still open.
+ * for a cancel request every LEASE_CANCEL_MS, and every
+ * LEASE_PROGRESS_MS writes the counters the loader updates into the
+ * job's row (a part's into its row, and their sums into the job's) and
+ * commits a 'progress' event with them, so that watchers and clients
+ * reading the job see progress while the load transaction is still
+ * open.  Each write checks that the job (the part) is still ours, as
+ * the lease's extension does.
  *
  * On a cancel request, a lost lease or the runner's stop, it also cancels
  * the statement running on the work connection (PQcancel), so that a long
@@ -39,7 +43,8 @@ struct lease_counters {
  * lease_stop); work is the load's connection, only ever cancelled from
  * the thread; stop is the runner's SIGTERM flag.  With a part (of a
  * split job), the lease is the part's, the counters are the part's, and
- * the progress events add the other parts' last recorded counts.
+ * the job's row and progress events have the sums of its parts' last
+ * recorded counts.
  * Returns NULL after logging.
  */
 struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,

@@ -43,6 +43,7 @@ static const char insert_sql[] =
  * A part is claimable when queued and due, or running with an expired
  * lease, and its job is running.  Used-up attempts are not counted
  * again (as in runner_db.c's claim): the settle step fails the job.
+ * The attempt counts from 0 (one whose runner died left its counts).
  */
 static const char claim_sql[] =
     "WITH c AS (SELECT p.job_id, p.part, p.attempts, p.state "
@@ -55,7 +56,8 @@ static const char claim_sql[] =
     "UPDATE tripline.job_parts AS p SET state = 'running', "
     "attempts = CASE WHEN c.attempts >= $3 THEN c.attempts "
     "ELSE c.attempts + 1 END, "
-    "lease_owner = $1, lease_until = now() + $2 * interval '1 second' "
+    "lease_owner = $1, lease_until = now() + $2 * interval '1 second', "
+    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0 "
     "FROM c, tripline.jobs j "
     "WHERE p.job_id = c.job_id AND p.part = c.part AND j.id = c.job_id "
     "RETURNING p.job_id, p.part, p.attempts, c.attempts, p.first_byte, "
@@ -91,10 +93,14 @@ static const char loaded_sql[] =
     " AND EXISTS (SELECT FROM tripline.jobs j WHERE j.id = $1 "
     "AND j.state IN ('running', 'succeeded')) RETURNING ''";
 
-/* $5 counted (0 or 1), $6 seconds, $7 error. */
+/*
+ * $5 counted (0 or 1), $6 seconds, $7 error.  What the attempt counted
+ * leaves the job's sums (lease.c) at the next progress step of a part.
+ */
 static const char release_sql[] =
     "UPDATE tripline.job_parts SET state = 'queued', "
     "attempts = attempts - 1 + $5, "
+    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, "
     "run_after = now() + $6 * interval '1 second', error = $7, "
     "lease_owner = NULL, lease_until = NULL" PART_WHERE
     " RETURNING pg_notify('tripline_jobs', job_id::text), "

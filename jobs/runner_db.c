@@ -23,6 +23,8 @@
 /*
  * A re-claimed job whose attempts are used up is not counted again: the
  * CASE keeps attempts as they were, and runner_db_claim fails the job.
+ * An attempt starts counting from 0: a job taken over from a runner that
+ * died still shows what that one had counted.
  */
 static const char claim_sql[] =
     "UPDATE tripline.jobs AS j SET state = 'running', "
@@ -30,6 +32,7 @@ static const char claim_sql[] =
     "ELSE c.attempts + 1 END, "
     "max_attempts = $3, lease_owner = $1, "
     "lease_until = now() + $2 * interval '1 second', "
+    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, "
     "started_at = coalesce(j.started_at, now()) "
     "FROM (SELECT id, state, attempts FROM tripline.jobs "
     "WHERE (state = 'queued' AND run_after <= now()) "
@@ -63,6 +66,8 @@ static const char next_due_sql[] =
     " WHERE id = $1 AND lease_owner = $2 AND attempts = $3 " \
     "AND state = 'running'"
 #define END_FREE	"lease_owner = NULL, lease_until = NULL"
+/* Queued again: what the attempt counted is not kept (lease.c wrote it). */
+#define END_UNCOUNT	"rows_loaded = 0, rows_rejected = 0, bytes_read = 0, "
 #define END_NEXT_TRY	" RETURNING " RUNNER_DB_RFC3339("run_after")
 
 /*
@@ -93,12 +98,12 @@ static const struct {
 	  " RETURNING ''",
 	  JOB_EVENT_CANCELLED },	/* RUNNER_DB_CANCELLED */
 	{ "UPDATE tripline.jobs SET state = 'queued', error = $8, "
-	  "run_after = now() + $9 * interval '1 second', " END_FREE
+	  "run_after = now() + $9 * interval '1 second', " END_UNCOUNT END_FREE
 	  END_WHERE END_NEXT_TRY,
 	  JOB_EVENT_RETRYING },		/* RUNNER_DB_RETRY */
 	/* Another runner may take it at once: wake them. */
 	{ "UPDATE tripline.jobs SET state = 'queued', "
-	  "attempts = attempts - 1, run_after = now(), " END_FREE
+	  "attempts = attempts - 1, run_after = now(), " END_UNCOUNT END_FREE
 	  END_WHERE END_NEXT_TRY ", pg_notify('tripline_jobs', id::text)",
 	  JOB_EVENT_RETRYING },		/* RUNNER_DB_REQUEUE */
 };

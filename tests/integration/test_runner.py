@@ -366,6 +366,57 @@ def test_cancel_after_the_file_is_read(stack):
     check_final_event(stack, job_id, "cancelled")
 
 
+def poll_job(stack, job_id, every=0.1, timeout=240):
+    """GET /api/jobs/{id} until the job ends: [(seconds, job), ...]."""
+    t0, seen = time.time(), []
+    while time.time() < t0 + timeout:
+        j = stack.job(job_id)
+        seen.append((time.time() - t0, j))
+        if j["state"] in harness.FINAL_STATES:
+            return seen
+        time.sleep(every)
+    raise AssertionError("job %d still %s after %ds" % (job_id, seen[-1][1]["state"], timeout))
+
+
+def test_polled_job_progress_while_running(stack):
+    """A client polling GET /api/jobs/{id} sees rows_loaded, rows_rejected
+    and bytes_read move while the job runs (the control thread writes them
+    with each progress event, every 500 ms), never past the file, and
+    exact once it succeeded."""
+    rows, bad = 600000, 1000
+    name, counts = gen_inbox(stack, rows, seed=fresh_seed(), bad=bad)
+    m = re.search(r"(\d+) good rows, (\d+) bad rows", counts)
+    assert m, counts
+    good, bad = int(m.group(1)), int(m.group(2))
+    size = os.path.getsize(os.path.join(stack.var, "inbox", name))
+    job_id = submit_inbox(stack, name)
+    seen = poll_job(stack, job_id)
+    final = seen[-1][1]
+    assert final["state"] == "succeeded", final
+    running = [(t, j) for t, j in seen if j["state"] == "running"]
+    assert running, seen
+    # The counts move while it runs, not only at its end.
+    mid = {(j["bytes_read"], j["rows_loaded"], j["rows_rejected"]) for _, j in running
+           if 0 < j["rows_loaded"] < good}
+    assert len(mid) >= 3, ("rows_loaded and bytes_read did not move while running",
+                           [(round(t, 1), j["rows_loaded"], j["bytes_read"]) for t, j in seen])
+    assert any(0 < j["rows_rejected"] < bad for _, j in running), running
+    for (_, a), (_, b) in zip(running, running[1:]):
+        for k in ("rows_loaded", "rows_rejected", "bytes_read"):
+            assert a[k] <= b[k], (k, a, b)          # one attempt: never backwards
+    for _, j in running:
+        assert j["bytes_read"] <= size and j["rows_loaded"] <= good and \
+            j["rows_rejected"] <= bad, j
+    # While the file is read, bytes_read changes at least every 2 s (every
+    # 500 ms; 2 s allowed for a busy machine).
+    reading = [(t, j["bytes_read"]) for t, j in running if 0 < j["bytes_read"] < size]
+    changes = [t for (t, b), (_, a) in zip(reading[1:], reading) if b != a]
+    assert len(changes) >= 2 and max(b - a for a, b in zip(changes, changes[1:])) < 2.0, reading
+    # Exact at the end.
+    assert (final["rows_loaded"], final["rows_rejected"], final["bytes_read"]) == \
+        (good, bad, size), (final, good, bad, size)
+
+
 def test_sigkill_mid_job_loads_exactly_once(stack):
     rows = 1000000
     name, _ = gen_inbox(stack, rows, seed=fresh_seed())

@@ -59,12 +59,13 @@ def runner_log(stack, name):
 
 def wait_part_claimed(stack, job_id, owner_pid=None, timeout=120):
     """Wait until a part of the job was just claimed: running, and its
-    control thread has not yet recorded any bytes read (it does every
-    lease/3 seconds), so the part is seconds away from its commit."""
+    control thread has recorded (every 500 ms) less than a quarter of its
+    bytes read, so the part is seconds away from its commit."""
     end = time.time() + timeout
     while time.time() < end:
         rows = stack.psql("SELECT part, coalesce(lease_owner, '') FROM tripline.job_parts "
-                          "WHERE job_id = %d AND state = 'running' AND bytes_read = 0" % job_id)
+                          "WHERE job_id = %d AND state = 'running' "
+                          "AND bytes_read * 4 < end_byte - first_byte" % job_id)
         for part, owner in rows:
             if owner_pid is None or owner.endswith(":%d" % owner_pid):
                 time.sleep(0.3)         # into its load
@@ -188,6 +189,46 @@ def test_split_job_loads_like_a_whole_one(stack):
                       "SELECT line, reason FROM tripline.job_rejects WHERE job_id = %d"
                       % whole) == 0
         test_reports.check_aggregates(s)
+        assert not s.sanitizer_reports(), s.sanitizer_reports()
+    finally:
+        if s is not None:
+            s.close()
+
+
+def test_split_job_polled_progress(stack):
+    """A split job's row has the sums of its parts' counts while they
+    load (each part's control thread writes its own and the sums every
+    500 ms), as GET /api/jobs/{id} shows them, and the exact totals once
+    it succeeded."""
+    rows, bad = 600000, 600
+    s = None
+    try:
+        probe = os.path.join(stack.var, "probe.csv")
+        r = subprocess.run([tr.GEN, "-n", str(rows), "-s", str(tr.fresh_seed()), "--bad",
+                            str(bad), "-o", probe], check=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        m = re.search(r"(\d+) good rows, (\d+) bad rows", r.stderr.decode())
+        good, bad = int(m.group(1)), int(m.group(2))
+        size = os.path.getsize(probe)
+        s = split_stack(size // 3 + 1)
+        os.rename(probe, os.path.join(s.var, "inbox", "big.csv"))
+        st = os.stat(os.path.join(s.var, "inbox"))
+        os.chown(os.path.join(s.var, "inbox", "big.csv"), st.st_uid, st.st_gid)
+        job_id = tr.submit_inbox(s, "big.csv")
+        seen = tr.poll_job(s, job_id)
+        final = seen[-1][1]
+        assert final["state"] == "succeeded", final
+        assert len(parts(s, job_id)) == 3, parts(s, job_id)
+        running = [j for _, j in seen if j["state"] == "running"]
+        mid = {(j["bytes_read"], j["rows_loaded"]) for j in running
+               if 0 < j["rows_loaded"] < good}
+        assert len(mid) >= 2, ("the split job's counts did not move while running",
+                               [(round(t, 1), j["rows_loaded"], j["bytes_read"]) for t, j in seen])
+        for j in running:
+            assert j["bytes_read"] <= size and j["rows_loaded"] <= good and \
+                j["rows_rejected"] <= bad, j
+        assert (final["rows_loaded"], final["rows_rejected"], final["bytes_read"]) == \
+            (good, bad, size), (final, good, bad, size)
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         if s is not None:
