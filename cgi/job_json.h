@@ -3,8 +3,9 @@
  * stream send:
  *
  *   {"id", "state", "filename", "bytes", "sha256", "rows_loaded",
- *    "rows_rejected", "bytes_read" (of "bytes", kept current while the
- *    job runs), "attempts", "error" (null if none), "created_at",
+ *    "rows_rejected", "bytes_read" (of "bytes"; the three kept current
+ *    while the job runs, jobs/lease.c), "attempts", "error" (null if
+ *    none), "created_at",
  *    "started_at", "finished_at" (RFC 3339 UTC strings or null),
  *    "duplicate_of" (null or a job id), "cancel_requested",
  *    "links": {"self", "events", "rejects"}}
