@@ -22,6 +22,7 @@ enum job_col {
 	JC_FINISHED_AT,
 	JC_DUPLICATE_OF,
 	JC_CANCEL_REQUESTED,
+	JC_PHASE,
 	JC__MAX
 };
 
@@ -47,6 +48,7 @@ static const struct {
 	{ "finished_at", COL_TEXT },	/* JC_FINISHED_AT */
 	{ "duplicate_of", COL_INT },	/* JC_DUPLICATE_OF */
 	{ "cancel_requested", COL_BOOL }, /* JC_CANCEL_REQUESTED */
+	{ "phase", COL_TEXT },		/* JC_PHASE */
 };
 
 _Static_assert(JC__MAX == JOB_JSON_NCOLUMNS,

@@ -7,7 +7,9 @@
  *    while the job runs, jobs/lease.c), "attempts", "error" (null if
  *    none), "created_at",
  *    "started_at", "finished_at" (RFC 3339 UTC strings or null),
- *    "duplicate_of" (null or a job id), "cancel_requested",
+ *    "duplicate_of" (null or a job id), "cancel_requested", "phase"
+ *    (what a running job is doing, sql/migrations/028_job_phase.sql;
+ *    null unless running),
  *    "links": {"self", "events", "rejects"}}
  *
  * Select JOB_JSON_COLUMNS from tripline.jobs (or RETURNING them, or from
@@ -29,8 +31,9 @@
 	"id, state, filename, bytes, sha256, rows_loaded, rows_rejected, " \
 	"bytes_read, attempts, error, " JOB_JSON_TIME("created_at") ", " \
 	JOB_JSON_TIME("started_at") ", " JOB_JSON_TIME("finished_at") ", " \
-	"duplicate_of, cancel_requested"
-#define JOB_JSON_NCOLUMNS	15
+	"duplicate_of, cancel_requested, " \
+	"CASE WHEN state = 'running' THEN phase END"
+#define JOB_JSON_NCOLUMNS	16
 
 /*
  * The job in row of res, whose columns JOB_JSON_COLUMNS start at column

@@ -2,7 +2,6 @@
  * jobsplit.c: the split pass of a large job (jobsplit.h).
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +97,7 @@ jobsplit_run(const struct loader_env *env, const struct job *job,
 
 	*split = 0;
 	err[0] = '\0';
-	atomic_init(&ctr.rows_loaded, 0);
-	atomic_init(&ctr.rows_rejected, 0);
-	atomic_init(&ctr.bytes_read, 0);
+	lease_counters_init(&ctr, LEASE_PHASE_SPLITTING);
 	fd = jobfile_open(env->files, jobfile_source(job->source), job->path,
 	    &size, &permanent, err, errsz);
 	if (fd == -1)

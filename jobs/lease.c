@@ -40,6 +40,16 @@ struct lease {
 	struct lease_counters	*ctr;
 	int			 lease_seconds;
 	char			 id[16], attempt[16], secs[16], partno[16];
+	char			 phases[96];	/* lease_phase_names, text[] */
+};
+
+/* jobs.phase and job_parts.phase (028_job_phase.sql), the events' phase. */
+static const char *const lease_phase_names[LEASE_PHASE__MAX] = {
+	"splitting",		/* LEASE_PHASE_SPLITTING */
+	"reading",		/* LEASE_PHASE_READING */
+	"indexing",		/* LEASE_PHASE_INDEXING */
+	"aggregating",		/* LEASE_PHASE_AGGREGATING */
+	"merging",		/* LEASE_PHASE_MERGING */
 };
 
 enum lease_task {
@@ -59,12 +69,12 @@ enum lease_mode {
  * The queries of the tasks; each returns the job's cancel flag, or no
  * row when the job (the part) is no longer ours.  Parameters: $1 id, $2
  * owner, $3 attempt, $4 lease seconds, $5 bytes read; for a part, $6
- * the part; $7 rows loaded, $8 rows rejected.  A part's job that ended
- * (another part failed it) counts as cancelled.
+ * the part; $7 rows loaded, $8 rows rejected, $9 the phase.  A part's
+ * job that ended (another part failed it) counts as cancelled.
  *
- * The progress task writes the counts, committed at once, under the
- * same guard as the lease's extension: a runner that lost the job (the
- * part) writes nothing.  A job's row thus shows them for GET
+ * The progress task writes the counts and the phase, committed at once,
+ * under the same guard as the lease's extension: a runner that lost the
+ * job (the part) writes nothing.  A job's row thus shows them for GET
  * /api/jobs/{id} as its progress events do (a split job's, summed from
  * its parts by lease_sum_sql).  The end writes the exact counts.
  */
@@ -82,10 +92,10 @@ static const struct {
 	  "AND state = 'running' RETURNING cancel_requested",
 	  4 },			/* LEASE_TASK_EXTEND */
 	{ "UPDATE tripline.jobs SET "
-	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5 "
+	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5, phase = $9 "
 	  "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
 	  "AND state = 'running' RETURNING cancel_requested",
-	  8 },			/* LEASE_TASK_PROGRESS */
+	  9 },			/* LEASE_TASK_PROGRESS */
 	},
 	{ /* LEASE_MODE_PART */
 	{ "SELECT j.cancel_requested OR j.state <> 'running' "
@@ -102,44 +112,85 @@ static const struct {
 	  6 },			/* LEASE_TASK_EXTEND */
 	/* The part's counts: the job's are their sum (lease_sum_sql). */
 	{ "UPDATE tripline.job_parts p SET "
-	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5 "
+	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5, phase = $9 "
 	  "WHERE p.job_id = $1 AND p.part = $6 AND p.lease_owner = $2 "
 	  "AND p.attempts = $3 AND p.state = 'running' "
 	  "RETURNING (SELECT j.cancel_requested OR j.state <> 'running' "
 	  "FROM tripline.jobs j WHERE j.id = $1)",
-	  8 },			/* LEASE_TASK_PROGRESS */
+	  9 },			/* LEASE_TASK_PROGRESS */
 	},
 };
 
-/* The types of $1 .. $8: given, so that a query may leave some unused. */
-static const Oid lease_types[8] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
-    DB_OID_INT4, DB_OID_INT8, DB_OID_INT4, DB_OID_INT8, DB_OID_INT8 };
+/* The types of $1 .. $9: given, so that a query may leave some unused. */
+static const Oid lease_types[9] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
+    DB_OID_INT4, DB_OID_INT8, DB_OID_INT4, DB_OID_INT8, DB_OID_INT8,
+    DB_OID_TEXT };
 
 /*
  * A split job's counts: the sums of its parts' as last recorded (a
- * loaded part's are exact, a queued one's 0), written to the job's row
- * while it is split and running, after the part's own.  A statement of
- * its own, in autocommit like every other: it locks the job's row and
- * no part's, so it never waits in a cycle with an end of the job, which
- * locks the job's row and then deletes the parts (parts_db.c).
+ * loaded part's are exact, a queued one's 0), and its phase: the least
+ * advanced of its parts not yet loaded, in the order of $2 (the phases'
+ * names), a part that reported none (queued, just claimed) counting as
+ * $3 (reading).  Written to the job's row while it is split and
+ * running, after the part's own.  A statement of its own, in autocommit
+ * like every other: it locks the job's row and no part's, so it never
+ * waits in a cycle with an end of the job, which locks the job's row and
+ * then deletes the parts (parts_db.c).
  */
 static const char lease_sum_sql[] =
     "UPDATE tripline.jobs j SET rows_loaded = s.rows, "
-    "rows_rejected = s.rej, bytes_read = s.bytes "
+    "rows_rejected = s.rej, bytes_read = s.bytes, phase = s.phase "
     "FROM (SELECT coalesce(sum(rows_loaded), 0) AS rows, "
     "coalesce(sum(rows_rejected), 0) AS rej, "
-    "coalesce(sum(bytes_read), 0) AS bytes "
+    "coalesce(sum(bytes_read), 0) AS bytes, "
+    "($2::text[])[min(array_position($2::text[], coalesce(phase, $3))) "
+    "FILTER (WHERE state <> 'loaded')] AS phase "
     "FROM tripline.job_parts WHERE job_id = $1) AS s "
     "WHERE j.id = $1 AND j.state = 'running' "
     "AND j.lease_owner = '" PARTS_DB_OWNER "' "
-    "RETURNING j.rows_loaded, j.rows_rejected, j.bytes_read";
+    "RETURNING j.rows_loaded, j.rows_rejected, j.bytes_read, j.phase";
 
 /* The counts as the loader last published them: one reading for all. */
 struct lease_snap {
-	uint64_t	rows_loaded;
-	uint64_t	rows_rejected;
-	uint64_t	bytes_read;
+	uint64_t		rows_loaded;
+	uint64_t		rows_rejected;
+	uint64_t		bytes_read;
+	enum lease_phase	phase;	/* LEASE_PHASE__MAX: none */
 };
+
+void
+lease_counters_init(struct lease_counters *c, enum lease_phase p)
+{
+	atomic_init(&c->rows_loaded, 0);
+	atomic_init(&c->rows_rejected, 0);
+	atomic_init(&c->bytes_read, 0);
+	atomic_init(&c->phase, (int)p);
+}
+
+void
+lease_counters_phase(struct lease_counters *c, enum lease_phase p)
+{
+	atomic_store_explicit(&c->phase, (int)p, memory_order_relaxed);
+}
+
+/* The phase named name; LEASE_PHASE__MAX for none (NULL) or another. */
+static enum lease_phase
+lease_phase_named(const char *name)
+{
+	int p;
+
+	for (p = 0; p < LEASE_PHASE__MAX && name != NULL; p++)
+		if (strcmp(name, lease_phase_names[p]) == 0)
+			return (enum lease_phase)p;
+	return LEASE_PHASE__MAX;
+}
+
+/* The phase's name, NULL for none. */
+static const char *
+lease_phase_name(enum lease_phase p)
+{
+	return p < LEASE_PHASE__MAX ? lease_phase_names[p] : NULL;
+}
 
 /* Keep the connection usable: a broken one is reset before next use. */
 static void
@@ -161,6 +212,8 @@ lease_snap(const struct lease *l, struct lease_snap *s)
 	    memory_order_relaxed);
 	s->bytes_read = atomic_load_explicit(&l->ctr->bytes_read,
 	    memory_order_relaxed);
+	s->phase = (enum lease_phase)atomic_load_explicit(&l->ctr->phase,
+	    memory_order_relaxed);
 }
 
 /*
@@ -173,8 +226,9 @@ lease_query(struct lease *l, enum lease_task t, const struct lease_snap *s,
     int *cancel)
 {
 	char		 bytes[24], rows[24], rej[24];
-	const char	*vals[8] = { l->id, l->part != NULL ? l->part->owner :
-	    l->job->owner, l->attempt, l->secs, bytes, l->partno, rows, rej };
+	const char	*vals[9] = { l->id, l->part != NULL ? l->part->owner :
+	    l->job->owner, l->attempt, l->secs, bytes, l->partno, rows, rej,
+	    lease_phase_name(s->phase) };
 	enum lease_mode	 m = l->part != NULL ? LEASE_MODE_PART : LEASE_MODE_JOB;
 	PGresult	*res;
 	int		 rc = -1;
@@ -200,17 +254,18 @@ lease_query(struct lease *l, enum lease_task t, const struct lease_snap *s,
 }
 
 /*
- * A split job's counts, summed from its parts into its row: 1 with them
- * in *s, 0 when the job no longer runs split, -1 on error.
+ * A split job's counts and phase, summed from its parts into its row: 1
+ * with them in *s, 0 when the job no longer runs split, -1 on error.
  */
 static int
 lease_sum(struct lease *l, struct lease_snap *s)
 {
-	const char	*vals[1] = { l->id };
+	const char	*vals[3] = { l->id, l->phases,
+	    lease_phase_names[LEASE_PHASE_READING] };
 	PGresult	*res;
 	int		 rc = -1;
 
-	res = PQexecParams(l->conn, lease_sum_sql, 1, NULL, vals, NULL, NULL,
+	res = PQexecParams(l->conn, lease_sum_sql, 3, NULL, vals, NULL, NULL,
 	    0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("job %d: could not sum its parts' counts: %s",
@@ -219,6 +274,8 @@ lease_sum(struct lease *l, struct lease_snap *s)
 		s->rows_loaded = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 		s->rows_rejected = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
 		s->bytes_read = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+		s->phase = lease_phase_named(PQgetisnull(res, 0, 3) ? NULL :
+		    PQgetvalue(res, 0, 3));
 		rc = 1;
 	} else
 		rc = 0;
@@ -233,7 +290,11 @@ lease_tenths(double v)
 	return runner_event_number(round(v * 10) / 10);
 }
 
-/* The progress event of the job's counts s (a split job's: summed). */
+/*
+ * The progress event of the job's counts s (a split job's: summed).
+ * percent and eta_s are about the reading: after it, the time the other
+ * phases take is not estimated (eta_s null), the phase says which runs.
+ */
 static void
 lease_progress(struct lease *l, const struct lease_snap *s)
 {
@@ -260,9 +321,12 @@ lease_progress(struct lease *l, const struct lease_snap *s)
 	json_object_object_add(o, "rows_per_s", json_object_new_int64(
 	    secs > 0 ? (int64_t)((double)(s->rows_loaded + s->rows_rejected) /
 	    secs) : 0));
-	/* Unknown (null) until some bytes are read. */
-	json_object_object_add(o, "eta_s", bytes > 0 && total >= bytes ?
+	/* Unknown (null) until some bytes are read, and after the reading. */
+	json_object_object_add(o, "eta_s", s->phase == LEASE_PHASE_READING &&
+	    bytes > 0 && total >= bytes ?
 	    lease_tenths(secs * (total - bytes) / bytes) : NULL);
+	json_object_object_add(o, "phase", lease_phase_name(s->phase) != NULL ?
+	    json_object_new_string(lease_phase_name(s->phase)) : NULL);
 	if (runner_event_emit(l->conn, l->job->id, JOB_EVENT_PROGRESS, o) != 0)
 		lease_conn_check(l);
 }
@@ -369,6 +433,20 @@ lease_main(void *arg)
 	return NULL;
 }
 
+/* The phases' names in their order as a text[] literal: {a,b,...}. */
+static void
+lease_phases(char *buf, size_t size)
+{
+	size_t	n = 0;
+	int	p;
+
+	for (p = 0; p < LEASE_PHASE__MAX && n < size; p++)
+		n += (size_t)snprintf(buf + n, size - n, "%c%s",
+		    p == 0 ? '{' : ',', lease_phase_names[p]);
+	if (n < size)
+		snprintf(buf + n, size - n, "}");
+}
+
 struct lease *
 lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
     volatile sig_atomic_t *stop, const struct job *job,
@@ -394,6 +472,7 @@ lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
 	snprintf(l->partno, sizeof(l->partno), "%d",
 	    part != NULL ? part->part : 0);
 	snprintf(l->secs, sizeof(l->secs), "%d", cfg->lease_seconds);
+	lease_phases(l->phases, sizeof(l->phases));
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

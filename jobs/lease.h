@@ -31,12 +31,33 @@ struct lease;
 #define LEASE_CANCEL_MS		200
 #define LEASE_PROGRESS_MS	500
 
+/*
+ * What the load is doing (jobs.phase, sql/migrations/028_job_phase.sql
+ * says what each is), in the order a part of a split job goes through
+ * them: a split job's phase is the least advanced of its parts'.  A job
+ * loaded whole goes reading, aggregating, indexing.
+ */
+enum lease_phase {
+	LEASE_PHASE_SPLITTING,
+	LEASE_PHASE_READING,
+	LEASE_PHASE_INDEXING,
+	LEASE_PHASE_AGGREGATING,
+	LEASE_PHASE_MERGING,
+	LEASE_PHASE__MAX
+};
+
 /* Written by the loader, read by the control thread. */
 struct lease_counters {
 	_Atomic uint64_t	rows_loaded;
 	_Atomic uint64_t	rows_rejected;
 	_Atomic uint64_t	bytes_read;
+	_Atomic int		phase;		/* enum lease_phase */
 };
+
+/* Counters at 0, in phase p. */
+void	lease_counters_init(struct lease_counters *, enum lease_phase p);
+/* The load enters phase p. */
+void	lease_counters_phase(struct lease_counters *, enum lease_phase p);
 
 /*
  * Start the control thread on conn (which it uses alone until

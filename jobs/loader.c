@@ -56,7 +56,11 @@
 static const char slot_sql[] =
     "SELECT value FROM tripline.settings WHERE key = 'slot_minutes'";
 
-/* Where a load's time goes: logged when it commits (make bench reads it). */
+/*
+ * Where a load's time goes: logged when it commits (make bench reads it).
+ * Clients see the step through the control thread's phase (lease.h),
+ * set as each begins.
+ */
 enum loader_phase {
 	LOADER_PHASE_READ,	/* parse and trips COPY: they overlap */
 	LOADER_PHASE_AGGREGATE,	/* aggregates sent and merged (a part: none) */
@@ -110,6 +114,7 @@ struct loader {
 	size_t			 errsz;
 	double			 mark;		/* when the current phase began */
 	double			 phase[LOADER_PHASE__MAX]; /* seconds */
+	struct lease_counters	*ctr;		/* the control thread's */
 };
 
 /* The phase p ends now. */
@@ -723,6 +728,8 @@ loader_commit_part(struct loader *l, struct lease **lease,
 		loader_stop(l, LOADER_ERROR, "could not record the part");
 		return LOADER_ERROR;
 	}
+	lease_counters_phase(l->ctr, last ? LEASE_PHASE_MERGING :
+	    LEASE_PHASE_AGGREGATING);
 	if (!last && agg_stage(l->agg) != 0) {
 		loader_stop(l, LOADER_ERROR, "could not aggregate");
 		return LOADER_ERROR;
@@ -813,9 +820,8 @@ loader_run(const struct loader_env *env, const struct job *job,
 	l.errsz = errsz;
 	l.fail = LOADER_ERROR;
 	err[0] = '\0';
-	atomic_init(&ctr.rows_loaded, 0);
-	atomic_init(&ctr.rows_rejected, 0);
-	atomic_init(&ctr.bytes_read, 0);
+	lease_counters_init(&ctr, LEASE_PHASE_READING);
+	l.ctr = &ctr;
 
 	fd = jobfile_open(env->files, jobfile_source(job->source), job->path,
 	    &size, &permanent, err, errsz);
@@ -855,6 +861,9 @@ loader_run(const struct loader_env *env, const struct job *job,
 	if (loader_flush_run(&l) != 0 || loader_copy_end(&l, NULL) != 0)
 		goto out;
 	loader_phase_end(&l, LOADER_PHASE_READ);
+	/* A part's rejects are stored as part of its reading. */
+	if (part == NULL)
+		lease_counters_phase(&ctr, LEASE_PHASE_AGGREGATING);
 	/*
 	 * A whole job's table is indexed on its own connection while this
 	 * one merges the aggregates: the merge is one backend, and the
@@ -877,6 +886,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 		goto out;
 	}
 	loader_phase_end(&l, LOADER_PHASE_AGGREGATE);
+	lease_counters_phase(&ctr, LEASE_PHASE_INDEXING);
 	/*
 	 * Attach the job's table last (a part: index it): ATTACH locks the
 	 * parent against other ATTACHes (SHARE UPDATE EXCLUSIVE) until our

@@ -25,9 +25,10 @@
 static const char lock_sql[] =
     "SELECT pg_advisory_xact_lock(" PARTS_LOCK_CLASS ", $1::integer)";
 
+/* The split pass's phase is over: the parts report theirs (lease.c). */
 static const char handover_sql[] =
     "UPDATE tripline.jobs SET lease_owner = '" PARTS_DB_OWNER "', "
-    "lease_until = NULL WHERE id = $1 AND lease_owner = $2 "
+    "lease_until = NULL, phase = NULL WHERE id = $1 AND lease_owner = $2 "
     "AND attempts = $3 AND state = 'running' AND NOT cancel_requested "
     "RETURNING pg_notify('tripline_jobs', id::text)";
 
@@ -57,7 +58,7 @@ static const char claim_sql[] =
     "attempts = CASE WHEN c.attempts >= $3 THEN c.attempts "
     "ELSE c.attempts + 1 END, "
     "lease_owner = $1, lease_until = now() + $2 * interval '1 second', "
-    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0 "
+    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, phase = NULL "
     "FROM c, tripline.jobs j "
     "WHERE p.job_id = c.job_id AND p.part = c.part AND j.id = c.job_id "
     "RETURNING p.job_id, p.part, p.attempts, c.attempts, p.first_byte, "
@@ -100,7 +101,7 @@ static const char loaded_sql[] =
 static const char release_sql[] =
     "UPDATE tripline.job_parts SET state = 'queued', "
     "attempts = attempts - 1 + $5, "
-    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, "
+    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, phase = NULL, "
     "run_after = now() + $6 * interval '1 second', error = $7, "
     "lease_owner = NULL, lease_until = NULL" PART_WHERE
     " RETURNING pg_notify('tripline_jobs', job_id::text), "

@@ -32,7 +32,7 @@ static const char claim_sql[] =
     "ELSE c.attempts + 1 END, "
     "max_attempts = $3, lease_owner = $1, "
     "lease_until = now() + $2 * interval '1 second', "
-    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, "
+    "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, phase = NULL, "
     "started_at = coalesce(j.started_at, now()) "
     "FROM (SELECT id, state, attempts FROM tripline.jobs "
     "WHERE (state = 'queued' AND run_after <= now()) "
@@ -65,7 +65,7 @@ static const char next_due_sql[] =
 #define END_WHERE \
     " WHERE id = $1 AND lease_owner = $2 AND attempts = $3 " \
     "AND state = 'running'"
-#define END_FREE	"lease_owner = NULL, lease_until = NULL"
+#define END_FREE	"lease_owner = NULL, lease_until = NULL, phase = NULL"
 /* Queued again: what the attempt counted is not kept (lease.c wrote it). */
 #define END_UNCOUNT	"rows_loaded = 0, rows_rejected = 0, bytes_read = 0, "
 #define END_NEXT_TRY	" RETURNING " RUNNER_DB_RFC3339("run_after")

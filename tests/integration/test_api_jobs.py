@@ -22,7 +22,7 @@ GOOD = (b"Prague,POINT (14.4973794438195 50.00136875782316),"
 BAD_ROW = b"Prague,POINT (14.4 nope),POINT (14.4 50.0),2018-05-28 09:03:40,funny_car"
 JOB_KEYS = {"id", "state", "filename", "bytes", "sha256", "rows_loaded", "rows_rejected",
             "bytes_read", "attempts", "error", "created_at", "started_at", "finished_at",
-            "duplicate_of", "cancel_requested", "links"}
+            "duplicate_of", "cancel_requested", "phase", "links"}
 ACCEPT_POST = "multipart/form-data, text/csv, application/octet-stream, application/json"
 
 
@@ -83,6 +83,7 @@ def spool_temps(stack):
 
 def check_job(job, data=None):
     assert JOB_KEYS <= set(job), job
+    assert job["phase"] is None or job["state"] == "running", job
     assert job["links"] == {"self": "/api/jobs/%d" % job["id"],
                             "events": "/api/jobs/%d/events" % job["id"],
                             "rejects": "/api/jobs/%d/rejects" % job["id"]}, job

@@ -142,6 +142,51 @@ def test_every_documented_path_answers(stack):
         ops[("GET", "/api/reports/weekly-average")]
 
 
+def job_schema():
+    """{property: its lines} of components.schemas.Job, read with the
+    file's own layout (four-space schema names, eight-space properties)."""
+    props, name, inside = {}, None, False
+    with open(SPEC) as f:
+        for line in f:
+            if re.match(r"^    \S", line):
+                inside = line.strip() == "Job:"
+                continue
+            if not inside:
+                continue
+            m = re.match(r"^        ([a-z0-9_]+):(.*)$", line)
+            if m:
+                name = m.group(1)
+                props[name] = [m.group(2)]
+            elif name and re.match(r"^          ", line):
+                props[name].append(line.strip())
+    return props
+
+
+def test_job_schema_is_what_jobs_answer(stack):
+    """The Job schema names every field a job answers and no other, and
+    its phase names are the ones the database allows and the runner
+    writes (028_job_phase.sql, jobs/lease.c)."""
+    props = job_schema()
+    data = (b"region,origin_coord,destination_coord,datetime,datasource\n"
+            b"Oslo,POINT (10.75 59.91),POINT (10.76 59.92),2018-05-02 10:00:00,"
+            b"schema_probe_%d\n" % os.getpid())
+    job = stack.load(data, kind="raw", filename="schema.csv")
+    assert job["state"] == "succeeded", job
+    assert set(props) == set(job), (sorted(props), sorted(job))
+    enum = re.search(r"enum: \[([^\]]*)\]", " ".join(props["phase"])).group(1)
+    phases = [p.strip() for p in enum.split(",") if p.strip() != "null"]
+    with open(os.path.join(ROOT, "sql", "migrations", "028_job_phase.sql")) as f:
+        check = re.search(r"ALTER TABLE jobs ADD COLUMN phase text\s+CHECK \(phase IN \(([^)]*)\)",
+                          f.read()).group(1)
+    assert sorted(phases) == sorted(re.findall(r"'([a-z]+)'", check)), (phases, check)
+    with open(os.path.join(ROOT, "jobs", "lease.c")) as f:
+        names = re.findall(r'^\t"([a-z]+)",\t+/\* LEASE_PHASE_', f.read(), re.M)
+    assert sorted(phases) == sorted(names), (phases, names)
+    # The counts are said to move while the job runs.
+    for k in ("rows_loaded", "rows_rejected", "bytes_read"):
+        assert "current while the job runs" in " ".join(props[k]), (k, props[k])
+
+
 def route_auth():
     """{(METHOD, pattern): auth column} from the router's table."""
     with open(ROUTER) as f:

@@ -23,7 +23,7 @@ GEN = os.path.join(ROOT, "build", "tripline-gen")
 HEADER = b"region,origin_coord,destination_coord,datetime,datasource"
 GOOD = b"Prague,POINT (14.4973794438195 50.00136875782316),POINT (14.43109483523328 50.04052930943246),2018-05-28 09:03:40,funny_car"
 PROGRESS_KEYS = {"job", "rows_loaded", "rows_rejected", "bytes_read", "bytes_total",
-                 "percent", "rows_per_s", "eta_s"}
+                 "percent", "rows_per_s", "eta_s", "phase"}
 
 
 # -- helpers -----------------------------------------------------------------
@@ -378,11 +378,16 @@ def poll_job(stack, job_id, every=0.1, timeout=240):
     raise AssertionError("job %d still %s after %ds" % (job_id, seen[-1][1]["state"], timeout))
 
 
+# The phases of a job loaded whole, in order (docs/openapi.yaml, Job.phase).
+WHOLE_PHASES = ["reading", "aggregating", "indexing"]
+
+
 def test_polled_job_progress_while_running(stack):
     """A client polling GET /api/jobs/{id} sees rows_loaded, rows_rejected
     and bytes_read move while the job runs (the control thread writes them
     with each progress event, every 500 ms), never past the file, and
-    exact once it succeeded."""
+    exact once it succeeded; phase says what the load is doing, and a
+    progress event after the reading has no eta_s."""
     rows, bad = 600000, 1000
     name, counts = gen_inbox(stack, rows, seed=fresh_seed(), bad=bad)
     m = re.search(r"(\d+) good rows, (\d+) bad rows", counts)
@@ -415,6 +420,23 @@ def test_polled_job_progress_while_running(stack):
     # Exact at the end.
     assert (final["rows_loaded"], final["rows_rejected"], final["bytes_read"]) == \
         (good, bad, size), (final, good, bad, size)
+    # The phase: known names in order while running, null once ended.
+    phases = [j["phase"] for _, j in running if j["phase"] is not None]
+    assert phases and phases[0] == "reading", phases
+    assert all(p in WHOLE_PHASES for p in phases), phases
+    ranks = [WHOLE_PHASES.index(p) for p in phases]
+    assert ranks == sorted(ranks), phases
+    assert final["phase"] is None, final
+    # The progress events say the same, with an eta only while reading;
+    # after the reading they go on, at 100 percent, naming the phase.
+    progress = [d for e, d in events(stack, job_id) if e == "progress"]
+    assert progress and set(progress[-1]) == PROGRESS_KEYS, progress[-1:]
+    ranks = [WHOLE_PHASES.index(d["phase"]) for d in progress]
+    assert ranks == sorted(ranks), [d["phase"] for d in progress]
+    for d in progress:
+        assert (d["eta_s"] is None) == (d["phase"] != "reading" or d["bytes_read"] == 0), d
+    after = [d for d in progress if d["phase"] != "reading"]
+    assert after and all(d["percent"] == 100 for d in after), progress[-3:]
 
 
 def test_sigkill_mid_job_loads_exactly_once(stack):

@@ -140,6 +140,9 @@ DENIED = {
         "UPDATE tripline.jobs SET path = '/etc/shadow'",
         "UPDATE tripline.jobs SET sha256 = repeat('0', 64)",
         "UPDATE tripline.jobs SET rows_loaded = 0",
+        # A job's phase is the runner's to say (028_job_phase.sql).
+        "UPDATE tripline.jobs SET phase = 'merging'",
+        "UPDATE tripline.job_parts SET phase = 'merging'",
         "SELECT tripline.trip_rims_tend(2)",
         "SELECT tripline.group_stage_open(1)",
         "SELECT tripline.group_stage_attach(1)",
@@ -188,6 +191,8 @@ def test_roles_denied(stack):
     assert psql_as(stack, "tripline_runner", "SELECT count(*) FROM tripline.trips")[0] == ""
     assert psql_as(stack, "tripline_runner", "UPDATE tripline.jobs SET spool_removed_at = "
                    "spool_removed_at WHERE false")[0] == ""
+    assert psql_as(stack, "tripline_runner", "UPDATE tripline.jobs SET phase = phase "
+                   "WHERE false")[0] == ""
     assert psql_as(stack, "tripline_runner",
                    "SELECT * FROM tripline.spool_sweep_due(0, 100)")[0] == ""
     assert psql_as(stack, "tripline_runner", "UPDATE tripline.name_sweeps SET added = added "

@@ -199,7 +199,7 @@ def test_split_job_polled_progress(stack):
     """A split job's row has the sums of its parts' counts while they
     load (each part's control thread writes its own and the sums every
     500 ms), as GET /api/jobs/{id} shows them, and the exact totals once
-    it succeeded."""
+    it succeeded; its phase is the least advanced of its parts'."""
     rows, bad = 600000, 600
     s = None
     try:
@@ -229,6 +229,15 @@ def test_split_job_polled_progress(stack):
                 j["rows_rejected"] <= bad, j
         assert (final["rows_loaded"], final["rows_rejected"], final["bytes_read"]) == \
             (good, bad, size), (final, good, bad, size)
+        # Its phase: the split pass, then the least advanced of the parts'.
+        order = ["splitting", "reading", "indexing", "aggregating", "merging"]
+        phases = [j["phase"] for j in running if j["phase"] is not None]
+        assert phases and set(phases) <= set(order), phases
+        assert "reading" in phases and final["phase"] is None, (phases, final)
+        progress = [d for e, d in tr.events(s, job_id) if e == "progress"]
+        assert progress and all(d["phase"] in order for d in progress), progress
+        ranks = [order.index(d["phase"]) for d in progress]
+        assert ranks == sorted(ranks), [d["phase"] for d in progress]
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         if s is not None:
