@@ -219,7 +219,9 @@
 			setText($('st-rate'), num(d.rows_per_s));
 			setText($('st-bytes'), bytes(d.bytes_read) + ' of ' +
 			    bytes(d.bytes_total));
-			setText($('st-eta'), duration(d.eta_s));
+			/* After the reading no time is estimated: say what runs. */
+			setText($('st-eta'), d.phase && d.phase !== 'reading' ?
+			    d.phase + '…' : duration(d.eta_s));
 			break;
 		case 'succeeded':
 			setBar(100, 'succeeded');
