@@ -41,7 +41,8 @@ struct dimcache {
 };
 
 /*
- * A new name also raises name_sweeps.added, so that an idle runner's
+ * A new name also sets name_sweeps.added (when not set: the row is
+ * written once per sweep, not once per name), so that an idle runner's
  * sweep (026_name_sweep.sql) looks for names no trip uses.
  */
 #define DIM_ADD_SQL(table) \
@@ -49,8 +50,8 @@ struct dimcache {
 	"i AS (INSERT INTO tripline." table " (name) SELECT $1 " \
 	"WHERE NOT EXISTS (SELECT FROM s) " \
 	"ON CONFLICT (name) DO NOTHING RETURNING id), " \
-	"a AS (UPDATE tripline.name_sweeps SET added = added + 1 " \
-	"WHERE EXISTS (SELECT FROM i)) " \
+	"a AS (UPDATE tripline.name_sweeps SET added = true " \
+	"WHERE NOT added AND EXISTS (SELECT FROM i)) " \
 	"SELECT id FROM s UNION ALL SELECT id FROM i"
 
 static const struct {
@@ -74,8 +75,8 @@ static const struct {
 	  "WHERE d.id = g) LIMIT 1), "
 	  "i AS (INSERT INTO tripline.datasources (id, name) "
 	  "SELECT g, $1 FROM f ON CONFLICT DO NOTHING RETURNING id), "
-	  "a AS (UPDATE tripline.name_sweeps SET added = added + 1 "
-	  "WHERE EXISTS (SELECT FROM i)) "
+	  "a AS (UPDATE tripline.name_sweeps SET added = true "
+	  "WHERE NOT added AND EXISTS (SELECT FROM i)) "
 	  "SELECT id FROM i "
 	  "UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT FROM f)" },
 };
@@ -159,12 +160,15 @@ dimcache_full(const PGresult *res)
 }
 
 /*
- * Ask the database.  Two tries: when a concurrent runner inserts the same
- * name (or, reusing, takes the same id) between our SELECT and INSERT, ON
- * CONFLICT DO NOTHING returns no row, and the second try finds the
- * committed name.  Returns 1 with *id, 0 when the name cannot get an id
+ * Ask the database.  When a concurrent runner inserts the same name
+ * between our SELECT and INSERT, ON CONFLICT DO NOTHING returns no row,
+ * and the next try finds the committed name.  Reusing ids, every runner
+ * picks the same lowest free id, so each runner that took it first costs
+ * one more try.  Returns 1 with *id, 0 when the name cannot get an id
  * (reason set), -1 on trouble.
  */
+#define DIMCACHE_TRIES	8
+
 static int
 dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
     size_t len, int *id, char *reason, size_t reasonsz)
@@ -184,7 +188,7 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 		snprintf(reason, reasonsz, "could not connect to the database");
 		return -1;
 	}
-	for (try = 0; try < 2; try++) {
+	for (try = 0; try < DIMCACHE_TRIES; try++) {
 		/* text parameters sent in binary format are the raw bytes */
 		res = PQexecParams(d->conn, dims[k].sql, 1, NULL, vals, lens,
 		    fmts, 0);

@@ -132,11 +132,21 @@ static const Oid lease_types[9] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
  * advanced of its parts not yet loaded, in the order of $2 (the phases'
  * names), a part that reported none (queued, just claimed) counting as
  * $3 (reading).  Written to the job's row while it is split and
- * running, after the part's own.  A statement of its own, in autocommit
- * like every other: it locks the job's row and no part's, so it never
- * waits in a cycle with an end of the job, which locks the job's row and
- * then deletes the parts (parts_db.c).
+ * running, after the part's own.
+ *
+ * Several parts write it: each in a short transaction that first locks
+ * the job's row (lease_sum_lock_sql), then sums in a statement of its
+ * own, whose snapshot is taken once the lock is held (READ COMMITTED,
+ * PostgreSQL docs 13.2.1), then writes its event.  In one statement the
+ * sums would be read before waiting for the row, and a part that waited
+ * behind another would write older sums over newer ones; and the events
+ * of two parts could come in the other order than their sums.  It locks
+ * the job's row and no part's, so it never waits in a cycle with an end
+ * of the job, which locks the job's row and then deletes the parts
+ * (parts_db.c).
  */
+static const char lease_sum_lock_sql[] =
+    "SELECT FROM tripline.jobs WHERE id = $1 FOR NO KEY UPDATE";
 static const char lease_sum_sql[] =
     "UPDATE tripline.jobs j SET rows_loaded = s.rows, "
     "rows_rejected = s.rej, bytes_read = s.bytes, phase = s.phase "
@@ -353,6 +363,36 @@ lease_interrupt(struct lease *l)
 }
 
 /*
+ * A split job's counts summed into its row, then its progress event, in
+ * one transaction under the job's row lock (lease_sum_sql).
+ */
+static void
+lease_sum_progress(struct lease *l, struct lease_snap *s)
+{
+	const char	*vals[1] = { l->id };
+	PGresult	*res = NULL;
+	int		 r = -1;
+
+	if (runner_db_command(l->conn, "BEGIN") != 0)
+		goto out;
+	res = PQexecParams(l->conn, lease_sum_lock_sql, 1, NULL, vals, NULL,
+	    NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("job %d: could not lock it to sum its parts' counts: "
+		    "%s", l->job->id, PQerrorMessage(l->conn));
+		goto out;
+	}
+	if ((r = lease_sum(l, s)) == 1)
+		lease_progress(l, s);
+out:
+	PQclear(res);
+	if (r < 0 || runner_db_command(l->conn, "COMMIT") != 0) {
+		runner_db_command(l->conn, "ROLLBACK");
+		lease_conn_check(l);
+	}
+}
+
+/*
  * Every task is a query about the job (the progress task's writes its
  * counts); while the job is ours, the progress task then writes its
  * event, with a split job's counts summed first.
@@ -373,10 +413,8 @@ lease_task(struct lease *l, enum lease_task t)
 		log_info("job %d: cancel requested", l->job->id);
 	if (r == 1 && t == LEASE_TASK_PROGRESS) {
 		if (l->part != NULL)
-			r = lease_sum(l, &s);
-		if (r < 0)
-			lease_conn_check(l);
-		if (r == 1)
+			lease_sum_progress(l, &s);
+		else
 			lease_progress(l, &s);
 	}
 	if (lease_interrupts(l) && (t == LEASE_TASK_CANCEL || !l->interrupted))

@@ -26,8 +26,9 @@
 -- and a runner that finds it changed forgets every id it kept.
 --
 -- A sweep reads every region and datasource, so it runs only after a
--- name was added since the last one (name_sweeps.added, raised by the
--- statement that adds a name).
+-- name was added since the last one (name_sweeps.added, set by the
+-- statement that adds a name when it is not set yet: a file of a million
+-- new names writes that row once, not a million times).
 SET ROLE tripline_owner;
 SET search_path = tripline;
 
@@ -35,11 +36,11 @@ CREATE TABLE name_sweeps (
 	one   boolean PRIMARY KEY DEFAULT true CHECK (one),
 	-- raised by every sweep that removed a name
 	epoch bigint NOT NULL DEFAULT 0,
-	-- names added since the last sweep
-	added bigint NOT NULL DEFAULT 0
+	-- whether a name was added since the last sweep
+	added boolean NOT NULL DEFAULT false
 );
 -- A name added before this migration may be unused: sweep once.
-INSERT INTO name_sweeps (added) VALUES (1);
+INSERT INTO name_sweeps (added) VALUES (true);
 
 REVOKE ALL ON name_sweeps FROM PUBLIC;
 GRANT SELECT ON name_sweeps TO tripline_runner;
@@ -68,7 +69,7 @@ DECLARE
 	nd integer;
 	nr integer;
 BEGIN
-	IF (SELECT s.added FROM tripline.name_sweeps s) = 0
+	IF NOT (SELECT s.added FROM tripline.name_sweeps s)
 	    OR NOT pg_catalog.pg_try_advisory_xact_lock(
 	        pg_catalog.hashtext('tripline.names'))
 	    OR EXISTS (SELECT FROM tripline.jobs j
@@ -90,7 +91,7 @@ BEGIN
 	        WHERE t.region_id = g.id);
 	GET DIAGNOSTICS nr = ROW_COUNT;
 	UPDATE tripline.name_sweeps
-	SET added = 0, epoch = epoch + (nd + nr > 0)::integer;
+	SET added = false, epoch = epoch + (nd + nr > 0)::integer;
 	RETURN nd + nr;
 END $$;
 

@@ -61,7 +61,7 @@ def wait_gone(stack, table, name):
 
 def wait_swept(stack):
     """Until a sweep has run since the last name was added."""
-    stack.wait_scalar("SELECT added FROM tripline.name_sweeps", "0",
+    stack.wait_scalar("SELECT added FROM tripline.name_sweeps", "f",
                       "no sweep after names were added", SWEEP_SECONDS)
 
 
@@ -135,7 +135,7 @@ def test_names_sweep_waits_for_loads_and_unfinished_jobs(stack):
     job_id = None
     try:
         stack.psql("INSERT INTO tripline.datasources (name) VALUES ('%s'); "
-                   "UPDATE tripline.name_sweeps SET added = added + 1" % orphan)
+                   "UPDATE tripline.name_sweeps SET added = true" % orphan)
         epoch = int(stack.scalar("SELECT epoch FROM tripline.name_sweeps"))
         load = harness.Psql(stack, "names-load")
         load.send("BEGIN; SET ROLE tripline_runner; SELECT tripline.names_hold();")
@@ -157,7 +157,7 @@ def test_names_sweep_waits_for_loads_and_unfinished_jobs(stack):
 
         assert int(as_runner(sweep)) >= 1
         assert not known(stack, "datasources", orphan.encode())
-        assert stack.scalar("SELECT added FROM tripline.name_sweeps") == "0"
+        assert stack.scalar("SELECT added FROM tripline.name_sweeps") == "f"
         assert int(stack.scalar("SELECT epoch FROM tripline.name_sweeps")) == epoch + 1
 
         # No name added since: the sweep reads nothing and removes nothing.
@@ -169,7 +169,7 @@ def test_names_sweep_waits_for_loads_and_unfinished_jobs(stack):
             load.quit()
         if job_id is not None:
             stack.http("POST", "/api/jobs/%d/cancel" % job_id, b"", stack.auth())
-        stack.psql("UPDATE tripline.name_sweeps SET added = added + 1")
+        stack.psql("UPDATE tripline.name_sweeps SET added = true")
         stack.start_runners(1)
     wait_gone(stack, "datasources", orphan.encode())
 
@@ -179,7 +179,6 @@ def test_datasource_ids_given_again_once_used_up(stack):
     name gets the lowest id a sweep freed (before 026: its rows were
     rejected "too many datasources" for good); with no id free, its rows
     are rejected so."""
-    restart = int(stack.scalar("SELECT max(id) + 1 FROM tripline.datasources"))
     fillers = "filler-%s-" % uuid.uuid4().hex[:8]
     try:
         # A freed id: a failed job's name, removed.
@@ -206,6 +205,8 @@ def test_datasource_ids_given_again_once_used_up(stack):
         assert st == 200 and body["regions"][0]["trips"] == 3, (st, body)
 
         # Every id taken: the rows of a new name are rejected, the job loads.
+        # The sweep after `again` first: it would remove the unused fillers.
+        wait_swept(stack)
         stack.psql("INSERT INTO tripline.datasources (id, name) SELECT g, '%s' || g "
                    "FROM generate_series(1, 32767) g WHERE NOT EXISTS "
                    "(SELECT FROM tripline.datasources d WHERE d.id = g)" % fillers)
@@ -221,8 +222,10 @@ def test_datasource_ids_given_again_once_used_up(stack):
             reasons
     finally:
         stack.psql("DELETE FROM tripline.datasources WHERE name LIKE '%s%%'" % fillers)
-        stack.psql("ALTER TABLE tripline.datasources ALTER COLUMN id RESTART WITH %d"
-                   % restart)
+        # Give ids after the highest below 32767 again, so that the next
+        # new name collides neither with `again` nor with `last`.
+        stack.psql("SELECT setval(pg_get_serial_sequence('tripline.datasources', 'id'), "
+                   "(SELECT max(id) FROM tripline.datasources WHERE id < 32767))")
 
 
 def test_a_load_waits_for_a_sweep_under_way(stack):

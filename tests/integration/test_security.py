@@ -157,7 +157,7 @@ DENIED = {
         "SELECT * FROM tripline.spool_sweep_due(0, 100)",
         "SELECT tripline.names_sweep()",
         "SELECT tripline.names_hold()",
-        "UPDATE tripline.name_sweeps SET added = 0",
+        "UPDATE tripline.name_sweeps SET added = false",
     ],
     "tripline_runner": DENIED_BOTH + [
         "SELECT tripline.job_queue('a', 'inbox', 'a.csv', 1, repeat('0', 64), 3)",
