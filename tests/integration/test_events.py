@@ -619,6 +619,44 @@ def test_events_last_event_id_above_every_event(stack):
     assert ev[-1].data == {"job": job, "n": 1}, ev
 
 
+def test_events_resume_at_the_newest_event(stack):
+    """A Last-Event-ID equal to the newest event is an ordinary resume, not
+    one "above every event": the client has every event, so nothing comes
+    until the next one, which comes, and a job's stream ends after its
+    final event.  Taken for an id that names nothing, the job's stream
+    sent its state so far a second time."""
+    job = synthetic_job(stack)
+    stack.psql(insert_event_sql(job, "queued", {"job": job, "state": "queued"}))
+    stack.psql(insert_event_sql(job, "progress", {"job": job, "n": 1}))
+    newest = int(stack.scalar("SELECT max(id) FROM tripline.job_events"))
+    assert db_events(stack, job)[-1][0] == newest, (db_events(stack, job), newest)
+    st = Stream(stack, "/api/jobs/%d/events" % job, last_id=newest)
+    check_stream_head(st)
+    early = st.next_or_none(timeout=2)
+    assert early is None and not st.eof and not st.dropped, \
+        "resumed at the newest event %d, the stream sent %r (ended: %s)" % (
+            newest, early, st.eof or st.dropped)
+    stack.psql(insert_event_sql(job, "progress", {"job": job, "n": 2}))
+    stack.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
+    rest = st.collect(timeout=10)
+    assert st.eof, "the stream did not end after the final event"
+    assert [e.event for e in rest] == ["progress", "failed"] and rest[0].data["n"] == 2, rest
+    same_as_db(stack, rest, job, after=newest)
+    # The same on /api/events: nothing old, then the next event.
+    newest = int(stack.scalar("SELECT max(id) FROM tripline.job_events"))
+    everything = Stream(stack, "/api/events?last_event_id=%d" % newest)
+    try:
+        check_stream_head(everything)
+        early = everything.next_or_none(timeout=2)
+        assert early is None and not everything.eof and not everything.dropped, \
+            "resumed at the newest event %d, /api/events sent %r" % (newest, early)
+        stack.psql(insert_event_sql(job, "progress", {"job": job, "n": 3}))
+        e = everything.next(timeout=10)
+        assert e is not None and e.id > newest and e.data == {"job": job, "n": 3}, e
+    finally:
+        everything.close()
+
+
 def test_events_errors(stack):
     """Unknown job: 404 problem+json, not an empty stream; a malformed
     Last-Event-ID or a query string: 400."""
