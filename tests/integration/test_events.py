@@ -824,6 +824,67 @@ def test_events_streams_do_not_starve(stack):
     stack.wait_job(job)
 
 
+def test_events_backlog_longer_than_a_page(stack):
+    """A backlog is read 1000 events at a time (EVENTS_PAGE in
+    cgi/h_events.c): one of 2345 events, of exactly 2000, of 1001 and of
+    exactly 1000 comes whole, each event once and in id order, on a job's
+    stream and on /api/events.  Paging that stopped after a full page sent
+    the first 1000 and lost the rest."""
+    job = synthetic_job(stack)
+    stack.psql("INSERT INTO tripline.job_events (job_id, event, data) "
+               "SELECT %d, 'progress', jsonb_build_object('job', %d, 'n', g) "
+               "FROM generate_series(1, 2344) g" % (job, job))
+    # The final event, notified: once a stream has it, the relay's
+    # horizon is past every one of them and they are all backlog.
+    stack.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
+    ids = [r[0] for r in db_events(stack, job)]
+    assert len(ids) == 2345, len(ids)
+    final = ids[-1]
+    watch = Stream(stack, "/api/events", last_id=final - 1)
+    watch.collect(timeout=30, until=lambda e: e.id == final)
+    watch.close()
+
+    def take(st):
+        """Events until the final one, the end, or 20 s without any."""
+        out = []
+        while not out or out[-1].id != final:
+            e = st.next_or_none(timeout=20)
+            if e is None:
+                break
+            out.append(e)
+        return out
+
+    def check(got, want, what):
+        """got is exactly the rows want: each once, in order, its own data."""
+        have = [e.id for e in got]
+        missing = sorted(set(w[0] for w in want) - set(have))
+        assert have == [w[0] for w in want], \
+            "%s: %d events came for %d, %d missing (the first: %s), ids strictly " \
+            "increasing: %s" % (what, len(have), len(want), len(missing),
+                                missing[0] if missing else None, have == sorted(set(have)))
+        for (wid, wev, wdata), e in zip(want, got):
+            assert e.event == wev and e.data == json.loads(wdata), (what, wid, wev, wdata, e)
+
+    for k in (0, 345, 1344, 1345):     # 2345, 2000, 1001 and 1000 events
+        after = ids[k - 1] if k else ids[0] - 1
+        st = Stream(stack, "/api/jobs/%d/events" % job, last_id=after)
+        try:
+            check_stream_head(st)
+            check(take(st), db_events(stack, job, after),
+                  "the job's stream after %d" % after)
+            assert st.next_or_none(timeout=10) is None and st.eof, \
+                "the job's stream did not end after its final event"
+        finally:
+            st.close()
+        everything = Stream(stack, "/api/events", last_id=after)
+        try:
+            check_stream_head(everything)
+            check(take(everything), [r for r in db_events(stack, after=after) if r[0] <= final],
+                  "/api/events after %d" % after)
+        finally:
+            everything.close()
+
+
 def test_events_backlog_to_clients_reading_nothing(stack):
     """Clients that ask for a long backlog and read nothing hold the
     worker threads that send it only briefly: more of them than there are
