@@ -182,11 +182,31 @@ class Stack:
 
     # -- HTTP ----------------------------------------------------------
     def http(self, method, path, body=None, headers=None, timeout=60):
+        """One request on its own connection.  timeout bounds each send and
+        the whole answer: one that never ends (an event stream, kept alive
+        by its heartbeats) raises socket.timeout instead of hanging."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
+            end = time.monotonic() + timeout
+            sock = conn.sock            # read through even once conn lets it go
             r = conn.getresponse()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+            data = []
+            while True:
+                try:
+                    sock.settimeout(max(0.001, end - time.monotonic()))
+                    chunk = r.read1(1 << 16)
+                except socket.timeout:
+                    raise socket.timeout("%s %s: its %d answer not over after %d s (%d "
+                                         "bytes of the body came)" % (
+                                             method, path, r.status, timeout,
+                                             sum(map(len, data)))) from None
+                if not chunk:
+                    break
+                data.append(chunk)
+            if r.length:                # cut short: as read() says it
+                raise http.client.IncompleteRead(b"".join(data), r.length)
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, b"".join(data))
         finally:
             conn.close()
 
