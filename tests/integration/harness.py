@@ -64,6 +64,11 @@ class Stack:
     """One stack in its own directory with its own ports.  env adds or
     overrides stack.sh settings (TRIPLINE_MAX_UPLOAD, TRIPLINE_RUNNERS, ...)."""
 
+    # Seconds a statement of Stack.psql may take: ten times the longest of
+    # test_reports.py (31 s, 2 cores).  A test of small statements only
+    # may set less on its own stack.
+    psql_timeout = 300
+
     def __init__(self, env=None, runners=1, asan=True):
         self.var = tempfile.mkdtemp(prefix="tripline-test-")
         os.chmod(self.var, 0o755)
@@ -265,9 +270,9 @@ class Stack:
         return self.wait_job(r.json()["id"], timeout)
 
     # -- database ------------------------------------------------------
-    def psql(self, sql):
+    def psql(self, sql, timeout=None):
         """Rows of the last statement as tuples of strings (as superuser)."""
-        return self.psql_messages(sql)[0]
+        return self.psql_messages(sql, timeout)[0]
 
     def db_env(self, **extra):
         """The environment for psql as superuser on this stack, plus extra
@@ -277,11 +282,23 @@ class Stack:
         env.update(extra)
         return env
 
-    def psql_messages(self, sql):
-        """psql(sql), and the server's messages (NOTICE, DEBUG) as text."""
-        env = self.db_env()
-        r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def psql_messages(self, sql, timeout=None):
+        """psql(sql), and the server's messages (NOTICE, DEBUG) as text.
+        Fails after timeout seconds (psql_timeout by default) instead of
+        hanging on a statement that waits for a lock a wrong program never
+        lets go, and ends its backend: psql's end would not stop the wait."""
+        timeout = timeout or self.psql_timeout
+        name = "harness-psql-" + uuid.uuid4().hex[:12]
+        try:
+            r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
+                               env=self.db_env(PGAPPNAME=name), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["psql", "-XAtq", "-c", "SELECT pg_terminate_backend(pid) FROM "
+                            "pg_stat_activity WHERE application_name = '%s'" % name],
+                           env=self.db_env(), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+            raise AssertionError("psql: no answer in %d s to %s" % (timeout, sql[:500])) from None
         if r.returncode != 0:
             raise RuntimeError("psql: %s" % r.stderr.decode())
         text = r.stdout.decode()

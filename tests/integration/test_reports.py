@@ -606,6 +606,7 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
 
     s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": "40000", "TRIPLINE_RIM_COMPACT": "0"},
                       runners=2)
+    s.psql_timeout = 60     # seconds: small statements, one this long waits for good
     try:
         whole = s.load(data(300))
         split = s.load(data(3000))
@@ -730,7 +731,7 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
             # ends: end it.)
             s.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                    "WHERE application_name = 'rim_reader'")
-            reader.wait()
+            reader.wait(timeout=60)
         deadline = time.time() + 90
         while (rims() > 1 or pending()) and time.time() < deadline:
             time.sleep(0.5)
@@ -751,6 +752,7 @@ def test_rims_built_between_jobs_after_the_lag(stack):
     files = [gen(80000, 5100 + k) for k in range(4)]
     for lag in ("1", "0"):
         s = harness.Stack(env={"TRIPLINE_RIM_LAG": lag})
+        s.psql_timeout = 60     # seconds: small statements, one this long waits for good
         try:
             ids = []
             for f in files:
@@ -793,6 +795,7 @@ def test_weekly_average_under_a_merge_and_a_load(stack):
 
     box = (100.0031, -9.9953, 100.0137, -9.9871)
     s = harness.Stack(env={"TRIPLINE_RIM_COMPACT": "0"})
+    s.psql_timeout = 60     # seconds: small statements, one this long waits for good
 
     def session(name, *args):
         return subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1"] + list(args),
