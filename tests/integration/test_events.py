@@ -949,10 +949,15 @@ def test_events_slow_client_dropped(stack):
     # The slow client's stream was ended: reading it now comes to the end
     # of its body (the last chunk) or of the connection, after at most
     # what the buffers held.
-    slow.settimeout(20)
+    # (Heartbeats would keep a stream that is not ended open for good:
+    # 60 s in all.)
+    end = time.monotonic() + 60
     total, tail = 0, b""
     try:
         while not tail.endswith(b"\r\n0\r\n\r\n"):
+            if time.monotonic() > end:
+                raise socket.timeout()
+            slow.settimeout(max(0.001, min(20, end - time.monotonic())))
             chunk = slow.recv(1 << 16)
             if not chunk:
                 break
