@@ -45,13 +45,15 @@ struct dimcache {
  * written once per sweep, not once per name), so that an idle runner's
  * sweep (026_name_sweep.sql) looks for names no trip uses.
  */
+#define DIM_ADDED_CTE \
+	"a AS (UPDATE tripline.name_sweeps SET added = true " \
+	"WHERE NOT added AND EXISTS (SELECT FROM i)) "
 #define DIM_ADD_SQL(table) \
 	"WITH s AS (SELECT id FROM tripline." table " WHERE name = $1), " \
 	"i AS (INSERT INTO tripline." table " (name) SELECT $1 " \
 	"WHERE NOT EXISTS (SELECT FROM s) " \
 	"ON CONFLICT (name) DO NOTHING RETURNING id), " \
-	"a AS (UPDATE tripline.name_sweeps SET added = true " \
-	"WHERE NOT added AND EXISTS (SELECT FROM i)) " \
+	DIM_ADDED_CTE \
 	"SELECT id FROM s UNION ALL SELECT id FROM i"
 
 static const struct {
@@ -75,8 +77,7 @@ static const struct {
 	  "WHERE d.id = g) LIMIT 1), "
 	  "i AS (INSERT INTO tripline.datasources (id, name) "
 	  "SELECT g, $1 FROM f ON CONFLICT DO NOTHING RETURNING id), "
-	  "a AS (UPDATE tripline.name_sweeps SET added = true "
-	  "WHERE NOT added AND EXISTS (SELECT FROM i)) "
+	  DIM_ADDED_CTE
 	  "SELECT id FROM i "
 	  "UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT FROM f)" },
 };
