@@ -157,10 +157,14 @@ prepare_dirs() {
 	fi
 	TOKEN=${TRIPLINE_TOKEN:-$(cat "$VAR/token")}
 	if [ "$(id -u)" -eq 0 ]; then
-		# Not into pgdata: initdb made it as the run user, and a
-		# running server creates and deletes files there as chown walks
-		# it ("No such file or directory" failed a start of runners).
+		# Only what the run user does not own yet.  Not into pgdata:
+		# initdb made it as the run user, and a running server creates
+		# and deletes files there as chown walks it ("No such file or
+		# directory" failed a start of runners); so does a running
+		# program in the spool (uploads, the spool sweep), whose files
+		# are the run user's already.
 		find "$VAR" -path "$VAR/pgdata" -prune -o \
+		    \( ! -user "$RUN_USER" -o ! -group "$RUN_GROUP" \) \
 		    -exec chown "$RUN_USER:$RUN_GROUP" {} +
 		if ! as_user test -r "$ROOT/sql/migrations/001_core.sql" &&
 		    [ "${CI:-}" = true ]; then
