@@ -378,7 +378,16 @@
 	}
 
 	function rowFromJob(job) {
-		const r = rows.get(job.id) || makeRow(job);
+		const had = rows.get(job.id);
+
+		/*
+		 * A list fetched again on a reconnect may answer after the
+		 * stream's final event for a job: its older snapshot must not
+		 * take the row back (a duplicate's mark, its counts, its state).
+		 */
+		if (had && FINAL.has(had.job.state) && !FINAL.has(job.state))
+			return;
+		const r = had || makeRow(job);
 		Object.assign(r.job, job);
 		setText(r.cells.file, job.filename || '');
 		setState(r.st, job.state);
