@@ -233,17 +233,28 @@ out:
 }
 
 int
-dimcache_hold(struct dimcache *d, PGconn *load)
+dimcache_hold(struct dimcache *d, PGconn *load, char *why, size_t whysz)
 {
 	PGresult	*res;
 	int64_t		 epoch;
 	int		 i, rc = -1;
 
 	res = PQexec(load, DIM_HOLD_SQL);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-	    num_parse_i64(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
-	    0, INT64_MAX, &epoch) != 0)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		snprintf(why, whysz, "%s", PQerrorMessage(load));
 		goto out;
+	}
+	/* NULL when the one row of name_sweeps was deleted by hand. */
+	if (PQgetisnull(res, 0, 0)) {
+		snprintf(why, whysz, "tripline.name_sweeps has no row");
+		goto out;
+	}
+	if (num_parse_i64(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
+	    0, INT64_MAX, &epoch) != 0) {
+		snprintf(why, whysz, "sweep epoch '%s' is no count",
+		    PQgetvalue(res, 0, 0));
+		goto out;
+	}
 	if (epoch != d->epoch) {
 		/* A sweep removed names: an id kept may be gone, or given again. */
 		for (i = 0; i < DIM__MAX; i++)

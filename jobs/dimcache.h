@@ -47,9 +47,9 @@ void	dimcache_free(struct dimcache *);
  * In the load transaction on load, before its first name: wait for a
  * sweep under way and keep the next out until that transaction ends.
  * Forgets every id kept when a sweep removed names since.  0, or -1 on
- * trouble (the load cannot go on).
+ * trouble (the load cannot go on), said in why.
  */
-int	dimcache_hold(struct dimcache *, PGconn *load);
+int	dimcache_hold(struct dimcache *, PGconn *load, char *why, size_t whysz);
 
 /*
  * Autocommit on c: remove the names no loaded trip uses, when no load

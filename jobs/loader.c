@@ -351,7 +351,7 @@ loader_begin(struct loader *l)
 {
 	PGconn		*c = l->env->work;
 	PGresult	*res;
-	char		 sql[TRIPS_COPY_SQL];
+	char		 sql[TRIPS_COPY_SQL], why[256];
 	int		 rc = 0;
 
 	l->tc = l->part == NULL ? l->env->trips : c;
@@ -359,9 +359,8 @@ loader_begin(struct loader *l)
 		return loader_stop(l, LOADER_ERROR, "could not start: %s",
 		    PQerrorMessage(c));
 	/* Before any name: no sweep may remove one until this load ends. */
-	if (dimcache_hold(l->env->dims, c) != 0)
-		return loader_stop(l, LOADER_ERROR, "could not start: %s",
-		    PQerrorMessage(c));
+	if (dimcache_hold(l->env->dims, c, why, sizeof(why)) != 0)
+		return loader_stop(l, LOADER_ERROR, "could not start: %s", why);
 	if (l->tc != c) {
 		if (runner_db_command(l->tc, "BEGIN") != 0)
 			return loader_stop(l, LOADER_ERROR, "could not start: "

@@ -248,3 +248,20 @@ def test_a_load_waits_for_a_sweep_under_way(stack):
             sweep.quit()
     j = tr.wait_state(stack, job_id)
     assert j["state"] == "succeeded" and j["rows_loaded"] == 3, j
+
+
+def test_a_load_without_the_sweep_row_says_why(stack):
+    """The one row of name_sweeps deleted by hand: names_hold() answers
+    NULL, and the job fails naming the table (it said "could not start: "
+    and nothing, libpq having no error to give)."""
+    epoch = stack.scalar("SELECT epoch FROM tripline.name_sweeps")
+    try:
+        stack.psql("DELETE FROM tripline.name_sweeps")
+        j = stack.load(rows(b"Prague", b"funny_car", tag=uuid.uuid4().hex.encode()))
+        assert j["state"] == "failed" and \
+            j["error"] == "could not start: tripline.name_sweeps has no row", j
+    finally:
+        stack.psql("INSERT INTO tripline.name_sweeps (epoch, added) VALUES (%s, true) "
+                   "ON CONFLICT DO NOTHING" % epoch)
+    j = stack.load(rows(b"Prague", b"funny_car", tag=uuid.uuid4().hex.encode()))
+    assert j["state"] == "succeeded" and j["rows_loaded"] == 3, j
