@@ -15,8 +15,10 @@
 #include "log.h"
 #include "num.h"
 
+/* Cached: the name cannot get an id, for one of these reasons. */
+#define DIMCACHE_NO_ID	(-1)	/* every id is taken */
+#define DIMCACHE_CAPPED	(-2)	/* this load added max_new_names already */
 /* A power of two at least DIMCACHE_MAX / 0.7, so probes stay short. */
-#define DIMCACHE_NO_ID	(-1)	/* cached: the name cannot get an id */
 #define DIMCACHE_SLOTS	(1u << 18)
 
 struct dimslot {
@@ -38,6 +40,9 @@ struct dimcache {
 	PGconn			*conn;
 	struct dimmap		 map[DIM__MAX];
 	int64_t			 epoch;	/* name_sweeps.epoch of the ids kept */
+	/* This load's: names it added, and whether one was refused so. */
+	int			 added[DIM__MAX];
+	int			 capped[DIM__MAX];
 };
 
 /*
@@ -48,17 +53,21 @@ struct dimcache {
 #define DIM_ADDED_CTE \
 	"a AS (UPDATE tripline.name_sweeps SET added = true " \
 	"WHERE NOT added AND EXISTS (SELECT FROM i)) "
+/* $1 name -> id and whether this statement added it, or no row. */
 #define DIM_ADD_SQL(table) \
 	"WITH s AS (SELECT id FROM tripline." table " WHERE name = $1), " \
 	"i AS (INSERT INTO tripline." table " (name) SELECT $1 " \
 	"WHERE NOT EXISTS (SELECT FROM s) " \
 	"ON CONFLICT (name) DO NOTHING RETURNING id), " \
 	DIM_ADDED_CTE \
-	"SELECT id FROM s UNION ALL SELECT id FROM i"
+	"SELECT id, false FROM s UNION ALL SELECT id, true FROM i"
+#define DIM_FIND_SQL(table) \
+	"SELECT id, false FROM tripline." table " WHERE name = $1"
 
 static const struct {
 	const char	*what;		/* for reasons: "region" */
-	const char	*sql;		/* $1 name -> id, or no row */
+	const char	*sql;		/* DIM_ADD_SQL */
+	const char	*find;		/* once this load may add no more */
 	/*
 	 * Once the identity is used up: $1 name -> the lowest id a sweep
 	 * freed, or no row (none free, or taken at the same moment by
@@ -69,17 +78,19 @@ static const struct {
 } dims[DIM__MAX] = {
 	{ "region",	/* DIM_REGION */
 	  DIM_ADD_SQL("regions"),
+	  DIM_FIND_SQL("regions"),
 	  NULL },
 	{ "datasource",	/* DIM_DATASOURCE */
 	  DIM_ADD_SQL("datasources"),
+	  DIM_FIND_SQL("datasources"),
 	  "WITH f AS (SELECT g FROM generate_series(1, 32767) g "
 	  "WHERE NOT EXISTS (SELECT FROM tripline.datasources d "
 	  "WHERE d.id = g) LIMIT 1), "
 	  "i AS (INSERT INTO tripline.datasources (id, name) "
 	  "SELECT g, $1 FROM f ON CONFLICT DO NOTHING RETURNING id), "
 	  DIM_ADDED_CTE
-	  "SELECT id FROM i "
-	  "UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT FROM f)" },
+	  "SELECT id, true FROM i "
+	  "UNION ALL SELECT NULL, NULL WHERE NOT EXISTS (SELECT FROM f)" },
 };
 
 /* In the load transaction: the names lock, shared, and the epoch. */
@@ -165,8 +176,10 @@ dimcache_full(const PGresult *res)
  * between our SELECT and INSERT, ON CONFLICT DO NOTHING returns no row,
  * and the next try finds the committed name.  Reusing ids, every runner
  * picks the same lowest free id, so each runner that took it first costs
- * one more try.  Returns 1 with *id, 0 when the name cannot get an id
- * (reason set), -1 on trouble.
+ * one more try.  Once this load added max_new_names names, only finds
+ * (a file of 32,767 new names would otherwise take every datasource id
+ * for good).  Returns 1 with *id, 0 when the name cannot get an id (*id
+ * is DIMCACHE_NO_ID or DIMCACHE_CAPPED, reason set), -1 on trouble.
  */
 #define DIMCACHE_TRIES	8
 
@@ -178,7 +191,8 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 	const int	 lens[1] = { (int)len };
 	const int	 fmts[1] = { 1 };	/* binary: no NUL needed */
 	PGresult	*res = NULL;
-	int		 try, rc = -1;
+	int		 try, rc = -1, cap = d->cfg->max_new_names;
+	const char	*sql;
 
 	if (d->conn != NULL && PQstatus(d->conn) != CONNECTION_OK) {
 		PQfinish(d->conn);
@@ -189,10 +203,10 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 		snprintf(reason, reasonsz, "could not connect to the database");
 		return -1;
 	}
+	sql = cap > 0 && d->added[k] >= cap ? dims[k].find : dims[k].sql;
 	for (try = 0; try < DIMCACHE_TRIES; try++) {
 		/* text parameters sent in binary format are the raw bytes */
-		res = PQexecParams(d->conn, dims[k].sql, 1, NULL, vals, lens,
-		    fmts, 0);
+		res = PQexecParams(d->conn, sql, 1, NULL, vals, lens, fmts, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK &&
 		    dimcache_full(res) && dims[k].reuse != NULL) {
 			PQclear(res);
@@ -203,6 +217,7 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 			if (dimcache_full(res)) {
 				snprintf(reason, reasonsz, "too many %ss",
 				    dims[k].what);
+				*id = DIMCACHE_NO_ID;
 				rc = 0;
 			} else {
 				snprintf(reason, reasonsz,
@@ -215,12 +230,23 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 		if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0)) {
 			/* reuse: no id is free */
 			snprintf(reason, reasonsz, "too many %ss", dims[k].what);
+			*id = DIMCACHE_NO_ID;
 			rc = 0;
 			goto out;
 		}
 		if (PQntuples(res) == 1) {
 			*id = atoi(PQgetvalue(res, 0, 0));
+			if (PQgetvalue(res, 0, 1)[0] == 't')
+				d->added[k]++;
 			rc = 1;
+			goto out;
+		}
+		if (sql == dims[k].find) {
+			snprintf(reason, reasonsz, "too many new %ss in one "
+			    "file (at most %d)", dims[k].what, cap);
+			*id = DIMCACHE_CAPPED;
+			d->capped[k] = 1;
+			rc = 0;
 			goto out;
 		}
 		PQclear(res);
@@ -255,12 +281,18 @@ dimcache_hold(struct dimcache *d, PGconn *load, char *why, size_t whysz)
 		    PQgetvalue(res, 0, 0));
 		goto out;
 	}
-	if (epoch != d->epoch) {
-		/* A sweep removed names: an id kept may be gone, or given again. */
-		for (i = 0; i < DIM__MAX; i++)
+	for (i = 0; i < DIM__MAX; i++) {
+		/*
+		 * A sweep removed names: an id kept may be gone, or given
+		 * again.  A name refused for the last load's cap may come in
+		 * this one.
+		 */
+		if (epoch != d->epoch || d->capped[i])
 			dimmap_clear(&d->map[i]);
-		d->epoch = epoch;
+		d->added[i] = 0;
+		d->capped[i] = 0;
 	}
+	d->epoch = epoch;
 	rc = 0;
 out:
 	PQclear(res);
@@ -307,15 +339,13 @@ dimcache_id(struct dimcache *d, enum dim k, const char *name, size_t len,
 	if ((r = dimcache_fetch(d, k, name, len, id, reason, reasonsz)) < 0)
 		return DIMCACHE_ERROR;
 	/* A name without an id is cached too: one round trip, not one a row. */
-	if (r == 0)
-		*id = DIMCACHE_NO_ID;
 	if (m->count >= DIMCACHE_MAX) {
 		dimmap_clear(m);
 		i = h & (DIMCACHE_SLOTS - 1);
 	}
 	s = &m->slot[i];
 	if ((s->name = malloc(len)) == NULL)	/* not cached, still correct */
-		return *id == DIMCACHE_NO_ID ? DIMCACHE_REJECT : DIMCACHE_OK;
+		return r == 0 ? DIMCACHE_REJECT : DIMCACHE_OK;
 	memcpy(s->name, name, len);
 	s->hash = h;
 	s->len = len;
@@ -324,6 +354,11 @@ dimcache_id(struct dimcache *d, enum dim k, const char *name, size_t len,
 found:
 	if (s->id == DIMCACHE_NO_ID) {
 		snprintf(reason, reasonsz, "too many %ss", dims[k].what);
+		return DIMCACHE_REJECT;
+	}
+	if (s->id == DIMCACHE_CAPPED) {
+		snprintf(reason, reasonsz, "too many new %ss in one file "
+		    "(at most %d)", dims[k].what, d->cfg->max_new_names);
 		return DIMCACHE_REJECT;
 	}
 	m->last = s;

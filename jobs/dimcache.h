@@ -11,9 +11,12 @@
  * database refuses anything else.  The map holds at most DIMCACHE_MAX names per
  * dimension; when it is full it is emptied and refills on demand, so
  * memory stays flat and a file with millions of distinct names still
- * loads (slowly: one round trip per name).  datasources.id is a smallint:
- * once the identity is used up, a new name gets the lowest id a sweep
- * freed, and when none is free its rows are rejected.
+ * loads (slowly: one round trip per name) when the cap allows it.
+ * datasources.id is a smallint: once the identity is used up, a new name
+ * gets the lowest id a sweep freed, and when none is free its rows are
+ * rejected.  So that one file cannot use up every id, a load adds at most
+ * TRIPLINE_MAX_NEW_NAMES new names of each dimension (a part of a split
+ * file is a load); the rows of further new names are rejected.
  */
 #ifndef TRIPLINE_DIMCACHE_H
 #define TRIPLINE_DIMCACHE_H

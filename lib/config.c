@@ -19,6 +19,7 @@ enum config_int {
 	CONFIG_RIM_COMPACT,
 	CONFIG_RIM_LAG,
 	CONFIG_SPOOL_KEEP_FAILED,
+	CONFIG_MAX_NEW_NAMES,
 	CONFIG__MAX
 };
 
@@ -51,6 +52,11 @@ static const struct {
 	 * the seconds stay an SQL integer.
 	 */
 	{ "TRIPLINE_SPOOL_KEEP_FAILED", 604800, 0, 86400 * 3650 },
+	/*
+	 * CONFIG_MAX_NEW_NAMES: jobs/dimcache.h, 0 = no cap; at most the
+	 * datasource ids there are (smallint).
+	 */
+	{ "TRIPLINE_MAX_NEW_NAMES", 1000, 0, 32767 },
 };
 
 static const char *
@@ -98,5 +104,6 @@ config_load(struct config *cfg, const char *role_default)
 	cfg->rim_compact = (int)v[CONFIG_RIM_COMPACT];
 	cfg->rim_lag = (int)v[CONFIG_RIM_LAG];
 	cfg->spool_keep_failed = (int)v[CONFIG_SPOOL_KEEP_FAILED];
+	cfg->max_new_names = (int)v[CONFIG_MAX_NEW_NAMES];
 	return 0;
 }

@@ -37,6 +37,9 @@ struct config {
 	int		 spool_keep_failed; /* TRIPLINE_SPOOL_KEEP_FAILED:
 					   seconds the runner keeps a failed
 					   upload's spool file; 0: none */
+	int		 max_new_names;	/* TRIPLINE_MAX_NEW_NAMES: new region
+					   or datasource names one load may
+					   add, each; 0: no cap */
 };
 
 /*

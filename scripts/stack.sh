@@ -21,6 +21,9 @@
 #   TRIPLINE_SPOOL_KEEP_FAILED seconds an idle runner keeps a failed upload's
 #                       spool file before removing it (a succeeded or
 #                       cancelled one goes at once); 0 = none [604800]
+#   TRIPLINE_MAX_NEW_NAMES new region names, and new datasource names, one
+#                       load may add; the rows of more are rejected;
+#                       0 = no cap [1000]
 #   TRIPLINE_SPLIT_BYTES a file larger than this is loaded in parts of about
 #                       this size, by every runner at once; 0 = never [0]
 #   TRIPLINE_THREADS    FastCGI worker threads, at most 63 [8]
@@ -125,6 +128,7 @@ prog_env() {
 	    TRIPLINE_RIM_COMPACT="${TRIPLINE_RIM_COMPACT:-2}" \
 	    TRIPLINE_RIM_LAG="${TRIPLINE_RIM_LAG:-600}" \
 	    TRIPLINE_SPOOL_KEEP_FAILED="${TRIPLINE_SPOOL_KEEP_FAILED:-604800}" \
+	    TRIPLINE_MAX_NEW_NAMES="${TRIPLINE_MAX_NEW_NAMES:-1000}" \
 	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path=$VAR/log/asan}" \
 	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
 }

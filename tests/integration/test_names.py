@@ -265,3 +265,50 @@ def test_a_load_without_the_sweep_row_says_why(stack):
                    "ON CONFLICT DO NOTHING" % epoch)
     j = stack.load(rows(b"Prague", b"funny_car", tag=uuid.uuid4().hex.encode()))
     assert j["state"] == "succeeded" and j["rows_loaded"] == 3, j
+
+
+def test_new_names_capped_per_load(stack):
+    """TRIPLINE_MAX_NEW_NAMES: one load adds at most so many new region
+    names, and so many datasource names; the rows of further new names are
+    rejected with their line, the other rows load.  A name refused in one
+    file is added by the next.  Without the cap, one file of 32,767 new
+    datasource names takes every id for good (docs/security.md, gap 3)."""
+    tag = uuid.uuid4().hex[:6]
+    regions = [("R%s%d" % (tag, i)).encode() for i in range(5)]
+    sources = [("d%s%d" % (tag, i)).encode() for i in range(5)]
+    body = tr.HEADER + b"\n"
+    for r in regions:                   # lines 2..6
+        body += tr.GOOD.replace(b"Prague", r) + b"\n"
+    for d in sources:                   # lines 7..11
+        body += tr.GOOD.replace(b"funny_car", d) + b"\n"
+    body += tr.GOOD.replace(b"Prague", regions[4]) + b"\n"      # line 12
+    body += tr.GOOD.replace(b"funny_car", sources[1]) + b"\n"   # line 13
+    # tr.GOOD's names are known before the cap, also on a stack of its own.
+    j = stack.load(rows(b"Prague", b"funny_car", tag=tag.encode()))
+    assert j["state"] == "succeeded", j
+    stack.stop_runners()
+    stack.env["TRIPLINE_MAX_NEW_NAMES"] = "3"
+    try:
+        stack.start_runners(1)
+        j = stack.load(body)
+        assert j["state"] == "succeeded" and j["rows_loaded"] == 7 and \
+            j["rows_rejected"] == 5, j
+        r = stack.http("GET", "/api/jobs/%d/rejects?limit=100" % j["id"])
+        got = [(x["line"], x["reason"]) for x in r.json()["rejects"]]
+        region, source = ("too many new %ss in one file (at most 3)" % k
+                          for k in ("region", "datasource"))
+        assert got == [(5, region), (6, region), (10, source), (11, source),
+                       (12, region)], got
+        assert not known(stack, "regions", regions[3])
+        assert not known(stack, "datasources", sources[4])
+
+        # The next load has a cap of its own: the names refused above load.
+        again = tr.HEADER + b"\n" + tr.GOOD.replace(b"Prague", regions[3]) + b"\n" + \
+            tr.GOOD.replace(b"funny_car", sources[4]) + b"\n"
+        j = stack.load(again)
+        assert j["rows_loaded"] == 2, j
+        assert known(stack, "regions", regions[3]) and known(stack, "datasources", sources[4])
+    finally:
+        stack.stop_runners()
+        del stack.env["TRIPLINE_MAX_NEW_NAMES"]
+        stack.start_runners(1)
