@@ -423,9 +423,12 @@ row_json(const PGresult *res, int row)
 	return o;
 }
 
-/* Answer with the report's one row as the object. */
+/*
+ * Answer with the report's one row as the object, and a "hint" when hint
+ * is not NULL.
+ */
 static void
-reply_row(struct http_req *req, const PGresult *res)
+reply_row(struct http_req *req, const PGresult *res, const char *hint)
 {
 	struct json_object *o;
 
@@ -436,8 +439,68 @@ reply_row(struct http_req *req, const PGresult *res)
 		return;
 	}
 	o = row_json(res, 0);
+	if (hint != NULL)
+		json_object_object_add(o, "hint",
+		    json_object_new_string(hint));
 	http_json(req, 200, o);
 	json_object_put(o);
+}
+
+/* The one row's total_trips, or -1. */
+static long long
+weekly_total(const PGresult *res)
+{
+	int	 col = PQfnumber(res, "total_trips");
+	int64_t	 n;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    col < 0 || PQgetisnull(res, 0, col) ||
+	    num_parse_i64(PQgetvalue(res, 0, col),
+	    (size_t)PQgetlength(res, 0, col), 0, INT64_MAX, &n) != 0)
+		return -1;
+	return (long long)n;
+}
+
+/*
+ * A box that holds no trip may have been given lat,lon: the order of
+ * most map sites and of EPSG:4326's axes, where OGC API - Features
+ * (part 1, 7.15.3, "Parameter bbox") and this API take lon,lat.  When the
+ * box read the other way round is one and holds trips (their origins, in
+ * the same span), say so in hint.  Nothing is answered here: on any
+ * trouble there is simply no hint.
+ */
+static void
+weekly_swap_hint(struct http_req *req, const char *const *values,
+    char *hint, size_t hintsz)
+{
+	const char	*swapped[REPORT_MAX_PARAMS];
+	PGresult	*res;
+	double		 lon[2];
+	long long	 n;
+	int		 i;
+
+	hint[0] = '\0';
+	for (i = 0; i < 2; i++)
+		if (num_parse_double(values[i == 0 ? P_MINLON : P_MAXLON],
+		    strlen(values[i == 0 ? P_MINLON : P_MAXLON]), &lon[i]) != 0 ||
+		    lon[i] < -90 || lon[i] > 90)
+			return;			/* no latitude */
+	memcpy(swapped, values, sizeof(swapped));
+	swapped[P_MINLON] = values[P_MINLAT];
+	swapped[P_MINLAT] = values[P_MINLON];
+	swapped[P_MAXLON] = values[P_MAXLAT];
+	swapped[P_MAXLAT] = values[P_MAXLON];
+	swapped[P_MATCH] = NULL;		/* origin: from aggregates */
+	if ((res = PQexecParams(*req->conn, report_sql[REPORT_WEEKLY],
+	    P_TO + 1, NULL, swapped, NULL, NULL, 0)) == NULL)
+		return;
+	if ((n = weekly_total(res)) > 0)
+		snprintf(hint, hintsz, "no trip in this box; read as lat,lon "
+		    "it holds %lld (their origins): bbox is minLon,minLat,"
+		    "maxLon,maxLat, try bbox=%s,%s,%s,%s", n,
+		    swapped[P_MINLON], swapped[P_MINLAT], swapped[P_MAXLON],
+		    swapped[P_MAXLAT]);
+	PQclear(res);
 }
 
 /* Parse the query against a table, answering 400 on failure. */
@@ -462,7 +525,7 @@ h_reports_weekly(struct http_req *req)
 {
 	struct query_values	 qv;
 	const char		*values[REPORT_MAX_PARAMS] = { NULL };
-	char			 num[4][REPORT_NUM_SIZE];
+	char			 num[4][REPORT_NUM_SIZE], hint[256];
 	PGresult		*res;
 	int			 k;
 
@@ -501,7 +564,10 @@ h_reports_weekly(struct http_req *req)
 	}
 	if ((res = report_run(req, REPORT_WEEKLY, values)) == NULL)
 		return;
-	reply_row(req, res);
+	hint[0] = '\0';
+	if (values[P_MINLON] != NULL && weekly_total(res) == 0)
+		weekly_swap_hint(req, values, hint, sizeof(hint));
+	reply_row(req, res, hint[0] != '\0' ? hint : NULL);
 	PQclear(res);
 }
 
@@ -615,7 +681,7 @@ h_reports_latest(struct http_req *req)
 	}
 	if ((res = report_run(req, REPORT_LATEST, values)) == NULL)
 		return;
-	reply_row(req, res);
+	reply_row(req, res, NULL);
 	PQclear(res);
 }
 

@@ -940,6 +940,26 @@ def test_weekly_average_http(stack):
     assert api["area"] == {"bbox": [float(lon), float(lat), float(lon), float(lat)]}
 
 
+def test_weekly_average_box_given_lat_lon(stack):
+    """A box given lat,lon holds no trip: the answer stays 200 and exact
+    (zeros), with a hint naming the box the other way round when that one
+    holds trips.  No hint for a box with trips, for one whose swap holds
+    none either, nor for one whose longitudes are no latitudes."""
+    stack = loaded(stack)
+    path = "/api/reports/weekly-average?bbox="
+    want = get(stack, path + "14.3,49.9,14.7,50.2")["total_trips"]
+    assert want > 0
+    got = get(stack, path + "49.9,14.3,50.2,14.7&match=destination&from=2018-01-01")
+    assert got["total_trips"] == 0 and all(w["trips"] == 0 for w in got["weeks"]), got
+    assert got["hint"] == ("no trip in this box; read as lat,lon it holds %d (their "
+                           "origins): bbox is minLon,minLat,maxLon,maxLat, try "
+                           "bbox=14.3,49.9,14.7,50.2" % want), got
+    assert "hint" not in get(stack, path + "14.3,49.9,14.7,50.2")
+    assert "hint" not in get(stack, path + "1,2,3,4")
+    empty = get(stack, path + "-170,10,-100,20")
+    assert empty["total_trips"] == 0 and "hint" not in empty, empty
+
+
 # -- trip groups -----------------------------------------------------------------
 
 def groups_brute(stack, where, mt, lim, having="true"):
