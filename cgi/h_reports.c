@@ -462,19 +462,38 @@ weekly_total(const PGresult *res)
 }
 
 /*
+ * The trips whose origins lie in the box of values (weekly's layout,
+ * match left out: from the aggregates, fast), or -1 on any trouble.
+ * Nothing is answered here.
+ */
+static long long
+weekly_origins(struct http_req *req, const char *const *values)
+{
+	const char	*v[REPORT_MAX_PARAMS];
+	PGresult	*res;
+	long long	 n;
+
+	memcpy(v, values, sizeof(v));
+	v[P_MATCH] = NULL;
+	res = PQexecParams(*req->conn, report_sql[REPORT_WEEKLY], P_TO + 1,
+	    NULL, v, NULL, NULL, 0);
+	n = weekly_total(res);
+	PQclear(res);
+	return n;
+}
+
+/*
  * A box that holds no trip may have been given lat,lon: the order of
  * most map sites and of EPSG:4326's axes, where OGC API - Features
  * (part 1, 7.15.3, "Parameter bbox") and this API take lon,lat.  When the
  * box read the other way round is one and holds trips (their origins, in
- * the same span), say so in hint.  Nothing is answered here: on any
- * trouble there is simply no hint.
+ * the same span), say so in hint, else leave it "".
  */
 static void
-weekly_swap_hint(struct http_req *req, const char *const *values,
-    char *hint, size_t hintsz)
+box_swap_hint(struct http_req *req, const char *const *values, char *hint,
+    size_t hintsz)
 {
 	const char	*swapped[REPORT_MAX_PARAMS];
-	PGresult	*res;
 	double		 lon[2];
 	long long	 n;
 	int		 i;
@@ -490,17 +509,12 @@ weekly_swap_hint(struct http_req *req, const char *const *values,
 	swapped[P_MINLAT] = values[P_MINLON];
 	swapped[P_MAXLON] = values[P_MAXLAT];
 	swapped[P_MAXLAT] = values[P_MAXLON];
-	swapped[P_MATCH] = NULL;		/* origin: from aggregates */
-	if ((res = PQexecParams(*req->conn, report_sql[REPORT_WEEKLY],
-	    P_TO + 1, NULL, swapped, NULL, NULL, 0)) == NULL)
-		return;
-	if ((n = weekly_total(res)) > 0)
+	if ((n = weekly_origins(req, swapped)) > 0)
 		snprintf(hint, hintsz, "no trip in this box; read as lat,lon "
 		    "it holds %lld (their origins): bbox is minLon,minLat,"
 		    "maxLon,maxLat, try bbox=%s,%s,%s,%s", n,
 		    swapped[P_MINLON], swapped[P_MINLAT], swapped[P_MAXLON],
 		    swapped[P_MAXLAT]);
-	PQclear(res);
 }
 
 /* Parse the query against a table, answering 400 on failure. */
@@ -566,7 +580,7 @@ h_reports_weekly(struct http_req *req)
 		return;
 	hint[0] = '\0';
 	if (values[P_MINLON] != NULL && weekly_total(res) == 0)
-		weekly_swap_hint(req, values, hint, sizeof(hint));
+		box_swap_hint(req, values, hint, sizeof(hint));
 	reply_row(req, res, hint[0] != '\0' ? hint : NULL);
 	PQclear(res);
 }
@@ -610,7 +624,9 @@ h_reports_groups(struct http_req *req)
 	struct query_values	 qv;
 	struct json_object	*body, *list;
 	const char		*values[REPORT_MAX_PARAMS] = { NULL };
+	const char		*box[REPORT_MAX_PARAMS] = { NULL };
 	char			 num[4][REPORT_NUM_SIZE], mt[24], lim[24];
+	char			 hint[256] = "";
 	const char		*s;
 	PGresult		*res;
 	size_t			 len;
@@ -637,6 +653,13 @@ h_reports_groups(struct http_req *req)
 	}
 	if ((res = report_run(req, REPORT_GROUPS, values)) == NULL)
 		return;
+	/* No group, and not for min_trips: no trip in the box at all. */
+	if (values[P_MINLON] != NULL && PQntuples(res) == 0) {
+		for (i = P_MINLON; i <= P_MAXLAT; i++)
+			box[i] = values[i];
+		if (weekly_origins(req, box) == 0)
+			box_swap_hint(req, box, hint, sizeof(hint));
+	}
 	body = json_object_new_object();
 	list = json_object_new_array();
 	if (fmt == FORMAT_GEOJSON) {
@@ -645,6 +668,10 @@ h_reports_groups(struct http_req *req)
 		for (i = 0; i < PQntuples(res); i++)
 			json_object_array_add(list, group_feature(res, i));
 		json_object_object_add(body, "features", list);
+		/* A foreign member (RFC 7946 section 6.1). */
+		if (hint[0] != '\0')
+			json_object_object_add(body, "hint",
+			    json_object_new_string(hint));
 		/* RFC 7946 section 12: application/geo+json. */
 		s = json_object_to_json_string_length(body,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
@@ -658,6 +685,9 @@ h_reports_groups(struct http_req *req)
 		json_object_object_add(body, "groups", list);
 		json_object_object_add(body, "count",
 		    json_object_new_int(PQntuples(res)));
+		if (hint[0] != '\0')
+			json_object_object_add(body, "hint",
+			    json_object_new_string(hint));
 		http_json(req, 200, body);
 	}
 	json_object_put(body);

@@ -959,6 +959,18 @@ def test_weekly_average_box_given_lat_lon(stack):
     empty = get(stack, path + "-170,10,-100,20")
     assert empty["total_trips"] == 0 and "hint" not in empty, empty
 
+    # The trip groups likewise, in both formats; no hint when the groups
+    # are none for min_trips while the box holds trips.
+    groups = "/api/reports/trip-groups?bbox="
+    for fmt, key in (("json", "groups"), ("geojson", "features")):
+        got = get(stack, groups + "49.9,14.3,50.2,14.7&format=" + fmt)
+        assert got[key] == [] and got["hint"].endswith(
+            "try bbox=14.3,49.9,14.7,50.2"), got
+    got = get(stack, groups + "14.3,49.9,14.7,50.2&min_trips=1000000000")
+    assert got["groups"] == [] and "hint" not in got, got
+    got = get(stack, groups + "1,2,3,4")
+    assert got["groups"] == [] and "hint" not in got, got
+
 
 # -- trip groups -----------------------------------------------------------------
 
