@@ -49,6 +49,64 @@ top_members(const char *buf, size_t len)
 	return n;
 }
 
+/* The value of the 4 hex digits at s, or -1. */
+static long
+hex4(const char *s)
+{
+	long	 v = 0;
+	int	 i, d;
+
+	for (i = 0; i < 4; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			d = s[i] - 'A' + 10;
+		else
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * The first \u escape of buf, a text json-c parsed as valid JSON, that
+ * names half a surrogate pair without the other half (RFC 8259 section
+ * 7: a character outside the BMP is a high then a low escape).  json-c
+ * makes such a half U+FFFD, so "\ud800.csv" would name another file,
+ * "\xef\xbf\xbd.csv"; RFC 8259 section 8.2 leaves the behaviour open,
+ * here it is refused.  Returns its offset (the backslash), or len.
+ */
+static size_t
+lone_surrogate(const char *buf, size_t len)
+{
+	size_t	 i;
+	long	 v, w;
+
+	/* Valid JSON: a backslash is always an escape inside a string. */
+	for (i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] != 'u' || len - i < 6) {
+			i++;
+			continue;
+		}
+		v = hex4(buf + i + 2);
+		if (v >= 0xDC00 && v <= 0xDFFF)
+			return i;
+		if (v >= 0xD800 && v <= 0xDBFF) {
+			if (len - i < 12 || buf[i + 6] != '\\' ||
+			    buf[i + 7] != 'u' || (w = hex4(buf + i + 8)) <
+			    0xDC00 || w > 0xDFFF)
+				return i;
+			i += 6;
+		}
+		i += 5;
+	}
+	return len;
+}
+
 int
 inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
     const char **path, size_t *plen, char *err, size_t errsz, char *param,
@@ -83,6 +141,11 @@ inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
 			    "value");
 			goto out;
 		}
+	if ((end = lone_surrogate(buf, len)) < len) {
+		snprintf(err, errsz, "invalid json: unpaired surrogate "
+		    "\"%.6s\"", buf + end);
+		goto out;
+	}
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errsz, "the body must be a json object "
 		    "{\"path\": \"name.csv\"}");

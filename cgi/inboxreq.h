@@ -13,8 +13,9 @@ struct json_object;
 #define INBOXREQ_DEPTH	3	/* {"path": "..."} needs 2 */
 
 /*
- * Parse strictly (RFC 8259, valid UTF-8, nothing but white space after the
- * value) an object whose only member is the string "path".  Returns 0 with
+ * Parse strictly (RFC 8259, valid UTF-8, no \u escape of half a surrogate
+ * pair, nothing but white space after the value) an object whose only
+ * member is the string "path".  Returns 0 with
  * *obj (free with json_object_put) and *path, *plen pointing into it; or
  * -1 with a user-facing detail in err and, when one member is at fault,
  * its name in param and the short reason in *reason (else param is "").
