@@ -9,6 +9,11 @@
  *       directory (body at most 4 KiB; exactly that one member)
  *   anything else                       415 with Accept-Post
  *
+ * No content coding is undone here: a body with a Content-Encoding other
+ * than identity (a gzip-compressed file) is 415 with Accept-Encoding
+ * (RFC 9110 sections 8.4 and 15.5.16), not spooled as the compressed
+ * bytes for a job that fails on them.
+ *
  * Only raw bodies take a query parameter (filename); any other is 400.
  *
  * Uploads stream through in 64 KiB reads into the spool (see spool.h),
@@ -81,6 +86,12 @@ static const struct {
 	{ "application/json", BODY_JSON },
 };
 #define NBODY_TYPES	(sizeof(body_types) / sizeof(body_types[0]))
+
+/* The content codings a body may have (RFC 9110 section 8.4.1). */
+static const char *const body_codings[] = {
+	"identity",
+};
+#define NBODY_CODINGS	(sizeof(body_codings) / sizeof(body_codings[0]))
 
 /* The query parameters of each body kind. */
 enum { RAW_FILENAME, RAW__MAX };
@@ -476,6 +487,29 @@ accepted_types(char *list, size_t size)
 		    i > 0 ? ", " : "", body_types[i].type);
 }
 
+/*
+ * Whether the body has no content coding but identity; -1 after
+ * answering 415 with the codings taken.
+ */
+static int
+coding_taken(struct http_req *req)
+{
+	const char	*enc = http_param(req, "HTTP_CONTENT_ENCODING");
+	char		 q[SAFETEXT_QUOTE_SIZE];
+	size_t		 i;
+
+	if (enc == NULL || enc[0] == '\0')
+		return 0;
+	for (i = 0; i < NBODY_CODINGS; i++)
+		if (hdrparam_is(enc, strlen(enc), body_codings[i]))
+			return 0;
+	http_header(req, "Accept-Encoding", "%s", body_codings[0]);
+	safetext_quote(enc, strlen(enc), q, sizeof(q));
+	http_problem(req, 415, "unsupported content-encoding %s; send the "
+	    "body uncompressed", q);
+	return -1;
+}
+
 void
 h_upload_post(struct http_req *req)
 {
@@ -512,6 +546,8 @@ h_upload_post(struct http_req *req)
 		}
 		return;
 	}
+	if (coding_taken(req) != 0)
+		return;
 	if (query_parse(req->query, strlen(req->query), body_params[kind].table,
 	    body_params[kind].n, &qv, err, sizeof(err)) != 0) {
 		http_problem_query(req, &qv, err);

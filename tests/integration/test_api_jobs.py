@@ -6,6 +6,7 @@ paging, cancel, rejects, and NOTIFY at commit.
 Every upload is made unique (a random `tag` column, which the loader
 ignores), so no test meets another's content as a duplicate.
 """
+import gzip
 import hashlib
 import json
 import os
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import time
 import uuid
+import zlib
 
 import harness
 
@@ -301,6 +303,32 @@ def test_unsupported_media_type(stack):
     p = problem(r, 415)
     assert p["detail"] == "a content-type is required, one of: " + ACCEPT_POST, p
     assert r.headers["accept-post"] == ACCEPT_POST, r.headers
+
+
+def test_content_encoding_refused(stack):
+    """A compressed body is not decoded: 415 with Accept-Encoding (RFC
+    9110 sections 8.4 and 15.5.16), whatever the body kind, and no job
+    nor spool file; it used to be queued as the compressed bytes, a job
+    failing on "NUL bytes"."""
+    data = csv(2)
+    gz = gzip.compress(data)
+    ctype, body = multipart([(file_part(), gz)])
+    jobs = stack.scalar("SELECT count(*) FROM tripline.jobs")
+    for enc, kind, sent in (("gzip", "text/csv", gz), ("GZIP", ctype, body),
+                            ("identity, gzip", "application/octet-stream", gz),
+                            ("deflate", "application/json",
+                             zlib.compress(json.dumps({"path": "a.csv"}).encode())),
+                            ("br", "text/csv", data)):
+        r = post(stack, sent, kind, headers={"Content-Encoding": enc})
+        p = problem(r, 415)
+        assert p["detail"] == ('unsupported content-encoding "%s"; send the body '
+                               "uncompressed" % enc), p
+        assert r.headers.get("accept-encoding") == "identity", r.headers
+    assert stack.scalar("SELECT count(*) FROM tripline.jobs") == jobs
+    assert spool_temps(stack) == []
+    for enc in ("identity", "Identity"):
+        data = csv(2)
+        accepted(post(stack, data, "text/csv", headers={"Content-Encoding": enc}), data)
 
 
 # -- inbox -------------------------------------------------------------------
