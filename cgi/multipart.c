@@ -42,7 +42,8 @@ struct multipart {
 	char			 field[64];
 	char			 err[128];
 	size_t			 hlen;
-	char			 hdr[MULTIPART_HEADER_MAX];
+	/* The header lines, and the CR of the empty line after them. */
+	char			 hdr[MULTIPART_HEADER_MAX + 1];
 	char			 val[MULTIPART_HEADER_MAX];
 };
 
@@ -217,7 +218,12 @@ header_byte(struct multipart *mp, char c)
 			return headers_done(mp);
 		}
 	}
-	if (mp->hlen == sizeof(mp->hdr)) {
+	/*
+	 * The limit is on the header lines, CRLFs included: past it only
+	 * the CR of the empty line that ends them may come.
+	 */
+	if (mp->hlen >= MULTIPART_HEADER_MAX && !(c == '\r' &&
+	    mp->hdr[mp->hlen - 1] == '\n')) {
 		char msg[64];
 
 		snprintf(msg, sizeof(msg), "part headers longer than %d bytes",

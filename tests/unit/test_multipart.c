@@ -409,6 +409,51 @@ test_boundary_max(void)
 	    NULL, "71-byte boundary accepted");
 }
 
+/*
+ * Part headers of exactly MULTIPART_HEADER_MAX bytes (their lines with
+ * their CRLFs, the empty line after them not counted) parse, fed whole
+ * or byte by byte; one byte more is refused.  The empty line's CR used to
+ * count, so headers of exactly the limit were "longer than" it.
+ */
+static void
+test_header_max(void)
+{
+	static const char head[] = "--XyZ\r\n" CD_FILE "X-Pad: ";
+	static const char tail[] = "\r\n\r\nabc\r\n--XyZ--";
+	/* The header lines: CD_FILE, then "X-Pad: " pad CRLF. */
+	size_t		 fixed = sizeof(CD_FILE) - 1 + sizeof("X-Pad: ") - 1 + 2;
+	size_t		 extra, pad, len;
+	char		*body, err[256];
+	struct got	 g;
+	int		 mode;
+
+	for (extra = 0; extra < 2; extra++)
+	for (mode = 0; mode < 2; mode++) {
+		pad = MULTIPART_HEADER_MAX - fixed + extra;
+		len = sizeof(head) - 1 + pad + sizeof(tail) - 1;
+		if ((body = malloc(len)) == NULL)
+			abort();
+		memcpy(body, head, sizeof(head) - 1);
+		memset(body + sizeof(head) - 1, 'a', pad);
+		memcpy(body + sizeof(head) - 1 + pad, tail, sizeof(tail) - 1);
+		memset(&g, 0, sizeof(g));
+		if (extra == 0) {
+			UNIT_CHECK(run(body, len, mode, &g, err, sizeof(err)) ==
+			    MULTIPART_OK && g.begins == 1 && g.len == 3,
+			    "headers of %d bytes (mode %d): \"%s\"",
+			    MULTIPART_HEADER_MAX, mode, err);
+		} else {
+			UNIT_CHECK(run(body, len, mode, &g, err, sizeof(err)) ==
+			    MULTIPART_ERROR && strstr(err, "part headers "
+			    "longer than 8192 bytes") != NULL,
+			    "headers of %d bytes (mode %d): \"%s\"",
+			    MULTIPART_HEADER_MAX + 1, mode, err);
+		}
+		free(g.data);
+		free(body);
+	}
+}
+
 static const struct {
 	const char	*ctype;
 	const char	*boundary;	/* NULL: refused */
@@ -630,6 +675,7 @@ main(void)
 	test_large();
 	test_stop();
 	test_boundary_max();
+	test_header_max();
 	test_boundary();
 	test_hdrparam();
 	test_filename();
