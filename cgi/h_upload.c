@@ -9,6 +9,9 @@
  *       directory (body at most 4 KiB; exactly that one member)
  *   anything else                       415 with Accept-Post
  *
+ * A text/csv body declaring a charset other than UTF-8 (or US-ASCII) is
+ * 415: the loader reads UTF-8 only.
+ *
  * No content coding is undone here: a body with a Content-Encoding other
  * than identity (a gzip-compressed file) is 415 with Accept-Encoding
  * (RFC 9110 sections 8.4 and 15.5.16), not spooled as the compressed
@@ -42,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -79,13 +83,27 @@ enum body_kind {
 static const struct {
 	const char	*type;
 	enum body_kind	 kind;
+	int		 text;		/* its charset parameter is checked */
 } body_types[] = {
-	{ "multipart/form-data", BODY_MULTIPART },
-	{ "text/csv", BODY_RAW },		/* RFC 4180 */
-	{ "application/octet-stream", BODY_RAW },
-	{ "application/json", BODY_JSON },
+	{ "multipart/form-data", BODY_MULTIPART, 0 },
+	{ "text/csv", BODY_RAW, 1 },		/* RFC 4180, RFC 7111 */
+	{ "application/octet-stream", BODY_RAW, 0 },
+	{ "application/json", BODY_JSON, 0 },
 };
 #define NBODY_TYPES	(sizeof(body_types) / sizeof(body_types[0]))
+
+/*
+ * The charsets a text body may declare: the loader reads UTF-8 (US-ASCII
+ * is a part of it).  Another one is 415 before the file is taken, not a
+ * job whose rows are all "not valid UTF-8".
+ */
+static const char *const body_charsets[] = {
+	"utf-8",
+	"utf8",		/* not IANA's, but sent */
+	"us-ascii",
+	"ascii",
+};
+#define NBODY_CHARSETS	(sizeof(body_charsets) / sizeof(body_charsets[0]))
 
 /* The content codings a body may have (RFC 9110 section 8.4.1). */
 static const char *const body_codings[] = {
@@ -488,6 +506,29 @@ accepted_types(char *list, size_t size)
 }
 
 /*
+ * Whether a text type's charset parameter, when there is one, names a
+ * charset the loader reads; -1 after answering 415.
+ */
+static int
+charset_taken(struct http_req *req, const char *ctype)
+{
+	char	 cs[256], q[SAFETEXT_QUOTE_SIZE];
+	size_t	 i, n;
+
+	if (hdrparam_get(ctype, strlen(ctype), "charset", 0, cs, sizeof(cs),
+	    &n) != 1)
+		return 0;
+	for (i = 0; i < NBODY_CHARSETS; i++)
+		if (strlen(body_charsets[i]) == n &&
+		    strncasecmp(cs, body_charsets[i], n) == 0)
+			return 0;
+	safetext_quote(cs, n, q, sizeof(q));
+	http_problem(req, 415, "unsupported charset %s; the file must be "
+	    "utf-8", q);
+	return -1;
+}
+
+/*
  * Whether the body has no content coding but identity; -1 after
  * answering 415 with the codings taken.
  */
@@ -546,7 +587,8 @@ h_upload_post(struct http_req *req)
 		}
 		return;
 	}
-	if (coding_taken(req) != 0)
+	if (coding_taken(req) != 0 ||
+	    (body_types[i].text && charset_taken(req, ctype) != 0))
 		return;
 	if (query_parse(req->query, strlen(req->query), body_params[kind].table,
 	    body_params[kind].n, &qv, err, sizeof(err)) != 0) {

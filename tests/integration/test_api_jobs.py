@@ -331,6 +331,26 @@ def test_content_encoding_refused(stack):
         accepted(post(stack, data, "text/csv", headers={"Content-Encoding": enc}), data)
 
 
+def test_csv_charset_checked(stack):
+    """The loader reads UTF-8: a text/csv body that says it is in another
+    charset is 415, not a job whose every row with an accent is "not
+    valid UTF-8" (or that fails as UTF-16 text).  UTF-8 and US-ASCII, in
+    any case, quoted or not, are taken."""
+    latin1 = csv(2).replace(b"Prague", "Plze\u0148".encode("iso-8859-2"))
+    jobs = stack.scalar("SELECT count(*) FROM tripline.jobs")
+    for charset, sent in (("iso-8859-2", latin1), ("windows-1250", latin1),
+                          ('"UTF-16"', csv(2).decode().encode("utf-16")),
+                          ("x" * 40, csv(2))):
+        p = problem(post(stack, sent, "text/csv; charset=" + charset), 415)
+        assert p["detail"] == ('unsupported charset "%s"; the file must be utf-8'
+                               % charset.strip('"')), p
+    assert stack.scalar("SELECT count(*) FROM tripline.jobs") == jobs
+    assert spool_temps(stack) == []
+    for charset in ("utf-8", "UTF-8", '"utf-8"', "us-ascii", "utf8"):
+        data = csv(2)
+        accepted(post(stack, data, "text/csv; charset=" + charset), data)
+
+
 # -- inbox -------------------------------------------------------------------
 
 def inbox_post(stack, obj):
