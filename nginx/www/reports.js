@@ -614,6 +614,38 @@
 		}));
 	}
 
+	/*
+	 * The GeoJSON link is a plain link (open it, copy it); when the
+	 * reports need the token, a link cannot send it, so the file is
+	 * fetched with it and saved from memory instead.
+	 */
+	function geojsonClick(ev) {
+		const tok = storedToken();
+		const a = ev.currentTarget;
+		if (!tok)
+			return;
+		ev.preventDefault();
+		fetch(a.getAttribute('href'), { headers: { Authorization: 'Bearer ' + tok } })
+		    .then((r) => r.ok ? r.blob() : r.json().catch(() => null).then(
+			(body) => Promise.reject(body && body.detail ? body.detail :
+			'the download failed (' + r.status + ')')))
+		    .then((blob) => {
+			const tmp = el('a');
+			tmp.href = URL.createObjectURL(blob);
+			tmp.download = a.download || 'trip-groups.geojson';
+			document.body.appendChild(tmp);
+			tmp.click();
+			tmp.remove();
+			setTimeout(() => URL.revokeObjectURL(tmp.href), 10000);
+		    })
+		    .catch((e) => {
+			const msg = $('g-msg');
+			msg.className = 'form-msg bad';
+			setText(msg, typeof e === 'string' ? e :
+			    'the server could not be reached');
+		    });
+	}
+
 	/* Region names for the region fields: the regions by trips. */
 	function loadRegions() {
 		const tok = storedToken();
@@ -652,6 +684,7 @@
 				}
 			});
 		});
+		$('g-geojson').addEventListener('click', geojsonClick);
 		$('w-hint-use').addEventListener('click', () => {
 			setArea('w', 'bbox');
 			$('w-bbox').value = $('w-hint-use').dataset.bbox;
