@@ -394,12 +394,13 @@
 			askToken(key, body && body.detail);
 			return;
 		}
+		/* Not refused: the token typed is the token (a 404 too). */
+		if (tok.typed && res.status >= 200 && res.status < 500)
+			keepToken(tok.token);
 		if (!res.ok || !body) {
 			showProblem(key, res.status, body, url, focus);
 			return;
 		}
-		if (tok.typed)
-			keepToken(tok.token);
 		waiting.delete(key);
 		clearErrors(key);
 		REPORTS[key].render(body, new URLSearchParams(qs));
@@ -429,6 +430,7 @@
 				const read = readForm(key);	/* as the form sends it */
 				if (read === null) {
 					asked[key] = qs;
+					$(key + '-result').hidden = true;
 					return;
 				}
 				asked[key] = read;
