@@ -10,11 +10,21 @@ rejected rows are shown under it (server text as text, never markup),
 and an upload of the same content again is marked in the table as a
 duplicate of the first.
 
-Set TRIPLINE_SCREENSHOT=docs/img/page.png to keep a screenshot.
+The reports page (reports.html) is asked what the API is asked, and must
+show the same numbers: a region's weeks, dates that narrow them, a box
+given lat,lon with its hint, each 400 or 404 reason under its field, trip
+groups and their GeoJSON link, the two questions; its address holds the
+questions (reload, Back), it fits a phone's width, and with private
+reports it asks for the token and keeps it where the upload page does.
+
+Set TRIPLINE_SCREENSHOT=docs/img/page.png (the jobs page) or
+TRIPLINE_REPORTS_SCREENSHOT=docs/img/reports.png to keep a screenshot.
 """
 import base64
+import datetime
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -368,3 +378,354 @@ def test_browser_upload_and_watch(stack):
     if restarted:
         log = open(os.path.join(stack.var, "log", "cgi.log"), errors="replace").read()
         assert log.count("/api/jobs/%d/events" % job) >= 2, "the page did not reconnect"
+
+
+# -- the reports page (nginx/www/reports.html) ----------------------------------
+
+def tap(b, selector):
+    """Scroll an element into view and click it."""
+    b.eval("document.querySelector(%s).scrollIntoView({block: 'center'})"
+           % json.dumps(selector))
+    b.click(selector)
+
+
+def set_field(b, selector, text):
+    """Empty a text field, then type into it as a person would."""
+    b.eval("document.querySelector(%s).value = ''" % json.dumps(selector))
+    tap(b, selector)
+    b.type(text)
+
+
+def press_enter(b):
+    """Enter in a field submits its form (HTML's implicit submission)."""
+    for kind in ("keyDown", "keyUp"):
+        b.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
+               windowsVirtualKeyCode=13, nativeVirtualKeyCode=13,
+               **({"text": "\r"} if kind == "keyDown" else {}))
+
+
+def answered(b, key, path):
+    """Wait until the answer of form key shows path as its API address."""
+    want = b.eval("location.origin") + path
+    check = ("(() => { const r = document.getElementById(%s), a = r.querySelector('.api a');"
+             " return !r.hidden && !r.hasAttribute('aria-busy') && !!a && a.href === %s &&"
+             " a.textContent === %s; })()"
+             % (json.dumps(key + "-result"), json.dumps(want), json.dumps(want)))
+    try:
+        wait_until(lambda: b.eval(check), 30, "the answer of " + path)
+    except AssertionError as e:
+        raise AssertionError("%s: the page shows %r" % (e, b.eval(
+            "({ msg: document.getElementById(%s).textContent, hash: location.hash,"
+            " api: (document.querySelector('#%s-result .api a') || {}).href,"
+            " hidden: document.getElementById('%s-result').hidden })"
+            % (json.dumps(key + "-msg"), key, key)))) from None
+
+
+def weekly_shown(b):
+    return b.eval(
+        "(() => ({ total: document.getElementById('w-total').textContent,"
+        " count: document.getElementById('w-count').textContent,"
+        " avg: document.getElementById('w-avg').textContent,"
+        " avg_value: document.getElementById('w-avg').dataset.value,"
+        " rows: [...document.querySelectorAll('#w-weeks tr')].map((tr) =>"
+        "   [...tr.cells].slice(0, 3).map((td) => td.textContent)),"
+        " bars: [...document.querySelectorAll('#w-weeks .fill')].map((f) =>"
+        "   f.getBoundingClientRect().width),"
+        " hint: document.getElementById('w-hint').hidden ? null :"
+        "   document.getElementById('w-hint-text').textContent,"
+        " area: document.getElementById('w-area').textContent }))()")
+
+
+def field_error(b, name):
+    """The reason shown under a field and whether it is marked invalid."""
+    return b.eval("[document.getElementById(%s).textContent,"
+                  " document.getElementById(%s).getAttribute('aria-invalid')]"
+                  % (json.dumps(name + "-err"), json.dumps(name)))
+
+
+def iso_week(monday):
+    y, w, _ = datetime.date.fromisoformat(monday).isocalendar()
+    return "%d-W%02d" % (y, w)
+
+
+def test_browser_reports_page(stack):
+    """The reports page shows what the API answers, for the same query:
+    a region's weeks, a box given lat,lon with its hint, a malformed box
+    with the reason under the box field, trip groups, the two questions;
+    its address holds the question, so a reload shows the answer again;
+    and nothing breaks the Content-Security-Policy."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise harness.Skip("%s is missing (Debian package chromium)" % CHROMIUM)
+    tmp = tempfile.mkdtemp(prefix="tripline-reports-page-")
+    csv = os.path.join(tmp, "reports-page.csv")
+    subprocess.run([os.path.join(harness.ROOT, "build", "tripline-gen"), "-n", "20000",
+                    "-s", "203", "--days", "45", "-o", csv], check=True)
+    with open(csv, "rb") as f:
+        job = stack.load(f.read(), filename="reports-page.csv")
+    assert job["state"] == "succeeded", job
+
+    def api(path):
+        r = stack.http("GET", path)
+        assert r.status == 200, (path, r)
+        return r.json()
+
+    b = Browser(tmp)
+    try:
+        b.call("Page.navigate", url=stack.url + "/reports.html")
+        b.wait_event("Page.loadEventFired")
+        assert b.eval("document.title") == "tripline reports"
+        # The two pages link each other.
+        assert b.eval("[...document.querySelectorAll('header nav a')].map((a) =>"
+                      " [a.textContent, a.getAttribute('href'),"
+                      " a.getAttribute('aria-current')])") == \
+            [["Jobs", "/", None], ["Reports", "/reports.html", "page"]]
+
+        # The two questions are answered as the page opens, with their
+        # defaults, as the API answers them.
+        answered(b, "q1", "/api/reports/latest-datasource?top=2")
+        q1 = api("/api/reports/latest-datasource?top=2")
+        assert b.text("q1-datasource") == q1["datasource"], (b.text("q1-datasource"), q1)
+        assert q1["last_seen"] in b.text("q1-when"), (b.text("q1-when"), q1)
+        assert b.eval("[...document.querySelectorAll('#q1-regions li')].map((li) =>"
+                      " [li.querySelector('.name').textContent,"
+                      " li.querySelector('.count').textContent])") == \
+            [[r["region"], "%s trips" % format(r["trips"], ",")] for r in q1["regions"]]
+        answered(b, "q2", "/api/reports/datasource-regions?datasource=cheap_mobile")
+        q2 = api("/api/reports/datasource-regions?datasource=cheap_mobile")
+        assert q2["regions"], q2
+        assert b.eval("[...document.querySelectorAll('#q2-rows tr')].map((tr) =>"
+                      " [...tr.cells].map((td) => td.textContent))") == \
+            [[r["region"], format(r["trips"], ","), r["first_seen"], r["last_seen"]]
+             for r in q2["regions"]]
+        # Another top: the answer and the address follow.
+        set_field(b, "#q1-top", "3")
+        tap(b, "#q1-form button[type=submit]")
+        answered(b, "q1", "/api/reports/latest-datasource?top=3")
+        q1 = api("/api/reports/latest-datasource?top=3")
+        assert len(q1["regions"]) == 3 and b.text("q1-datasource") == q1["datasource"]
+        assert b.eval("location.hash") == "#q1.top=3", b.eval("location.hash")
+
+        # A region's weekly average, asked from the keyboard (Enter in the
+        # field): every number shown is the API's for the same query.
+        region = q1["regions"][0]["region"]
+        set_field(b, "#w-region", region)
+        press_enter(b)
+        path = "/api/reports/weekly-average?region=" + region
+        answered(b, "w", path)
+        want = api(path)
+        shown = weekly_shown(b)
+        assert want["total_trips"] > 0 and want["week_count"] >= 7, want
+        assert shown["total"] == format(want["total_trips"], ","), (shown, want)
+        assert shown["count"] == format(want["week_count"], ","), (shown, want)
+        assert float(shown["avg_value"]) == want["weekly_average"], (shown, want)
+        assert abs(float(shown["avg"].replace(",", "")) - want["weekly_average"]) <= 0.005, \
+            (shown, want)
+        assert shown["rows"] == [[iso_week(w["week_start"]), w["week_start"],
+                                  format(w["trips"], ",")] for w in want["weeks"]], \
+            (shown, want)
+        # A bar per week, as long as its count says (the largest the longest).
+        top = max(w["trips"] for w in want["weeks"])
+        longest = max(shown["bars"])
+        assert longest > 50, shown["bars"]
+        for w, px in zip(want["weeks"], shown["bars"]):
+            assert abs(px - longest * w["trips"] / top) < 1.5, (shown["bars"], want)
+        assert region in shown["area"] and shown["hint"] is None, shown
+        assert b.eval("location.hash") == "#w.region=%s&q1.top=3" % region, \
+            b.eval("location.hash")
+
+        keep = os.environ.get("TRIPLINE_REPORTS_SCREENSHOT")
+        if keep:
+            shot = os.path.join(tmp, "reports.png")
+            b.screenshot(shot)
+            shutil.copyfile(shot, keep)
+        # Dates narrow the weeks; a "to" before "from" is refused, its
+        # reason under "to".
+        mondays = [w["week_start"] for w in want["weeks"]]
+        b.eval("document.getElementById('w-from').value = %s;"
+               " document.getElementById('w-to').value = %s"
+               % (json.dumps(mondays[1]), json.dumps(mondays[3])))
+        tap(b, "#w-form button[type=submit]")
+        path = "/api/reports/weekly-average?region=%s&from=%s&to=%s" % (
+            region, mondays[1], mondays[3])
+        answered(b, "w", path)
+        narrow = api(path)
+        assert weekly_shown(b)["rows"] == [[iso_week(w["week_start"]), w["week_start"],
+                                            format(w["trips"], ",")]
+                                           for w in narrow["weeks"]]
+        assert len(narrow["weeks"]) == 3, narrow
+        b.eval("document.getElementById('w-from').value = %s;"
+               " document.getElementById('w-to').value = %s"
+               % (json.dumps(mondays[3]), json.dumps(mondays[1])))
+        tap(b, "#w-form button[type=submit]")
+        problem = stack.http("GET", "/api/reports/weekly-average?region=%s&from=%s&to=%s" % (
+            region, mondays[3], mondays[1])).json()
+        assert [x["name"] for x in problem["invalid_params"]] == ["to"], problem
+        wait_until(lambda: field_error(b, "w-to") ==
+                   [problem["invalid_params"][0]["reason"], "true"], 20,
+                   "the reason under to (shown %r)" % (field_error(b, "w-to"),))
+        # Back: the address before, and its answer.
+        b.eval("history.back()")
+        answered(b, "w", path)
+        assert b.eval("document.getElementById('w-to').value") == mondays[3]
+        b.eval("document.getElementById('w-from').value = '';"
+               " document.getElementById('w-to').value = ''")
+        tap(b, "#w-form button[type=submit]")
+        path = "/api/reports/weekly-average?region=" + region
+        answered(b, "w", path)
+
+        # The address holds the questions: a reload answers them again.
+        b.call("Page.reload")
+        b.wait_event("Page.loadEventFired")
+        answered(b, "w", path)
+        answered(b, "q1", "/api/reports/latest-datasource?top=3")
+        assert weekly_shown(b)["rows"] == shown["rows"]
+        assert b.eval("document.getElementById('w-region').value") == region
+
+        # A box given lat,lon (Prague's, the wrong way round) holds
+        # nothing: the zeros and the API's hint, shown.
+        tap(b, "input[name=w-area][value=bbox]")
+        set_field(b, "#w-bbox", "50.0,14.35,50.12,14.55")
+        tap(b, "#w-form button[type=submit]")
+        path = "/api/reports/weekly-average?bbox=50.0,14.35,50.12,14.55"
+        answered(b, "w", path)
+        want = api(path)
+        assert want["total_trips"] == 0 and "hint" in want, want
+        shown = weekly_shown(b)
+        assert shown["hint"] == want["hint"], (shown, want)
+        assert shown["total"] == "0" and b.visible("#w-hint"), shown
+        # The hint's own box, one click away: the trips it promised.
+        tap(b, "#w-hint-use")
+        path = "/api/reports/weekly-average?bbox=" + \
+            re.search(r"try bbox=([-0-9.,]+)", want["hint"]).group(1)
+        answered(b, "w", path)
+        want = api(path)
+        shown = weekly_shown(b)
+        assert want["total_trips"] > 0 and shown["hint"] is None, (shown, want)
+        assert shown["total"] == format(want["total_trips"], ","), (shown, want)
+
+        # A malformed box: the API's reason under the box field, its
+        # detail below the form, no stale answer.
+        set_field(b, "#w-bbox", "14.35, 50.0,14.55,50.12")
+        tap(b, "#w-form button[type=submit]")
+        r = stack.http("GET", "/api/reports/weekly-average?bbox=14.35,%2050.0,14.55,50.12")
+        assert r.status == 400, r
+        problem = r.json()
+        reason = problem["invalid_params"][0]["reason"]
+        wait_until(lambda: field_error(b, "w-bbox") == [reason, "true"], 20,
+                   "the reason under the box (shown %r)" % (field_error(b, "w-bbox"),))
+        assert b.eval("document.querySelector('#w-msg .detail').textContent") == \
+            problem["detail"]
+        assert not b.visible("#w-result")
+        assert b.eval("document.activeElement.id") == "w-bbox"
+
+        # An unknown region: 404, its reason under the region field.
+        tap(b, "input[name=w-area][value=region]")
+        set_field(b, "#w-region", "Atlantis")
+        tap(b, "#w-form button[type=submit]")
+        problem = stack.http("GET", "/api/reports/weekly-average?region=Atlantis").json()
+        wait_until(lambda: field_error(b, "w-region")[0] ==
+                   problem["invalid_params"][0]["reason"], 20, "the 404's reason")
+
+        # Trip groups of a region: the table is the API's list, the
+        # GeoJSON link the same query.
+        tap(b, "input[name=g-area][value=region]")
+        set_field(b, "#g-region", region)
+        set_field(b, "#g-min_trips", "1")
+        set_field(b, "#g-limit", "25")
+        tap(b, "#g-form button[type=submit]")
+        path = "/api/reports/trip-groups?region=%s&min_trips=1&limit=25" % region
+        answered(b, "g", path)
+        want = api(path)
+        assert want["count"] == 25, want["count"]
+        rows = b.eval("[...document.querySelectorAll('#g-rows tr')].map((tr) =>"
+                      " [...tr.cells].map((td) => td.textContent))")
+        assert len(rows) == 25, rows
+        for row, g in zip(rows, want["groups"]):
+            assert row[0] == format(g["trips"], ",") and row[1] == g["region"], (row, g)
+            assert row[2].startswith(g["origin_cell"]) and \
+                row[3].startswith(g["dest_cell"]), (row, g)
+            assert row[4] == g["slot_start"] and \
+                row[5] == g["first_seen"] + g["last_seen"], (row, g)
+            assert row[6] == ", ".join(g["datasources"]), (row, g)
+        assert b.eval("document.getElementById('g-geojson').href") == \
+            stack.url + path + "&format=geojson"
+        r = stack.http("GET", path + "&format=geojson")
+        assert r.status == 200 and len(r.json()["features"]) == 25, r
+        # A limit out of range: the reason under that field.
+        set_field(b, "#g-limit", "20000")
+        tap(b, "#g-form button[type=submit]")
+        wait_until(lambda: field_error(b, "g-limit")[1] == "true" and
+                   field_error(b, "g-limit")[0], 20, "the reason under the limit")
+
+        # Server text is text: no element came from an answer's markup.
+        assert b.eval("document.querySelectorAll('main td *:not(span), main li *:not(span)')"
+                      ".length") == 0
+        # The narrow screen of a phone: nothing wider than the page but
+        # the tables, which scroll in their own boxes.
+        b.call("Emulation.setDeviceMetricsOverride", width=360, height=740,
+               deviceScaleFactor=1, mobile=True)
+        wait_until(lambda: b.eval("document.documentElement.scrollWidth") <= 360, 5,
+                   "the page to fit 360 px (it is %s)"
+                   % b.eval("document.documentElement.scrollWidth"))
+        b.call("Emulation.clearDeviceMetricsOverride")
+        assert b.errors() == [], b.errors()
+    finally:
+        b.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_browser_reports_token(stack):
+    """With TRIPLINE_REPORTS_PUBLIC=0 the reports page asks for the token
+    as the upload page does (a 401), keeps it where that page keeps it,
+    and asks again with it; forgotten, it is asked for again."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise harness.Skip("%s is missing (Debian package chromium)" % CHROMIUM)
+    own = harness.Stack(env={"TRIPLINE_REPORTS_PUBLIC": "0"}, runners=0)
+    tmp = tempfile.mkdtemp(prefix="tripline-reports-token-")
+    b = Browser(tmp)
+    try:
+        b.call("Page.navigate", url=own.url + "/reports.html#q2.datasource=cheap_mobile")
+        b.wait_event("Page.loadEventFired")
+        wait_until(lambda: b.visible("#token-form"), 20, "the token prompt")
+        assert b.eval("document.activeElement.id") == "token"
+        assert b.text("token-msg"), "no reason given for the prompt"
+        assert not b.visible("#q1-result") and not b.visible("#q2-result")
+        # A wrong token: asked again.
+        tap(b, "#token")
+        b.type("not-" + own.token)
+        press_enter(b)
+        wait_until(lambda: b.eval("document.getElementById('token').value") == "not-" +
+                   own.token and b.visible("#token-form") and
+                   b.text("q1-msg") == "waiting for the token", 20, "the prompt again")
+        b.eval("document.getElementById('token').value = ''")
+        tap(b, "#token")
+        b.type(own.token)
+        press_enter(b)
+        # Nothing loaded: no datasource yet, and cheap_mobile is unknown
+        # (404, its reason under its field).
+        answered(b, "q1", "/api/reports/latest-datasource?top=2")
+        assert b.text("q1-datasource") == "none"
+        problem = own.http("GET", "/api/reports/datasource-regions?datasource=cheap_mobile",
+                           headers=own.auth()).json()
+        wait_until(lambda: field_error(b, "q2-datasource") ==
+                   [problem["invalid_params"][0]["reason"], "true"], 20,
+                   "the 404 under the datasource")
+        assert not b.visible("#token-form") and b.visible("#token-line")
+        assert b.eval("localStorage.getItem('tripline.token')") == own.token
+        # The upload page has it too: it does not ask.
+        b.call("Page.navigate", url=own.url + "/")
+        b.wait_event("Page.loadEventFired")
+        assert not b.visible("#token-row") and b.visible("#forget")
+        b.call("Page.navigate", url=own.url + "/reports.html")
+        b.wait_event("Page.loadEventFired")
+        answered(b, "q1", "/api/reports/latest-datasource?top=2")
+        assert not b.visible("#token-form")
+        tap(b, "#forget")
+        assert b.eval("localStorage.getItem('tripline.token')") is None
+        tap(b, "#q1-form button[type=submit]")
+        wait_until(lambda: b.visible("#token-form"), 20, "the prompt after forget")
+        assert b.errors() == [], b.errors()
+    finally:
+        b.close()
+        own.close()
+        shutil.rmtree(tmp, ignore_errors=True)
