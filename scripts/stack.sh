@@ -415,6 +415,7 @@ up() {
 
 	tripline is up.
 	  page:      $URL/
+	  reports:   $URL/reports.html
 	  API:       $URL/api/jobs
 	  health:    $URL/api/health
 	  token:     $TOKEN   (for POST /api/jobs and cancel)
