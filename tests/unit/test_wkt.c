@@ -83,6 +83,12 @@ static const struct wkt_case cases[] = {
 	{ "number junk", "POINT (12abc 50)", 0, WKT_ENUMBER, 0, 0 },
 	{ "two dots", "POINT (1.2.3 50)", 0, WKT_ENUMBER, 0, 0 },
 	{ "minus only", "POINT (- 50)", 0, WKT_ENUMBER, 0, 0 },
+	/* A token that starts like a number is a number error. */
+	{ "dot junk", "POINT (.x 50)", 0, WKT_ENUMBER, 0, 0 },
+	{ "nine junk", "POINT (9x 50)", 0, WKT_ENUMBER, 0, 0 },
+	/* Only the whole word names a non-finite number. */
+	{ "nan prefix", "POINT (nanx 50)", 0, WKT_ESYNTAX, 0, 0 },
+	{ "inf prefix", "POINT (14 info)", 0, WKT_ESYNTAX, 0, 0 },
 	{ "NUL in number", "POINT (1\0 2)", 12, WKT_ENUMBER, 0, 0 },
 	{ "64-byte number", "POINT (1.0000000000000000000000000000000000000000"
 	    "0000000000000000000000 2)", 0, WKT_OK, 1, 2 },
@@ -93,6 +99,12 @@ static const struct wkt_case cases[] = {
 	    "00000000000000000000000 2)", 0, WKT_ELONG, 0, 0 },
 	{ "65-byte latitude", "POINT (1 2.000000000000000000000000000000000000"
 	    "000000000000000000000000001)", 0, WKT_ELONG, 0, 0 },
+	/* 64 bytes that do not parse: a number error, not a long one. */
+	{ "64-byte junk", "POINT (1.00000000000000000000000000000000000000000"
+	    "00000000000000000000x 2)", 0, WKT_ENUMBER, 0, 0 },
+	{ "64 bytes of junk after a plus", "POINT (+1.00000000000000000000000"
+	    "00000000000000000000000000000000000000x 2)", 0, WKT_ENUMBER,
+	    0, 0 },
 	{ "nan stays a number error", "POINT (nan 2)", 0, WKT_ENUMBER, 0, 0 },
 
 	{ "lon 200", "POINT (200 50)", 0, WKT_ERANGE, 0, 0 },
