@@ -122,6 +122,7 @@ static const struct {
 	{ "twelve", "u4pruydqqvjx", 0, 0 },
 	{ "thirteen", "u4pruydqqvjxx", 0, -1 },
 	{ "upper case", "U4PRUYD", 0, 0 },
+	{ "upper Z", "UZ", 0, 0 },
 	{ "letter a", "ua", 0, -1 },
 	{ "letter i", "ui", 0, -1 },
 	{ "letter l", "ul", 0, -1 },
@@ -139,7 +140,7 @@ test_parse(void)
 	uint64_t cell = 77;
 	size_t	 i, len;
 	int	 chars = 77;
-	char	 buf[8];
+	char	 buf[GEOHASH_MAX_CHARS + 1];
 
 	for (i = 0; i < sizeof(parses) / sizeof(parses[0]); i++) {
 		len = parses[i].len ? parses[i].len : strlen(parses[i].in);
@@ -154,6 +155,8 @@ test_parse(void)
 	UNIT_CHECK(geohash_format(1, 13, buf, sizeof(buf)) == 0, "chars 13");
 	UNIT_CHECK(geohash_format(32, 1, buf, sizeof(buf)) == 0,
 	    "cell wider than chars");
+	UNIT_CHECK(geohash_format(UINT64_C(1) << 60, 12, buf, sizeof(buf))
+	    == 0, "cell wider than 12 chars");
 	UNIT_CHECK(geohash_format(31, 1, buf, 1) == 0, "outsz 1");
 	UNIT_CHECK(geohash_format(31, 1, buf, 2) == 1 && strcmp(buf, "z") ==
 	    0, "outsz 2");
