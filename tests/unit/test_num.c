@@ -136,6 +136,8 @@ static const struct {
 	{ "negative", -90.0, "-90" },
 	{ "max", DBL_MAX, "1.7976931348623157e+308" },
 	{ "min normal", DBL_MIN, "2.2250738585072014e-308" },
+	/* "%.15g" reads back; "%.16g" would be 9.999999999999999e+22. */
+	{ "1e23", 1e23, "1e+23" },
 };
 
 static void
@@ -242,6 +244,12 @@ test_format(void)
 	n = num_format_double(50.00136875782316, small, sizeof(small));
 	UNIT_CHECK(n == 0 && strlen(small) < sizeof(small),
 	    "format into 4 bytes: %zu \"%s\"", n, small);
+	/* One byte short of the terminator is too small too. */
+	n = num_format_double(14.4973, buf, 7);
+	UNIT_CHECK(n == 0, "format 7 characters into 7 bytes: %zu", n);
+	n = num_format_double(14.4973, buf, 8);
+	UNIT_CHECK(n == 7 && strcmp(buf, "14.4973") == 0,
+	    "format 7 characters into 8 bytes: %zu \"%s\"", n, buf);
 
 	/*
 	 * Random bit patterns (finite only) must come back exactly through
@@ -344,6 +352,8 @@ test_vs_strtod(void)
 			"0.000000000000000000000000000001", "-0.0", "0e500",
 			"14.4973794438195", "50.00136875782316",
 			"50.000000000000000000000001",
+			/* w would wrap to 0 without the overflow check. */
+			"18446744073709551616", "1844674407370955161.6",
 		};
 		for (k = 0; k < sizeof(edge) / sizeof(edge[0]); k++) {
 			ref = strtod(edge[k], NULL);
