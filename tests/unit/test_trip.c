@@ -126,6 +126,10 @@ static const struct {
 	    "datasource|tag\rPrague|POINT (1 2)", -1, { 0 }, 0,
 	    "not a trips CSV: the header holds a line break; lines must end "
 	    "with LF or CRLF, not a bare CR" },
+	{ "LF in a field", "region|origin_coord|destination_coord|datetime|"
+	    "datasource|tag\nPrague|POINT (1 2)", -1, { 0 }, 0,
+	    "not a trips CSV: the header holds a line break; lines must end "
+	    "with LF or CRLF, not a bare CR" },
 	{ "near names", "regions|origin|destination_coord|date_time|"
 	    "datasource", -1, { 0 }, 0,
 	    "missing column \"region\" in header" },
@@ -237,6 +241,19 @@ static const struct {
 	{ "UTF-16BE, no BOM", U16BE_HDR, sizeof(U16BE_HDR) - 1, NO_BOM },
 	{ "UTF-16LE, no BOM, CJK", "r\0e\0g\0i\0o\0n\0,\0\x3a\x53\r\0", 18,
 	    NO_BOM },
+	/*
+	 * At the edges of the guess: 4 characters, half of them NUL
+	 * (LE: len / 4 odd bytes; BE: (len + 1) / 4 even bytes).
+	 */
+	{ "UTF-16LE, no BOM, 4 characters", "r\0e\0g\0i\0", 8, NO_BOM },
+	{ "UTF-16LE, no BOM, half Latin", "r\0e\0\x3a\x53\x3a\x53", 8,
+	    NO_BOM },
+	{ "UTF-16BE, no BOM, half Latin", "\0r\0e\x53\x3a\x53\x3a", 8,
+	    NO_BOM },
+	{ "UTF-16BE, odd length, under half", "\0r\0e\x53\x3a\x53\x3a\x53"
+	    "\x3a\x53", 11, NUL_LINE },
+	{ "UTF-16BE, odd length, half", "\0r\0e\0g\x3a\x53\x3a\x53\x3a"
+	    "\x53", 11, NO_BOM },
 	{ "one NUL", "reg\0ion,origin_coord,destination_coord", 38, NUL_LINE },
 	{ "NULs both ways", "re\0\0gion,origin\0\0", 17, NUL_LINE },
 	{ "short", "a\0", 2, NUL_LINE },
@@ -273,7 +290,8 @@ test_header_separator(void)
 {
 	static const char semi[] = "\"region\";\"origin_coord\";"
 	    "\"destination_coord\"";
-	char	 err[256];
+	static const char lone[] = "\";region;origin_coord";
+	char	 err[256], *p;
 
 	err[0] = '\0';
 	UNIT_CHECK(trip_header_separator(semi, sizeof(semi) - 1, err,
@@ -287,6 +305,18 @@ test_header_separator(void)
 	    sizeof(err)) == 0, "separator: one name");
 	UNIT_CHECK(trip_header_separator("", 0, err, sizeof(err)) == 0,
 	    "separator: empty");
+	/* Two names are enough; one quote alone is no quoted piece. */
+	UNIT_CHECK(trip_header_separator("region;origin_coord;x", 21, err,
+	    sizeof(err)) == -1, "separator: two names");
+	/* A lone quote first, from the heap: ASan sees a read before it. */
+	if ((p = malloc(sizeof(lone) - 1)) == NULL)
+		abort();
+	memcpy(p, lone, sizeof(lone) - 1);
+	UNIT_CHECK(trip_header_separator(p, sizeof(lone) - 1, err,
+	    sizeof(err)) == -1, "separator: a lone quote, then names");
+	free(p);
+	UNIT_CHECK(trip_header_separator("xregion\";origin_coord", 21, err,
+	    sizeof(err)) == 0, "separator: a quote at one end only");
 }
 
 #define OK_ROW	"Prague|" P1 "|" P2 "|" TS "|funny_car"
