@@ -36,7 +36,7 @@ fields_make(struct fields *fs, const char *spec)
 		k = bar != NULL ? (size_t)(bar - p) : strlen(p);
 		if (fs->n == MAXF)
 			abort();
-		if ((fs->f[fs->n] = malloc(k + 1)) == NULL)
+		if ((fs->f[fs->n] = malloc(k)) == NULL && k > 0)
 			abort();
 		memcpy(fs->f[fs->n], p, k);
 		for (i = 0; i < k; i++)
@@ -130,6 +130,8 @@ static const struct {
 	    "datasource|tag\nPrague|POINT (1 2)", -1, { 0 }, 0,
 	    "not a trips CSV: the header holds a line break; lines must end "
 	    "with LF or CRLF, not a bare CR" },
+	{ "blank column", "region|origin_coord|  |destination_coord|datetime|"
+	    "datasource", 0, { 0, 1, 3, 4, 5 }, 6, NULL },
 	{ "near names", "regions|origin|destination_coord|date_time|"
 	    "datasource", -1, { 0 }, 0,
 	    "missing column \"region\" in header" },
@@ -149,7 +151,7 @@ line_make(const char *spec, size_t *len)
 	size_t	 i;
 
 	*len = strlen(spec);
-	if ((p = malloc(*len + 1)) == NULL)
+	if ((p = malloc(*len)) == NULL && *len > 0)
 		abort();
 	for (i = 0; i < *len; i++)
 		p[i] = spec[i] == '|' ? ',' : spec[i] == '~' ? '\0' : spec[i];
@@ -269,7 +271,7 @@ test_header_text(void)
 
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		len = texts[i].len ? texts[i].len : strlen(texts[i].in);
-		if ((p = malloc(len + 1)) == NULL)
+		if ((p = malloc(len)) == NULL && len > 0)
 			abort();
 		memcpy(p, texts[i].in, len);	/* no terminator: ASan */
 		err[0] = '\0';
@@ -285,13 +287,32 @@ test_header_text(void)
 }
 
 /* A first line the reader gave no fields for: its quotes, split on ','. */
+static const struct {
+	const char	*label;
+	const char	*line;
+	int		 rc;
+} separators[] = {
+	{ "commas", "\"region\",\"x", 0 },
+	{ "one name", "region\t\"x", 0 },
+	{ "empty", "", 0 },
+	/* Two names are enough. */
+	{ "two names", "region;origin_coord;x", -1 },
+	/* One quote alone is no quoted piece, nor a quote at one end. */
+	{ "a lone quote, then names", "\";region;origin_coord", -1 },
+	{ "a quote at one end only", "xregion\";origin_coord", 0 },
+	/* Empty and blank pieces at both ends. */
+	{ "empty piece first", ";region;origin_coord", -1 },
+	{ "blank piece last", "region;origin_coord; ", -1 },
+	{ "blank pieces", " ;region\t;\t;origin_coord;\t", -1 },
+};
+
 static void
 test_header_separator(void)
 {
 	static const char semi[] = "\"region\";\"origin_coord\";"
 	    "\"destination_coord\"";
-	static const char lone[] = "\";region;origin_coord";
 	char	 err[256], *p;
+	size_t	 i, len;
 
 	err[0] = '\0';
 	UNIT_CHECK(trip_header_separator(semi, sizeof(semi) - 1, err,
@@ -299,24 +320,18 @@ test_header_separator(void)
 	    "\"\"region\";\"origin_coord\";\"destination_coord\"\" is "
 	    "separated by semicolons; columns must be separated by commas") ==
 	    0, "separator quoted: %s", err);
-	UNIT_CHECK(trip_header_separator("\"region\",\"x", 12, err,
-	    sizeof(err)) == 0, "separator: commas");
-	UNIT_CHECK(trip_header_separator("region\t\"x", 10, err,
-	    sizeof(err)) == 0, "separator: one name");
-	UNIT_CHECK(trip_header_separator("", 0, err, sizeof(err)) == 0,
-	    "separator: empty");
-	/* Two names are enough; one quote alone is no quoted piece. */
-	UNIT_CHECK(trip_header_separator("region;origin_coord;x", 21, err,
-	    sizeof(err)) == -1, "separator: two names");
-	/* A lone quote first, from the heap: ASan sees a read before it. */
-	if ((p = malloc(sizeof(lone) - 1)) == NULL)
-		abort();
-	memcpy(p, lone, sizeof(lone) - 1);
-	UNIT_CHECK(trip_header_separator(p, sizeof(lone) - 1, err,
-	    sizeof(err)) == -1, "separator: a lone quote, then names");
-	free(p);
-	UNIT_CHECK(trip_header_separator("xregion\";origin_coord", 21, err,
-	    sizeof(err)) == 0, "separator: a quote at one end only");
+	for (i = 0; i < sizeof(separators) / sizeof(separators[0]); i++) {
+		/* Exactly the line, on the heap: ASan sees a read outside. */
+		len = strlen(separators[i].line);
+		if ((p = malloc(len)) == NULL && len > 0)
+			abort();
+		memcpy(p, separators[i].line, len);
+		err[0] = '\0';
+		UNIT_CHECK(trip_header_separator(p, len, err, sizeof(err)) ==
+		    separators[i].rc, "separator: %s: \"%s\"",
+		    separators[i].label, err);
+		free(p);
+	}
 }
 
 #define OK_ROW	"Prague|" P1 "|" P2 "|" TS "|funny_car"
