@@ -246,6 +246,10 @@ static const struct csv_case cases[] = {
 	    "c,d\n", 0, 16, "1:a|b\n2:TOO_LONG\n3:c|d\n" },
 	{ "long blank line", "a\n                    \nb\n", 0, 16,
 	    "1:a\n2:TOO_LONG\n3:b\n" },
+	{ "blank line of max bytes", "a\n                \nb\n", 0, 16,
+	    "1:a\n3:b\n" },
+	{ "blank line of max + 1 bytes", "a\n                 \nb\n", 0, 16,
+	    "1:a\n2:TOO_LONG\n3:b\n" },
 	{ "unterminated quote resyncs", "a,\"bbbb\nccc\nddd\neee\nfff\n", 0,
 	    10, "1:UNTERMINATED\n2:ccc\n3:ddd\n4:eee\n5:fff\n" },
 	{ "open quote at max", "\"0123456789abcde\nx\n", 0, 16,
@@ -404,6 +408,9 @@ test_stop(void)
 	csvstream_free(NULL);
 	UNIT_CHECK(csvstream_new(0, log_row, NULL) == NULL, "max_record 0");
 	UNIT_CHECK(csvstream_new(10, NULL, NULL) == NULL, "no callback");
+	/* Refused before any allocation (ASan aborts on a huge malloc). */
+	UNIT_CHECK(csvstream_new(SIZE_MAX / 4 + 1, log_row, NULL) == NULL,
+	    "max_record over SIZE_MAX / 4");
 }
 
 static void
@@ -427,6 +434,38 @@ test_counts(void)
 	UNIT_CHECK(csvstream_feed(s, "x\n", 2) == -1, "feed after finish");
 	UNIT_CHECK(strcmp(l.buf, "1:h1|h2\n3:UNTERMINATED\n4:BAD_QUOTE\n"
 	    "5:TOO_LONG\n6:w\n") == 0, "counts log:\n%s", l.buf);
+	csvstream_free(s);
+	free(l.buf);
+}
+
+/* A jump only right after a line feed, with nothing pending. */
+static void
+test_jump(void)
+{
+	struct csvstream *s;
+	struct log l;
+
+	memset(&l, 0, sizeof(l));
+	s = csvstream_new(16, log_row, &l);
+	UNIT_CHECK(csvstream_jump(s, 5) == -1, "jump before any byte");
+	csvstream_feed(s, "h\n", 2);
+	UNIT_CHECK(csvstream_jump(s, 0) == -1, "jump to line 0");
+	csvstream_feed(s, "a", 1);
+	UNIT_CHECK(csvstream_jump(s, 5) == -1, "jump inside a record");
+	csvstream_feed(s, "\n\r", 2);
+	UNIT_CHECK(csvstream_jump(s, 5) == -1, "jump after a pending CR");
+	csvstream_feed(s, "\n", 1);
+	UNIT_CHECK(csvstream_jump(s, 5) == 0, "jump after CRLF");
+	csvstream_feed(s, "0123456789abcdefg", 17);
+	UNIT_CHECK(csvstream_jump(s, 9) == -1, "jump inside a long line");
+	csvstream_feed(s, "\nb\n", 3);
+	UNIT_CHECK(csvstream_jump(s, 9) == 0 && csvstream_lines(s) == 9,
+	    "jump after a line");
+	csvstream_feed(s, "c\n", 2);
+	csvstream_finish(s);
+	UNIT_CHECK(csvstream_jump(s, 20) == -1, "jump after finish");
+	UNIT_CHECK(strcmp(l.buf, "1:h\n2:a\n5:TOO_LONG\n6:b\n9:c\n") == 0,
+	    "jump log:\n%s", l.buf);
 	csvstream_free(s);
 	free(l.buf);
 }
@@ -571,6 +610,7 @@ main(void)
 	test_cases(raw_cases, sizeof(raw_cases) / sizeof(raw_cases[0]), 1);
 	test_stop();
 	test_counts();
+	test_jump();
 	test_huge();
 	test_random();
 	return unit_done("test_csvstream");
