@@ -4,6 +4,7 @@
  * every refusal, each checked for its message and invalid_params parts.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
@@ -40,6 +41,7 @@ static const struct ok_case ok_cases[] = {
 	{ "%6cimit=7", 7, -1, NULL, 999 },
 	{ "lat=-12.5&limit=%32", 2, -1, NULL, -12.5 },
 	{ "lat=90", -1, -1, NULL, 90 },
+	{ "lat=-90", -1, -1, NULL, -90 },
 	/* At the text limit (8 bytes), decoded: still taken. */
 	{ "name=12345678", -1, -1, "12345678", 999 },
 	{ "name=%C3%A9%C3%A9%C3%A9%C3%A9", -1, -1,
@@ -107,6 +109,12 @@ static const struct bad_case bad_cases[] = {
 	{ "na%00me=1", "nul byte in parameter \"na%00me\"", "na%00me",
 	  "nul byte in parameter" },
 	{ "=1", "empty parameter name", "", "empty parameter name" },
+	/* A raw name of QUERY_NAME_MAX bytes is still decoded first. */
+	{ "%zzaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1",
+	  "invalid percent-encoding in parameter "
+	  "\"%zzaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+	  "%zzaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	  "invalid percent-encoding in parameter" },
 	{ "%ff%fe=1", "unknown parameter \"\xef\xbf\xbd\xef\xbf\xbd\"",
 	  "\xef\xbf\xbd\xef\xbf\xbd", "unknown parameter" },
 	{ "x%0a%1b=1", "unknown parameter \"x\xef\xbf\xbd\xef\xbf\xbd\"",
@@ -129,18 +137,38 @@ static const struct bad_case bad_cases[] = {
 	  "unknown parameter" },
 };
 
+/*
+ * query_parse of exactly len bytes on the heap: ASan reports a read of
+ * q[len].  v's strings point into v, not into the copy.
+ */
+static int
+parse_heap(const char *q, size_t len, struct query_values *v, char *err,
+    size_t errsz)
+{
+	char	*p;
+	int	 rc;
+
+	if ((p = malloc(len)) == NULL && len > 0)
+		abort();
+	memcpy(p, q, len);
+	rc = query_parse(p, len, params, P__MAX, v, err, errsz);
+	free(p);
+	return rc;
+}
+
 static void
 test_ok(void)
 {
 	struct query_values	 v;
 	char			 err[256];
 	size_t			 i;
+	int			 rc;
 	const struct ok_case	*c;
 
 	for (i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
 		c = &ok_cases[i];
-		if (query_parse(c->q, strlen(c->q), params, P__MAX, &v, err,
-		    sizeof(err)) != 0) {
+		rc = parse_heap(c->q, strlen(c->q), &v, err, sizeof(err));
+		if (rc != 0) {
 			UNIT_CHECK(0, "\"%s\": %s", c->q, err);
 			continue;
 		}
@@ -171,8 +199,8 @@ test_bad(void)
 
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		c = &bad_cases[i];
-		UNIT_CHECK(query_parse(c->q, strlen(c->q), params, P__MAX, &v,
-		    err, sizeof(err)) == -1, "\"%s\" accepted", c->q);
+		UNIT_CHECK(parse_heap(c->q, strlen(c->q), &v, err,
+		    sizeof(err)) == -1, "\"%s\" accepted", c->q);
 		UNIT_CHECK(strcmp(err, c->detail) == 0,
 		    "\"%s\": detail \"%s\", want \"%s\"", c->q, err, c->detail);
 		UNIT_CHECK(strcmp(v.bad_name, c->bad_name) == 0,
@@ -223,6 +251,19 @@ test_limits(void)
 	memcpy(q, "limit=5XXXX", 11);
 	UNIT_CHECK(query_parse(q, 7, params, P__MAX, &v, err, sizeof(err)) ==
 	    0 && v.v[P_LIMIT].i == 5, "len respected: %s", err);
+	/* A raw NUL byte, in a value or a name. */
+	UNIT_CHECK(query_parse("name=a\0b", 8, params, P__MAX, &v, err,
+	    sizeof(err)) == -1 && strcmp(v.bad_reason, "contains a nul byte")
+	    == 0, "raw NUL in value: %s", err);
+	UNIT_CHECK(query_parse("na\0me=1", 8, params, P__MAX, &v, err,
+	    sizeof(err)) == -1 && strcmp(v.bad_reason, "nul byte in "
+	    "parameter") == 0, "raw NUL in name: %s", err);
+	/* errsz 0: err is not written, whatever the outcome. */
+	err[0] = 'Z';
+	UNIT_CHECK(query_parse("limit=5", 7, params, P__MAX, &v, err, 0) ==
+	    0 && err[0] == 'Z', "errsz 0, ok");
+	UNIT_CHECK(query_parse("limit=0", 7, params, P__MAX, &v, err, 0) ==
+	    -1 && err[0] == 'Z', "errsz 0, refused");
 	/* A table too big for struct query_values. */
 	UNIT_CHECK(query_parse("", 0, params, QUERY_MAX_PARAMS + 1, &v, err,
 	    sizeof(err)) == -1, "table size");
