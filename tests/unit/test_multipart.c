@@ -519,7 +519,26 @@ static const struct {
 	{ "", "text/csv", 0 },
 	{ "application/json", "text/csv", 0 },
 	{ "multipart/form-data; boundary=x", "multipart/form-data", 1 },
+	{ "\ttext/csv\t;charset=utf-8", "text/csv", 1 },
+	/* An empty token is no type, not even "". */
+	{ "; charset=utf-8", "", 0 },
 };
+
+/* hdrparam_get on exactly len heap bytes: ASan reports a read of buf[len]. */
+static int
+get_heap(const char *buf, size_t len, const char *name, int flags, char *out,
+    size_t outsz, size_t *outlen)
+{
+	char	*p;
+	int	 rc;
+
+	if ((p = malloc(len)) == NULL && len > 0)
+		abort();
+	memcpy(p, buf, len);
+	rc = hdrparam_get(p, len, name, flags, out, outsz, outlen);
+	free(p);
+	return rc;
+}
 
 static void
 test_hdrparam(void)
@@ -532,45 +551,64 @@ test_hdrparam(void)
 		    strlen(is_cases[i].value), is_cases[i].want) ==
 		    is_cases[i].is, "hdrparam_is(\"%s\", \"%s\")",
 		    is_cases[i].value, is_cases[i].want);
-	UNIT_CHECK(hdrparam_get("form-data; name=\"a\\\"b\"", 22, "name", 0,
+	UNIT_CHECK(get_heap("form-data; name=\"a\\\"b\"", 22, "name", 0,
 	    out, sizeof(out), &n) == 1 && strcmp(out, "a\"b") == 0,
 	    "quoted-pair: \"%s\"", out);
-	UNIT_CHECK(hdrparam_get("form-data; name=\"a\\b\"", 21, "name",
+	UNIT_CHECK(get_heap("form-data; name=\"a\\b\"", 21, "name",
 	    HDRPARAM_LITERAL_BACKSLASH, out, sizeof(out), &n) == 1 &&
 	    strcmp(out, "a\\b") == 0, "literal backslash: \"%s\"", out);
-	UNIT_CHECK(hdrparam_get("form-data; name=\"0123456789012345678901234567"
+	UNIT_CHECK(get_heap("form-data; name=\"0123456789012345678901234567"
 	    "89012345\"", 47, "name", 0, out, sizeof(out), &n) == -1,
 	    "overlong value accepted");
-	UNIT_CHECK(hdrparam_get("form-data; ; name=x;", 20, "name", 0,
+	UNIT_CHECK(get_heap("form-data; ; name=x;", 20, "name", 0,
 	    out, sizeof(out), &n) == 1 && strcmp(out, "x") == 0,
 	    "empty parameters: \"%s\"", out);
-	UNIT_CHECK(hdrparam_get("form-data; filename*=x", 22, "filename", 0,
+	UNIT_CHECK(get_heap("form-data; filename*=x", 22, "filename", 0,
 	    out, sizeof(out), &n) == 0, "filename* taken for filename");
 	/* RFC 9110 section 5.6.4: HTAB, SP, VCHAR, obs-text in quotes. */
-	UNIT_CHECK(hdrparam_get("form-data; name=\"a\tb\"", 21, "name", 0,
+	UNIT_CHECK(get_heap("form-data; name=\"a\tb\"", 21, "name", 0,
 	    out, sizeof(out), &n) == 1 && strcmp(out, "a\tb") == 0,
 	    "htab in quotes: \"%s\"", out);
-	UNIT_CHECK(hdrparam_get("form-data; name=\"caf\xc3\xa9\"", 23, "name",
+	UNIT_CHECK(get_heap("form-data; name=\"caf\xc3\xa9\"", 23, "name",
 	    0, out, sizeof(out), &n) == 1 && strcmp(out, "caf\xc3\xa9") == 0,
 	    "obs-text in quotes: \"%s\"", out);
-	UNIT_CHECK(hdrparam_get("form-data; name=\"a\x01" "b\"", 21, "name", 0,
+	UNIT_CHECK(get_heap("form-data; name=\"a\x01" "b\"", 21, "name", 0,
 	    out, sizeof(out), &n) == -1, "soh in quotes accepted");
-	UNIT_CHECK(hdrparam_get("form-data; name=\"a\\\x01\"", 21, "name", 0,
+	UNIT_CHECK(get_heap("form-data; name=\"a\\\x01\"", 21, "name", 0,
 	    out, sizeof(out), &n) == -1, "escaped soh accepted");
-	UNIT_CHECK(hdrparam_get("form-data; x=\"\x7f\"; name=a", 24, "name",
+	UNIT_CHECK(get_heap("form-data; x=\"\x7f\"; name=a", 24, "name",
 	    0, out, sizeof(out), &n) == -1,
 	    "del in another parameter's quotes accepted");
-	UNIT_CHECK(hdrparam_get("form-data; name=\"a\nb\"", 21, "name", 0,
+	UNIT_CHECK(get_heap("form-data; name=\"a\nb\"", 21, "name", 0,
 	    out, sizeof(out), &n) == -1, "lf in quotes accepted");
 	/* A browser's file name comes raw (HDRPARAM_LITERAL_BACKSLASH). */
-	UNIT_CHECK(hdrparam_get("form-data; name=\"a\x01" "b\"", 21, "name",
+	UNIT_CHECK(get_heap("form-data; name=\"a\x01" "b\"", 21, "name",
 	    HDRPARAM_LITERAL_BACKSLASH, out, sizeof(out), &n) == 1 &&
 	    strcmp(out, "a\x01" "b") == 0, "literal: soh refused");
 	/* An empty quoted value still needs its NUL: no room, no write. */
 	out[0] = 'x';
-	UNIT_CHECK(hdrparam_get("form-data; name=\"\"", 18, "name", 0,
+	UNIT_CHECK(get_heap("form-data; name=\"\"", 18, "name", 0,
 	    out, 0, &n) == -1 && out[0] == 'x',
 	    "empty quoted value written into an out of size 0");
+	/* OWS is SP or HTAB, around ';' too. */
+	UNIT_CHECK(get_heap("form-data\t;\tname=x\t", 19, "name", 0, out,
+	    sizeof(out), &n) == 1 && strcmp(out, "x") == 0,
+	    "htab as OWS: \"%s\"", out);
+	/* Refused forms. */
+	UNIT_CHECK(get_heap("; name=x", 8, "name", 0, out, sizeof(out), &n)
+	    == -1, "no leading token accepted");
+	UNIT_CHECK(get_heap("form-data; =x", 13, "name", 0, out, sizeof(out),
+	    &n) == -1, "empty parameter name accepted");
+	UNIT_CHECK(get_heap("form-data; na/me=x", 18, "name", 0, out,
+	    sizeof(out), &n) == -1, "'/' in a parameter name accepted");
+	UNIT_CHECK(get_heap("form-data; na\0me=x", 18, "name", 0, out,
+	    sizeof(out), &n) == -1, "NUL in a parameter name accepted");
+	UNIT_CHECK(get_heap("form-data; name=;x=y", 20, "name", 0, out,
+	    sizeof(out), &n) == -1, "empty unquoted value accepted");
+	UNIT_CHECK(get_heap("form-data; name=a\"b", 19, "name", 0, out,
+	    sizeof(out), &n) == -1, "quote in an unquoted value accepted");
+	UNIT_CHECK(get_heap("form-data; name=\"a\\", 19, "name", 0, out,
+	    sizeof(out), &n) == -1, "backslash at the end accepted");
 }
 
 static const struct {
