@@ -655,7 +655,7 @@ static const struct {
 static void
 test_filename(void)
 {
-	char	 out[SAFETEXT_FILENAME_SIZE], in[400];
+	char	 out[SAFETEXT_FILENAME_SIZE], in[400], big[400];
 	size_t	 i, n;
 
 	for (i = 0; i < sizeof(fn_cases) / sizeof(fn_cases[0]); i++) {
@@ -676,6 +676,21 @@ test_filename(void)
 		memcpy(in + i, "\xe2\x82\xac", 3);
 	n = safetext_filename(in, 300, out, sizeof(out));
 	UNIT_CHECK(n == 198, "cut 3: %zu", n);
+	/* A larger out changes nothing: still SAFETEXT_FILENAME_MAX. */
+	memset(in, 'x', 300);
+	n = safetext_filename(in, 300, big, SAFETEXT_FILENAME_SIZE + 1);
+	UNIT_CHECK(n == SAFETEXT_FILENAME_MAX, "cut in 1 byte more: %zu", n);
+	n = safetext_filename(in, 300, big, sizeof(big));
+	UNIT_CHECK(n == SAFETEXT_FILENAME_MAX, "cut in a larger out: %zu", n);
+	/* The default takes 11 bytes; an out of 0 is not written. */
+	n = safetext_filename("", 0, out, 11);
+	UNIT_CHECK(n == 10 && strcmp(out, "upload.csv") == 0,
+	    "default in 11 bytes: %zu \"%s\"", n, out);
+	n = safetext_filename("", 0, out, 10);
+	UNIT_CHECK(n == 0 && out[0] == '\0', "default in 10 bytes: %zu", n);
+	out[0] = 'Z';
+	n = safetext_filename("a", 1, out, 0);
+	UNIT_CHECK(n == 0 && out[0] == 'Z', "filename into 0 bytes: %zu", n);
 }
 
 static void
@@ -701,9 +716,22 @@ test_quote(void)
 	UNIT_CHECK(n == SAFETEXT_QUOTE_MAX + 5 &&
 	    memcmp(out + 1 + SAFETEXT_QUOTE_MAX, "...\"", 4) == 0,
 	    "quote cut: %s", out);
+	/* One byte under SAFETEXT_QUOTE_SIZE: cut as early all the same. */
+	n = safetext_quote(in, sizeof(in), out, sizeof(out) - 1);
+	UNIT_CHECK(n == SAFETEXT_QUOTE_MAX + 5, "quote cut, 1 byte less: %zu",
+	    n);
 	n = safetext_quote(in, sizeof(in), out, 8);
 	UNIT_CHECK(n == 7 && strcmp(out, "\"xx...\"") == 0,
 	    "quote small: %s", out);
+	/* 6 bytes hold the quotes, "..." and the NUL; 5 hold nothing. */
+	n = safetext_quote("abc", 3, out, 6);
+	UNIT_CHECK(n == 5 && strcmp(out, "\"...\"") == 0,
+	    "quote in 6 bytes: %zu %s", n, out);
+	n = safetext_quote("abc", 3, out, 5);
+	UNIT_CHECK(n == 0 && out[0] == '\0', "quote in 5 bytes: %zu", n);
+	out[0] = 'Z';
+	n = safetext_quote("abc", 3, out, 0);
+	UNIT_CHECK(n == 0 && out[0] == 'Z', "quote in 0 bytes: %zu", n);
 }
 
 int
