@@ -191,6 +191,16 @@ static const struct mp_case mp_cases[] = {
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
 	  "filename=\"a.csv\r\n\r\nx\r\n--XyZ--",
 	  0, NULL, NULL, "malformed content-disposition" },
+	{ "header with an empty name",
+	  "--XyZ\r\n" CD_FILE ": x\r\n\r\nx\r\n--XyZ--",
+	  0, NULL, NULL, "malformed part header" },
+	{ "two filenames",
+	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
+	  "filename=\"a\"; filename=\"b\"\r\n\r\nx\r\n--XyZ--",
+	  0, NULL, NULL, "malformed content-disposition" },
+	{ "transport padding, tab first",
+	  "--XyZ\t\r\n" CD_FILE "\r\nx\r\n--XyZ--",
+	  1, "x", "a.csv", NULL },
 	{ "header overflow",
 	  NULL,
 	  0, NULL, NULL, "part headers longer than 8192 bytes" },
@@ -370,6 +380,14 @@ test_stop(void)
 	multipart_free(mp);
 	UNIT_CHECK(multipart_new("", 0, "file", &cb, &g) == NULL,
 	    "empty boundary accepted");
+	/* A field name of 63 bytes fits field[64]; 64 does not. */
+	mp = multipart_new("XyZ", 3, "0123456789012345678901234567890123456789"
+	    "01234567890123456789012", &cb, &g);
+	UNIT_CHECK(mp != NULL, "63-byte field name refused");
+	multipart_free(mp);
+	UNIT_CHECK(multipart_new("XyZ", 3, "0123456789012345678901234567890123"
+	    "456789012345678901234567890123", &cb, &g) == NULL,
+	    "64-byte field name accepted");
 	multipart_free(NULL);
 }
 
