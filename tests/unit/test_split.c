@@ -216,6 +216,20 @@ main(void)
 	CHECK_LIT("empty", "", 2, 1);
 	CHECK_LIT("header only", "head,er\n", 2, 1);
 	CHECK_LIT("bom header", "\xEF\xBB\xBFh,a\n1,2\n3,4\n5,6\n", 4, 0);
+	CHECK_LIT("tab first line", "\t\nh,a\n1,2\n3,4\n5,6\n", 4, 1);
+	/* A header line of 3 bytes is too short to be one; 4 will do. */
+	CHECK_LIT("3-byte header", "ab\n1,2\n3,4\n5,6\n", 4, 1);
+	CHECK_LIT("4-byte header", "h,a\n1,2\n3,4\n5,6\n", 4, 3);
+	/* A line start exactly at an even share starts the part there. */
+	split_init(&s, 14, 7, MAX_HEADER);
+	split_feed(&s, "h,a\nab\ncd\nefg\n", 14);
+	UNIT_CHECK(split_finish(&s) == 2 && s.part[1].first_byte == 7 &&
+	    s.part[1].first_line == 3, "part at its share: %llu",
+	    (unsigned long long)s.part[1].first_byte);
+	/* A header line of exactly max_header bytes still splits. */
+	split_init(&s, 10, 2, 6);
+	split_feed(&s, "hdr12\na\nb\n", 10);
+	UNIT_CHECK(split_finish(&s) == 2, "a header of max_header not split");
 	split_init(&s, 10, 2, 4);
 	split_feed(&s, "hdr12\na\nb\n", 10);
 	UNIT_CHECK(split_finish(&s) == 1, "a header over max_header split");
