@@ -17,7 +17,8 @@
  * (RFC 9110 sections 8.4 and 15.5.16), not spooled as the compressed
  * bytes for a job that fails on them.
  *
- * Only raw bodies take a query parameter (filename); any other is 400.
+ * Only raw bodies take a query parameter (filename); any other is 400,
+ * and so is filename on another body, saying where it applies.
  *
  * Uploads stream through in 64 KiB reads into the spool (see spool.h),
  * hashed as they come; nothing is sized from CONTENT_LENGTH.  The bytes
@@ -111,19 +112,22 @@ static const char *const body_codings[] = {
 };
 #define NBODY_CODINGS	(sizeof(body_codings) / sizeof(body_codings[0]))
 
-/* The query parameters of each body kind. */
-enum { RAW_FILENAME, RAW__MAX };
-static const struct query_param raw_params[RAW__MAX] = {
-	[RAW_FILENAME] = { "filename", QUERY_TEXT, 0, 0, 0, 0, 1024 },
+/*
+ * The query parameters of an upload, each with the one body kind that
+ * takes it: a form's file part and an inbox path name their files
+ * themselves, so ?filename= on those is 400 saying where it applies
+ * rather than "unknown parameter".
+ */
+enum { UP_FILENAME, UP__MAX };
+static const struct query_param upload_params[UP__MAX] = {
+	[UP_FILENAME] = { "filename", QUERY_TEXT, 0, 0, 0, 0, 1024 },
 };
-
 static const struct {
-	const struct query_param	*table;
-	size_t				 n;
-} body_params[BODY__MAX] = {
-	[BODY_MULTIPART] = { NULL, 0 },
-	[BODY_RAW] = { raw_params, RAW__MAX },
-	[BODY_JSON] = { NULL, 0 },
+	enum body_kind	 kind;
+	const char	*reason;
+} upload_param_use[UP__MAX] = {
+	[UP_FILENAME] = { BODY_RAW,
+	    "applies to a text/csv or application/octet-stream body only" },
 };
 
 /*
@@ -357,9 +361,9 @@ post_upload(struct http_req *req, enum body_kind kind,
 			http_problem(req, 500, "out of memory");
 			goto out;
 		}
-	} else if (qv->v[RAW_FILENAME].present) {
-		safetext_filename(qv->v[RAW_FILENAME].str,
-		    qv->v[RAW_FILENAME].len, up.filename, sizeof(up.filename));
+	} else if (qv->v[UP_FILENAME].present) {
+		safetext_filename(qv->v[UP_FILENAME].str,
+		    qv->v[UP_FILENAME].len, up.filename, sizeof(up.filename));
 	}
 	if ((up.sp = spool_new(req->cfg->spool_dir)) == NULL) {
 		http_problem(req, 500, "could not store the upload");
@@ -493,6 +497,30 @@ out:
 	json_object_put(obj);
 }
 
+/*
+ * 0 when every parameter given applies to this kind of body, else -1
+ * after answering 400 naming the first that does not.
+ */
+static int
+params_fit(struct http_req *req, enum body_kind kind,
+    const struct query_values *qv)
+{
+	char	 q[SAFETEXT_QUOTE_SIZE], detail[512];
+	size_t	 i;
+
+	for (i = 0; i < UP__MAX; i++) {
+		if (!qv->v[i].present || upload_param_use[i].kind == kind)
+			continue;
+		safetext_quote(qv->v[i].str, qv->v[i].len, q, sizeof(q));
+		snprintf(detail, sizeof(detail), "%s %s: %s",
+		    upload_params[i].name, q, upload_param_use[i].reason);
+		http_problem_param(req, detail, upload_params[i].name,
+		    upload_param_use[i].reason);
+		return -1;
+	}
+	return 0;
+}
+
 /* Every type of body_types, in its order, comma-separated. */
 static void
 accepted_types(char *list, size_t size)
@@ -590,11 +618,13 @@ h_upload_post(struct http_req *req)
 	if (coding_taken(req) != 0 ||
 	    (body_types[i].text && charset_taken(req, ctype) != 0))
 		return;
-	if (query_parse(req->query, strlen(req->query), body_params[kind].table,
-	    body_params[kind].n, &qv, err, sizeof(err)) != 0) {
+	if (query_parse(req->query, strlen(req->query), upload_params,
+	    UP__MAX, &qv, err, sizeof(err)) != 0) {
 		http_problem_query(req, &qv, err);
 		return;
 	}
+	if (params_fit(req, kind, &qv) != 0)
+		return;
 	if (kind == BODY_JSON)
 		post_inbox(req);
 	else

@@ -284,9 +284,25 @@ def test_upload_query_checked(stack):
     assert p["invalid_params"] == [{"name": "filename", "reason": "duplicate parameter"}], p
     p = problem(post(stack, data, "text/csv", "?nope=1"), 400, "unknown parameter")
     assert p["invalid_params"][0]["name"] == "nope", p
-    ctype, body = multipart([(file_part(), data)])
-    problem(post(stack, body, ctype, "?filename=x"), 400, "unknown parameter")
     problem(post(stack, data, "text/csv", "?filename=%zz"), 400, "percent-encoding")
+
+
+def test_upload_filename_named_where_it_applies(stack):
+    """?filename= names a raw body only (a form's file part and an inbox
+    path name their files themselves); elsewhere the 400 says where it
+    applies instead of calling a documented parameter unknown."""
+    reason = "applies to a text/csv or application/octet-stream body only"
+    ctype, body = multipart([(file_part(), csv(2))])
+    jobs = stack.scalar("SELECT count(*) FROM tripline.jobs")
+    for r in (post(stack, body, ctype, "?filename=other.csv"),
+              post(stack, b'{"path":"x.csv"}', "application/json", "?filename=other.csv")):
+        p = problem(r, 400)
+        assert p["detail"] == 'filename "other.csv": ' + reason, p
+        assert p["invalid_params"] == [{"name": "filename", "reason": reason}], p
+    p = problem(post(stack, body, ctype, "?nope=1"), 400, "unknown parameter")
+    assert p["invalid_params"] == [{"name": "nope", "reason": "unknown parameter"}], p
+    assert stack.scalar("SELECT count(*) FROM tripline.jobs") == jobs
+    assert spool_temps(stack) == []
 
 
 def test_unsupported_media_type(stack):
