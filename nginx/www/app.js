@@ -57,9 +57,18 @@
 		return m + ' min ' + Math.round(s - m * 60) + ' s';
 	}
 
+	/* The time of day, with the date too when that is not today. */
 	function clock(iso) {
 		const d = iso ? new Date(iso) : new Date();
-		return isNaN(d) ? '' : d.toLocaleTimeString();
+		if (isNaN(d))
+			return '';
+		return d.toDateString() === new Date().toDateString() ?
+		    d.toLocaleTimeString() : d.toLocaleString();
+	}
+
+	/* "1 row", "2 rows". */
+	function count(n, what) {
+		return num(n) + ' ' + what + (n === 1 ? '' : 's');
 	}
 
 	function setText(el, text) {
@@ -85,6 +94,35 @@
 		const have = storedToken() !== '';
 		$('token-row').hidden = have;
 		$('forget').hidden = !have;
+	}
+
+	/* The token typed in the field, else the one kept. */
+	function token() {
+		return $('token').value.trim() || storedToken();
+	}
+
+	/*
+	 * After an answer to a request that carried token(): a typed token
+	 * that worked is kept (and the field cleared), a 401 forgets the
+	 * kept one and asks again.  Upload and cancel both ask this way.
+	 */
+	function tokenAnswered(status) {
+		const typed = $('token').value.trim();
+		if (status === 401) {
+			try {
+				localStorage.removeItem(TOKEN_KEY);
+			} catch (e) { /* nothing stored */ }
+			showToken();
+			$('token').focus();
+			return;
+		}
+		if (typed && status >= 200 && status < 300) {
+			try {
+				localStorage.setItem(TOKEN_KEY, typed);
+			} catch (e) { /* private mode: ask again */ }
+			$('token').value = '';
+		}
+		showToken();
 	}
 
 	/* -- streams ------------------------------------------------------------ */
@@ -139,7 +177,7 @@
 
 	/* -- the job being followed --------------------------------------------- */
 
-	const panel = { id: 0, stream: null, state: '' };
+	const panel = { id: 0, stream: null, state: '', bytes: null };
 
 	function setBar(pct, state) {
 		const p = Math.max(0, Math.min(100, pct));
@@ -198,6 +236,17 @@
 		$('rejects-rows').replaceChildren();
 	}
 
+	/*
+	 * A failed or cancelled job keeps none of its rows (GET
+	 * /api/jobs/{id} says 0 too): its last progress must not read as
+	 * rows loaded, nor its estimate as time left.
+	 */
+	function nothingKept() {
+		setText($('st-rows'), '0');
+		setText($('st-rejected'), '0');
+		['st-rate', 'st-eta'].forEach((id) => setText($(id), '–'));
+	}
+
 	function panelEvent(name, d) {
 		const summary = $('job-summary');
 
@@ -206,13 +255,16 @@
 		case 'queued':
 			if (d.filename)
 				setText($('job-name'), d.filename);
+			panel.bytes = d.bytes;
 			setText($('st-bytes'), '0 of ' + bytes(d.bytes));
 			break;
 		case 'started':
 			setText(summary, d.attempt > 1 ? 'attempt ' + d.attempt : '');
+			panel.bytes = d.bytes_total;
 			setText($('st-bytes'), '0 of ' + bytes(d.bytes_total));
 			break;
 		case 'progress':
+			panel.bytes = d.bytes_total;
 			setBar(d.percent || 0, 'running');
 			setText($('st-rows'), num(d.rows_loaded));
 			setText($('st-rejected'), num(d.rows_rejected));
@@ -234,23 +286,30 @@
 				setText(summary, 'the same content as job ' +
 				    d.duplicate_of + ': nothing loaded again');
 			else {
-				setText(summary, 'loaded ' + num(d.rows_loaded) +
-				    ' rows (' + num(d.rows_rejected) + ' rejected) in ' +
-				    duration(d.elapsed_s) + ', ' + num(d.rows_per_s) +
-				    ' rows/s');
+				/* A small file may end before its first progress. */
+				setText($('st-bytes'), bytes(panel.bytes) + ' of ' +
+				    bytes(panel.bytes));
+				setText(summary, 'loaded ' + count(d.rows_loaded,
+				    'row') + ' (' + num(d.rows_rejected) +
+				    ' rejected) in ' + duration(d.elapsed_s) + ', ' +
+				    num(d.rows_per_s) + ' rows/s');
 				showRejects(panel.id, d.rows_rejected);
 			}
 			break;
 		case 'failed':
 			$('bar').className = 'bar failed';
 			summary.className = 'summary failed';
-			setText(summary, 'failed after ' + d.attempts + ' attempt' +
-			    (d.attempts === 1 ? '' : 's') + ': ' + d.error);
+			nothingKept();
+			setText(summary, 'failed after ' + count(d.attempts,
+			    'attempt') + ': ' + d.error);
 			break;
 		case 'cancelled':
 			$('bar').className = 'bar cancelled';
 			summary.className = 'summary';
-			setText(summary, 'cancelled');
+			nothingKept();
+			setText(summary, d.rows_loaded_before_cancel > 0 ?
+			    'cancelled after ' + count(d.rows_loaded_before_cancel,
+			    'row') + ': nothing of it is kept' : 'cancelled');
 			break;
 		case 'retrying':
 			summary.className = 'summary failed';
@@ -266,6 +325,7 @@
 		if (panel.stream)
 			panel.stream.close();
 		panel.id = job.id;
+		panel.bytes = job.bytes;
 		$('job').hidden = false;
 		setText($('job-id'), String(job.id));
 		setText($('job-name'), job.filename || '');
@@ -290,6 +350,50 @@
 			}
 		    }, (text) => setText($('job-conn'), text));
 		panel.stream = s;
+	}
+
+	/*
+	 * Follow a job known by its id alone (the address, a duplicate's
+	 * link): its row when the table has one, else the job as GET
+	 * /api/jobs/{id} answers.  An id that names no job says so: its
+	 * stream's 404 is an HTTP error that EventSource cannot tell from a
+	 * restart, and the page would show it queued, reconnecting for ever.
+	 */
+	function followId(id) {
+		const r = rows.get(id);
+		if (r) {
+			follow(r.job);
+			return;
+		}
+		fetch('/api/jobs/' + id)
+		    .then((res) => res.json().catch(() => null)
+			.then((body) => ({ status: res.status, body })))
+		    .catch(() => ({ status: 0, body: null }))
+		    .then((res) => {
+			if (res.status === 200 && res.body)
+				follow(res.body);
+			else
+				notFollowed(id, problem(res));
+		    });
+	}
+
+	function notFollowed(id, why) {
+		if (panel.stream)
+			panel.stream.close();
+		panel.stream = null;
+		panel.id = id;
+		$('job').hidden = false;
+		setText($('job-id'), String(id));
+		setText($('job-name'), '');
+		panelState('');
+		setText($('job-conn'), '');
+		['st-rows', 'st-rejected', 'st-rate', 'st-bytes', 'st-eta'].forEach(
+		    (x) => setText($(x), '–'));
+		setBar(0, '');
+		hideRejects();
+		$('job-summary').className = 'summary failed';
+		setText($('job-summary'), why);
+		markCurrent();
 	}
 
 	/* -- the recent jobs ------------------------------------------------------ */
@@ -365,8 +469,7 @@
 		a.addEventListener('click', (e) => {
 			e.preventDefault();
 			e.stopPropagation();	/* not the row's own job */
-			const o = rows.get(of);
-			follow(o ? o.job : { id: of });
+			followId(of);
 		});
 		r.dup.replaceChildren('duplicate of ', a);
 		r.dup.hidden = false;
@@ -423,6 +526,10 @@
 			setText(r.cells.rejected, num(d.rows_rejected));
 			setRowPercent(r, name === 'succeeded' ? 100 : d.percent || 0);
 		}
+		if (name === 'failed' || name === 'cancelled') {
+			setText(r.cells.rows, '0');	/* nothing of it is kept */
+			setText(r.cells.rejected, '0');
+		}
 		if (name === 'succeeded')
 			setDuplicate(r, d.duplicate_of);
 	}
@@ -457,21 +564,19 @@
 			pending = null;
 			p.forEach(([name, d]) => rowEvent(name, d));
 			const want = /^#job-(\d+)$/.exec(location.hash);
-			if (want && !panel.id) {
-				const r = rows.get(Number(want[1]));
-				follow(r ? r.job : { id: Number(want[1]) });
-			}
+			if (want && !panel.id)
+				followId(Number(want[1]));
 		    });
 	}
 
 	/* -- submitting --------------------------------------------------------- */
 
-	function problem(res) {
+	function problem(res, what) {
 		if (res.body && typeof res.body.detail === 'string')
 			return res.body.detail;
 		if (res.status === 0)
 			return 'the server could not be reached';
-		return 'the upload failed (' + res.status + ')';
+		return (what || 'the request') + ' failed (' + res.status + ')';
 	}
 
 	/*
@@ -512,47 +617,39 @@
 			setText(msg, 'choose a file first');
 			return;
 		}
-		const typed = $('token').value.trim();
-		const token = typed || storedToken();
 		$('send').disabled = true;
 		msg.className = '';
 		setText(msg, 'uploading…');
-		const res = await send(file, token);
+		const res = await send(file, token());
 		$('send').disabled = false;
+		tokenAnswered(res.status);
 		if (res.status === 202 && res.body) {
 			setText(msg, '');
-			if (typed) {
-				try {
-					localStorage.setItem(TOKEN_KEY, typed);
-				} catch (e) { /* private mode: ask again */ }
-				$('token').value = '';
-			}
-			showToken();
 			$('upload').reset();
 			rowFromJob(res.body);
 			follow(res.body);
 			return;
 		}
-		if (res.status === 401) {
-			try {
-				localStorage.removeItem(TOKEN_KEY);
-			} catch (e) { /* nothing stored */ }
-			showToken();
-			$('token').focus();
-		}
-		setText(msg, problem(res));
+		setText(msg, problem(res, 'the upload'));
 	}
 
+	/*
+	 * The token typed in the field counts here as for an upload: a
+	 * visitor who only follows a job types it, then cancels.
+	 */
 	async function cancel() {
 		const id = panel.id;
-		const token = storedToken();
+		const t = token();
 		const r = await fetch('/api/jobs/' + id + '/cancel', {
 			method: 'POST',
-			headers: token ? { Authorization: 'Bearer ' + token } : {}
-		});
+			headers: t ? { Authorization: 'Bearer ' + t } : {}
+		}).catch(() => ({ ok: false, status: 0, json: () =>
+		    Promise.resolve(null) }));
+		tokenAnswered(r.status);
 		if (!r.ok && r.status !== 409) {
 			const body = await r.json().catch(() => null);
-			setText($('job-summary'), problem({ status: r.status, body }));
+			setText($('job-summary'), problem({ status: r.status, body },
+			    'the cancel'));
 		}
 	}
 
@@ -566,6 +663,12 @@
 			showToken();
 		});
 		$('cancel').addEventListener('click', cancel);
+		/* An address edited to another job, or Back, follows it. */
+		window.addEventListener('hashchange', () => {
+			const want = /^#job-(\d+)$/.exec(location.hash);
+			if (want && Number(want[1]) !== panel.id)
+				followId(Number(want[1]));
+		});
 		startList();
 	});
 })();

@@ -729,3 +729,78 @@ def test_browser_reports_token(stack):
         b.close()
         own.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_browser_panel_tells_what_is_true(stack):
+    """The job panel of the page says what the API says.  Each of these
+    failed before the fix that came with it (the audit of the page as a
+    new user meets it): an address naming no job showed it "queued",
+    "reconnecting…" for two minutes, where GET /api/jobs/{id} is 404; an
+    address edited to another job (or Back) followed nothing; a job that
+    ended before its first progress read "0 of 106 B" and "loaded 1 rows";
+    Cancel ignored the token typed in the field (401 "a bearer token is
+    required" for a visitor who had not uploaded from this browser); a
+    cancelled job went on showing its last progress's rows loaded and
+    time left, though nothing of it is kept (0 rows in the API)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise harness.Skip("%s is missing (Debian package chromium)" % CHROMIUM)
+    tmp = tempfile.mkdtemp(prefix="tripline-browser-")
+    one = (b"region,origin_coord,destination_coord,datetime,datasource\n"
+           b"Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,panel_%d\n"
+           % os.getpid())
+    small = stack.load(one, filename="one.csv")
+    assert small["state"] == "succeeded" and small["rows_loaded"] == 1, small
+    missing = int(stack.scalar("SELECT coalesce(max(id), 0) + 1000 FROM tripline.jobs"))
+    b = Browser(tmp)
+    runners_stopped = False
+    try:
+        b.call("Page.navigate", url="%s/#job-%d" % (stack.url, missing))
+        b.wait_event("Page.loadEventFired")
+        wait_until(lambda: b.text("job-summary") == "no job %d" % missing, 20,
+                   "the page to say there is no such job (now %r, %r)" % (
+                       b.text("job-state"), b.text("job-conn")))
+        time.sleep(1.5)                 # no stream retried meanwhile
+        assert b.text("job-state") == "" and b.text("job-conn") == "", (
+            b.text("job-state"), b.text("job-conn"))
+        assert not b.visible("#cancel")
+        # The address edited to another job follows it.
+        b.eval("location.hash = '#job-%d'" % small["id"])
+        wait_until(lambda: b.text("job-state") == "succeeded", 20,
+                   "the edited address to follow job %d" % small["id"])
+        assert b.text("job-id") == str(small["id"])
+        assert b.text("st-bytes") == "%d B of %d B" % (len(one), len(one)), b.text("st-bytes")
+        assert b.text("job-summary").startswith("loaded 1 row (0 rejected) in "), \
+            b.text("job-summary")
+        # A visitor without a kept token follows a running job, types the
+        # token, cancels: the job is cancelled and shows nothing kept.
+        stack.stop_runners()
+        runners_stopped = True
+        big = stack.upload(harness.generate(1000000, seed=202), filename="panel-big.csv")
+        assert big.status == 202, big
+        job = big.json()["id"]
+        b.eval("location.hash = '#job-%d'" % job)
+        wait_until(lambda: b.text("job-id") == str(job) and b.text("job-state") == "queued",
+                   20, "the page to follow the queued job")
+        stack.start_runners(1)
+        runners_stopped = False
+        wait_until(lambda: b.text("job-state") == "running" and
+                   b.text("st-rows") not in ("–", "0"), 60, "progress of the running job")
+        assert b.visible("#token-row") and b.visible("#cancel")
+        b.click("#token")
+        b.type(stack.token)
+        b.click("#cancel")
+        wait_until(lambda: b.text("job-state") in ("cancelled", "succeeded"), 60,
+                   "the cancel (summary %r)" % b.text("job-summary"))
+        assert b.text("job-state") == "cancelled", b.text("job-summary")
+        assert stack.job(job)["state"] == "cancelled"
+        assert b.text("job-summary").startswith("cancelled"), b.text("job-summary")
+        assert [b.text(x) for x in ("st-rows", "st-rejected", "st-rate", "st-eta")] == \
+            ["0", "0", "–", "–"], [b.text(x) for x in ("st-rows", "st-rate", "st-eta")]
+        assert b.eval("localStorage.getItem('tripline.token')") == stack.token
+        assert not b.visible("#token-row")
+        assert b.errors() == [], b.errors()
+    finally:
+        b.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if runners_stopped:
+            stack.start_runners(1)
