@@ -1170,6 +1170,22 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
               'from: "2018-02-30" is not a date YYYY-MM-DD'),
              ("weekly_average", {"region": "Prague", "to": "May 1"},
               'to: "May 1" is not a date YYYY-MM-DD'),
+             # PostgreSQL's date input took these, where the API and the
+             # docs take YYYY-MM-DD of the years 1900 to 2100 only: the
+             # first answered for May 10 (DateStyle MDY), not 5 October
+             # (029_report_dates.sql).
+             ("weekly_average", {"region": "Prague", "from": "05/10/2018"},
+              'from: "05/10/2018" is not a date YYYY-MM-DD'),
+             ("weekly_average", {"region": "Prague", "to": "today"},
+              'to: "today" is not a date YYYY-MM-DD'),
+             ("weekly_average", {"region": "Prague", "from": "infinity"},
+              'from: "infinity" is not a date YYYY-MM-DD'),
+             ("weekly_average", {"region": "Prague", "from": "20180510"},
+              'from: "20180510" is not a date YYYY-MM-DD'),
+             ("weekly_average", {"region": "Prague", "from": "1800-01-01"},
+              'from: "1800-01-01" is not within the years 1900 to 2100'),
+             ("weekly_average", {"region": "Prague", "to": "2101-01-01"},
+              'to: "2101-01-01" is not within the years 1900 to 2100'),
              # latest_datasource.sql cast :'top' itself, and answered
              # 'invalid input syntax for type integer: "abc"'.
              ("latest_datasource", {"top": "abc"}, 'top: "abc" is not an integer'),
@@ -1187,6 +1203,9 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
     assert len(psql_file(stack, "trip_groups", min_trips="", limit="", minlon="")) <= 100
     assert psql_file(stack, "latest_datasource", top="") == \
         psql_file(stack, "latest_datasource")
+    # The years' ends are dates still.
+    psql_file(stack, "weekly_average", minlon="1", minlat="2", maxlon="3", maxlat="4",
+              **{"from": "1900-01-01", "to": "2100-12-31"})
 
 
 def test_trip_groups_settings_checked_and_kept(stack):
