@@ -70,7 +70,7 @@ safetext_filename(const char *buf, size_t len, char *out, size_t outsz)
 	if (cap > SAFETEXT_FILENAME_MAX)
 		cap = SAFETEXT_FILENAME_MAX;
 	o = safetext_sanitize(buf + start, len - start, out, cap, &cut);
-	if (o == 0 || (o == 1 && out[0] == '.') ||
+	if (strspn(out, " ") == o || (o == 1 && out[0] == '.') ||
 	    (o == 2 && out[0] == '.' && out[1] == '.')) {
 		if (cap < sizeof(SAFETEXT_FILENAME_DEFAULT) - 1) {
 			o = 0;

@@ -39,7 +39,8 @@ size_t	safetext_quote(const char *buf, size_t len, char *out, size_t outsz);
  * A client's filename made a display name: the part after the last '/'
  * or '\\' (browsers on Windows send full paths), sanitized, cut to
  * SAFETEXT_FILENAME_MAX bytes; SAFETEXT_FILENAME_DEFAULT when that leaves
- * "", "." or "..".  out has room for SAFETEXT_FILENAME_SIZE bytes.
+ * "", spaces alone (a name no one sees), "." or "..".  out has room for
+ * SAFETEXT_FILENAME_SIZE bytes.
  * Returns the length written (without the NUL).
  */
 size_t	safetext_filename(const char *buf, size_t len, char *out,

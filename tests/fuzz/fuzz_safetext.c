@@ -98,6 +98,18 @@ check_quote(const char *in, size_t len, size_t outsz)
 	free(out);
 }
 
+/* 1 when buf holds spaces alone (or nothing). */
+static int
+spaces(const char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != ' ')
+			return 0;
+	return 1;
+}
+
 static void
 check_filename(const char *in, size_t len, size_t outsz)
 {
@@ -112,16 +124,16 @@ check_filename(const char *in, size_t len, size_t outsz)
 	    memchr(out, '\\', n) != NULL)
 		abort();	/* a path, not a name */
 	if (outsz > sizeof(SAFETEXT_FILENAME_DEFAULT) &&
-	    (n == 0 || (n == 1 && out[0] == '.') ||
+	    (spaces(out, n) || (n == 1 && out[0] == '.') ||
 	    (n == 2 && out[0] == '.' && out[1] == '.')))
-		abort();	/* "", "." or ".." */
+		abort();	/* "", spaces alone, "." or ".." */
 	for (i = 0; i < len; i++)
 		if (in[i] == '/' || in[i] == '\\')
 			base = in + i + 1;
 	blen = len - (size_t)(base - in);
 	if (outsz >= SAFETEXT_FILENAME_SIZE && blen > 2 &&
 	    blen <= SAFETEXT_FILENAME_MAX && clean(base, blen) &&
-	    (n != blen || memcmp(out, base, blen) != 0))
+	    !spaces(base, blen) && (n != blen || memcmp(out, base, blen) != 0))
 		abort();	/* a clean basename changed */
 	free(out);
 }

@@ -642,6 +642,10 @@ static const struct {
 	{ "..", 0, "upload.csv" },
 	{ ".", 0, "upload.csv" },
 	{ "...", 0, "..." },
+	/* Spaces alone would show as no name (?filename=%20, "dir/ "). */
+	{ " ", 0, "upload.csv" },
+	{ "dir/   ", 0, "upload.csv" },
+	{ " a ", 0, " a " },
 	{ "a\nb\tc\x7f.csv", 0, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd.csv" },
 	{ "a\0b", 3, "a\xef\xbf\xbd" "b" },
 	{ "caf\xc3\xa9.csv", 0, "caf\xc3\xa9.csv" },
