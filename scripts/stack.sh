@@ -89,6 +89,36 @@ else
 	as_user() { "$@"; }
 fi
 
+# The settings this script writes into a configuration itself (nginx's,
+# PostgreSQL's port): setting, least, most.  Checked before anything
+# starts, as runners_check does; the programs check the settings only
+# they read (lib/config.c) and stop naming the one they refuse, which
+# wait_http then tells.
+NUMBER_SETTINGS=(
+	"TRIPLINE_HTTP_PORT 1 65535"
+	"TRIPLINE_PGPORT 1 65535"
+	"TRIPLINE_MAX_UPLOAD 1 9223372036854775807"
+	"TRIPLINE_SUBMIT_RATE 1 1000000"
+	"TRIPLINE_SUBMIT_BURST 0 1000000"
+	"TRIPLINE_UPLOAD_CONN 1 65535"
+)
+
+numbers_check() {
+	local line name min max v
+	for line in "${NUMBER_SETTINGS[@]}"; do
+		read -r name min max <<<"$line"
+		v=${!name:-}
+		[ -n "$v" ] || continue
+		# Digits only; [ refuses (false) what overflows its integers.
+		case $v in
+		*[!0-9]*) ;;
+		*)	[ "$v" -ge "$min" ] 2>/dev/null &&
+			    [ "$v" -le "$max" ] 2>/dev/null && continue ;;
+		esac
+		die "invalid $name: \"$v\" (a whole number from $min to $max)"
+	done
+}
+
 pidfile() { echo "$VAR/run/$1.pid"; }
 # The runners with a pid file: runner-1, runner-2, ...
 runner_names() {
@@ -138,8 +168,11 @@ prog_env() {
 # not given to env(1) as arguments: a command line is readable by every
 # user (/proc/PID/cmdline) while it runs, and the token is in it.  The
 # subshell, setsid and setpriv exec in place, so $! is the program's pid.
+declare -A LOG_FROM	# each program's log size before this up started it
+
 start_prog() {
 	local name=$1 words path=$PATH; shift
+	LOG_FROM[$name]=$(stat -c %s "$VAR/log/$name.log" 2>/dev/null || echo 0)
 	words=$(prog_env "${name%%-*}")	# before the settings are unset
 	(
 		for v in $(compgen -e); do
@@ -362,11 +395,32 @@ stale() {
 	fi
 }
 
+# The programs of this up that have exited, one line each with the last
+# error they logged since they started (a setting they refuse, a database
+# they cannot reach), without the log line's time and program name.
+exited() {
+	local n from line
+	for n in $(printf '%s\n' "${!LOG_FROM[@]}" | sort); do
+		alive "$n" && continue
+		from=${LOG_FROM[$n]}
+		line=$(tail -c +"$((from + 1))" "$VAR/log/$n.log" 2>/dev/null |
+		    sed -n 's/^[^ ]* [^ ]* \(error\|fatal\): //p' | tail -n 1)
+		echo "$n exited: ${line:-see $VAR/log/$n.log}"
+	done
+}
+
 wait_http() {
-	local i
+	local i gone
 	for i in $(seq 1 100); do
 		if curl -fsS -o /dev/null "$URL/api/health" 2>/dev/null; then
 			return 0
+		fi
+		# A program that stopped at start will not answer: say why now,
+		# rather than after 20 s as "does not answer".
+		gone=$(exited)
+		if [ -n "$gone" ]; then
+			printf '%s\n' "$gone" | sed -e '$d' -e 's/^/stack: /' >&2
+			die "$(printf '%s\n' "$gone" | tail -n 1)"
 		fi
 		sleep 0.2
 	done
@@ -390,6 +444,7 @@ demo_load() {
 up() {
 	local diff stop="make down"
 	runners_check
+	numbers_check
 	# Another state directory: make down alone would stop the default one.
 	[ "$VAR" = "$ROOT/var" ] || stop="TRIPLINE_VAR=$VAR make down"
 	for b in tripline-cgi tripline-runner tripline-gen; do

@@ -172,3 +172,56 @@ def test_a_failed_up_stops_what_it_started(stack=None):
         subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         shutil.rmtree(var, ignore_errors=True)
+
+
+def test_bad_settings_are_named_at_up(stack=None):
+    """A setting up cannot use is named with its range, as
+    TRIPLINE_RUNNERS is.  Before: TRIPLINE_SUBMIT_RATE=fast reached the
+    nginx configuration and failed as "nginx did not start ... (is port
+    8080 free?)"; TRIPLINE_MAX_UPLOAD=1G (an nginx size, refused by the
+    programs) and TRIPLINE_THREADS=100 or TRIPLINE_LEASE_SECONDS=1 (the
+    programs' own settings, lib/config.c) made the programs exit at start
+    and up wait 20 s to say "/api/health does not answer; see var/log/",
+    the reason only in cgi.log."""
+    script = os.path.join(harness.ROOT, "scripts", "stack.sh")
+    for name, value, want in (
+            ("TRIPLINE_SUBMIT_RATE", "fast", "a whole number from 1 to 1000000"),
+            ("TRIPLINE_SUBMIT_BURST", "-1", "a whole number from 0 to 1000000"),
+            ("TRIPLINE_UPLOAD_CONN", "0", "a whole number from 1 to 65535"),
+            ("TRIPLINE_MAX_UPLOAD", "1G", "a whole number from 1 to 9223372036854775807"),
+            ("TRIPLINE_MAX_UPLOAD", "9223372036854775808",
+             "a whole number from 1 to 9223372036854775807"),
+            ("TRIPLINE_HTTP_PORT", "80800", "a whole number from 1 to 65535")):
+        with tempfile.TemporaryDirectory() as var:
+            r = subprocess.run([script, "up"], env=dict(os.environ, TRIPLINE_VAR=var,
+                                                         **{name: value}),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+            out = r.stdout.decode()
+            assert r.returncode != 0 and out.endswith(
+                'stack: invalid %s: "%s" (%s)\n' % (name, value, want)), out
+            assert os.listdir(var) == [], os.listdir(var)   # refused before anything
+    # A setting only the programs read: they exit at start naming it, and
+    # up says so at once, then stops what it started.
+    var = tempfile.mkdtemp(prefix="tripline-test-")
+    os.chmod(var, 0o755)
+    env = dict(os.environ, TRIPLINE_VAR=var, TRIPLINE_HTTP_PORT=str(harness.free_port()),
+               TRIPLINE_PGPORT=str(harness.free_port()),
+               TRIPLINE_BIN=os.path.join(harness.ROOT, "build", "asan"),
+               TRIPLINE_PG_FSYNC="off", TRIPLINE_PG_SHARED_BUFFERS="128MB", DEMO="0",
+               TRIPLINE_LEASE_SECONDS="1")
+    try:
+        r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=180)
+        out = r.stdout.decode()
+        assert r.returncode != 0, out
+        bad = 'invalid TRIPLINE_LEASE_SECONDS: "1" (a whole number from 2 to 86400)'
+        # The runner refuses it too, once it has read its settings.
+        assert "stack: cgi exited: %s\n" % bad in out, out
+        assert out.endswith("stack: stopped what this up had started: postgresql, cgi, "
+                            "runner-1, nginx\n"), out
+        assert "does not answer" not in out, out
+        assert processes_of(var) == [], processes_of(var)
+    finally:
+        subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(var, ignore_errors=True)
