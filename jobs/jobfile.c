@@ -35,6 +35,72 @@ static const char *const jobfile_sources[JOBFILE__MAX] = {
 	"inbox",	/* JOBFILE_INBOX */
 };
 
+/* The directory of each source, as a job's error names it. */
+static const char *const jobfile_dirs[JOBFILE__MAX] = {
+	"spool",	/* JOBFILE_UPLOAD */
+	"inbox",	/* JOBFILE_INBOX */
+};
+
+/*
+ * What a failed open tells the job (jobs.error), naming the file as it
+ * lies in its directory (the inbox name its submitter gave): the first
+ * %s is the quoted name, the second the directory.  Any other errno is
+ * passing (the job is tried again): "could not open".
+ */
+static const struct {
+	int		 errnum;
+	const char	*fmt;
+} jobfile_open_errors[] = {
+	{ ENOENT, "%s is no longer in the %s" },
+	{ ENOTDIR, "%s is no longer in the %s" },
+	{ EXDEV, "%s is outside the %s" },
+	{ ELOOP, "%s is outside the %s" },
+};
+#define NJOBFILE_OPEN_ERRORS \
+	(sizeof(jobfile_open_errors) / sizeof(jobfile_open_errors[0]))
+
+/* The name between quotes, cut to 200 bytes (an inbox name has 1 KiB). */
+static void
+jobfile_quote(const char *name, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "\"%.200s%s\"", name,
+	    strlen(name) > 200 ? "..." : "");
+}
+
+/* strerror's text as the project's errors read: lower-case. */
+static void
+jobfile_strerror(int e, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s", strerror(e));
+	if (out[0] >= 'A' && out[0] <= 'Z' && out[1] >= 'a' && out[1] <= 'z')
+		out[0] = (char)(out[0] - 'A' + 'a');
+}
+
+/*
+ * A failed open or check of rel in src's directory: the job's reason in
+ * err, *permanent cleared when the cause may pass (errnum not in the
+ * table, or a failure after the open).
+ */
+static void
+jobfile_open_error(enum jobfile_source src, const char *rel, int errnum,
+    int opened, int *permanent, char *err, size_t errsz)
+{
+	char	 q[256], why[128];
+	size_t	 i;
+
+	jobfile_quote(rel, q, sizeof(q));
+	for (i = 0; !opened && i < NJOBFILE_OPEN_ERRORS; i++)
+		if (jobfile_open_errors[i].errnum == errnum) {
+			snprintf(err, errsz, jobfile_open_errors[i].fmt, q,
+			    jobfile_dirs[src]);
+			return;
+		}
+	*permanent = 0;
+	jobfile_strerror(errnum, why, sizeof(why));
+	snprintf(err, errsz, "could not open %s in the %s: %s", q,
+	    jobfile_dirs[src], why);
+}
+
 enum jobfile_source
 jobfile_source(const char *name)
 {
@@ -113,7 +179,8 @@ jobfile_open(const struct jobfile *j, enum jobfile_source src,
 	struct open_how	 how;
 	struct stat	 st;
 	const char	*rel = path;
-	int		 fd = -1, e;
+	char		 q[256];
+	int		 fd = -1;
 
 	*permanent = 1;
 	if (src == JOBFILE_UPLOAD &&
@@ -125,7 +192,7 @@ jobfile_open(const struct jobfile *j, enum jobfile_source src,
 	if (src >= JOBFILE__MAX || j->dirfd[src] == -1) {
 		*permanent = 0;
 		snprintf(err, errsz, "the %s directory is not available",
-		    src < JOBFILE__MAX ? jobfile_sources[src] : "job's");
+		    src < JOBFILE__MAX ? jobfile_dirs[src] : "job's");
 		return -1;
 	}
 	memset(&how, 0, sizeof(how));
@@ -134,39 +201,21 @@ jobfile_open(const struct jobfile *j, enum jobfile_source src,
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	fd = (int)syscall(SYS_openat2, j->dirfd[src], rel, &how, sizeof(how));
 	if (fd == -1) {
-		e = errno;
-		switch (e) {
-		case ENOENT:
-		case ENOTDIR:
-			snprintf(err, errsz, "file not found");
-			break;
-		case EXDEV:
-		case ELOOP:
-			snprintf(err, errsz, "file is outside the %s directory",
-			    jobfile_sources[src]);
-			break;
-		default:
-			*permanent = 0;
-			snprintf(err, errsz, "could not open the file: %s",
-			    strerror(e));
-			break;
-		}
+		jobfile_open_error(src, rel, errno, 0, permanent, err, errsz);
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		*permanent = 0;
-		snprintf(err, errsz, "could not open the file: %s",
-		    strerror(errno));
+		jobfile_open_error(src, rel, errno, 1, permanent, err, errsz);
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errsz, "not a regular file");
+		jobfile_quote(rel, q, sizeof(q));
+		snprintf(err, errsz, "%s in the %s is not a regular file", q,
+		    jobfile_dirs[src]);
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFL, 0) == -1) {
-		*permanent = 0;
-		snprintf(err, errsz, "could not open the file: %s",
-		    strerror(errno));
+		jobfile_open_error(src, rel, errno, 1, permanent, err, errsz);
 		goto fail;
 	}
 	*size = st.st_size;

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -320,6 +321,34 @@ def test_not_a_csv_fails_at_once(stack):
     if r.status == 202:
         j = wait_state(stack, r.json()["id"])
         assert j["state"] == "failed" and j["error"] == "empty file", j
+
+
+def test_a_file_gone_or_replaced_names_itself(stack):
+    """An inbox file removed, or replaced by a directory, between its
+    queueing and its load: the job fails at once naming the file and its
+    directory.  It failed "file not found" and "not a regular file", with
+    no name, and an upload's "outside the spool" said "the upload
+    directory"; a passing cause read "could not open the file: Permission
+    denied" (strerror's capital)."""
+    stack.stop_runners()
+    try:
+        gone = "gone-%s.csv" % uuid.uuid4().hex[:8]
+        stack.write_inbox(gone, tagged(HEADER + b"\n" + GOOD + b"\n"))
+        gone_id = submit_inbox(stack, gone)
+        os.unlink(os.path.join(stack.var, "inbox", gone))
+        swapped = "swapped-%s.csv" % uuid.uuid4().hex[:8]
+        stack.write_inbox(swapped, tagged(HEADER + b"\n" + GOOD + b"\n"))
+        swapped_id = submit_inbox(stack, swapped)
+        os.unlink(os.path.join(stack.var, "inbox", swapped))
+        os.mkdir(os.path.join(stack.var, "inbox", swapped))
+        stack.start_runners(1)
+        for job_id, want in ((gone_id, '"%s" is no longer in the inbox' % gone),
+                             (swapped_id, '"%s" in the inbox is not a regular file' % swapped)):
+            j = wait_state(stack, job_id)
+            assert (j["state"], j["error"], j["attempts"]) == ("failed", want, 1), j
+    finally:
+        shutil.rmtree(os.path.join(stack.var, "inbox", swapped), ignore_errors=True)
+        stack.start_runners(1)
 
 
 def test_cancel_running_job(stack):
