@@ -4,7 +4,9 @@
  * Paging is by key, not offset (the "next" link carries the last id or
  * line seen), so a page costs an index range scan however deep it is and
  * new jobs do not shift the pages.  A page asks for one row more than it
- * shows: that row only says whether a next page exists.
+ * shows: that row only says whether a next page exists.  The list takes
+ * ?state= (one of lib/jobstate.c's names), carried on by the next link:
+ * the failed jobs, say, without paging through all the others.
  *
  * A cancel is one call of tripline.job_cancel (023_web_calls.sql), which
  * decides under the job's row lock, so a claim or the runner's end cannot
@@ -23,8 +25,10 @@
 #include "h_jobs.h"
 #include "http.h"
 #include "job_json.h"
+#include "jobstate.h"
 #include "log.h"
 #include "query.h"
+#include "safetext.h"
 
 #define LIMIT_DEFAULT	50
 #define LIMIT_MAX	500
@@ -43,9 +47,11 @@ static const char *const jobs_sql[SQL__MAX] = {
 	/* SQL_GET: $1 id */
 	"SELECT " JOB_JSON_COLUMNS " FROM tripline.jobs WHERE id = $1",
 
-	/* SQL_LIST: $1 ids below, $2 rows */
+	/* SQL_LIST: $1 ids below, $2 rows, $3 the state or NULL for any */
 	"SELECT " JOB_JSON_COLUMNS " FROM tripline.jobs"
-	" WHERE id < $1::bigint ORDER BY id DESC LIMIT $2",
+	" WHERE id < $1::bigint"
+	" AND ($3::tripline.job_state IS NULL OR state = $3::tripline.job_state)"
+	" ORDER BY id DESC LIMIT $2",
 
 	/*
 	 * SQL_CANCEL: $1 id.  The job's columns, then what was done (one of
@@ -66,11 +72,15 @@ static const char *const jobs_sql[SQL__MAX] = {
 	" ON true WHERE j.id = $1 ORDER BY r.line",
 };
 
-enum { LIST_LIMIT, LIST_BEFORE, LIST__MAX };
+enum { LIST_LIMIT, LIST_BEFORE, LIST_STATE, LIST__MAX };
 static const struct query_param list_params[LIST__MAX] = {
 	[LIST_LIMIT] = { "limit", QUERY_INT, 1, LIMIT_MAX, 0, 0, 0 },
 	[LIST_BEFORE] = { "before", QUERY_INT, 1, 2147483647, 0, 0, 0 },
+	[LIST_STATE] = { "state", QUERY_TEXT, 0, 0, 0, 0, 32 },
 };
+
+#define STATE_REASON \
+	"must be queued, running, succeeded, failed or cancelled"
 
 enum { REJ_LIMIT, REJ_AFTER, REJ__MAX };
 static const struct query_param rejects_params[REJ__MAX] = {
@@ -124,8 +134,10 @@ h_jobs_list(struct http_req *req)
 	struct query_values	 qv;
 	struct json_object	*body = NULL, *jobs, *links;
 	PGresult		*res = NULL;
-	char			 before[24], rows[24], err[256], next[96];
-	const char		*params[2] = { before, rows };
+	char			 before[24], rows[24], err[256], next[128];
+	char			 detail[256], q[SAFETEXT_QUOTE_SIZE], more[48] = "";
+	const char		*params[3] = { before, rows, NULL };
+	const struct query_value *st;
 	int64_t			 limit;
 	int			 i, n;
 
@@ -134,11 +146,24 @@ h_jobs_list(struct http_req *req)
 		http_problem_query(req, &qv, err);
 		return;
 	}
+	st = &qv.v[LIST_STATE];
+	if (st->present) {
+		/* A name of lib/jobstate.c, which the next link carries on. */
+		if (job_state_from_name(st->str) == JOB_STATE__MAX) {
+			safetext_quote(st->str, st->len, q, sizeof(q));
+			snprintf(detail, sizeof(detail), "state %s: "
+			    STATE_REASON, q);
+			http_problem_param(req, detail, "state", STATE_REASON);
+			return;
+		}
+		params[2] = st->str;
+		snprintf(more, sizeof(more), "&state=%s", st->str);
+	}
 	limit = qv.v[LIST_LIMIT].present ? qv.v[LIST_LIMIT].i : LIMIT_DEFAULT;
 	snprintf(before, sizeof(before), "%" PRId64,
 	    qv.v[LIST_BEFORE].present ? qv.v[LIST_BEFORE].i : INT64_C(2147483648));
 	snprintf(rows, sizeof(rows), "%" PRId64, limit + 1);
-	if ((res = http_exec(req, "list jobs", jobs_sql[SQL_LIST], 2, params,
+	if ((res = http_exec(req, "list jobs", jobs_sql[SQL_LIST], 3, params,
 	    1)) == NULL)
 		return;
 	n = PQntuples(res);
@@ -151,8 +176,8 @@ h_jobs_list(struct http_req *req)
 	json_object_object_add(body, "links", links);
 	if (n > limit) {
 		/* The last job shown starts the next page. */
-		snprintf(next, sizeof(next), "/api/jobs?before=%s&limit=%" PRId64,
-		    PQgetvalue(res, (int)limit - 1, 0), limit);
+		snprintf(next, sizeof(next), "/api/jobs?before=%s&limit=%" PRId64
+		    "%s", PQgetvalue(res, (int)limit - 1, 0), limit, more);
 		json_object_object_add(links, "next",
 		    json_object_new_string(next));
 		/* RFC 8288 section 3. */

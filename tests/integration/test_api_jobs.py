@@ -472,6 +472,34 @@ def test_list_paging(stack):
     assert "next" not in r.json()["links"], r
 
 
+def test_list_by_state(stack):
+    """GET /api/jobs?state=failed lists the failed jobs alone, newest
+    first, and its next link keeps the filter; without it a user looked
+    for the failed jobs among every other (400 "unknown parameter")."""
+    failed = [accepted(post(stack, b"a,b\n%d\n" % i + uuid.uuid4().hex.encode(),
+                            "text/csv"))["id"] for i in range(3)]
+    ok = stack.load(csv(1))
+    for j in failed:
+        assert stack.wait_job(j)["state"] == "failed"
+    r = stack.http("GET", "/api/jobs?state=failed&limit=2")
+    assert r.status == 200, r
+    body = r.json()
+    assert [j["state"] for j in body["jobs"]] == ["failed", "failed"], body
+    assert [j["id"] for j in body["jobs"]] == sorted(failed, reverse=True)[:2], body
+    nxt = body["links"]["next"]
+    assert nxt == "/api/jobs?before=%d&limit=2&state=failed" % body["jobs"][1]["id"], nxt
+    assert r.headers["link"] == '<%s>; rel="next"' % nxt, r.headers
+    assert stack.http("GET", nxt).json()["jobs"][0]["id"] == min(failed)
+    seen = [j["id"] for j in stack.http("GET", "/api/jobs?state=succeeded&limit=500"
+                                        ).json()["jobs"]]
+    assert ok["id"] in seen and not set(failed) & set(seen), seen
+    for bad in ("FAILED", "done", "", "failed,succeeded"):
+        p = problem(stack.http("GET", "/api/jobs?state=" + bad), 400)
+        reason = "must be queued, running, succeeded, failed or cancelled"
+        assert p["invalid_params"] == [{"name": "state", "reason": reason}], p
+        assert p["detail"] == 'state "%s": %s' % (bad, reason), p
+
+
 def test_list_bad_params(stack):
     for q, name in (("limit=0", "limit"), ("limit=501", "limit"), ("limit=x", "limit"),
                     ("before=0", "before"), ("before=2147483648", "before"),
