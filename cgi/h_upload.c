@@ -535,17 +535,27 @@ accepted_types(char *list, size_t size)
 
 /*
  * Whether a text type's charset parameter, when there is one, names a
- * charset the loader reads; -1 after answering 415.
+ * charset the loader reads; -1 after answering 415.  A charset that
+ * cannot be read (named twice, an unclosed quote, too long, or other
+ * parameters malformed around it) is refused too: it may name another.
  */
 static int
 charset_taken(struct http_req *req, const char *ctype)
 {
 	char	 cs[256], q[SAFETEXT_QUOTE_SIZE];
 	size_t	 i, n;
+	int	 r;
 
-	if (hdrparam_get(ctype, strlen(ctype), "charset", 0, cs, sizeof(cs),
-	    &n) != 1)
+	r = hdrparam_get(ctype, strlen(ctype), "charset", 0, cs, sizeof(cs),
+	    &n);
+	if (r == 0 || (r < 0 && strcasestr(ctype, "charset") == NULL))
 		return 0;
+	if (r < 0) {
+		safetext_quote(ctype, strlen(ctype), q, sizeof(q));
+		http_problem(req, 415, "unreadable charset in content-type %s; "
+		    "the file must be utf-8", q);
+		return -1;
+	}
 	for (i = 0; i < NBODY_CHARSETS; i++)
 		if (strlen(body_charsets[i]) == n &&
 		    strncasecmp(cs, body_charsets[i], n) == 0)

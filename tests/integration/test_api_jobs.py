@@ -360,6 +360,12 @@ def test_csv_charset_checked(stack):
         p = problem(post(stack, sent, "text/csv; charset=" + charset), 415)
         assert p["detail"] == ('unsupported charset "%s"; the file must be utf-8'
                                % charset.strip('"')), p
+    # A charset that cannot be read may name another: refused too (these
+    # were 202).
+    for ctype in ("text/csv; charset=utf-8; charset=latin1", 'text/csv; charset="latin1',
+                  "text/csv;charset=latin1 ; x", "text/csv; charset=" + "u" * 300):
+        p = problem(post(stack, csv(2), ctype), 415)
+        assert p["detail"].startswith("unreadable charset in content-type \""), p
     assert stack.scalar("SELECT count(*) FROM tripline.jobs") == jobs
     assert spool_temps(stack) == []
     for charset in ("utf-8", "UTF-8", '"utf-8"', "us-ascii", "utf8"):
