@@ -110,8 +110,31 @@ static const struct query_param sources_params[S__MAX] = {
 	    REPORT_NAME_MAX },
 };
 
-static const char *const match_names[] = {
+enum match {
+	MATCH_ORIGIN,
+	MATCH_DESTINATION,
+	MATCH_BOTH,
+	MATCH_EITHER,
+	MATCH__MAX
+};
+static const char *const match_names[MATCH__MAX + 1] = {
 	"origin", "destination", "both", "either", NULL
+};
+
+/*
+ * For the lat,lon hint (box_swap_hint), by match: the end whose count in
+ * a box comes from the aggregates, and whether an answer of no trip means
+ * that end has none in the box (both does not: origins may be there).
+ */
+static const struct {
+	const char	*end;		/* a match value */
+	const char	*ends;		/* for the hint's words */
+	int		 zero_says;
+} match_hint[MATCH__MAX] = {
+	[MATCH_ORIGIN] =	{ "origin", "origins", 1 },
+	[MATCH_DESTINATION] =	{ "destination", "destinations", 1 },
+	[MATCH_BOTH] =		{ "origin", "origins", 0 },
+	[MATCH_EITHER] =	{ "origin", "origins", 1 },
 };
 
 enum group_format {
@@ -462,19 +485,19 @@ weekly_total(const PGresult *res)
 }
 
 /*
- * The trips whose origins lie in the box of values (weekly's layout,
- * match left out: from the aggregates, fast), or -1 on any trouble.
+ * The trips with end m in the box of values (weekly's layout; origin or
+ * destination: from the aggregates, fast), or -1 on any trouble.
  * Nothing is answered here.
  */
 static long long
-weekly_origins(struct http_req *req, const char *const *values)
+weekly_count(struct http_req *req, const char *const *values, enum match m)
 {
 	const char	*v[REPORT_MAX_PARAMS];
 	PGresult	*res;
 	long long	 n;
 
 	memcpy(v, values, sizeof(v));
-	v[P_MATCH] = NULL;
+	v[P_MATCH] = match_hint[m].end;
 	res = PQexecParams(*req->conn, report_sql[REPORT_WEEKLY], P_TO + 1,
 	    NULL, v, NULL, NULL, 0);
 	n = weekly_total(res);
@@ -483,15 +506,16 @@ weekly_origins(struct http_req *req, const char *const *values)
 }
 
 /*
- * A box that holds no trip may have been given lat,lon: the order of
- * most map sites and of EPSG:4326's axes, where OGC API - Features
- * (part 1, 7.15.3, "Parameter bbox") and this API take lon,lat.  When the
- * box read the other way round is one and holds trips (their origins, in
- * the same span), say so in hint, else leave it "".
+ * A box that holds no trip (for match m) may have been given lat,lon: the
+ * order of most map sites and of EPSG:4326's axes, where OGC API -
+ * Features (part 1, 7.15.3, "Parameter bbox") and this API take lon,lat.
+ * When the box holds none of match_hint's end, and the box read the other
+ * way round is another one and holds some (in the same span), say so in
+ * hint, else leave it "".
  */
 static void
-box_swap_hint(struct http_req *req, const char *const *values, char *hint,
-    size_t hintsz)
+box_swap_hint(struct http_req *req, const char *const *values, enum match m,
+    int zero_known, char *hint, size_t hintsz)
 {
 	const char	*swapped[REPORT_MAX_PARAMS];
 	double		 lon[2];
@@ -499,6 +523,10 @@ box_swap_hint(struct http_req *req, const char *const *values, char *hint,
 	int		 i;
 
 	hint[0] = '\0';
+	/* minLon,minLat and maxLon,maxLat equal: the same box read back. */
+	if (strcmp(values[P_MINLON], values[P_MINLAT]) == 0 &&
+	    strcmp(values[P_MAXLON], values[P_MAXLAT]) == 0)
+		return;
 	for (i = 0; i < 2; i++)
 		if (num_parse_double(values[i == 0 ? P_MINLON : P_MAXLON],
 		    strlen(values[i == 0 ? P_MINLON : P_MAXLON]), &lon[i]) != 0 ||
@@ -509,12 +537,14 @@ box_swap_hint(struct http_req *req, const char *const *values, char *hint,
 	swapped[P_MINLAT] = values[P_MINLON];
 	swapped[P_MAXLON] = values[P_MAXLAT];
 	swapped[P_MAXLAT] = values[P_MAXLON];
-	if ((n = weekly_origins(req, swapped)) > 0)
+	if (!zero_known && weekly_count(req, values, m) != 0)
+		return;
+	if ((n = weekly_count(req, swapped, m)) > 0)
 		snprintf(hint, hintsz, "no trip in this box; read as lat,lon "
-		    "it holds %lld (their origins): bbox is minLon,minLat,"
+		    "it holds %lld (their %s): bbox is minLon,minLat,"
 		    "maxLon,maxLat, try bbox=%s,%s,%s,%s", n,
-		    swapped[P_MINLON], swapped[P_MINLAT], swapped[P_MAXLON],
-		    swapped[P_MAXLAT]);
+		    match_hint[m].ends, swapped[P_MINLON], swapped[P_MINLAT],
+		    swapped[P_MAXLON], swapped[P_MAXLAT]);
 }
 
 /* Parse the query against a table, answering 400 on failure. */
@@ -541,6 +571,7 @@ h_reports_weekly(struct http_req *req)
 	const char		*values[REPORT_MAX_PARAMS] = { NULL };
 	char			 num[4][REPORT_NUM_SIZE], hint[256];
 	PGresult		*res;
+	enum match		 m = MATCH_ORIGIN;
 	int			 k;
 
 	if (parse_query(req, weekly_params, W__MAX, &qv) != 0 ||
@@ -553,11 +584,12 @@ h_reports_weekly(struct http_req *req)
 			    "applies to bbox only");
 			return;
 		}
-		if (name_index(match_names, qv.v[W_MATCH].str) < 0) {
+		if ((k = name_index(match_names, qv.v[W_MATCH].str)) < 0) {
 			bad_param(req, "match", qv.v[W_MATCH].str,
 			    "must be origin, destination, both or either");
 			return;
 		}
+		m = (enum match)k;
 		values[P_MATCH] = qv.v[W_MATCH].str;
 	}
 	for (k = W_FROM; k <= W_TO; k++) {
@@ -580,7 +612,8 @@ h_reports_weekly(struct http_req *req)
 		return;
 	hint[0] = '\0';
 	if (values[P_MINLON] != NULL && weekly_total(res) == 0)
-		box_swap_hint(req, values, hint, sizeof(hint));
+		box_swap_hint(req, values, m, match_hint[m].zero_says, hint,
+		    sizeof(hint));
 	reply_row(req, res, hint[0] != '\0' ? hint : NULL);
 	PQclear(res);
 }
@@ -657,8 +690,7 @@ h_reports_groups(struct http_req *req)
 	if (values[P_MINLON] != NULL && PQntuples(res) == 0) {
 		for (i = P_MINLON; i <= P_MAXLAT; i++)
 			box[i] = values[i];
-		if (weekly_origins(req, box) == 0)
-			box_swap_hint(req, box, hint, sizeof(hint));
+		box_swap_hint(req, box, MATCH_ORIGIN, 0, hint, sizeof(hint));
 	}
 	body = json_object_new_object();
 	list = json_object_new_array();

@@ -947,13 +947,28 @@ def test_weekly_average_box_given_lat_lon(stack):
     none either, nor for one whose longitudes are no latitudes."""
     stack = loaded(stack)
     path = "/api/reports/weekly-average?bbox="
-    want = get(stack, path + "14.3,49.9,14.7,50.2")["total_trips"]
-    assert want > 0
-    got = get(stack, path + "49.9,14.3,50.2,14.7&match=destination&from=2018-01-01")
-    assert got["total_trips"] == 0 and all(w["trips"] == 0 for w in got["weeks"]), got
-    assert got["hint"] == ("no trip in this box; read as lat,lon it holds %d (their "
-                           "origins): bbox is minLon,minLat,maxLon,maxLat, try "
-                           "bbox=14.3,49.9,14.7,50.2" % want), got
+    want = {m: get(stack, path + "14.3,49.9,14.7,50.2&match=" + m)["total_trips"]
+            for m in ("origin", "destination")}
+    assert want["origin"] > 0 and want["destination"] > 0, want
+    # Counted by the end the match names (both and either: the origins).
+    for match, end in (("", "origin"), ("&match=destination&from=2018-01-01", "destination"),
+                       ("&match=both", "origin"), ("&match=either", "origin")):
+        got = get(stack, path + "49.9,14.3,50.2,14.7" + match)
+        assert got["total_trips"] == 0 and all(w["trips"] == 0 for w in got["weeks"]), got
+        assert got["hint"] == ("no trip in this box; read as lat,lon it holds %d (their "
+                               "%ss): bbox is minLon,minLat,maxLon,maxLat, try "
+                               "bbox=14.3,49.9,14.7,50.2" % (want[end], end)), (match, got)
+    # One trip's origin given lat,lon: read the other way round it holds
+    # that origin and no destination, so a hint for the origins only (it
+    # counted origins for match=destination too, and said so).
+    lon, lat = stack.psql(
+        "SELECT origin_lon, origin_lat FROM tripline.trips t WHERE NOT EXISTS (SELECT FROM "
+        "tripline.trips d WHERE d.dest_lon = t.origin_lon AND d.dest_lat = t.origin_lat) "
+        "LIMIT 1")[0]
+    point = "%s,%s,%s,%s" % (lat, lon, lat, lon)
+    assert "(their origins)" in get(stack, path + point)["hint"]
+    got = get(stack, path + point + "&match=destination")
+    assert got["total_trips"] == 0 and "hint" not in got, got
     assert "hint" not in get(stack, path + "14.3,49.9,14.7,50.2")
     assert "hint" not in get(stack, path + "1,2,3,4")
     empty = get(stack, path + "-170,10,-100,20")
