@@ -253,18 +253,29 @@ def test_a_load_waits_for_a_sweep_under_way(stack):
 def test_a_load_without_the_sweep_row_says_why(stack):
     """The one row of name_sweeps deleted by hand: names_hold() answers
     NULL, and the job fails naming the table (it said "could not start: "
-    and nothing, libpq having no error to give)."""
-    epoch = stack.scalar("SELECT epoch FROM tripline.name_sweeps")
+    and nothing, libpq having no error to give).  A sweep does nothing
+    meanwhile (030_names_sweep_row.sql): it removed the unused names and
+    raised no epoch, so runners kept ids of removed names."""
+    orphan = "orphan-%s" % uuid.uuid4().hex
+    epoch = int(stack.scalar("SELECT epoch FROM tripline.name_sweeps"))
+    stack.stop_runners()
     try:
-        stack.psql("DELETE FROM tripline.name_sweeps")
+        stack.psql("INSERT INTO tripline.datasources (name) VALUES ('%s'); "
+                   "DELETE FROM tripline.name_sweeps" % orphan)
+        assert stack.scalar("SET ROLE tripline_runner; SELECT tripline.names_sweep()") == "0"
+        assert known(stack, "datasources", orphan.encode())
+        stack.start_runners(1)
         j = stack.load(rows(b"Prague", b"funny_car", tag=uuid.uuid4().hex.encode()))
         assert j["state"] == "failed" and \
             j["error"] == "could not start: tripline.name_sweeps has no row", j
     finally:
-        stack.psql("INSERT INTO tripline.name_sweeps (epoch, added) VALUES (%s, true) "
-                   "ON CONFLICT DO NOTHING" % epoch)
+        # A raised epoch: a runner forgets whatever it kept meanwhile.
+        stack.psql("INSERT INTO tripline.name_sweeps (epoch, added) VALUES (%d, true) "
+                   "ON CONFLICT DO NOTHING" % (epoch + 1))
+        stack.start_runners(1)
     j = stack.load(rows(b"Prague", b"funny_car", tag=uuid.uuid4().hex.encode()))
     assert j["state"] == "succeeded" and j["rows_loaded"] == 3, j
+    wait_gone(stack, "datasources", orphan.encode())
 
 
 def test_new_names_capped_per_load(stack):
@@ -295,7 +306,7 @@ def test_new_names_capped_per_load(stack):
             j["rows_rejected"] == 5, j
         r = stack.http("GET", "/api/jobs/%d/rejects?limit=100" % j["id"])
         got = [(x["line"], x["reason"]) for x in r.json()["rejects"]]
-        region, source = ("too many new %ss in one file (at most 3)" % k
+        region, source = ("too many new %ss in one load of this file (at most 3)" % k
                           for k in ("region", "datasource"))
         assert got == [(5, region), (6, region), (10, source), (11, source),
                        (12, region)], got
