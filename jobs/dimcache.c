@@ -243,7 +243,8 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 		}
 		if (sql == dims[k].find) {
 			snprintf(reason, reasonsz, "too many new %ss in one "
-			    "file (at most %d)", dims[k].what, cap);
+			    "load of this file (at most %d)", dims[k].what,
+			    cap);
 			*id = DIMCACHE_CAPPED;
 			d->capped[k] = 1;
 			rc = 0;
@@ -266,8 +267,13 @@ dimcache_hold(struct dimcache *d, PGconn *load, char *why, size_t whysz)
 	int		 i, rc = -1;
 
 	res = PQexec(load, DIM_HOLD_SQL);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		snprintf(why, whysz, "%s", PQerrorMessage(load));
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		snprintf(why, whysz, "the names lock answered %d rows, not one",
+		    PQntuples(res));
 		goto out;
 	}
 	/* NULL when the one row of name_sweeps was deleted by hand. */
@@ -357,8 +363,9 @@ found:
 		return DIMCACHE_REJECT;
 	}
 	if (s->id == DIMCACHE_CAPPED) {
-		snprintf(reason, reasonsz, "too many new %ss in one file "
-		    "(at most %d)", dims[k].what, d->cfg->max_new_names);
+		snprintf(reason, reasonsz, "too many new %ss in one load of "
+		    "this file (at most %d)", dims[k].what,
+		    d->cfg->max_new_names);
 		return DIMCACHE_REJECT;
 	}
 	m->last = s;
