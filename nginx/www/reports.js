@@ -69,7 +69,10 @@
 	 * bbox=14.4,50,14.5,50.1 and can be pasted to curl; a space is %20.
 	 */
 	function enc(s) {
-		return encodeURIComponent(s).replace(/%2C/gi, ',').replace(/%3A/gi, ':');
+		/* ! ' ( ) * too, which encodeURIComponent leaves: the address
+		 * goes between single quotes in "copy as curl". */
+		return encodeURIComponent(s).replace(/%2C/gi, ',').replace(/%3A/gi, ':')
+		    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 	}
 
 	function qsOf(pairs) {
@@ -394,8 +397,14 @@
 			askToken(key, body && body.detail);
 			return;
 		}
-		/* Not refused: the token typed is the token (a 404 too). */
-		if (tok.typed && res.status >= 200 && res.status < 500)
+		/*
+		 * Not refused: the token typed is the token.  Only an answer of
+		 * the API after its token check says so (a success, or a 400 or
+		 * 404 naming a parameter); nginx answers 413, 414, 429 and 431
+		 * before any check.
+		 */
+		if (tok.typed && (res.ok || ((res.status === 400 || res.status === 404) &&
+		    body && Array.isArray(body.invalid_params))))
 			keepToken(tok.token);
 		if (!res.ok || !body) {
 			showProblem(key, res.status, body, url, focus);
@@ -492,14 +501,7 @@
 		avg.title = str(d.weekly_average);
 		avg.dataset.value = str(d.weekly_average);
 
-		const hint = typeof d.hint === 'string' && d.hint !== '';
-		$('w-hint').hidden = !hint;
-		setText($('w-hint-text'), hint ? d.hint : '');
-		const box = hint ? /try bbox=([-+0-9.eE]+(?:,[-+0-9.eE]+){3})/.exec(d.hint) :
-		    null;
-		const use = $('w-hint-use');
-		use.hidden = !box;
-		use.dataset.bbox = box ? box[1] : '';
+		showHint('w', d);
 
 		const max = weeks.reduce((m, w) => Math.max(m, Number(w.trips) || 0), 0);
 		const avgAt = max > 0 ? 100 * d.weekly_average / max : 0;
@@ -547,6 +549,21 @@
 		return td;
 	}
 
+	/*
+	 * A box given lat,lon: the answer's hint, and a button that asks again
+	 * with the box it names.
+	 */
+	function showHint(key, d) {
+		const hint = typeof d.hint === 'string' && d.hint !== '';
+		$(key + '-hint').hidden = !hint;
+		setText($(key + '-hint-text'), hint ? d.hint : '');
+		const box = hint ? /try bbox=([-+0-9.eE]+(?:,[-+0-9.eE]+){3})/.exec(d.hint) :
+		    null;
+		const use = $(key + '-hint-use');
+		use.hidden = !box;
+		use.dataset.bbox = box ? box[1] : '';
+	}
+
 	function renderGroups(d, p) {
 		const groups = Array.isArray(d.groups) ? d.groups : [];
 		const limit = Number(p.get('limit') || 100);
@@ -556,6 +573,7 @@
 		    (p.get('region') ? ' in ' + p.get('region') :
 		    p.get('bbox') ? ' starting in the box ' + p.get('bbox') : '') +
 		    ', of at least ' + num(Number(p.get('min_trips') || 2)) + ' trips');
+		showHint('g', d);
 		$('g-geojson').href = apiUrl('g', qsOf([...p, ['format', 'geojson']]));
 		$('g-geojson').hidden = groups.length === 0;
 		const trs = groups.map((g) => {
@@ -687,11 +705,12 @@
 			});
 		});
 		$('g-geojson').addEventListener('click', geojsonClick);
-		$('w-hint-use').addEventListener('click', () => {
-			setArea('w', 'bbox');
-			$('w-bbox').value = $('w-hint-use').dataset.bbox;
-			form('w').requestSubmit();
-		});
+		for (const key of ['w', 'g'])
+			$(key + '-hint-use').addEventListener('click', () => {
+				setArea(key, 'bbox');
+				$(key + '-bbox').value = $(key + '-hint-use').dataset.bbox;
+				form(key).requestSubmit();
+			});
 		$('token-form').addEventListener('submit', (ev) => {
 			ev.preventDefault();
 			if (!$('token').value.trim()) {

@@ -656,6 +656,24 @@ def test_browser_reports_page(stack):
         tap(b, "#g-form button[type=submit]")
         wait_until(lambda: field_error(b, "g-limit")[1] == "true" and
                    field_error(b, "g-limit")[0], 20, "the reason under the limit")
+        # Groups of a box given lat,lon: none, and the API's hint, whose
+        # button asks for the box it names.
+        set_field(b, "#g-limit", "25")
+        tap(b, "input[name=g-area][value=bbox]")
+        set_field(b, "#g-bbox", "50.0,14.35,50.12,14.55")
+        tap(b, "#g-form button[type=submit]")
+        path = "/api/reports/trip-groups?bbox=50.0,14.35,50.12,14.55&min_trips=1&limit=25"
+        answered(b, "g", path)
+        want = api(path)
+        assert want["groups"] == [] and "hint" in want, want
+        assert b.visible("#g-hint") and b.text("g-hint-text") == want["hint"]
+        tap(b, "#g-hint-use")
+        answered(b, "g", "/api/reports/trip-groups?bbox=" +
+                 re.search(r"try bbox=([-0-9.,]+)", want["hint"]).group(1) +
+                 "&min_trips=1&limit=25")
+        assert not b.visible("#g-hint")
+        assert len(b.eval("[...document.querySelectorAll('#g-rows tr')]"
+                          ".map((tr) => tr.cells.length)")) == 25
 
         # Server text is text: no element came from an answer's markup.
         assert b.eval("document.querySelectorAll('main td *:not(span), main li *:not(span)')"
