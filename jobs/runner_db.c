@@ -136,7 +136,21 @@ runner_db_command(PGconn *conn, const char *sql)
 int
 runner_db_listen(PGconn *conn)
 {
-	return runner_db_command(conn, "LISTEN tripline_jobs");
+	PGresult	*res;
+	int		 rc = -1;
+
+	if (runner_db_command(conn, "LISTEN tripline_jobs") != 0)
+		return -1;
+	/* A session lock: held through every transaction, gone with it. */
+	res = PQexec(conn, "SELECT pg_catalog.pg_advisory_lock_shared("
+	    DB_RUNNER_LOCK_KEY1 ", " DB_RUNNER_LOCK_KEY2 ")");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		rc = 0;
+	else
+		log_error("could not take the runners' lock: %s",
+		    PQerrorMessage(conn));
+	PQclear(res);
+	return rc;
 }
 
 void

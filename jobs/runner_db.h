@@ -70,7 +70,11 @@ enum runner_db_claim {
 	RUNNER_DB_CLAIM_ERROR
 };
 
-/* LISTEN tripline_jobs.  Returns 0 or -1. */
+/*
+ * On the work session: LISTEN tripline_jobs, and take the runners' lock
+ * (db.h), which says to GET /api/health that this runner is there.
+ * Returns 0 or -1.
+ */
 int	runner_db_listen(PGconn *);
 
 /*

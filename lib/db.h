@@ -23,6 +23,17 @@ struct config;
 #define DB_OID_JSONB	3802
 
 /*
+ * The advisory lock every runner holds, shared, on its work session for
+ * as long as that session lives, and GET /api/health counts the holders
+ * of in pg_locks, which every role may read (other roles' rows of
+ * pg_stat_activity show a role without pg_read_all_stats nearly
+ * nothing).  Two int4 keys, shown in pg_locks as classid and objid with
+ * objsubid 2 (PostgreSQL docs, "pg_locks"); the first spells "trpl".
+ */
+#define DB_RUNNER_LOCK_KEY1	"1953656940"
+#define DB_RUNNER_LOCK_KEY2	"1"
+
+/*
  * Connect as cfg->db_user with application_name set (visible in
  * pg_stat_activity); host, port and database come from PGHOST, PGPORT and
  * PGDATABASE.  Returns an open connection (free with PQfinish) or NULL

@@ -115,7 +115,42 @@ def test_health(stack):
     r = stack.http("GET", "/api/health")
     assert r.status == 200, r
     assert r.headers["content-type"] == "application/json"
-    assert r.json() == {"status": "ok", "database": "ok"}
+    h = r.json()
+    assert h["status"] == "ok" and h["database"] == "ok" and h["runners"] >= 1, h
+    assert set(h) == {"status", "database", "runners", "queued"}, h
+
+
+def test_health_without_runners(stack):
+    """With every runner stopped, /api/health said "ok" all the same
+    (found by the new-user audit): it now counts the runners connected
+    (the holders of their lock in pg_locks) and the jobs that wait, and
+    says "degraded", still 200 (this program and the database answer)."""
+    def health_when(ok, what):
+        end = time.time() + 20        # a session ends, or begins, a moment after
+        while True:
+            h = stack.http("GET", "/api/health").json()
+            if ok(h) or time.time() > end:
+                assert ok(h), (what, h)
+                return h
+            time.sleep(0.1)
+
+    stack.stop_runners()
+    try:
+        h = health_when(lambda h: h["runners"] == 0, "no runner")
+        assert h["status"] == "degraded", h
+        job = accepted(post(stack, csv(2), "text/csv", "?filename=wait.csv"))
+        h = stack.http("GET", "/api/health").json()
+        assert h["queued"] >= 1 and h["detail"] == (
+            "no runner is connected: %d queued job%s wait%s for one"
+            % (h["queued"], "" if h["queued"] == 1 else "s",
+               "s" if h["queued"] == 1 else "")), h
+    finally:
+        stack.start_runners(2)
+    assert stack.wait_job(job["id"])["state"] == "succeeded"
+    h = health_when(lambda h: h["runners"] == 2, "two runners")
+    assert h["status"] == "ok" and "detail" not in h, h
+    stack.stop_runners()
+    stack.start_runners(1)
 
 
 def test_not_found_problems(stack):
