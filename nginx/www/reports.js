@@ -406,11 +406,12 @@
 		if (tok.typed && (res.ok || ((res.status === 400 || res.status === 404) &&
 		    body && Array.isArray(body.invalid_params))))
 			keepToken(tok.token);
+		/* Answered, if not as hoped: no longer waits for a token. */
+		waiting.delete(key);
 		if (!res.ok || !body) {
 			showProblem(key, res.status, body, url, focus);
 			return;
 		}
-		waiting.delete(key);
 		clearErrors(key);
 		REPORTS[key].render(body, new URLSearchParams(qs));
 		showApi(result.querySelector('.api'), url, performance.now() - t0);
@@ -718,9 +719,11 @@
 				$('token').focus();
 				return;
 			}
-			const keys = [...waiting];
-			waiting.clear();
-			keys.forEach((key) => run(key, asked[key] !== undefined ?
+			/*
+			 * A key leaves waiting when it is answered, not here: a
+			 * second submit while the first asks again asks again too.
+			 */
+			[...waiting].forEach((key) => run(key, asked[key] !== undefined ?
 			    asked[key] : readForm(key) || '', false));
 		});
 		$('forget').addEventListener('click', forgetToken);
