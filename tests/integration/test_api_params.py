@@ -26,7 +26,7 @@ def test_health_refuses_parameters(stack):
     route that takes none does (it answered 200 whatever the query)."""
     bad(stack.http("GET", "/api/health?verbose=1"), "verbose", "unknown parameter")
     r = stack.http("GET", "/api/health?")
-    assert r.status == 200 and r.json() == {"status": "ok", "database": "ok"}, r
+    assert r.status == 200 and r.json()["database"] == "ok", r
 
 
 def test_value_encoding_errors_have_a_reason(stack):

@@ -657,23 +657,27 @@ def test_browser_reports_page(stack):
         wait_until(lambda: field_error(b, "g-limit")[1] == "true" and
                    field_error(b, "g-limit")[0], 20, "the reason under the limit")
         # Groups of a box given lat,lon: none, and the API's hint, whose
-        # button asks for the box it names.
+        # button asks for the box it names.  A box of 1 km away from the centre, not the
+        # city's: with single trips (min_trips=1) a box reads every group
+        # of its cells, which on the shared stack of a whole run took
+        # longer than the statement timeout (docs/reports.md, "Cost").
         set_field(b, "#g-limit", "25")
         tap(b, "input[name=g-area][value=bbox]")
-        set_field(b, "#g-bbox", "50.0,14.35,50.12,14.55")
+        set_field(b, "#g-bbox", "50.03,14.48,50.04,14.50")
         tap(b, "#g-form button[type=submit]")
-        path = "/api/reports/trip-groups?bbox=50.0,14.35,50.12,14.55&min_trips=1&limit=25"
+        path = "/api/reports/trip-groups?bbox=50.03,14.48,50.04,14.50&min_trips=1&limit=25"
         answered(b, "g", path)
         want = api(path)
         assert want["groups"] == [] and "hint" in want, want
         assert b.visible("#g-hint") and b.text("g-hint-text") == want["hint"]
         tap(b, "#g-hint-use")
-        answered(b, "g", "/api/reports/trip-groups?bbox=" +
-                 re.search(r"try bbox=([-0-9.,]+)", want["hint"]).group(1) +
-                 "&min_trips=1&limit=25")
-        assert not b.visible("#g-hint")
+        path = "/api/reports/trip-groups?bbox=" + \
+            re.search(r"try bbox=([-0-9.,]+)", want["hint"]).group(1) + "&min_trips=1&limit=25"
+        answered(b, "g", path)
+        want = api(path)
+        assert not b.visible("#g-hint") and want["count"] > 0, want
         assert len(b.eval("[...document.querySelectorAll('#g-rows tr')]"
-                          ".map((tr) => tr.cells.length)")) == 25
+                          ".map((tr) => tr.cells.length)")) == want["count"]
 
         # Server text is text: no element came from an answer's markup.
         assert b.eval("document.querySelectorAll('main td *:not(span), main li *:not(span)')"
