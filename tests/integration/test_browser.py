@@ -790,7 +790,11 @@ def test_browser_panel_tells_what_is_true(stack):
         wait_until(lambda: b.text("job-state") == "succeeded", 20,
                    "the edited address to follow job %d" % small["id"])
         assert b.text("job-id") == str(small["id"])
-        assert b.text("st-bytes") == "%d B of %d B" % (len(one), len(one)), b.text("st-bytes")
+        # The state can come from the job's GET before the stream's
+        # succeeded event, which writes the bytes: wait for them.
+        sized = "%d B of %d B" % (len(one), len(one))
+        wait_until(lambda: b.text("st-bytes") == sized, 20,
+                   "the bytes %r (shown %r)" % (sized, b.text("st-bytes")))
         assert b.text("job-summary").startswith("loaded 1 row (0 rejected) in "), \
             b.text("job-summary")
         # A visitor without a kept token follows a running job, types the
