@@ -286,7 +286,7 @@ events_check_job(struct http_req *req, int have_last, int64_t last)
 		 * WHATWG HTML 9.2.3: a 204 makes EventSource fail the
 		 * connection instead of reconnecting forever.
 		 */
-		http_head(req, 204, "text/event-stream", -1);
+		http_head(req, 204, NULL, -1);
 	} else
 		go = 1;
 	PQclear(res);

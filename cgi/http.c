@@ -133,7 +133,8 @@ http_head(struct http_req *req, int status, const char *ctype,
 
 	req->status = status;
 	FCGX_FPrintF(out, "Status: %d %s\r\n", status, http_status_text(status));
-	FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
+	if (ctype != NULL)
+		FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
 	if (length >= 0)
 		FCGX_FPrintF(out, "Content-Length: %lld\r\n", (long long)length);
 	/* The answers are data, never to be sniffed into HTML or cached. */

@@ -74,6 +74,8 @@ int	http_header(struct http_req *, const char *name, const char *fmt, ...)
 /*
  * Start the answer: status, content type, the security headers, the
  * added headers, and Content-Length unless length is -1 (streams).
+ * ctype NULL sends no Content-Type: an answer without content, such as a
+ * 204, has no type to give (RFC 9110 section 8.3).
  */
 void	http_head(struct http_req *, int status, const char *ctype,
 	    int64_t length);

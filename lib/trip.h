@@ -108,7 +108,7 @@ struct trip {
  *   region: not valid UTF-8: "Pr\ufffdgue"
  *   datasource: longer than 128 bytes: "aaaa..."
  *   origin_coord: not a WKT point: "POINT (14.4 abc)"
- *   origin_coord: not a finite number: "POINT (nan 50)"
+ *   origin_coord: not a finite decimal number: "POINT (nan 50)"
  *   destination_coord: coordinate out of range: "POINT (200 50)"
  *   datetime: expected YYYY-MM-DD HH:MM:SS: "08/03/2019 08:00"
  *   datetime: a time zone is not accepted, expected YYYY-MM-DD

@@ -466,7 +466,7 @@ def test_csv_audit_ingest(stack):
     path: a leading '+' on a coordinate is OGC 06-103r4 WKT and loads; a
     C1 control in a name is a control character; spaces around a quoted
     name do not make a region of their own; a coordinate over 64 bytes is
-    said to be too long, not "not a finite number"; a file cut inside a
+    said to be too long, not "not a finite decimal number"; a file cut inside a
     quoted last field rejects that row instead of loading the cut value."""
     tag = uuid.uuid4().hex.encode()
     region = b"Audit-" + tag[:8]

@@ -392,13 +392,13 @@ static const struct {
 	{ "origin empty", NULL, "Prague||" P2 "|" TS "|x",
 	    "origin_coord: empty" },
 	{ "origin nan", NULL, "Prague|POINT (nan 50)|" P2 "|" TS "|x",
-	    "origin_coord: not a finite number: \"POINT (nan 50)\"" },
+	    "origin_coord: not a finite decimal number: \"POINT (nan 50)\"" },
 	{ "origin inf", NULL, "Prague|POINT (14 -inf)|" P2 "|" TS "|x",
-	    "origin_coord: not a finite number: \"POINT (14 -inf)\"" },
+	    "origin_coord: not a finite decimal number: \"POINT (14 -inf)\"" },
 	{ "origin 1e400", NULL, "Prague|POINT (1e400 50)|" P2 "|" TS "|x",
-	    "origin_coord: not a finite number: \"POINT (1e400 50)\"" },
+	    "origin_coord: not a finite decimal number: \"POINT (1e400 50)\"" },
 	{ "origin hex", NULL, "Prague|POINT (0x1p3 50)|" P2 "|" TS "|x",
-	    "origin_coord: not a finite number: \"POINT (0x1p3 50)\"" },
+	    "origin_coord: not a finite decimal number: \"POINT (0x1p3 50)\"" },
 	{ "origin lat lon swapped", NULL, "Prague|POINT (50 100)|" P2 "|" TS
 	    "|x", "origin_coord: coordinate out of range: \"POINT (50 100)\"" },
 	{ "origin empty point", NULL, "Prague|POINT EMPTY|" P2 "|" TS "|x",
@@ -716,7 +716,7 @@ static const struct {
 	    "3: expected 5 fields, got 6\n"
 	    "4: region: contains a NUL or control character: \"Pra" R "gue\"\n"
 	    "5: bad quote\n"
-	    "6: origin_coord: not a finite number: \"POINT (nan 50)\"\n"
+	    "6: origin_coord: not a finite decimal number: \"POINT (nan 50)\"\n"
 	    "7: destination_coord: coordinate out of range: "
 	    "\"POINT (14 -91)\"\n"
 	    "8: datetime: no such date: "

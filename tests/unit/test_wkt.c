@@ -152,7 +152,7 @@ test_strerror(void)
 {
 	UNIT_CHECK(strcmp(wkt_strerror(WKT_ESYNTAX), "not a WKT point") == 0,
 	    "strerror syntax");
-	UNIT_CHECK(strcmp(wkt_strerror(WKT_ENUMBER), "not a finite number")
+	UNIT_CHECK(strcmp(wkt_strerror(WKT_ENUMBER), "not a finite decimal number")
 	    == 0, "strerror number");
 	UNIT_CHECK(strcmp(wkt_strerror(WKT_ERANGE), "coordinate out of range")
 	    == 0, "strerror range");
