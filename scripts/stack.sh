@@ -375,6 +375,12 @@ stale() {
 			differs "$name" "$had" "${want#*=}"
 		done
 	done
+	# The FastCGI program reads the report files once, at its start
+	# (cgi/h_reports.c); its pid file is written just before.
+	if alive cgi && [ -n "$(find "$ROOT/sql/reports" -name '*.sql' \
+	    -newer "$(pidfile cgi)" -print -quit 2>/dev/null)" ]; then
+		echo "sql/reports (changed since the FastCGI program started)"
+	fi
 	if alive nginx && ! nginx_conf | cmp -s - "$conf"; then
 		if ! grep -q '^# field ' "$conf"; then
 			# Made by a stack.sh that wrote no header.

@@ -65,6 +65,22 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
             assert str(e).endswith(want), e
         assert read_env(s.var) == s.db
         s.env = old
+        # The FastCGI program read the report files at its start: one
+        # changed since is not what it serves, so an up says so too.
+        report = os.path.join(harness.ROOT, "sql", "reports", "trip_groups.sql")
+        st = os.stat(report)
+        try:
+            os.utime(report)
+            try:
+                s.script("up")
+                raise AssertionError("up with a report file changed while running")
+            except RuntimeError as e:
+                assert ("stack: already running with other settings: sql/reports "
+                        "(changed since the FastCGI program started); to apply them: "
+                        "TRIPLINE_VAR=%s make down, then make up" % s.var) in str(e), e
+        finally:
+            os.utime(report, ns=(st.st_atime_ns, st.st_mtime_ns))
+        s.script("up")                          # as it was: harmless again
         old = s.env["TRIPLINE_PGPORT"]
         s.wait_http()
         s.script("pgrestart")                   # keeps the port too
