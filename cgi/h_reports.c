@@ -303,16 +303,15 @@ bad_param(struct http_req *req, const char *name, const char *value,
 }
 
 /*
- * The area of weekly and groups: bbox (into the four $n texts) or
+ * The area of weekly and groups: bbox (into v and the four $n texts) or
  * region, checked.  Returns 0, or -1 after answering 400.
  */
 static int
 area_params(struct http_req *req, const struct query_value *bbox,
     const struct query_value *region, int required, const char **values,
-    char num[4][REPORT_NUM_SIZE])
+    double v[4], char num[4][REPORT_NUM_SIZE])
 {
 	const char	*reason;
-	double		 v[4];
 	int		 i;
 
 	if (bbox->present && region->present) {
@@ -511,27 +510,23 @@ weekly_count(struct http_req *req, const char *const *values, enum match m)
  * Features (part 1, 7.15.3, "Parameter bbox") and this API take lon,lat.
  * When the box holds none of match_hint's end, and the box read the other
  * way round is another one and holds some (in the same span), say so in
- * hint, else leave it "".
+ * hint, else leave it "".  box is the box as area_params read it.
  */
 static void
-box_swap_hint(struct http_req *req, const char *const *values, enum match m,
-    int zero_known, char *hint, size_t hintsz)
+box_swap_hint(struct http_req *req, const char *const *values,
+    const double box[4], enum match m, int zero_known, char *hint,
+    size_t hintsz)
 {
 	const char	*swapped[REPORT_MAX_PARAMS];
-	double		 lon[2];
 	long long	 n;
-	int		 i;
 
 	hint[0] = '\0';
 	/* minLon,minLat and maxLon,maxLat equal: the same box read back. */
-	if (strcmp(values[P_MINLON], values[P_MINLAT]) == 0 &&
-	    strcmp(values[P_MAXLON], values[P_MAXLAT]) == 0)
+	if (box[0] == box[1] && box[2] == box[3])
 		return;
-	for (i = 0; i < 2; i++)
-		if (num_parse_double(values[i == 0 ? P_MINLON : P_MAXLON],
-		    strlen(values[i == 0 ? P_MINLON : P_MAXLON]), &lon[i]) != 0 ||
-		    lon[i] < -90 || lon[i] > 90)
-			return;			/* no latitude */
+	/* Longitudes that are no latitudes. */
+	if (box[0] < -90 || box[0] > 90 || box[2] < -90 || box[2] > 90)
+		return;
 	memcpy(swapped, values, sizeof(swapped));
 	swapped[P_MINLON] = values[P_MINLAT];
 	swapped[P_MINLAT] = values[P_MINLON];
@@ -570,12 +565,13 @@ h_reports_weekly(struct http_req *req)
 	struct query_values	 qv;
 	const char		*values[REPORT_MAX_PARAMS] = { NULL };
 	char			 num[4][REPORT_NUM_SIZE], hint[256];
+	double			 box[4];
 	PGresult		*res;
 	enum match		 m = MATCH_ORIGIN;
 	int			 k;
 
 	if (parse_query(req, weekly_params, W__MAX, &qv) != 0 ||
-	    area_params(req, &qv.v[W_BBOX], &qv.v[W_REGION], 1, values,
+	    area_params(req, &qv.v[W_BBOX], &qv.v[W_REGION], 1, values, box,
 	    num) != 0)
 		return;
 	if (qv.v[W_MATCH].present) {
@@ -612,8 +608,8 @@ h_reports_weekly(struct http_req *req)
 		return;
 	hint[0] = '\0';
 	if (values[P_MINLON] != NULL && weekly_total(res) == 0)
-		box_swap_hint(req, values, m, match_hint[m].zero_says, hint,
-		    sizeof(hint));
+		box_swap_hint(req, values, box, m, match_hint[m].zero_says,
+		    hint, sizeof(hint));
 	reply_row(req, res, hint[0] != '\0' ? hint : NULL);
 	PQclear(res);
 }
@@ -657,8 +653,9 @@ h_reports_groups(struct http_req *req)
 	struct query_values	 qv;
 	struct json_object	*body, *list;
 	const char		*values[REPORT_MAX_PARAMS] = { NULL };
-	const char		*box[REPORT_MAX_PARAMS] = { NULL };
+	const char		*corners[REPORT_MAX_PARAMS] = { NULL };
 	char			 num[4][REPORT_NUM_SIZE], mt[24], lim[24];
+	double			 box[4];
 	char			 hint[256] = "";
 	const char		*s;
 	PGresult		*res;
@@ -666,7 +663,7 @@ h_reports_groups(struct http_req *req)
 	int			 fmt = FORMAT_JSON, i;
 
 	if (parse_query(req, groups_params, G__MAX, &qv) != 0 ||
-	    area_params(req, &qv.v[G_BBOX], &qv.v[G_REGION], 0, values,
+	    area_params(req, &qv.v[G_BBOX], &qv.v[G_REGION], 0, values, box,
 	    num) != 0)
 		return;
 	if (qv.v[G_FORMAT].present &&
@@ -689,8 +686,9 @@ h_reports_groups(struct http_req *req)
 	/* No group, and not for min_trips: no trip in the box at all. */
 	if (values[P_MINLON] != NULL && PQntuples(res) == 0) {
 		for (i = P_MINLON; i <= P_MAXLAT; i++)
-			box[i] = values[i];
-		box_swap_hint(req, box, MATCH_ORIGIN, 0, hint, sizeof(hint));
+			corners[i] = values[i];
+		box_swap_hint(req, corners, box, MATCH_ORIGIN, 0, hint,
+		    sizeof(hint));
 	}
 	body = json_object_new_object();
 	list = json_object_new_array();

@@ -25,7 +25,6 @@
 	const stateAfter = (name, d) =>
 	    name === 'retrying' && d.part !== undefined ? 'running' :
 	    STATE_AFTER[name];
-	const TOKEN_KEY = 'tripline.token';
 	const LIST_SIZE = 20;
 	const REJECTS_SHOWN = 10;	/* rejected rows shown under a job */
 
@@ -82,13 +81,7 @@
 
 	/* -- the bearer token ------------------------------------------------- */
 
-	function storedToken() {
-		try {
-			return localStorage.getItem(TOKEN_KEY) || '';
-		} catch (e) {
-			return '';
-		}
-	}
+	const storedToken = window.triplineToken.stored;
 
 	function showToken() {
 		const have = storedToken() !== '';
@@ -109,17 +102,13 @@
 	function tokenAnswered(status) {
 		const typed = $('token').value.trim();
 		if (status === 401) {
-			try {
-				localStorage.removeItem(TOKEN_KEY);
-			} catch (e) { /* nothing stored */ }
+			window.triplineToken.forget();
 			showToken();
 			$('token').focus();
 			return;
 		}
 		if (typed && status >= 200 && status < 300) {
-			try {
-				localStorage.setItem(TOKEN_KEY, typed);
-			} catch (e) { /* private mode: ask again */ }
+			window.triplineToken.keep(typed);
 			$('token').value = '';
 		}
 		showToken();
@@ -657,9 +646,7 @@
 		showToken();
 		$('upload').addEventListener('submit', submit);
 		$('forget').addEventListener('click', () => {
-			try {
-				localStorage.removeItem(TOKEN_KEY);
-			} catch (e) { /* nothing stored */ }
+			window.triplineToken.forget();
 			showToken();
 		});
 		$('cancel').addEventListener('click', cancel);

@@ -14,7 +14,6 @@
 'use strict';
 
 (function () {
-	const TOKEN_KEY = 'tripline.token';	/* the same as app.js's */
 	const $ = (id) => document.getElementById(id);
 	const fmt = new Intl.NumberFormat('en-US');
 	const fmtAvg = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
@@ -86,18 +85,10 @@
 
 	/* -- the bearer token ------------------------------------------------- */
 
-	function storedToken() {
-		try {
-			return localStorage.getItem(TOKEN_KEY) || '';
-		} catch (e) {
-			return '';
-		}
-	}
+	const storedToken = window.triplineToken.stored;
 
 	function forgetToken() {
-		try {
-			localStorage.removeItem(TOKEN_KEY);
-		} catch (e) { /* nothing stored */ }
+		window.triplineToken.forget();
 		showToken();
 	}
 
@@ -112,9 +103,7 @@
 	}
 
 	function keepToken(token) {
-		try {
-			localStorage.setItem(TOKEN_KEY, token);
-		} catch (e) { /* private mode: ask again */ }
+		window.triplineToken.keep(token);
 		$('token').value = '';
 		$('token-form').hidden = true;
 		setText($('token-msg'), '');

@@ -516,7 +516,8 @@ def test_page_headers(stack):
     if r.status == 404:
         raise harness.Skip("no page in nginx/www yet")
     page = r.body
-    for path in ("/", "/index.html", "/app.js", "/app.css", "/reports.html", "/reports.js"):
+    for path in ("/", "/index.html", "/app.js", "/app.css", "/reports.html", "/reports.js",
+                 "/token.js"):
         r = stack.http("GET", path)
         assert r.status == 200, (path, r)
         if path == "/index.html":
