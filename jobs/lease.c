@@ -59,6 +59,13 @@ enum lease_task {
 	LEASE_TASK__MAX
 };
 
+/*
+ * A split job's progress event at most this often, whichever of its
+ * parts' runners sends it (lease_sum_sql): a little under
+ * LEASE_PROGRESS_MS, so that one runner's steps are never skipped.
+ */
+#define LEASE_PACE_MS		(LEASE_PROGRESS_MS * 9 / 10)
+
 enum lease_mode {
 	LEASE_MODE_JOB,		/* a job loaded whole, or being split */
 	LEASE_MODE_PART,	/* a part of a split job (parts_db.h) */
@@ -92,7 +99,8 @@ static const struct {
 	  "AND state = 'running' RETURNING cancel_requested",
 	  4 },			/* LEASE_TASK_EXTEND */
 	{ "UPDATE tripline.jobs SET "
-	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5, phase = $9 "
+	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5, phase = $9, "
+	  "progress_at = now() "
 	  "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
 	  "AND state = 'running' RETURNING cancel_requested",
 	  9 },			/* LEASE_TASK_PROGRESS */
@@ -144,12 +152,21 @@ static const Oid lease_types[9] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
  * the job's row and no part's, so it never waits in a cycle with an end
  * of the job, which locks the job's row and then deletes the parts
  * (parts_db.c).
+ *
+ * Each part's runner sums every LEASE_PROGRESS_MS, but the job's event
+ * is sent only when the last one is $4 ms old (LEASE_PACE_MS): with two
+ * runners it came twice as often, the second a few ms after the first
+ * (sql/migrations/031_progress_pace.sql).  now() is the transaction's
+ * start, as is the event's created_at.
  */
 static const char lease_sum_lock_sql[] =
     "SELECT FROM tripline.jobs WHERE id = $1 FOR NO KEY UPDATE";
 static const char lease_sum_sql[] =
     "UPDATE tripline.jobs j SET rows_loaded = s.rows, "
-    "rows_rejected = s.rej, bytes_read = s.bytes, phase = s.phase "
+    "rows_rejected = s.rej, bytes_read = s.bytes, phase = s.phase, "
+    "progress_at = CASE WHEN j.progress_at IS NULL OR j.progress_at <= "
+    "now() - $4 * interval '1 millisecond' THEN now() "
+    "ELSE j.progress_at END "
     "FROM (SELECT coalesce(sum(rows_loaded), 0) AS rows, "
     "coalesce(sum(rows_rejected), 0) AS rej, "
     "coalesce(sum(bytes_read), 0) AS bytes, "
@@ -158,7 +175,8 @@ static const char lease_sum_sql[] =
     "FROM tripline.job_parts WHERE job_id = $1) AS s "
     "WHERE j.id = $1 AND j.state = 'running' "
     "AND j.lease_owner = '" PARTS_DB_OWNER "' "
-    "RETURNING j.rows_loaded, j.rows_rejected, j.bytes_read, j.phase";
+    "RETURNING j.rows_loaded, j.rows_rejected, j.bytes_read, j.phase, "
+    "j.progress_at = now()";
 
 /* The counts as the loader last published them: one reading for all. */
 struct lease_snap {
@@ -266,16 +284,19 @@ lease_query(struct lease *l, enum lease_task t, const struct lease_snap *s,
 /*
  * A split job's counts and phase, summed from its parts into its row: 1
  * with them in *s, 0 when the job no longer runs split, -1 on error.
+ * *due says whether its progress event is to be sent now.
  */
 static int
-lease_sum(struct lease *l, struct lease_snap *s)
+lease_sum(struct lease *l, struct lease_snap *s, int *due)
 {
-	const char	*vals[3] = { l->id, l->phases,
-	    lease_phase_names[LEASE_PHASE_READING] };
+	char		 pace[16];
+	const char	*vals[4] = { l->id, l->phases,
+	    lease_phase_names[LEASE_PHASE_READING], pace };
 	PGresult	*res;
 	int		 rc = -1;
 
-	res = PQexecParams(l->conn, lease_sum_sql, 3, NULL, vals, NULL, NULL,
+	snprintf(pace, sizeof(pace), "%d", LEASE_PACE_MS);
+	res = PQexecParams(l->conn, lease_sum_sql, 4, NULL, vals, NULL, NULL,
 	    0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("job %d: could not sum its parts' counts: %s",
@@ -286,6 +307,7 @@ lease_sum(struct lease *l, struct lease_snap *s)
 		s->bytes_read = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
 		s->phase = lease_phase_named(PQgetisnull(res, 0, 3) ? NULL :
 		    PQgetvalue(res, 0, 3));
+		*due = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 		rc = 1;
 	} else
 		rc = 0;
@@ -371,7 +393,7 @@ lease_sum_progress(struct lease *l, struct lease_snap *s)
 {
 	const char	*vals[1] = { l->id };
 	PGresult	*res = NULL;
-	int		 r = -1;
+	int		 r = -1, due = 0;
 
 	if (runner_db_command(l->conn, "BEGIN") != 0)
 		goto out;
@@ -382,7 +404,7 @@ lease_sum_progress(struct lease *l, struct lease_snap *s)
 		    "%s", l->job->id, PQerrorMessage(l->conn));
 		goto out;
 	}
-	if ((r = lease_sum(l, s)) == 1)
+	if ((r = lease_sum(l, s, &due)) == 1 && due)
 		lease_progress(l, s);
 out:
 	PQclear(res);
