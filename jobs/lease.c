@@ -100,7 +100,7 @@ static const struct {
 	  4 },			/* LEASE_TASK_EXTEND */
 	{ "UPDATE tripline.jobs SET "
 	  "rows_loaded = $7, rows_rejected = $8, bytes_read = $5, phase = $9, "
-	  "progress_at = now() "
+	  "progress_at = statement_timestamp() "
 	  "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 "
 	  "AND state = 'running' RETURNING cancel_requested",
 	  9 },			/* LEASE_TASK_PROGRESS */
@@ -156,8 +156,11 @@ static const Oid lease_types[9] = { DB_OID_INT4, DB_OID_TEXT, DB_OID_INT4,
  * Each part's runner sums every LEASE_PROGRESS_MS, but the job's event
  * is sent only when the last one is $4 ms old (LEASE_PACE_MS): with two
  * runners it came twice as often, the second a few ms after the first
- * (sql/migrations/031_progress_pace.sql).  now() is the transaction's
- * start, as is the event's created_at.
+ * (sql/migrations/031_progress_pace.sql).  The time is the statement's
+ * start, after the wait for the row lock (the transaction's, now(), would
+ * count the wait as time passed); the event's created_at is the moment it
+ * is written, a few ms later (runner_event.c).  A progress_at ahead of it
+ * (the clock set back) is taken as old.
  */
 static const char lease_sum_lock_sql[] =
     "SELECT FROM tripline.jobs WHERE id = $1 FOR NO KEY UPDATE";
@@ -165,8 +168,9 @@ static const char lease_sum_sql[] =
     "UPDATE tripline.jobs j SET rows_loaded = s.rows, "
     "rows_rejected = s.rej, bytes_read = s.bytes, phase = s.phase, "
     "progress_at = CASE WHEN j.progress_at IS NULL OR j.progress_at <= "
-    "now() - $4 * interval '1 millisecond' THEN now() "
-    "ELSE j.progress_at END "
+    "statement_timestamp() - $4 * interval '1 millisecond' "
+    "OR j.progress_at > statement_timestamp() "
+    "THEN statement_timestamp() ELSE j.progress_at END "
     "FROM (SELECT coalesce(sum(rows_loaded), 0) AS rows, "
     "coalesce(sum(rows_rejected), 0) AS rej, "
     "coalesce(sum(bytes_read), 0) AS bytes, "
@@ -176,7 +180,7 @@ static const char lease_sum_sql[] =
     "WHERE j.id = $1 AND j.state = 'running' "
     "AND j.lease_owner = '" PARTS_DB_OWNER "' "
     "RETURNING j.rows_loaded, j.rows_rejected, j.bytes_read, j.phase, "
-    "j.progress_at = now()";
+    "j.progress_at = statement_timestamp()";
 
 /* The counts as the loader last published them: one reading for all. */
 struct lease_snap {

@@ -9,8 +9,9 @@
 -- job's row now holds when its last progress event was sent: a part's
 -- runner still writes the sums each time (GET /api/jobs/{id} stays
 -- current) but sends the event only when the last one is 450 ms old or
--- more, under the job's row lock that orders the sums.  A job loaded
--- whole, and the split pass, write it with their counts.
+-- more (the time of the summing statement, under the job's row lock that
+-- orders the sums).  A job loaded whole, and the split pass, write it
+-- with their counts.
 --
 -- Added without a default, so no row is rewritten.
 SET ROLE tripline_owner;

@@ -128,13 +128,14 @@ def test_split_job_loads_like_a_whole_one(stack):
             assert 0 <= d["percent"] <= 100 and d["rows_loaded"] <= rows, d
         assert ev[-1][1]["rows_loaded"] == rows and ev[-1][1]["rows_rejected"] == bad, ev[-1]
         # Twice a second, however many runners sum them: each sends one
-        # only when the last is 450 ms old (031_progress_pace.sql); two
-        # came a few ms apart before.
+        # only when the last is 450 ms old (031_progress_pace.sql, timed
+        # at its sum; created_at a few ms later).  Before, the two
+        # runners' steps came 0 to 250 ms apart.
         at = [float(t) for (t,) in s.psql(
             "SELECT extract(epoch FROM created_at) FROM tripline.job_events "
             "WHERE job_id = %d AND event = 'progress' ORDER BY id" % job_id)]
         gaps = [round(b - a, 3) for a, b in zip(at, at[1:])]
-        assert len(at) >= 3 and min(gaps) >= 0.4, gaps
+        assert len(at) >= 3 and min(gaps) >= 0.3, gaps
         # Both runners loaded parts.
         logs = [runner_log(s, n) for n in ("runner-1", "runner-2")]
         assert any("job %d: split into 4 parts" % job_id in t for t in logs), logs
