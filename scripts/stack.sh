@@ -333,6 +333,8 @@ progs_up() {
 	pre=$(as_user_exec_prefix)
 	if ! alive cgi; then
 		rm -f "$VAR/run/cgi.sock"
+		# Before it starts, so before it reads sql/reports (stale()).
+		touch "$VAR/run/cgi.started"
 		# shellcheck disable=SC2086
 		start_prog cgi $pre env TRIPLINE_DB_USER=tripline_web "$BIN/tripline-cgi"
 		STARTED+=(cgi)
@@ -376,9 +378,10 @@ stale() {
 		done
 	done
 	# The FastCGI program reads the report files once, at its start
-	# (cgi/h_reports.c); its pid file is written just before.
-	if alive cgi && [ -n "$(find "$ROOT/sql/reports" -name '*.sql' \
-	    -newer "$(pidfile cgi)" -print -quit 2>/dev/null)" ]; then
+	# (cgi/h_reports.c), after progs_up touched cgi.started.
+	if alive cgi && [ -f "$VAR/run/cgi.started" ] &&
+	    [ -n "$(find "$ROOT/sql/reports" -name '*.sql' \
+	    -newer "$VAR/run/cgi.started" -print -quit 2>/dev/null)" ]; then
 		echo "sql/reports (changed since the FastCGI program started)"
 	fi
 	if alive nginx && ! nginx_conf | cmp -s - "$conf"; then
@@ -461,7 +464,7 @@ up() {
 	diff=$(stale | LC_ALL=C sort -u |
 	    awk -F' [(]' '!seen[$1]++ { printf "%s%s", sep, $0; sep = ", " }')
 	[ -z "$diff" ] ||
-	    die "already running with other settings: $diff; to apply them: $stop, then make up; to keep the running stack instead: make up with its values"
+	    die "already running with other settings: $diff; to apply them: $stop, then make up; to keep the running stack instead: make up with what it runs (its values, build and sql/reports)"
 	trap 'up_failed "$stop"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM

@@ -59,7 +59,8 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
                     "TRIPLINE_PGPORT (running %s, asked %s), "
                     "TRIPLINE_THREADS (running 8, asked 3); to apply them: "
                     "TRIPLINE_VAR=%s make down, then make up; to keep the running "
-                    "stack instead: make up with its values\n"
+                    "stack instead: make up with what it runs (its values, build and "
+                    "sql/reports)\n"
                     % (old["TRIPLINE_HTTP_PORT"], s.env["TRIPLINE_HTTP_PORT"],
                        old["TRIPLINE_PGPORT"], s.env["TRIPLINE_PGPORT"], s.var))
             assert str(e).endswith(want), e
