@@ -33,8 +33,9 @@
 #                       after it [30]
 #   TRIPLINE_MAX_ATTEMPTS   attempts before a job fails [3]
 #   TRIPLINE_REPORTS_PUBLIC 0 = the reports need the token too [1]
-#   TRIPLINE_AGG_MAP_KEYS   keys of each of the runner's aggregate maps in
-#                       memory before it spills to disk [262144]
+#   TRIPLINE_AGG_MAP_KEYS   a cap on the keys of each of the runner's
+#                       aggregate maps in memory before it spills to disk;
+#                       lowers their own sizes, never raises them [262144]
 #   TRIPLINE_USER       OS user for everything when run as root [tripline]
 #   TRIPLINE_PG_SHARED_BUFFERS [512MB];  TRIPLINE_PG_FSYNC [on]  written into
 #                       the cluster's postgresql.conf at its first start
@@ -90,7 +91,8 @@ else
 fi
 
 # The settings this script writes into a configuration itself (nginx's,
-# PostgreSQL's port): setting, least, most.  Checked before anything
+# PostgreSQL's port) or that migrate.sh reads once PostgreSQL runs (the
+# cell precision and the slot): setting, least, most.  Checked before anything
 # starts, as runners_check does; the programs check the settings only
 # they read (lib/config.c) and stop naming the one they refuse, which
 # wait_http then tells.
@@ -101,6 +103,8 @@ NUMBER_SETTINGS=(
 	"TRIPLINE_SUBMIT_RATE 1 1000000"
 	"TRIPLINE_SUBMIT_BURST 0 1000000"
 	"TRIPLINE_UPLOAD_CONN 1 65535"
+	"TRIPLINE_CELL_PRECISION 1 12"
+	"TRIPLINE_SLOT_MINUTES 1 1440"
 )
 
 numbers_check() {
@@ -451,11 +455,13 @@ demo_load() {
 }
 
 up() {
-	local diff stop="make down"
+	local diff
+	# Global: the EXIT trap may run after up() has unwound (set -e).
+	UP_STOP="make down"
 	runners_check
 	numbers_check
 	# Another state directory: make down alone would stop the default one.
-	[ "$VAR" = "$ROOT/var" ] || stop="TRIPLINE_VAR=$VAR make down"
+	[ "$VAR" = "$ROOT/var" ] || UP_STOP="TRIPLINE_VAR=$VAR make down"
 	for b in tripline-cgi tripline-runner tripline-gen; do
 		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
 	done
@@ -464,8 +470,8 @@ up() {
 	diff=$(stale | LC_ALL=C sort -u |
 	    awk -F' [(]' '!seen[$1]++ { printf "%s%s", sep, $0; sep = ", " }')
 	[ -z "$diff" ] ||
-	    die "already running with other settings: $diff; to apply them: $stop, then make up; to keep the running stack instead: make up with what it runs (its values, build and sql/reports)"
-	trap 'up_failed "$stop"' EXIT
+	    die "already running with other settings: $diff; to apply them: $UP_STOP, then make up; to keep the running stack instead: make up with what it runs (its values, build and sql/reports)"
+	trap 'up_failed "$UP_STOP"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	pg_up
@@ -485,7 +491,7 @@ up() {
 	  token:     $TOKEN   (for POST /api/jobs and cancel)
 	  database:  . $VAR/env && psql
 	  logs:      $VAR/log/
-	  stop:      $stop
+	  stop:      $UP_STOP
 	EOM
 }
 

@@ -112,6 +112,17 @@ def test_connection_hungry_settings_are_refused(stack=None):
         assert r.returncode != 0 and \
             'invalid TRIPLINE_RUNNERS: "17" (a whole number from 0 to 16)' in out, out
         assert os.listdir(var) == [], os.listdir(var)   # refused before anything
+        # The cell and the slot are read by migrate.sh, once PostgreSQL
+        # runs: refused before it starts too, not left running.
+        for name, value, rng in (("TRIPLINE_CELL_PRECISION", "13", "1 to 12"),
+                                 ("TRIPLINE_SLOT_MINUTES", "0", "1 to 1440")):
+            r = subprocess.run([os.path.join(harness.ROOT, "scripts", "stack.sh"), "up"],
+                               env=dict(os.environ, TRIPLINE_VAR=var, **{name: value}),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+            out = r.stdout.decode()
+            assert r.returncode != 0 and \
+                'invalid %s: "%s" (a whole number from %s)' % (name, value, rng) in out, out
+            assert os.listdir(var) == [], os.listdir(var)
 
 
 def processes_of(var):
