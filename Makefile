@@ -94,7 +94,7 @@ check: test
 bench: deps-bench all
 	@tests/bench/run.sh
 
-fuzz: deps
+fuzz: deps-test
 	@tests/fuzz/run.sh long
 
 compose-test:
