@@ -5,4 +5,5 @@
 --
 -- The FastCGI program runs this same file (see weekly_average.sql).
 \if :{?datasource} \else \set datasource cheap_mobile \endif
-SELECT * FROM tripline.report_datasource_regions(:'datasource');
+-- An empty variable is "not given", as in the other files.
+SELECT * FROM tripline.report_datasource_regions(NULLIF(:'datasource', ''));

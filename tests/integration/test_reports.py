@@ -1209,7 +1209,9 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
              ("latest_datasource", {"top": "abc"}, 'top: "abc" is not an integer'),
              ("latest_datasource", {"top": "99999999999"},
               'top: "99999999999" is not an integer'),
-             ("latest_datasource", {"top": "0"}, 'top: not within 1 to 1000'))
+             ("latest_datasource", {"top": "0"}, 'top: not within 1 to 1000'),
+             # It looked the empty name up: 'datasource "" not found'.
+             ("datasource_regions", {"datasource": ""}, 'datasource: missing'))
     for name, variables, want in cases:
         try:
             psql_file(stack, name, **variables)
