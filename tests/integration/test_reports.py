@@ -1176,7 +1176,18 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
     cases = (("trip_groups", {"minlon": "1"}, 'bbox: needs four numbers'),
              ("weekly_average", {"minlon": "1"}, 'bbox: needs four numbers'),
              ("trip_groups", {"minlon": "nan", "minlat": "1", "maxlon": "2", "maxlat": "3"},
-              'bbox: needs four numbers'),
+              'minlon: "nan" is not a number'),
+             # PostgreSQL's float8 input took these, where the API and the
+             # docs take lib/num.c's grammar: the first answered for the
+             # box [0, 16] (032_report_numbers.sql).
+             ("weekly_average", {"minlon": "0x0", "minlat": "0", "maxlon": "0x1p4",
+                                 "maxlat": "60"}, 'minlon: "0x0" is not a number'),
+             ("weekly_average", {"minlon": " 14.4", "minlat": "50", "maxlon": "14.5",
+                                 "maxlat": "50.1"}, 'minlon: " 14.4" is not a number'),
+             ("weekly_average", {"minlon": "infinity", "minlat": "50", "maxlon": "1",
+                                 "maxlat": "50.1"}, 'minlon: "infinity" is not a number'),
+             ("weekly_average", {"minlon": "1e400", "minlat": "50", "maxlon": "1",
+                                 "maxlat": "50.1"}, 'minlon: "1e400" is not a number'),
              ("trip_groups", {"minlon": "1", "minlat": "x", "maxlon": "2", "maxlat": "3"},
               'minlat: "x" is not a number'),
              ("trip_groups", {"min_trips": "abc"}, 'min_trips: "abc" is not an integer'),
@@ -1223,6 +1234,10 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
     assert len(psql_file(stack, "trip_groups", min_trips="", limit="", minlon="")) <= 100
     assert psql_file(stack, "latest_datasource", top="") == \
         psql_file(stack, "latest_datasource")
+    # What underflows is 0, as the API reads it ("5." and ".5" are numbers).
+    row = psql_file(stack, "weekly_average", minlon="1e-400", minlat="-.5", maxlon="5.",
+                    maxlat="2")[0]
+    assert json.loads(row["area"]) == {"bbox": [0, -0.5, 5, 2]}, row["area"]
     # The years' ends are dates still.
     psql_file(stack, "weekly_average", minlon="1", minlat="2", maxlon="3", maxlat="4",
               **{"from": "1900-01-01", "to": "2100-12-31"})
