@@ -90,6 +90,10 @@ def test_not_found_names_the_parameter(stack):
         r = stack.http("GET", path)
         assert r.status == 404 and r.headers.get("content-type") == PROBLEM, r
         assert r.json()["invalid_params"] == [{"name": name, "reason": "no such " + name}], r
+    # A quote or backslash in the name is escaped, as psql's message has it
+    # (to_json): it read 'datasource "d"s\x" not found'.
+    r = stack.http("GET", "/api/reports/datasource-regions?datasource=d%22s%5Cx")
+    assert r.status == 404 and r.json()["detail"] == 'datasource "d\\"s\\\\x" not found', r
     for body, status, reason in (('{"path": "no-such-file.csv"}', 404, "no such file in the inbox"),
                                  ('{"path": "../outside.csv"}', 403, "outside the inbox")):
         r = stack.http("POST", "/api/jobs", body.encode(),
