@@ -21,48 +21,44 @@
 SET ROLE tripline_owner;
 SET search_path = tripline;
 
--- As 029, and a float8 is checked against lib/num.c's grammar first.
-CREATE OR REPLACE FUNCTION report_arg(name text, value text, kind anyelement)
+-- 029's conversion is kept, renamed (as 024 did with agg_rebuild), and
+-- report_arg checks a float8's text before it: one conversion, not two
+-- copies of it.
+ALTER FUNCTION report_arg(text, text, anyelement) RENAME TO report_arg_convert;
+
+CREATE FUNCTION report_arg(name text, value text, kind anyelement)
 RETURNS anyelement LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-	r ALIAS FOR $0;
-	is_date boolean := pg_typeof(kind) = 'date'::regtype;
-	is_float boolean := pg_typeof(kind) = 'double precision'::regtype;
 BEGIN
-	IF is_date AND value <> '' AND value !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
-		PERFORM tripline.report_bad_param(name,
-		    format('%s is not a date YYYY-MM-DD', to_json(value)));
-	END IF;
-	IF is_float AND value <> '' AND (octet_length(value) > 64 OR
-	    value !~ '^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$') THEN
-		PERFORM tripline.report_bad_param(name,
-		    format('%s is not a number', to_json(value)));
-	END IF;
-	-- At most half the least denormal (2^-1075): 0, as strtod rounds
-	-- it (float8 input refuses it).  numeric reads this grammar.
-	IF is_float AND value <> '' AND
-	    abs(value::numeric) <= 2.4703282292062327208828439643e-324 THEN
-		value := '0';
-	END IF;
-	-- Assigned in the block, so that a failed conversion is caught
-	-- (RETURN converts after it).
-	r := nullif(value, '');
-	-- In a block of its own: the expression is prepared only for a date.
-	IF is_date AND r IS NOT NULL THEN
-		IF NOT (extract(year FROM r) BETWEEN 1900 AND 2100) THEN
-			PERFORM tripline.report_bad_param(name, format(
-			    '%s is not within the years 1900 to 2100', to_json(value)));
+	IF pg_typeof(kind) = 'double precision'::regtype AND value <> '' THEN
+		IF octet_length(value) > 64 OR
+		    value !~ '^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$' THEN
+			PERFORM tripline.report_bad_param(name,
+			    format('%s is not a number', to_json(value)));
+		END IF;
+		-- At most half the least denormal (2^-1075): 0, as strtod
+		-- rounds it (float8 input refuses it).  numeric reads this
+		-- grammar.
+		IF abs(value::numeric) <= 2.4703282292062327208828439643e-324 THEN
+			value := '0';
 		END IF;
 	END IF;
-	RETURN r;
-EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR
-    invalid_datetime_format OR datetime_field_overflow THEN
-	PERFORM tripline.report_bad_param(name, format('%s is not %s', to_json(value),
-	    CASE pg_typeof(kind) WHEN 'integer'::regtype THEN 'an integer'
-	    WHEN 'date'::regtype THEN 'a date YYYY-MM-DD'
-	    ELSE 'a number' END));
+	RETURN tripline.report_arg_convert(name, value, kind);
+EXCEPTION WHEN numeric_value_out_of_range THEN
+	-- An exponent beyond numeric's range: a negative one underflows to
+	-- 0 (lib/num.c), a positive one overflows.
+	IF value ~ '[eE]-' THEN
+		RETURN tripline.report_arg_convert(name, '0', kind);
+	END IF;
+	PERFORM tripline.report_bad_param(name,
+	    format('%s is not a number', to_json(value)));
 	RETURN NULL;
 END $$;
+
+-- As every report function (003_reports.sql, "Privileges"); the renamed
+-- conversion keeps the grants it had.
+REVOKE EXECUTE ON FUNCTION report_arg(text, text, anyelement) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION report_arg(text, text, anyelement)
+    TO tripline_web, tripline_runner;
 
 -- As 021, with each bound in its range: an infinite one is out of it.
 CREATE OR REPLACE FUNCTION report_check_bbox(minlon float8, minlat float8,

@@ -1188,6 +1188,8 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
                                  "maxlat": "50.1"}, 'minlon: "infinity" is not a number'),
              ("weekly_average", {"minlon": "1e400", "minlat": "50", "maxlon": "1",
                                  "maxlat": "50.1"}, 'minlon: "1e400" is not a number'),
+             ("weekly_average", {"minlon": "1e999999999", "minlat": "50", "maxlon": "1",
+                                 "maxlat": "50.1"}, 'minlon: "1e999999999" is not a number'),
              ("trip_groups", {"minlon": "1", "minlat": "x", "maxlon": "2", "maxlat": "3"},
               'minlat: "x" is not a number'),
              ("trip_groups", {"min_trips": "abc"}, 'min_trips: "abc" is not an integer'),
@@ -1235,9 +1237,10 @@ def test_trip_groups_psql_errors_name_the_parameter(stack):
     assert psql_file(stack, "latest_datasource", top="") == \
         psql_file(stack, "latest_datasource")
     # What underflows is 0, as the API reads it ("5." and ".5" are numbers).
-    row = psql_file(stack, "weekly_average", minlon="1e-400", minlat="-.5", maxlon="5.",
-                    maxlat="2")[0]
-    assert json.loads(row["area"]) == {"bbox": [0, -0.5, 5, 2]}, row["area"]
+    for tiny in ("1e-400", "1e-999999999"):
+        row = psql_file(stack, "weekly_average", minlon=tiny, minlat="-.5", maxlon="5.",
+                        maxlat="2")[0]
+        assert json.loads(row["area"]) == {"bbox": [0, -0.5, 5, 2]}, (tiny, row["area"])
     # The years' ends are dates still.
     psql_file(stack, "weekly_average", minlon="1", minlat="2", maxlon="3", maxlat="4",
               **{"from": "1900-01-01", "to": "2100-12-31"})
