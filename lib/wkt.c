@@ -12,7 +12,7 @@
 static const char *const wkt_errors[WKT__MAX] = {
 	"ok",				/* WKT_OK */
 	"not a WKT point",		/* WKT_ESYNTAX */
-	"not a finite decimal number",		/* WKT_ENUMBER */
+	"not a finite decimal number",	/* WKT_ENUMBER */
 	"coordinate out of range",	/* WKT_ERANGE */
 	"number longer than 64 characters",	/* WKT_ELONG */
 };
