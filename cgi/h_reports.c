@@ -347,27 +347,18 @@ area_params(struct http_req *req, const struct query_value *bbox,
 
 /*
  * 404 for a region or datasource name that is not loaded; what is also
- * the parameter's name.  The name's quotes and backslashes are escaped
- * as the SQL functions' message escapes them (to_json), so that a name
- * holding a quote reads one way: datasource "d\"s" not found.
+ * the parameter's name.  safetext_quote escapes a quote or backslash in
+ * the name as the SQL functions' message does (to_json), so that a name
+ * holding a quote reads one way: datasource "d\\"s" not found.
  */
 static void
 not_found(struct http_req *req, const char *what, const char *name)
 {
-	char	 esc[2 * SAFETEXT_QUOTE_SIZE], q[SAFETEXT_QUOTE_SIZE];
-	char	 detail[256], reason[64];
-	size_t	 i, o = 0;
+	char	 q[SAFETEXT_QUOTE_SIZE], detail[256], reason[64];
 
 	if (name == NULL)
 		name = "";
-	/* The quoted text holds at most SAFETEXT_QUOTE_MAX of it. */
-	for (i = 0; name[i] != '\0' && o + 2 < sizeof(esc); i++) {
-		if (name[i] == '"' || name[i] == '\\')
-			esc[o++] = '\\';
-		esc[o++] = name[i];
-	}
-	esc[o] = '\0';
-	safetext_quote(esc, o, q, sizeof(q));
+	safetext_quote(name, strlen(name), q, sizeof(q));
 	snprintf(detail, sizeof(detail), "%s %s not found", what, q);
 	snprintf(reason, sizeof(reason), "no such %s", what);
 	http_problem_named(req, 404, detail, what, reason);

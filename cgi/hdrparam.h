@@ -24,7 +24,7 @@
  * CR and LF, as %22, %0D and %0A), so "C:\dir\a.csv" keeps its
  * backslashes.  For the same reason other control characters are taken
  * as browsers send them, raw: a file name is cleaned where it is shown
- * (cgi/safetext.h), and refusing it would refuse the upload.
+ * (lib/safetext.h), and refusing it would refuse the upload.
  */
 #define HDRPARAM_LITERAL_BACKSLASH	0x01
 

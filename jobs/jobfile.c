@@ -22,6 +22,7 @@
 
 #include "jobfile.h"
 #include "log.h"
+#include "safetext.h"
 
 struct jobfile {
 	int	 dirfd[JOBFILE__MAX];
@@ -59,13 +60,11 @@ static const struct {
 #define NJOBFILE_OPEN_ERRORS \
 	(sizeof(jobfile_open_errors) / sizeof(jobfile_open_errors[0]))
 
-/* The name between quotes, cut to 200 bytes (an inbox name has 1 KiB). */
-static void
-jobfile_quote(const char *name, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "\"%.200s%s\"", name,
-	    strlen(name) > 200 ? "..." : "");
-}
+/*
+ * Room for a name quoted (safetext_quote): 200 bytes of it, for an inbox
+ * name has up to 1 KiB and a job's error shows most of it.
+ */
+#define JOBFILE_QUOTE_SIZE	(200 + 6)
 
 /* strerror's text as the project's errors read: lower-case. */
 static void
@@ -85,10 +84,10 @@ static void
 jobfile_open_error(enum jobfile_source src, const char *rel, int errnum,
     int opened, int *permanent, char *err, size_t errsz)
 {
-	char	 q[256], why[128];
+	char	 q[JOBFILE_QUOTE_SIZE], why[128];
 	size_t	 i;
 
-	jobfile_quote(rel, q, sizeof(q));
+	safetext_quote(rel, strlen(rel), q, sizeof(q));
 	for (i = 0; !opened && i < NJOBFILE_OPEN_ERRORS; i++)
 		if (jobfile_open_errors[i].errnum == errnum) {
 			snprintf(err, errsz, jobfile_open_errors[i].fmt, q,
@@ -179,7 +178,7 @@ jobfile_open(const struct jobfile *j, enum jobfile_source src,
 	struct open_how	 how;
 	struct stat	 st;
 	const char	*rel = path;
-	char		 q[256];
+	char		 q[JOBFILE_QUOTE_SIZE];
 	int		 fd = -1;
 
 	*permanent = 1;
@@ -209,7 +208,7 @@ jobfile_open(const struct jobfile *j, enum jobfile_source src,
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		jobfile_quote(rel, q, sizeof(q));
+		safetext_quote(rel, strlen(rel), q, sizeof(q));
 		snprintf(err, errsz, "%s in the %s is not a regular file", q,
 		    jobfile_dirs[src]);
 		goto fail;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "datetime.h"
+#include "safetext.h"
 #include "trip.h"
 #include "utf8.h"
 #include "wkt.h"
@@ -19,10 +20,10 @@ const char *const trip_col_names[TRIP_COL__MAX] = {
 	"datasource",		/* TRIP_COL_DATASOURCE */
 };
 
-/* How much of an offending value a reason quotes. */
+/* How much of an offending value a reason quotes, in bytes shown. */
 #define TRIP_QUOTE_MAX	60
-/* Room for a quoted value: each byte may become U+FFFD, 3 bytes. */
-#define TRIP_QUOTE_SIZE	(3 * TRIP_QUOTE_MAX + sizeof("\"...\""))
+/* Room for it quoted: the quotes, "..." and the NUL (safetext.h). */
+#define TRIP_QUOTE_SIZE	(TRIP_QUOTE_MAX + 6)
 
 static int
 trip_space(char c)
@@ -57,26 +58,15 @@ trip_name_is(const char *buf, size_t len, const char *name)
 }
 
 /*
- * val between double quotes as a message quotes it: sanitised (no
- * controls but TAB, no invalid UTF-8: it ends up in a database text
- * column and in JSON) and cut to about TRIP_QUOTE_MAX bytes, then "...".
+ * val quoted as every message quotes what it refuses (safetext_quote:
+ * sanitised, for it ends up in a database text column and in JSON; '"'
+ * and '\\' escaped; cut after TRIP_QUOTE_MAX bytes, then "...").
  * Returns q, of TRIP_QUOTE_SIZE bytes.
  */
 static const char *
 trip_quote(const char *val, size_t vlen, char *q)
 {
-	int	 cut = vlen > TRIP_QUOTE_MAX;
-	size_t	 n;
-
-	q[0] = '"';
-	n = 1 + utf8_sanitize(val, vlen, q + 1, cut ? TRIP_QUOTE_MAX + 1 :
-	    3 * TRIP_QUOTE_MAX + 1);
-	if (cut) {
-		memcpy(q + n, "...", 3);
-		n += 3;
-	}
-	q[n++] = '"';
-	q[n] = '\0';
+	safetext_quote(val, vlen, q, TRIP_QUOTE_SIZE);
 	return q;
 }
 

@@ -52,10 +52,10 @@ int	trip_header_text(const char *line, size_t len, char *err,
  * Whether line (len bytes, a first line as trip_header_text takes it),
  * split on semicolons or on tabs instead of commas, names two columns or
  * more: then -1 with a message in err (cut to errsz) that quotes it
- * (sanitised, cut to about 60 bytes), else 0.  trip_header_parse asks it
- * of a first line that names no column; the loader also of one the reader
- * could not split into fields ("region";"origin_coord" read with commas
- * has misplaced quotes):
+ * (as safetext_quote does, cut after 60 bytes), else 0.
+ * trip_header_parse asks it of a first line that names no column; the
+ * loader also of one the reader could not split into fields
+ * ("region";"origin_coord" read with commas has misplaced quotes):
  *   not a trips CSV: the header "region;origin_coord;..." is separated
  *       by semicolons; columns must be separated by commas
  */
@@ -66,8 +66,8 @@ int	trip_header_separator(const char *line, size_t len, char *err,
  * Find the columns in a header record by name: case-insensitive,
  * surrounding spaces and tabs ignored, in any order; other columns are
  * allowed and ignored.  line (linelen bytes) is the record's raw text,
- * quoted (sanitised, cut to about 60 bytes) when no field is a column
- * name.  Returns 0, or -1 with a message in err (cut to errsz):
+ * quoted (as safetext_quote does, cut after 60 bytes) when no field is a
+ * column name.  Returns 0, or -1 with a message in err (cut to errsz):
  *   missing column "datasource" in header
  *   duplicate column "region" in header
  *   not a trips CSV: the header "region;origin_coord;..." is separated
@@ -100,7 +100,7 @@ struct trip {
  * characters (C0, DEL and C1: U+0085 too) or bidirectional controls
  * (U+202A to U+202E, U+2066 to U+2069).  Returns 0, or -1 with a
  * short lower-case reason in reason (cut to reasonsz) that quotes the
- * offending value, sanitised and cut to about 60 bytes:
+ * offending value as safetext_quote quotes it, cut after 60 bytes:
  *   expected 5 fields, got 4
  *   region: empty
  *   region: contains a NUL or control character: "Pra\ufffdgue"

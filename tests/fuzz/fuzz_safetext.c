@@ -1,5 +1,5 @@
 /*
- * fuzz_safetext.c: cgi/safetext.c, the text shown back to people (problem
+ * fuzz_safetext.c: lib/safetext.c, the text shown back to people (problem
  * details, logs, a job's display filename).
  *
  * Byte 0 picks an output size (0 to 255); the rest is the text.
@@ -9,8 +9,9 @@
  * - it is valid UTF-8 (utf8_valid, RFC 3629) without C0 or C1 controls,
  *   DEL, bidirectional overrides (U+202A-U+202E, U+2066-U+2069) or line
  *   and paragraph separators (U+2028, U+2029);
- * - a quote is '"'-delimited, at most SAFETEXT_QUOTE_SIZE - 1 bytes, and
- *   clean short text comes out unchanged inside the quotes;
+ * - a quote is '"'-delimited, at most SAFETEXT_QUOTE_SIZE - 1 bytes;
+ *   inside, every '"' and '\\' is escaped by a '\\' and a '\\' escapes
+ *   nothing else; clean short text, unescaped, comes out unchanged;
  * - a filename has no '/' or '\\', is never "", "." or "..", is at most
  *   SAFETEXT_FILENAME_MAX bytes, and a clean short basename is kept.
  */
@@ -82,19 +83,36 @@ check_out(const char *out, size_t n, size_t outsz)
 static void
 check_quote(const char *in, size_t len, size_t outsz)
 {
-	char	*out = malloc(outsz ? outsz : 1);
-	size_t	 n;
+	char	*out = malloc(outsz ? outsz : 1), *raw;
+	size_t	 n, i, r, esc;
 
 	if (out == NULL)
 		abort();
 	n = check_out(out, safetext_quote(in, len, out, outsz), outsz);
 	if (n > 0 && (n < 2 || out[0] != '"' || out[n - 1] != '"'))
 		abort();	/* not quoted */
-	if (n > SAFETEXT_QUOTE_SIZE - 1)
+	if (outsz <= SAFETEXT_QUOTE_SIZE && n > SAFETEXT_QUOTE_SIZE - 1)
 		abort();
-	if (outsz >= SAFETEXT_QUOTE_SIZE && len <= SAFETEXT_QUOTE_MAX &&
-	    clean(in, len) && (n != len + 2 || memcmp(out + 1, in, len) != 0))
+	/* Unescape the inside into raw: a stray quote or backslash aborts. */
+	if ((raw = malloc(n ? n : 1)) == NULL)
+		abort();
+	for (i = 1, r = 0; n > 0 && i < n - 1; i++) {
+		if (out[i] == '\\') {
+			if (i + 1 >= n - 1 ||
+			    (out[i + 1] != '"' && out[i + 1] != '\\'))
+				abort();	/* escapes nothing */
+			raw[r++] = out[++i];
+		} else if (out[i] == '"') {
+			abort();	/* ends the quote early */
+		} else
+			raw[r++] = out[i];
+	}
+	for (i = 0, esc = 0; i < len; i++)
+		esc += in[i] == '"' || in[i] == '\\';
+	if (outsz >= SAFETEXT_QUOTE_SIZE && len + esc <= SAFETEXT_QUOTE_MAX &&
+	    clean(in, len) && (r != len || memcmp(raw, in, len) != 0))
 		abort();	/* clean text changed */
+	free(raw);
 	free(out);
 }
 

@@ -40,9 +40,9 @@ TARGETS=(
 	"query|cgi/query.c|4096"
 	"multipart|cgi/multipart.c|16384"
 	"sse|cgi/sse.c|8192"
-	"safetext|cgi/safetext.c|1024"
+	"safetext|lib/safetext.c|1024"
 	"param|cgi/param.c|256"
-	"inboxreq|cgi/inboxreq.c cgi/safetext.c|8192"
+	"inboxreq|cgi/inboxreq.c lib/safetext.c|8192"
 	"hdrparam|cgi/hdrparam.c|4096"
 	"split|jobs/split.c lib/csvstream.c|8192"
 )

@@ -295,15 +295,22 @@ def test_csv_columns(stack):
 
 
 def test_csv_not_a_header(stack):
-    """A first line that is no header is quoted (cut to 60 bytes) in the
-    job's error; one that names columns once split on semicolons (Excel
-    where the comma is the decimal mark) or tabs says so."""
+    """A first line that is no header is quoted in the job's error (a tab
+    replaced, a quote escaped, cut after 60 bytes: lib/safetext.h); one
+    that names columns once split on semicolons (Excel where the comma is
+    the decimal mark) or tabs says so."""
     tag = uuid.uuid4().hex.encode()
     names = "region, origin_coord, destination_coord, datetime, datasource"
 
     def quoted(line):
-        line = line.decode().replace("\t", " ")    # the job error has no tab
-        return '"%s"' % (line if len(line) <= 60 else line[:60] + "...")
+        out, cut = "", False
+        for ch in line.decode():
+            shown = "\ufffd" if ch == "\t" else "\\" + ch if ch in '"\\' else ch
+            if len((out + shown).encode()) > 60:
+                cut = True
+                break
+            out += shown
+        return '"%s%s"' % (out, "..." if cut else "")
 
     def sep(first, what):
         return ("not a trips CSV: the header %s is separated by %s; columns must be "

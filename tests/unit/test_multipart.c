@@ -738,10 +738,25 @@ test_quote(void)
 	UNIT_CHECK(n == SAFETEXT_QUOTE_MAX + 5 &&
 	    memcmp(out + 1 + SAFETEXT_QUOTE_MAX, "...\"", 4) == 0,
 	    "quote cut: %s", out);
-	/* One byte under SAFETEXT_QUOTE_SIZE: cut as early all the same. */
+	/* The buffer sets the cut: one byte less keeps one byte less. */
 	n = safetext_quote(in, sizeof(in), out, sizeof(out) - 1);
-	UNIT_CHECK(n == SAFETEXT_QUOTE_MAX + 5, "quote cut, 1 byte less: %zu",
+	UNIT_CHECK(n == SAFETEXT_QUOTE_MAX + 4, "quote cut, 1 byte less: %zu",
 	    n);
+	/* Quotes and backslashes escaped, as JSON and to_json write them. */
+	n = safetext_quote("a\"b\\c", 5, out, sizeof(out));
+	UNIT_CHECK(n == 9 && strcmp(out, "\"a\\\"b\\\\c\"") == 0,
+	    "quote escapes: %s", out);
+	/* An escape is never cut in two: "ab\" would end the quote early. */
+	n = safetext_quote("ab\"cd", 5, out, 9);
+	UNIT_CHECK(n == 7 && strcmp(out, "\"ab...\"") == 0,
+	    "quote escape cut: %s", out);
+	n = safetext_quote("ab\"cd", 5, out, 10);
+	UNIT_CHECK(n == 9 && strcmp(out, "\"ab\\\"...\"") == 0,
+	    "quote escape kept: %s", out);
+	/* Nor a character: room for the escape, not for U+00E9 after it. */
+	n = safetext_quote("\"\xc3\xa9", 3, out, 9);
+	UNIT_CHECK(n == 7 && strcmp(out, "\"\\\"...\"") == 0,
+	    "quote escape, then UTF-8 cut: %s", out);
 	n = safetext_quote(in, sizeof(in), out, 8);
 	UNIT_CHECK(n == 7 && strcmp(out, "\"xx...\"") == 0,
 	    "quote small: %s", out);

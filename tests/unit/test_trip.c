@@ -108,8 +108,8 @@ static const struct {
 	    "separated by semicolons; columns must be separated by commas" },
 	{ "semicolons, quoted, extra column", "\"Region\"; \"origin_coord\";"
 	    "\"destination_coord\";\"datetime\";\"datasource\";\"tag\"", -1,
-	    { 0 }, 0, "not a trips CSV: the header \"\"Region\"; "
-	    "\"origin_coord\";\"destination_coord\";\"datetime\";\"dat...\" is "
+	    { 0 }, 0, "not a trips CSV: the header \"\\\"Region\\\"; "
+	    "\\\"origin_coord\\\";\\\"destination_coord\\\";\\\"datetim...\" is "
 	    "separated by semicolons; columns must be separated by commas" },
 	{ "semicolons, a column missing", "region;origin_coord;datetime;"
 	    "datasource", -1, { 0 }, 0, "not a trips CSV: the header "
@@ -120,8 +120,9 @@ static const struct {
 	    "it must name " NAMES },
 	{ "tabs", "region\torigin_coord\tdestination_coord\tdatetime\t"
 	    "datasource", -1, { 0 }, 0, "not a trips CSV: the header "
-	    "\"region\torigin_coord\tdestination_coord\tdatetime\tdatasource\" "
-	    "is separated by tabs; columns must be separated by commas" },
+	    "\"region" R "origin_coord" R "destination_coord" R "datetime" R
+	    "datas...\" is separated by tabs; columns must be separated by "
+	    "commas" },
 	{ "bare CR lines", "region|origin_coord|destination_coord|datetime|"
 	    "datasource|tag\rPrague|POINT (1 2)", -1, { 0 }, 0,
 	    "not a trips CSV: the header holds a line break; lines must end "
@@ -317,8 +318,9 @@ test_header_separator(void)
 	err[0] = '\0';
 	UNIT_CHECK(trip_header_separator(semi, sizeof(semi) - 1, err,
 	    sizeof(err)) == -1 && strcmp(err, "not a trips CSV: the header "
-	    "\"\"region\";\"origin_coord\";\"destination_coord\"\" is "
-	    "separated by semicolons; columns must be separated by commas") ==
+	    "\"\\\"region\\\";\\\"origin_coord\\\";\\\"destination_coord\\\"\" "
+	    "is separated by semicolons; columns must be separated by "
+	    "commas") ==
 	    0, "separator quoted: %s", err);
 	for (i = 0; i < sizeof(separators) / sizeof(separators[0]); i++) {
 		/* Exactly the line, on the heap: ASan sees a read outside. */
@@ -364,7 +366,7 @@ static const struct {
 	{ "region NUL", NULL, "Pra~gue|" P1 "|" P2 "|" TS "|x",
 	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
 	{ "region tab", NULL, "Pra\tgue|" P1 "|" P2 "|" TS "|x",
-	    "region: contains a NUL or control character: \"Pra\tgue\"" },
+	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
 	{ "region newline", NULL, "Pra\ngue|" P1 "|" P2 "|" TS "|x",
 	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
 	/* DEL, drawn as nothing, is replaced in the quote like the rest. */

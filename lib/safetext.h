@@ -1,7 +1,9 @@
 /*
  * safetext.h: untrusted text made fit to show to a person: quoted in a
- * problem detail or a log line, or kept as a job's display filename.  Pure
- * functions over (buf, len): no NUL terminator is needed or read.
+ * problem detail, a reject's reason, a job's error or a log line, or kept
+ * as a job's display filename.  Pure functions over (buf, len): no NUL
+ * terminator is needed or read.  In lib/, as both programs and the trip
+ * parser quote what they refuse.
  *
  * Invalid UTF-8 (RFC 3629 section 3: overlong forms, surrogates, code
  * points past U+10FFFF; one U+FFFD for each maximal ill-formed subpart, as
@@ -15,10 +17,10 @@
 
 #include <stddef.h>
 
-/* Longest text safetext_quote keeps before cutting and adding "...". */
+/* The quoted text of a result in SAFETEXT_QUOTE_SIZE bytes, at most. */
 #define SAFETEXT_QUOTE_MAX	48
-/* Room for any safetext_quote result, with its NUL. */
-#define SAFETEXT_QUOTE_SIZE	(SAFETEXT_QUOTE_MAX + 8)
+/* The usual room for a safetext_quote result: quotes, "..." and NUL. */
+#define SAFETEXT_QUOTE_SIZE	(SAFETEXT_QUOTE_MAX + 6)
 
 /* Longest display filename, in bytes (jobs.filename). */
 #define SAFETEXT_FILENAME_MAX	200
@@ -28,10 +30,14 @@
 #define SAFETEXT_FILENAME_DEFAULT "upload.csv"
 
 /*
- * Write the text between double quotes, sanitized and cut after
- * SAFETEXT_QUOTE_MAX bytes (then followed by "..." inside the quotes),
- * NUL-terminated, into out of size outsz (at least SAFETEXT_QUOTE_SIZE
- * for the whole text).  Returns the length written.
+ * Write the text between double quotes, NUL-terminated, into out of size
+ * outsz: sanitized, each '"' and '\\' inside escaped with a '\\' (as
+ * JSON and PostgreSQL's to_json write them, so that datasource "a\"b"
+ * reads one way), and cut on a character boundary once outsz - 6 bytes
+ * are written (then "..." follows inside the quotes): a buffer of
+ * SAFETEXT_QUOTE_SIZE keeps SAFETEXT_QUOTE_MAX bytes, a larger one more.
+ * Below 6 bytes nothing fits: then an empty string (in 0 bytes nothing).
+ * Returns the length written.
  */
 size_t	safetext_quote(const char *buf, size_t len, char *out, size_t outsz);
 

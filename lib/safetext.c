@@ -29,10 +29,18 @@ safetext_sanitize(const char *buf, size_t len, char *out, size_t cap,
 	return o;
 }
 
+/* 1 for what safetext_quote escapes inside its quotes. */
+static int
+safetext_escaped(char c)
+{
+	return c == '"' || c == '\\';
+}
+
 size_t
 safetext_quote(const char *buf, size_t len, char *out, size_t outsz)
 {
-	size_t	 cap, o;
+	char	*p = out + 1;
+	size_t	 cap, o, k = 0, i, d;
 	int	 cut;
 
 	/* Room for the quotes, "..." and the NUL. */
@@ -42,10 +50,28 @@ safetext_quote(const char *buf, size_t len, char *out, size_t outsz)
 		return 0;
 	}
 	cap = outsz - 6;
-	if (cap > SAFETEXT_QUOTE_MAX)
-		cap = SAFETEXT_QUOTE_MAX;
 	out[0] = '"';
-	o = 1 + safetext_sanitize(buf, len, out + 1, cap, &cut);
+	o = safetext_sanitize(buf, len, p, cap, &cut);
+	for (i = 0; i < o; i++)
+		k += safetext_escaped(p[i]);
+	/*
+	 * The escapes take room too: give back whole characters from the
+	 * end (the text is valid UTF-8 now) until the text and they fit.
+	 */
+	while (o + k > cap) {
+		cut = 1;
+		do
+			o--;
+		while (o > 0 && ((unsigned char)p[o] & 0xc0) == 0x80);
+		k -= safetext_escaped(p[o]);
+	}
+	/* Escape in place, from the end. */
+	for (i = o, d = o + k; i > 0; ) {
+		p[--d] = p[--i];
+		if (safetext_escaped(p[i]))
+			p[--d] = '\\';
+	}
+	o = 1 + o + k;
 	if (cut) {
 		memcpy(out + o, "...", 3);
 		o += 3;
