@@ -554,6 +554,39 @@
 		use.dataset.bbox = box ? box[1] : '';
 	}
 
+	/*
+	 * Groups are drawn GROUPS_PAGE rows at a time: limit=10000 would
+	 * make 70,000 cells at once, seconds of a phone's time for rows no
+	 * one scrolls to; the GeoJSON link and the API have them all.
+	 */
+	const GROUPS_PAGE = 500;
+	let groupsLeft = [];
+
+	function groupRow(g) {
+		const tr = el('tr');
+		const slot = el('td', 'slot', g.slot_start);
+		slot.title = 'slot ' + str(g.slot);
+		const seen = el('td', 'when');
+		seen.append(el('span', 'first', g.first_seen),
+		    el('span', 'last', g.last_seen));
+		tr.append(el('td', 'num', num(g.trips)), el('td', null, g.region),
+		    cellTd(g.origin_cell, g.origin_lon, g.origin_lat),
+		    cellTd(g.dest_cell, g.dest_lon, g.dest_lat), slot, seen,
+		    el('td', 'sources', Array.isArray(g.datasources) ?
+		    g.datasources.join(', ') : ''));
+		return tr;
+	}
+
+	function moreGroups() {
+		const next = groupsLeft.slice(0, GROUPS_PAGE);
+		groupsLeft = groupsLeft.slice(next.length);
+		$('g-rows').append(...next.map(groupRow));
+		$('g-more-line').hidden = groupsLeft.length === 0;
+		setText($('g-more'), 'Show ' +
+		    num(Math.min(GROUPS_PAGE, groupsLeft.length)) + ' more (' +
+		    num(groupsLeft.length) + ' not shown)');
+	}
+
 	function renderGroups(d, p) {
 		const groups = Array.isArray(d.groups) ? d.groups : [];
 		const limit = Number(p.get('limit') || 100);
@@ -566,28 +599,16 @@
 		showHint('g', d);
 		$('g-geojson').href = apiUrl('g', qsOf([...p, ['format', 'geojson']]));
 		$('g-geojson').hidden = groups.length === 0;
-		const trs = groups.map((g) => {
-			const tr = el('tr');
-			const slot = el('td', 'slot', g.slot_start);
-			slot.title = 'slot ' + str(g.slot);
-			const seen = el('td', 'when');
-			seen.append(el('span', 'first', g.first_seen),
-			    el('span', 'last', g.last_seen));
-			tr.append(el('td', 'num', num(g.trips)), el('td', null, g.region),
-			    cellTd(g.origin_cell, g.origin_lon, g.origin_lat),
-			    cellTd(g.dest_cell, g.dest_lon, g.dest_lat), slot, seen,
-			    el('td', 'sources', Array.isArray(g.datasources) ?
-			    g.datasources.join(', ') : ''));
-			return tr;
-		});
-		if (!trs.length) {
+		$('g-rows').replaceChildren();
+		groupsLeft = groups;
+		moreGroups();
+		if (!groups.length) {
 			const tr = el('tr');
 			const td = el('td', 'none', 'no group of that many trips here');
 			td.colSpan = 7;
 			tr.appendChild(td);
-			trs.push(tr);
+			$('g-rows').appendChild(tr);
 		}
-		$('g-rows').replaceChildren(...trs);
 	}
 
 	function renderLatest(d) {
@@ -695,6 +716,7 @@
 			});
 		});
 		$('g-geojson').addEventListener('click', geojsonClick);
+		$('g-more').addEventListener('click', moreGroups);
 		for (const key of ['w', 'g'])
 			$(key + '-hint-use').addEventListener('click', () => {
 				setArea(key, 'bbox');

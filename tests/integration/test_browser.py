@@ -651,6 +651,28 @@ def test_browser_reports_page(stack):
             stack.url + path + "&format=geojson"
         r = stack.http("GET", path + "&format=geojson")
         assert r.status == 200 and len(r.json()["features"]) == 25, r
+        assert not b.visible("#g-more-line")
+        # Many groups are drawn 500 rows at a time, the rest a button
+        # away, in the API's order.
+        set_field(b, "#g-limit", "1200")
+        tap(b, "#g-form button[type=submit]")
+        path = "/api/reports/trip-groups?region=%s&min_trips=1&limit=1200" % region
+        answered(b, "g", path)
+        want = api(path)
+        assert want["count"] == 1200, want["count"]
+        drawn = "document.querySelectorAll('#g-rows tr').length"
+        assert b.eval(drawn) == 500 and b.visible("#g-more-line"), b.eval(drawn)
+        assert b.text("g-more") == "Show 500 more (700 not shown)", b.text("g-more")
+        tap(b, "#g-more")
+        wait_until(lambda: b.eval(drawn) == 1000, 10, "the next 500 rows")
+        assert b.text("g-more") == "Show 200 more (200 not shown)", b.text("g-more")
+        tap(b, "#g-more")
+        wait_until(lambda: b.eval(drawn) == 1200, 10, "the last 200 rows")
+        assert not b.visible("#g-more-line")
+        rows = b.eval("[...document.querySelectorAll('#g-rows tr')].map((tr) =>"
+                      " [tr.cells[0].textContent, tr.cells[2].textContent])")
+        assert [r[0] for r in rows] == [format(g["trips"], ",") for g in want["groups"]]
+        assert all(r[1].startswith(g["origin_cell"]) for r, g in zip(rows, want["groups"]))
         # A limit out of range: the reason under that field.
         set_field(b, "#g-limit", "20000")
         tap(b, "#g-form button[type=submit]")
