@@ -194,7 +194,8 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 	int		 try, rc = -1, cap = d->cfg->max_new_names;
 	const char	*sql;
 
-	if (d->conn != NULL && PQstatus(d->conn) != CONNECTION_OK) {
+	/* Idle since the last new name: the server may have ended it. */
+	if (d->conn != NULL && !db_alive(d->conn)) {
 		PQfinish(d->conn);
 		d->conn = NULL;
 	}

@@ -193,11 +193,15 @@ runner_sweep(struct runner *rn)
 	runner_sweep_names(rn);
 }
 
-/* An open connection, or NULL: a broken one is closed. */
+/*
+ * An open connection, or NULL: a broken one is closed, also one the
+ * server ended while it was idle (db_alive), so that the next job does
+ * not find it dead and spend an attempt on it.
+ */
 static PGconn *
 runner_conn_check(PGconn *c)
 {
-	if (c != NULL && PQstatus(c) != CONNECTION_OK) {
+	if (c != NULL && !db_alive(c)) {
 		PQfinish(c);
 		c = NULL;
 	}

@@ -455,6 +455,17 @@ runner_db_wait(PGconn *conn, int wakefd, double seconds)
 	PGnotify	*n;
 	int		 got = 0, r;
 
+	/*
+	 * A notification read before this wait (by a statement since the
+	 * last one, or db_alive) is in libpq's queue, not on the socket:
+	 * poll would not see it.
+	 */
+	while ((n = PQnotifies(conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	if (got)
+		return 1;
 	pfd[0].fd = PQsocket(conn);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = wakefd;

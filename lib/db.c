@@ -1,6 +1,7 @@
 /*
  * db.c: libpq connections and the SQL files of sql/.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,27 @@ db_connect(const struct config *cfg, const char *appname)
 		return NULL;
 	}
 	return conn;
+}
+
+int
+db_alive(PGconn *c)
+{
+	struct pollfd	 pfd;
+	int		 i;
+
+	if (c == NULL || PQstatus(c) != CONNECTION_OK)
+		return 0;
+	pfd.fd = PQsocket(c);
+	pfd.events = POLLIN;
+	/*
+	 * One read takes the server's FATAL message, the next its end of
+	 * file: read while the socket has something (a few times at most,
+	 * for notifications that keep coming).
+	 */
+	for (i = 0; i < 8 && pfd.fd >= 0 && poll(&pfd, 1, 0) == 1; i++)
+		if (PQconsumeInput(c) == 0)
+			break;
+	return PQstatus(c) == CONNECTION_OK;
 }
 
 int

@@ -42,6 +42,18 @@ struct config;
 PGconn	*db_connect(const struct config *cfg, const char *appname);
 
 /*
+ * 1 if c is open as far as can be told without a query, else 0 (and for
+ * NULL).  A server that ended the session (a restart, a crash,
+ * pg_terminate_backend) has left an error and an end of file on the
+ * socket, but PQstatus says CONNECTION_OK until a query fails on it:
+ * PQconsumeInput reads them while the socket has something, and the end
+ * of file sets CONNECTION_BAD.  Only for a
+ * connection with no statement under way; a notification it reads waits
+ * for PQnotifies.
+ */
+int	db_alive(PGconn *c);
+
+/*
  * Cancel the statement sent on c without waiting (PQsendQuery*), if it
  * still runs, and read its results: c is idle after.  Returns 0, or -1
  * if the cancel request could not be sent (the statement then ran to its

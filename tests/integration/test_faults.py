@@ -447,6 +447,45 @@ def test_faults_reports_after_a_postgres_restart(stack):
     assert len(got) == 16 * len(paths) and not bad, bad
 
 
+def test_faults_runner_connections_after_a_postgres_restart(stack):
+    """A restart while the runners are idle ends every connection they
+    hold; the jobs after it load at their first attempt.  A runner's idle
+    connections (the trips, control and names ones) still read
+    CONNECTION_OK until a query fails on them: each is checked before a
+    job uses it (db_alive), not found dead by the job, which then spent
+    an attempt on it, and a job of three attempts could fail for good."""
+    st = fault_stack()
+
+    def new_names(n):
+        """n files at once, each naming a new region and datasource (so
+        the runner's names connection is used): their final jobs."""
+        ids = []
+        for _ in range(n):
+            tag = uuid.uuid4().hex[:12]
+            data = ("region,origin_coord,destination_coord,datetime,datasource\n"
+                    "R%s,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,d%s\n"
+                    % (tag, tag)).encode()
+            r = st.upload(data, "raw", "names-%s.csv" % tag)
+            assert r.status == 202, r
+            ids.append(r.json()["id"])
+        return [st.wait_job(i, 120) for i in ids]
+
+    assert all(j["state"] == "succeeded" for j in new_names(6))
+    st.script("pgrestart", "fast")
+    end = time.time() + 60
+    while time.time() < end:
+        r = st.http("GET", "/api/health")
+        if r.status == 200 and r.json().get("runners") == 3:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the runners did not come back: %s" % r.body)
+    jobs = new_names(6)
+    assert [(j["state"], j["attempts"]) for j in jobs] == [("succeeded", 1)] * 6, \
+        st.psql("SELECT job_id, data->>'error' FROM tripline.job_events "
+                "WHERE event = 'retrying' AND job_id >= %d" % jobs[0]["id"])
+
+
 def test_faults_cgi_killed_with_streams(stack):
     st = fault_stack()
     jobs0 = [submit_generated(st, 100)]
