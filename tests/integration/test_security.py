@@ -627,6 +627,10 @@ def test_slow_uploads_take_at_most_their_share(stack):
         r = own.http("POST", "/api/jobs", csv(), own.auth({"Content-Type": "text/csv"}))
         assert r.status == 429, r
         assert r.headers.get("content-type") == "application/problem+json", r
+        # What to wait for, not a rate to slow down to.
+        assert r.json()["detail"] == \
+            "at most 2 uploads at once from one address: wait for one to end", r.json()
+        assert r.headers.get("retry-after") == "1", r
         for _ in range(20):
             assert own.http("GET", "/api/jobs?limit=1").status == 200
         # One slow client gone: an upload passes again.
