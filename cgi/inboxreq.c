@@ -128,14 +128,25 @@ inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, buf, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (o == NULL || jerr != json_tokener_success) {
-		snprintf(err, errsz, "invalid json: %s", jerr ==
-		    json_tokener_continue ? "unexpected end of input" :
-		    json_tokener_error_desc(jerr));
+	/*
+	 * A number or literal that ends the body (1, true) is whole only
+	 * once the tokener sees what follows it: a NUL, as the end of a
+	 * string (json_tokener.h).  Then buf was read to its end.
+	 */
+	if ((jerr = json_tokener_get_error(tok)) == json_tokener_continue) {
+		o = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	} else
+		end = json_tokener_get_parse_end(tok);
+	/* A body of null is a value too: o is NULL then. */
+	if (jerr != json_tokener_success) {
+		snprintf(err, errsz, "invalid json: %s",
+		    jerr == json_tokener_error_parse_eof ?
+		    "unexpected end of input" : json_tokener_error_desc(jerr));
 		goto out;
 	}
-	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+	for (; end < len; end++)
 		if (strchr(" \t\r\n", buf[end]) == NULL || buf[end] == '\0') {
 			snprintf(err, errsz, "invalid json: data after the "
 			    "value");

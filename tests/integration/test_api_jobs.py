@@ -468,6 +468,8 @@ def test_inbox_bad_json(stack):
     assert p["invalid_params"][0]["name"] == "extra", p
     problem(inbox_post(stack, {}), 400, "path")
     problem(inbox_post(stack, [1]), 400, "object")
+    for whole in (b"null", b"true", b"1"):     # whole values: not "end of input"
+        problem(inbox_post(stack, whole), 400, "must be a json object")
     problem(inbox_post(stack, b'{"path": "a.csv"} {}'), 400, "invalid json")
     problem(inbox_post(stack, b'{"path": "a.csv"'), 400, "invalid json")
     problem(inbox_post(stack, b"{'path': 'a.csv'}"), 400, "invalid json")

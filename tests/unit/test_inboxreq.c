@@ -37,6 +37,8 @@ struct bad_case {
 	const char	*param;		/* "" when no member is named */
 };
 
+#define OBJECT	"the body must be a json object {\"path\": \"name.csv\"}"
+
 static const struct bad_case bad_cases[] = {
 	{ "{\"path\": \"\\ud800.csv\"}",
 	  "invalid json: unpaired surrogate \"\\ud800\"", "" },
@@ -56,6 +58,19 @@ static const struct bad_case bad_cases[] = {
 	  "duplicate member \"path\" in the body", "path" },
 	{ "{\"path\": 1}", "\"path\" must be a string", "path" },
 	{ "{}", "the body needs a \"path\" member", "path" },
+	/* Whole JSON values, not objects: what to send instead. */
+	{ "null", OBJECT, "" },
+	{ " null \n", OBJECT, "" },
+	{ "true", OBJECT, "" },
+	{ "1", OBJECT, "" },
+	{ "-1.5e3 ", OBJECT, "" },
+	{ "\"a.csv\"", OBJECT, "" },
+	{ "[]", OBJECT, "" },
+	/* Cut short, or not JSON. */
+	{ "", "invalid json: unexpected end of input", "" },
+	{ "{\"path\": ", "invalid json: unexpected end of input", "" },
+	{ "nul", "invalid json: unexpected end of input", "" },
+	{ "1 2", "invalid json: unexpected character", "" },
 };
 
 int
