@@ -357,9 +357,13 @@ lease_progress(struct lease *l, const struct lease_snap *s)
 	json_object_object_add(o, "rows_per_s", json_object_new_int64(
 	    secs > 0 ? (int64_t)((double)(s->rows_loaded + s->rows_rejected) /
 	    secs) : 0));
-	/* Unknown (null) until some bytes are read, and after the reading. */
+	/*
+	 * Unknown (null) until some bytes are read, and once the last is
+	 * (still "reading" while its rows go in): not 0, which would say
+	 * the load ends now.
+	 */
 	json_object_object_add(o, "eta_s", s->phase == LEASE_PHASE_READING &&
-	    bytes > 0 && total >= bytes ?
+	    bytes > 0 && total > bytes ?
 	    lease_tenths(secs * (total - bytes) / bytes) : NULL);
 	json_object_object_add(o, "phase", lease_phase_name(s->phase) != NULL ?
 	    json_object_new_string(lease_phase_name(s->phase)) : NULL);
