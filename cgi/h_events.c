@@ -20,11 +20,13 @@
  * reconnections, with a newer id than the one in the URL.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "config.h"
 #include "h_events.h"
 #include "http.h"
 #include "jobstate.h"
@@ -83,6 +85,18 @@ static const struct query_param events_params[EV__MAX] = {
 
 /* Why a Last-Event-ID header is refused (invalid_params' reason). */
 #define LEID_REASON	"must be a decimal event id"
+
+/*
+ * The workers sending a backlog now.  A backlog holds its worker for up
+ * to EVENTS_BACKLOG_MS, and a fleet of dashboards catching up after a
+ * busy day took every worker from the other requests for as long as it
+ * lasted (each /api/health 5 s).  At most half the workers (at least
+ * one) send backlogs; a stream over that is told to come back: its
+ * head, retry and a comment, then the end, and EventSource reconnects
+ * after the retry time with its Last-Event-ID (WHATWG HTML 9.2.3).
+ */
+static atomic_int	 events_backlogs;
+#define EVENTS_BUSY	": busy, reconnect with Last-Event-ID\n\n"
 
 /* One stream while the worker serves it. */
 struct events {
@@ -304,7 +318,7 @@ events_serve(struct http_req *req, int job)
 	const char	*hdr;
 	char		 err[256], q[SAFETEXT_QUOTE_SIZE];
 	int64_t		 last = 0, start, h, hnew;
-	int		 rc;
+	int		 rc, backlog;
 
 	if (query_parse(req->query, strlen(req->query), events_params, EV__MAX,
 	    &qv, err, sizeof(err)) != 0) {
@@ -361,10 +375,21 @@ events_serve(struct http_req *req, int job)
 	ev.sent = leid == SSE_LEID_VALID ? last : (job != 0 ? 0 : h);
 	/* What the client has before its backlog: for the relay's late ids. */
 	start = ev.sent;
+	/* No backlog (every job from now): nothing to hold a worker for. */
+	backlog = ev.sent < h;
+	if (backlog && atomic_fetch_add(&events_backlogs, 1) >=
+	    (req->cfg->threads > 1 ? req->cfg->threads / 2 : 1)) {
+		atomic_fetch_sub(&events_backlogs, 1);
+		http_write(req, EVENTS_BUSY, strlen(EVENTS_BUSY));
+		http_flush(req);
+		return;
+	}
 	if (job != 0 && leid != SSE_LEID_VALID)
 		rc = events_history(&ev, h);
 	else
 		rc = events_backlog(&ev, ev.sent, h);
+	if (backlog)
+		atomic_fetch_sub(&events_backlogs, 1);
 	for (;;) {
 		if (rc != 0 || ev.done || http_flush(req) != 0)
 			break;

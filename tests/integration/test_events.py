@@ -975,6 +975,56 @@ def test_events_slow_client_dropped(stack):
     assert "reads too slowly" in log
 
 
+def test_events_backlogs_leave_workers_free(stack):
+    """A long backlog holds its worker for up to a second (EVENTS_BACKLOG_MS
+    in cgi/h_events.c).  Clients catching up at once take at most half the
+    workers: the others are told to come back (the head, retry, a comment,
+    the end; EventSource reconnects with its Last-Event-ID), and the
+    other endpoints still answer at once."""
+    own = harness.Stack(env={"TRIPLINE_THREADS": "4"}, runners=0)
+    socks = []
+    try:
+        job = synthetic_job(own)
+        own.psql("INSERT INTO tripline.job_events (job_id, event, data) "
+                 "SELECT %d, 'progress', jsonb_build_object('job', %d, 'n', g, 'pad', "
+                 "repeat('y', 20000)) FROM generate_series(1, 600) g" % (job, job))
+        own.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
+        time.sleep(0.5)         # the relay's horizon past them: all backlog
+        for _ in range(8):      # clients that read nothing: a backlog each
+            c = socket.socket()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.connect(("127.0.0.1", own.port))
+            c.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 0\r\n\r\n")
+            socks.append(c)
+        time.sleep(0.2)
+        waits = []
+        for _ in range(3):
+            t0 = time.monotonic()
+            assert own.http("GET", "/api/health", timeout=10).status == 200
+            waits.append(time.monotonic() - t0)
+        assert max(waits) < 0.5, waits
+        told = 0
+        for c in socks:         # a short answer, whole, says come back
+            c.settimeout(0.5)
+            body = b""
+            try:
+                while not body.endswith(b"\r\n0\r\n\r\n") and len(body) < 2000:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        break
+                    body += chunk
+            except socket.timeout:
+                pass
+            if b": busy, reconnect with Last-Event-ID" in body and b"id:" not in body:
+                assert b"200 OK" in body and b"retry: 1000" in body, body
+                told += 1
+        assert told >= 4, told  # at most 2 of the 4 workers send a backlog
+    finally:
+        for c in socks:
+            c.close()
+        own.close()
+
+
 def test_events_heartbeat(stack):
     """An idle stream gets a ': heartbeat' comment within 15 s."""
     st = Stream(stack, "/api/events", timeout=25)
