@@ -203,10 +203,13 @@ prepare_dirs() {
 		# and deletes files there as chown walks it ("No such file or
 		# directory" failed a start of runners); so does a running
 		# program in the spool (uploads, the spool sweep), whose files
-		# are the run user's already.
+		# are the run user's already.  -h: a symbolic link is the
+		# link's, never its target's: root's link in the inbox to a
+		# file elsewhere gave that file to the run user, and a link to
+		# itself failed the start ("Too many levels of symbolic links").
 		find "$VAR" -path "$VAR/pgdata" -prune -o \
 		    \( ! -user "$RUN_USER" -o ! -group "$RUN_GROUP" \) \
-		    -exec chown "$RUN_USER:$RUN_GROUP" {} +
+		    -exec chown -h "$RUN_USER:$RUN_GROUP" {} +
 		if ! as_user test -r "$ROOT/sql/migrations/001_core.sql" &&
 		    [ "${CI:-}" = true ]; then
 			# A CI clone may sit below a directory only root can

@@ -651,6 +651,31 @@ def test_slow_uploads_take_at_most_their_share(stack):
     assert not sanitizers, "\n".join(sanitizers)[:20000]
 
 
+def test_stack_start_gives_away_no_linked_file(stack):
+    """stack.sh, run as root, gives what var/ holds to the run user: a
+    symbolic link there (root's, in the inbox) is given as a link, never
+    its target (chown followed it: a file anywhere became the run user's),
+    and a link to itself no longer fails the start."""
+    if os.getuid() != 0:
+        raise harness.Skip("stack.sh gives var/ away only when run as root")
+    tag = uuid.uuid4().hex
+    target = os.path.join(os.path.dirname(stack.var), "outside-%s.csv" % tag)
+    with open(target, "wb") as f:
+        f.write(b"not the run user's\n")
+    inbox = os.path.join(stack.var, "inbox")
+    link, loop = os.path.join(inbox, "away-%s.csv" % tag), os.path.join(inbox, "loop-%s" % tag)
+    os.symlink(target, link)
+    os.symlink(loop, loop)
+    try:
+        stack.start_runners(1)      # stack.sh runners: prepares var/ again
+        assert os.stat(target).st_uid == 0, os.stat(target)
+        run_uid = os.stat(inbox).st_uid
+        assert run_uid != 0 and os.lstat(link).st_uid == run_uid, os.lstat(link)
+    finally:
+        for p in (link, loop, target):
+            os.unlink(p)
+
+
 # -- the inbox file after it was queued ----------------------------------------
 
 def test_inbox_file_swapped_after_queueing(stack):
