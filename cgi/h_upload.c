@@ -43,6 +43,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,16 +133,25 @@ static const struct {
 
 /*
  * How each inbox_open status is answered; %s is the quoted path.  With a
- * reason, invalid_params names the body's "path" member.
+ * reason, invalid_params names the body's "path" member, which the reason
+ * tells how to fix.
  */
+_Static_assert(INBOX_PATH_MAX == 1024 && NAME_MAX == 255,
+    "the inbox answers name these limits");
 static const struct {
 	int		 status;
 	const char	*detail;
 	const char	*reason;
 } inbox_answers[INBOX__MAX] = {
 	[INBOX_OK] = { 0, "", NULL },
-	[INBOX_BAD_NAME] = { 400, "invalid inbox path %s",
-	    "invalid inbox path" },
+	[INBOX_BAD_NAME] = { 400, "invalid inbox path %s: empty, or a NUL in "
+	    "it", "empty, or a NUL in it" },
+	[INBOX_TOO_LONG] = { 400, "invalid inbox path %s: longer than 1024 "
+	    "bytes", "longer than 1024 bytes" },
+	[INBOX_NAME_TOO_LONG] = { 400, "invalid inbox path %s: a name in it is "
+	    "longer than 255 bytes", "a name in it is longer than 255 bytes" },
+	[INBOX_LOOP] = { 400, "invalid inbox path %s: too many levels of "
+	    "symbolic links", "too many levels of symbolic links" },
 	[INBOX_OUTSIDE] = { 403, "path is outside the inbox: %s",
 	    "outside the inbox" },
 	[INBOX_NOT_FOUND] = { 404, "no such file in the inbox: %s",

@@ -26,8 +26,8 @@ static const struct {
 	{ ENOTDIR, INBOX_NOT_FOUND },
 	{ EACCES, INBOX_DENIED },
 	{ EPERM, INBOX_DENIED },
-	{ ELOOP, INBOX_BAD_NAME },	/* too many links, or a magic link */
-	{ ENAMETOOLONG, INBOX_BAD_NAME },
+	{ ELOOP, INBOX_LOOP },		/* too many links, or a magic link */
+	{ ENAMETOOLONG, INBOX_NAME_TOO_LONG },
 	{ ENXIO, INBOX_NOT_REGULAR },	/* a socket */
 	{ ENODEV, INBOX_NOT_REGULAR },
 	{ EWOULDBLOCK, INBOX_NOT_REGULAR },
@@ -44,7 +44,9 @@ inbox_open(const char *dir, const char *path, size_t len, int *fd)
 	long			 rc;
 	int			 dfd = -1, f = -1, e;
 
-	if (len == 0 || len > INBOX_PATH_MAX || memchr(path, '\0', len) != NULL)
+	if (len > INBOX_PATH_MAX)
+		return INBOX_TOO_LONG;
+	if (len == 0 || memchr(path, '\0', len) != NULL)
 		return INBOX_BAD_NAME;
 	memcpy(name, path, len);
 	name[len] = '\0';

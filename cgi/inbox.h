@@ -21,7 +21,10 @@
 
 enum inbox_status {
 	INBOX_OK,
-	INBOX_BAD_NAME,		/* empty, NUL, too long, ELOOP */
+	INBOX_BAD_NAME,		/* empty, or a NUL in it */
+	INBOX_TOO_LONG,		/* over INBOX_PATH_MAX bytes */
+	INBOX_NAME_TOO_LONG,	/* a name in it over NAME_MAX (ENAMETOOLONG) */
+	INBOX_LOOP,		/* too many links, or a magic link (ELOOP) */
 	INBOX_OUTSIDE,		/* resolves outside the inbox (EXDEV) */
 	INBOX_NOT_FOUND,	/* ENOENT, ENOTDIR */
 	INBOX_DENIED,		/* EACCES, EPERM */

@@ -457,8 +457,17 @@ def test_inbox_escapes(stack):
     empty = "empty-%s.csv" % uuid.uuid4().hex
     put_inbox(stack, empty, b"")
     problem(inbox_post(stack, {"path": empty}), 400, "empty file")
-    problem(inbox_post(stack, {"path": ""}), 400)
-    problem(inbox_post(stack, {"path": "a\u0000b"}), 400)
+    # Each invalid path says what is wrong with it (it was "invalid inbox
+    # path" for all four).
+    for path, reason in (("", "empty, or a NUL in it"),
+                         ("a\u0000b", "empty, or a NUL in it"),
+                         ("a" * 300 + ".csv", "a name in it is longer than 255 bytes"),
+                         ("a/" * 520 + "x.csv", "longer than 1024 bytes")):
+        p = problem(inbox_post(stack, {"path": path}), 400, reason)
+        assert p["invalid_params"] == [{"name": "path", "reason": reason}], p
+    loop = "loop-" + uuid.uuid4().hex
+    os.symlink(loop, os.path.join(inbox, loop))
+    problem(inbox_post(stack, {"path": loop}), 400, "too many levels of symbolic links")
 
 
 def test_inbox_bad_json(stack):
