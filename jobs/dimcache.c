@@ -364,9 +364,13 @@ found:
 		return DIMCACHE_REJECT;
 	}
 	if (s->id == DIMCACHE_CAPPED) {
-		snprintf(reason, reasonsz, "too many new %ss in one load of "
-		    "this file (at most %d)", dims[k].what,
-		    d->cfg->max_new_names);
+		/*
+		 * Loading the same file again would be a duplicate of this
+		 * job and load nothing: say what does load them.
+		 */
+		snprintf(reason, reasonsz, "too many new %ss in one load "
+		    "(at most %d): send these rows in a file of their own",
+		    dims[k].what, d->cfg->max_new_names);
 		return DIMCACHE_REJECT;
 	}
 	m->last = s;

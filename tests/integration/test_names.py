@@ -306,7 +306,8 @@ def test_new_names_capped_per_load(stack):
             j["rows_rejected"] == 5, j
         r = stack.http("GET", "/api/jobs/%d/rejects?limit=100" % j["id"])
         got = [(x["line"], x["reason"]) for x in r.json()["rejects"]]
-        region, source = ("too many new %ss in one load of this file (at most 3)" % k
+        region, source = ("too many new %ss in one load (at most 3): send these rows in a file "
+                          "of their own" % k
                           for k in ("region", "datasource"))
         assert got == [(5, region), (6, region), (10, source), (11, source),
                        (12, region)], got
