@@ -9,8 +9,8 @@
  *       directory (body at most 4 KiB; exactly that one member)
  *   anything else                       415 with Accept-Post
  *
- * A text/csv body declaring a charset other than UTF-8 (or US-ASCII) is
- * 415: the loader reads UTF-8 only.
+ * A text/csv body, or a form's file part, declaring a charset other than
+ * UTF-8 (or US-ASCII) is 415: the loader reads UTF-8 only.
  *
  * No content coding is undone here: a body with a Content-Encoding other
  * than identity (a gzip-compressed file) is 415 with Accept-Encoding
@@ -107,6 +107,51 @@ static const char *const body_charsets[] = {
 };
 #define NBODY_CHARSETS	(sizeof(body_charsets) / sizeof(body_charsets[0]))
 
+/* 1 if the len bytes of buf hold "charset" in any case. */
+static int
+mentions_charset(const char *buf, size_t len)
+{
+	size_t	 i, n = strlen("charset");
+
+	for (i = 0; i + n <= len; i++)
+		if (strncasecmp(buf + i, "charset", n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether a Content-Type value's charset parameter, when there is one,
+ * names a charset the loader reads; else -1 with the 415's detail in
+ * err.  A charset that cannot be read (named twice, an unclosed quote,
+ * too long, or other parameters malformed around it) is refused too: it
+ * may name another.
+ */
+static int
+charset_check(const char *ctype, size_t len, char *err, size_t errsz)
+{
+	char	 cs[256], q[SAFETEXT_QUOTE_SIZE];
+	size_t	 i, n;
+	int	 r;
+
+	r = hdrparam_get(ctype, len, "charset", 0, cs, sizeof(cs), &n);
+	if (r == 0 || (r < 0 && !mentions_charset(ctype, len)))
+		return 0;
+	if (r < 0) {
+		safetext_quote(ctype, len, q, sizeof(q));
+		snprintf(err, errsz, "unreadable charset in content-type %s; "
+		    "the file must be utf-8", q);
+		return -1;
+	}
+	for (i = 0; i < NBODY_CHARSETS; i++)
+		if (strlen(body_charsets[i]) == n &&
+		    strncasecmp(cs, body_charsets[i], n) == 0)
+			return 0;
+	safetext_quote(cs, n, q, sizeof(q));
+	snprintf(err, errsz, "unsupported charset %s; the file must be utf-8",
+	    q);
+	return -1;
+}
+
 /* The content codings a body may have (RFC 9110 section 8.4.1). */
 static const char *const body_codings[] = {
 	"identity",
@@ -168,6 +213,7 @@ struct upload {
 	struct http_req	*req;
 	struct spool	*sp;
 	int		 write_err;	/* errno of a failed spool write */
+	char		 refused[256];	/* why the file part is refused (415) */
 	char		 filename[SAFETEXT_FILENAME_SIZE];
 };
 
@@ -180,14 +226,22 @@ struct job_in {
 	const char	*sha256;
 };
 
-/* The multipart parser found the file part. */
+/*
+ * The multipart parser found the file part.  Its charset is checked as a
+ * text/csv body's is: a form's file declared latin1 was taken, and every
+ * row of its job rejected "not valid UTF-8".
+ */
 static int
-on_begin(void *arg, const char *fn, size_t len)
+on_begin(void *arg, const char *fn, size_t len, const char *ctype,
+    size_t ctlen)
 {
 	struct upload *up = arg;
 
 	if (fn != NULL)
 		safetext_filename(fn, len, up->filename, sizeof(up->filename));
+	if (ctype != NULL && charset_check(ctype, ctlen, up->refused,
+	    sizeof(up->refused)) != 0)
+		return 1;
 	return 0;
 }
 
@@ -322,6 +376,10 @@ receive(struct http_req *req, struct upload *up, struct multipart *mp)
 			continue;
 		}
 		st = multipart_feed(mp, buf, (size_t)n);
+		if (st == MULTIPART_STOPPED && up->refused[0] != '\0') {
+			http_problem(req, 415, "%s", up->refused);
+			goto out;
+		}
 		if (st == MULTIPART_STOPPED) {
 			write_failed(req, up->write_err);
 			goto out;
@@ -543,36 +601,15 @@ accepted_types(char *list, size_t size)
 		    i > 0 ? ", " : "", body_types[i].type);
 }
 
-/*
- * Whether a text type's charset parameter, when there is one, names a
- * charset the loader reads; -1 after answering 415.  A charset that
- * cannot be read (named twice, an unclosed quote, too long, or other
- * parameters malformed around it) is refused too: it may name another.
- */
+/* charset_check of a text body's type; -1 after answering 415. */
 static int
 charset_taken(struct http_req *req, const char *ctype)
 {
-	char	 cs[256], q[SAFETEXT_QUOTE_SIZE];
-	size_t	 i, n;
-	int	 r;
+	char	 err[256];
 
-	r = hdrparam_get(ctype, strlen(ctype), "charset", 0, cs, sizeof(cs),
-	    &n);
-	if (r == 0 || (r < 0 && strcasestr(ctype, "charset") == NULL))
+	if (charset_check(ctype, strlen(ctype), err, sizeof(err)) == 0)
 		return 0;
-	if (r < 0) {
-		safetext_quote(ctype, strlen(ctype), q, sizeof(q));
-		http_problem(req, 415, "unreadable charset in content-type %s; "
-		    "the file must be utf-8", q);
-		return -1;
-	}
-	for (i = 0; i < NBODY_CHARSETS; i++)
-		if (strlen(body_charsets[i]) == n &&
-		    strncasecmp(cs, body_charsets[i], n) == 0)
-			return 0;
-	safetext_quote(cs, n, q, sizeof(q));
-	http_problem(req, 415, "unsupported charset %s; the file must be "
-	    "utf-8", q);
+	http_problem(req, 415, "%s", err);
 	return -1;
 }
 

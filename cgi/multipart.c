@@ -136,12 +136,34 @@ deliver(struct multipart *mp, const char *buf, size_t len)
  * by CRLF, the empty last line excluded).  Find Content-Disposition and
  * decide whether this is the wanted part.
  */
+/* 1 if the header line's name (up to colon) is name, in any case. */
+static int
+header_is(const char *line, const char *colon, const char *name)
+{
+	return (size_t)(colon - line) == strlen(name) &&
+	    strncasecmp(line, name, (size_t)(colon - line)) == 0;
+}
+
+/* The value after colon up to end, without spaces and tabs around it. */
+static const char *
+header_value(const char *colon, const char *end, size_t *len)
+{
+	const char	*v;
+
+	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	*len = (size_t)(end - v);
+	while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
+		(*len)--;
+	return v;
+}
+
 static enum multipart_status
 headers_done(struct multipart *mp)
 {
-	const char	*line, *end, *colon, *v;
-	const char	*cd = NULL;
-	size_t		 cdlen = 0, nlen, fnlen;
+	const char	*line, *end, *colon;
+	const char	*cd = NULL, *ct = NULL;
+	size_t		 cdlen = 0, ctlen = 0, nlen, fnlen;
 	int		 have_fn;
 	char		 msg[128];
 
@@ -152,20 +174,19 @@ headers_done(struct multipart *mp)
 		colon = memchr(line, ':', (size_t)(end - line));
 		if (colon == NULL || colon == line)
 			return fail(mp, "malformed part header");
-		if ((size_t)(colon - line) != strlen("Content-Disposition") ||
-		    strncasecmp(line, "Content-Disposition",
-		    (size_t)(colon - line)) != 0)
+		if (header_is(line, colon, "Content-Type")) {
+			if (ct != NULL)
+				return fail(mp, "two content-type headers "
+				    "in one part");
+			ct = header_value(colon, end, &ctlen);
+			continue;
+		}
+		if (!header_is(line, colon, "Content-Disposition"))
 			continue;
 		if (cd != NULL)
 			return fail(mp, "two content-disposition headers "
 			    "in one part");
-		for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-			;
-		cd = v;
-		cdlen = (size_t)(end - v);
-		while (cdlen > 0 && (cd[cdlen - 1] == ' ' ||
-		    cd[cdlen - 1] == '\t'))
-			cdlen--;
+		cd = header_value(colon, end, &cdlen);
 	}
 	if (cd == NULL || !hdrparam_is(cd, cdlen, "form-data"))
 		return fail(mp, "part without content-disposition: form-data");
@@ -193,7 +214,7 @@ headers_done(struct multipart *mp)
 	if (have_fn < 0)
 		return fail(mp, "malformed content-disposition");
 	if (mp->cb->begin(mp->arg, have_fn ? mp->val : NULL,
-	    have_fn ? fnlen : 0) != 0)
+	    have_fn ? fnlen : 0, ct, ctlen) != 0)
 		return stopped(mp);
 	return MULTIPART_OK;
 }

@@ -18,9 +18,11 @@
  *    by CRLF (bare LF or CR), folded lines, NUL bytes, a part without
  *    Content-Disposition: form-data and a name (RFC 7578 section 4.2);
  *  - no part with the field name, or more than one.
- * Other parts are read over and ignored; a part's Content-Type and
- * Content-Transfer-Encoding are ignored (RFC 7578 section 4.7 deprecates
- * the latter).
+ *  - two Content-Type headers in one part.
+ * Other parts are read over and ignored; the wanted part's Content-Type
+ * goes to the begin callback, which may refuse it (a charset the loader
+ * cannot read); Content-Transfer-Encoding is ignored (RFC 7578 section
+ * 4.7 deprecates it).
  */
 #ifndef TRIPLINE_MULTIPART_H
 #define TRIPLINE_MULTIPART_H
@@ -40,9 +42,11 @@ struct multipart_cb {
 	/*
 	 * The wanted part begins.  filename is the Content-Disposition
 	 * filename parameter as sent (not NUL-terminated, not sanitized), or
-	 * NULL when the part has none.
+	 * NULL when the part has none; ctype its Content-Type value the same
+	 * way (spaces around it dropped), or NULL.
 	 */
-	int	(*begin)(void *arg, const char *filename, size_t len);
+	int	(*begin)(void *arg, const char *filename, size_t len,
+		    const char *ctype, size_t ctlen);
 	/* Some bytes of the wanted part's content. */
 	int	(*data)(void *arg, const char *buf, size_t len);
 };

@@ -385,8 +385,8 @@ def test_content_encoding_refused(stack):
 def test_csv_charset_checked(stack):
     """The loader reads UTF-8: a text/csv body that says it is in another
     charset is 415, not a job whose every row with an accent is "not
-    valid UTF-8" (or that fails as UTF-16 text).  UTF-8 and US-ASCII, in
-    any case, quoted or not, are taken."""
+    valid UTF-8" (or that fails as UTF-16 text), and so is a form's file
+    part.  UTF-8 and US-ASCII, in any case, quoted or not, are taken."""
     latin1 = csv(2).replace(b"Prague", "Plze\u0148".encode("iso-8859-2"))
     jobs = stack.scalar("SELECT count(*) FROM tripline.jobs")
     for charset, sent in (("iso-8859-2", latin1), ("windows-1250", latin1),
@@ -406,6 +406,18 @@ def test_csv_charset_checked(stack):
     for charset in ("utf-8", "UTF-8", '"utf-8"', "us-ascii", "utf8"):
         data = csv(2)
         accepted(post(stack, data, "text/csv; charset=" + charset), data)
+    # A form's file part says its charset in its own Content-Type (curl
+    # -F "file=@f.csv;type=text/csv; charset=latin1"): the same answers
+    # (it was taken, and every row with an accent rejected).
+    ctype, body = multipart([(file_part() + "\r\nContent-Type: text/csv; charset=latin1",
+                              latin1)])
+    p = problem(post(stack, body, ctype), 415)
+    assert p["detail"] == 'unsupported charset "latin1"; the file must be utf-8', p
+    assert spool_temps(stack) == []
+    data = csv(2)
+    ctype, body = multipart([(file_part() + "\r\nContent-Type: text/csv; charset=UTF-8",
+                              data)])
+    accepted(post(stack, body, ctype), data)
 
 
 # -- inbox -------------------------------------------------------------------

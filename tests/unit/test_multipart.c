@@ -18,13 +18,16 @@ struct got {
 	int	 begins;
 	int	 has_fn;
 	char	 fn[256];
+	int	 has_ct;
+	char	 ct[256];
 	char	*data;
 	size_t	 len, cap;
 	int	 stop_at_begin;
 };
 
 static int
-on_begin(void *arg, const char *fn, size_t len)
+on_begin(void *arg, const char *fn, size_t len, const char *ct,
+    size_t ctlen)
 {
 	struct got *g = arg;
 
@@ -35,6 +38,13 @@ on_begin(void *arg, const char *fn, size_t len)
 			len = sizeof(g->fn) - 1;
 		memcpy(g->fn, fn, len);
 		g->fn[len] = '\0';
+	}
+	g->has_ct = ct != NULL;
+	if (ct != NULL) {
+		if (ctlen >= sizeof(g->ct))
+			ctlen = sizeof(g->ct) - 1;
+		memcpy(g->ct, ct, ctlen);
+		g->ct[ctlen] = '\0';
 	}
 	return g->stop_at_begin;
 }
@@ -66,144 +76,158 @@ struct mp_case {
 	const char	*data;		/* expected file bytes when ok */
 	const char	*filename;	/* expected filename, NULL = none */
 	const char	*err;		/* expected substring of the error */
+	const char	*ctype;		/* expected Content-Type, "" none,
+					   NULL not checked */
 };
 
 static const struct mp_case mp_cases[] = {
 	{ "simple",
 	  "--XyZ\r\n" CD_FILE "Content-Type: text/csv\r\n\r\n"
 	  "a,b\r\n1,2\r\n--XyZ--\r\n",
-	  1, "a,b\r\n1,2", "a.csv", NULL },
+	  1, "a,b\r\n1,2", "a.csv", NULL, "text/csv" },
+	/* The part's type goes to begin, for its charset to be checked. */
+	{ "part content-type with a charset, spaces around",
+	  "--XyZ\r\ncontent-type: \t text/csv; charset=latin1 \r\n" CD_FILE
+	  "\r\nx\r\n--XyZ--",
+	  1, "x", "a.csv", NULL, "text/csv; charset=latin1" },
+	{ "no part content-type",
+	  "--XyZ\r\n" CD_FILE "\r\nx\r\n--XyZ--",
+	  1, "x", "a.csv", NULL, "" },
+	{ "two part content-types",
+	  "--XyZ\r\n" CD_FILE "Content-Type: text/csv\r\n"
+	  "Content-Type: text/plain; charset=latin1\r\n\r\nx\r\n--XyZ--",
+	  0, NULL, NULL, "two content-type headers", NULL },
 	{ "preamble, epilogue, other parts around",
 	  "this is a preamble\r\n--XyZ\r\n" CD_NOTE "\r\nhello\r\n"
 	  "--XyZ\r\n" CD_FILE "\r\nrow\r\n--XyZ\r\n" CD_NOTE
 	  "\r\nbye\r\n--XyZ--\r\nepilogue --XyZ junk",
-	  1, "row", "a.csv", NULL },
+	  1, "row", "a.csv", NULL, NULL },
 	{ "boundary text inside data, not at a line start",
 	  "--XyZ\r\n" CD_FILE "\r\na--XyZ\n--XyZ\r--XyZ\r\n-\r\n--\r\n--X"
 	  "\r\n--XyZ--",
-	  1, "a--XyZ\n--XyZ\r--XyZ\r\n-\r\n--\r\n--X", "a.csv", NULL },
+	  1, "a--XyZ\n--XyZ\r--XyZ\r\n-\r\n--\r\n--X", "a.csv", NULL, NULL },
 	{ "cr before the delimiter",
 	  "--XyZ\r\n" CD_FILE "\r\nabc\r\r\n--XyZ--",
-	  1, "abc\r", "a.csv", NULL },
+	  1, "abc\r", "a.csv", NULL, NULL },
 	{ "crlf pairs before the delimiter",
 	  "--XyZ\r\n" CD_FILE "\r\n\r\n\r\n\r\n--XyZ--",
-	  1, "\r\n\r\n", "a.csv", NULL },
+	  1, "\r\n\r\n", "a.csv", NULL, NULL },
 	{ "empty file part",
 	  "--XyZ\r\n" CD_FILE "\r\n\r\n--XyZ--\r\n",
-	  1, "", "a.csv", NULL },
+	  1, "", "a.csv", NULL, NULL },
 	{ "no filename parameter",
 	  "--XyZ\r\nContent-Disposition: form-data; name=file\r\n\r\nx\r\n"
 	  "--XyZ--",
-	  1, "x", NULL, NULL },
+	  1, "x", NULL, NULL, NULL },
 	{ "windows path and semicolon in a quoted filename",
 	  "--XyZ\r\ncontent-disposition: FORM-DATA; filename=\"C:\\d\\a;b.csv\";"
 	  " name=\"file\"\r\n\r\nx\r\n--XyZ--",
-	  1, "x", "C:\\d\\a;b.csv", NULL },
+	  1, "x", "C:\\d\\a;b.csv", NULL, NULL },
 	{ "transport padding after delimiters",
 	  "--XyZ \t \r\n" CD_FILE "\r\nx\r\n--XyZ  \r\n" CD_NOTE "\r\ny\r\n"
 	  "--XyZ--",
-	  1, "x", "a.csv", NULL },
+	  1, "x", "a.csv", NULL, NULL },
 	{ "nul and binary bytes in data",
 	  "--XyZ\r\n" CD_FILE "\r\n\0\xff\r\n\0\r\n--XyZ--",
-	  1, NULL, "a.csv", NULL },	/* data checked separately */
+	  1, NULL, "a.csv", NULL, NULL },	/* data checked separately */
 	{ "empty header section (no name)",
 	  "--XyZ\r\n\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "content-disposition" },
+	  0, NULL, NULL, "content-disposition", NULL },
 	{ "empty body",
 	  "",
-	  0, NULL, NULL, "no multipart boundary" },
+	  0, NULL, NULL, "no multipart boundary", NULL },
 	{ "no boundary in body",
 	  "a,b\r\n1,2\r\n",
-	  0, NULL, NULL, "no multipart boundary" },
+	  0, NULL, NULL, "no multipart boundary", NULL },
 	{ "other boundary",
 	  "--other\r\n" CD_FILE "\r\nx\r\n--other--\r\n",
-	  0, NULL, NULL, "no multipart boundary" },
+	  0, NULL, NULL, "no multipart boundary", NULL },
 	{ "unterminated in data",
 	  "--XyZ\r\n" CD_FILE "\r\na,b\r\n1,2\r\n",
-	  0, NULL, NULL, "unterminated" },
+	  0, NULL, NULL, "unterminated", NULL },
 	{ "unterminated in a partial delimiter",
 	  "--XyZ\r\n" CD_FILE "\r\na,b\r\n--Xy",
-	  0, NULL, NULL, "unterminated" },
+	  0, NULL, NULL, "unterminated", NULL },
 	{ "unterminated in headers",
 	  "--XyZ\r\n" CD_FILE,
-	  0, NULL, NULL, "unterminated" },
+	  0, NULL, NULL, "unterminated", NULL },
 	{ "unterminated after a delimiter",
 	  "--XyZ\r\n" CD_FILE "\r\nx\r\n--XyZ",
-	  0, NULL, NULL, "unterminated" },
+	  0, NULL, NULL, "unterminated", NULL },
 	{ "two file parts",
 	  "--XyZ\r\n" CD_FILE "\r\nx\r\n--XyZ\r\n" CD_FILE "\r\ny\r\n--XyZ--",
-	  0, NULL, NULL, "more than one part named \"file\"" },
+	  0, NULL, NULL, "more than one part named \"file\"", NULL },
 	{ "no file part",
 	  "--XyZ\r\n" CD_NOTE "\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "no part named \"file\"" },
+	  0, NULL, NULL, "no part named \"file\"", NULL },
 	{ "name is not file",
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"files\"\r\n\r\nx\r\n"
 	  "--XyZ--",
-	  0, NULL, NULL, "no part named \"file\"" },
+	  0, NULL, NULL, "no part named \"file\"", NULL },
 	{ "boundary inside part data",
 	  "--XyZ\r\n" CD_FILE "\r\nx\r\n--XyZzy\r\n--XyZ--",
-	  0, NULL, NULL, "boundary inside part data" },
+	  0, NULL, NULL, "boundary inside part data", NULL },
 	{ "bad close delimiter",
 	  "--XyZ\r\n" CD_FILE "\r\nx\r\n--XyZ-x",
-	  0, NULL, NULL, "malformed close delimiter" },
+	  0, NULL, NULL, "malformed close delimiter", NULL },
 	{ "padding then junk",
 	  "--XyZ \tx\r\n" CD_FILE "\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed boundary line" },
+	  0, NULL, NULL, "malformed boundary line", NULL },
 	{ "bare lf after a delimiter",
 	  "--XyZ\n" CD_FILE "\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "boundary" },
+	  0, NULL, NULL, "boundary", NULL },
 	{ "cr without lf after a delimiter",
 	  "--XyZ\rx" CD_FILE "\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed boundary line" },
+	  0, NULL, NULL, "malformed boundary line", NULL },
 	{ "lf-only body",
 	  "--XyZ\nContent-Disposition: form-data; name=\"file\"\n\nx\n--XyZ--\n",
-	  0, NULL, NULL, "boundary" },
+	  0, NULL, NULL, "boundary", NULL },
 	{ "bare lf in headers",
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"\n\r\nx\r\n"
 	  "--XyZ--",
-	  0, NULL, NULL, "not ended by crlf" },
+	  0, NULL, NULL, "not ended by crlf", NULL },
 	{ "bare cr in headers",
 	  "--XyZ\r\nContent-Dis\rposition: form-data; name=\"file\"\r\n\r\nx\r\n"
 	  "--XyZ--",
-	  0, NULL, NULL, "not ended by crlf" },
+	  0, NULL, NULL, "not ended by crlf", NULL },
 	{ "lf lf ends headers",
 	  "--XyZ\r\n" CD_FILE "\n\nx\r\n--XyZ--",
-	  0, NULL, NULL, "not ended by crlf" },
+	  0, NULL, NULL, "not ended by crlf", NULL },
 	{ "folded header",
 	  "--XyZ\r\nContent-Disposition: form-data;\r\n name=\"file\"\r\n\r\n"
 	  "x\r\n--XyZ--",
-	  0, NULL, NULL, "folded" },
+	  0, NULL, NULL, "folded", NULL },
 	{ "header without colon",
 	  "--XyZ\r\n" CD_FILE "Garbage\r\n\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed part header" },
+	  0, NULL, NULL, "malformed part header", NULL },
 	{ "nul in header",
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\nX: \0\r\n"
 	  "\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "nul byte" },
+	  0, NULL, NULL, "nul byte", NULL },
 	{ "not form-data",
 	  "--XyZ\r\nContent-Disposition: attachment; name=\"file\"\r\n\r\nx\r\n"
 	  "--XyZ--",
-	  0, NULL, NULL, "form-data" },
+	  0, NULL, NULL, "form-data", NULL },
 	{ "two content-disposition headers",
 	  "--XyZ\r\n" CD_FILE CD_NOTE "\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "two content-disposition" },
+	  0, NULL, NULL, "two content-disposition", NULL },
 	{ "unclosed quoted filename",
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
 	  "filename=\"a.csv\r\n\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed content-disposition" },
+	  0, NULL, NULL, "malformed content-disposition", NULL },
 	{ "header with an empty name",
 	  "--XyZ\r\n" CD_FILE ": x\r\n\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed part header" },
+	  0, NULL, NULL, "malformed part header", NULL },
 	{ "two filenames",
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
 	  "filename=\"a\"; filename=\"b\"\r\n\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed content-disposition" },
+	  0, NULL, NULL, "malformed content-disposition", NULL },
 	{ "transport padding, tab first",
 	  "--XyZ\t\r\n" CD_FILE "\r\nx\r\n--XyZ--",
-	  1, "x", "a.csv", NULL },
+	  1, "x", "a.csv", NULL, NULL },
 	{ "header overflow",
 	  NULL,
-	  0, NULL, NULL, "part headers longer than 8192 bytes" },
+	  0, NULL, NULL, "part headers longer than 8192 bytes", NULL },
 };
 
 /* The body of the header overflow case: one 9000-byte header line. */
@@ -310,6 +334,11 @@ test_cases(void)
 					    memcmp(g.data, "\0\xff\r\n\0", 5)
 					    == 0, "%s (%s): %zu bytes",
 					    c->name, modes[mode], g.len);
+				if (c->ctype != NULL)
+					UNIT_CHECK(g.has_ct == (c->ctype[0] !=
+					    '\0') && strcmp(g.ct, c->ctype) == 0,
+					    "%s (%s): content-type \"%s\"",
+					    c->name, modes[mode], g.ct);
 				UNIT_CHECK(g.has_fn == (c->filename != NULL) &&
 				    (c->filename == NULL ||
 				    strcmp(g.fn, c->filename) == 0),
