@@ -271,28 +271,52 @@ trip_empty(char *reason, size_t reasonsz, enum trip_col c)
 	return -1;
 }
 
+/* U+00A0 NO-BREAK SPACE in UTF-8. */
+#define TRIP_NBSP	"\xc2\xa0"
+
 /*
- * A region or datasource name, *val of *vlen bytes: trimmed of spaces and
- * tabs at both ends, then not empty, at most TRIP_NAME_MAX bytes of UTF-8
- * without control characters.  libcsv trims an unquoted field (csvstream.h)
- * but keeps a quoted one whole, as RFC 4180 section 2 says; without the
- * trim here, "Prague" and " Prague " (quoted) would be two regions.  Sets
- * *val and *vlen to the trimmed name.
+ * The bytes of a blank at the start (end 0) or the end (end 1) of buf: a
+ * space, a tab, or a no-break space, which a name copied from a web page
+ * or a spreadsheet brings and no one sees ("Prague\u00a0" beside
+ * "Prague").  0 when there is none.  0xc2 is a lead byte, never a
+ * continuation: at the end, c2 a0 is always U+00A0.
+ */
+static size_t
+trip_blank(const char *buf, size_t len, int end)
+{
+	const char	*p;
+
+	if (len > 0 && trip_space(buf[end ? len - 1 : 0]))
+		return 1;
+	p = end ? buf + len - 2 : buf;
+	if (len >= 2 && memcmp(p, TRIP_NBSP, 2) == 0)
+		return 2;
+	return 0;
+}
+
+/*
+ * A region or datasource name, *val of *vlen bytes: trimmed of spaces,
+ * tabs and no-break spaces at both ends, then not empty, at most
+ * TRIP_NAME_MAX bytes of UTF-8 without control characters.  libcsv trims
+ * an unquoted field (csvstream.h) but keeps a quoted one whole, as RFC
+ * 4180 section 2 says; without the trim here, "Prague" and " Prague "
+ * (quoted) would be two regions.  Sets *val and *vlen to the trimmed
+ * name.
  */
 static int
 trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
     size_t reasonsz)
 {
 	const char	*val = *valp;
-	size_t		 vlen = *vlenp;
+	size_t		 vlen = *vlenp, n;
 	unsigned	 found;
 
-	while (vlen > 0 && trip_space(val[0])) {
-		val++;
-		vlen--;
+	while ((n = trip_blank(val, vlen, 0)) > 0) {
+		val += n;
+		vlen -= n;
 	}
-	while (vlen > 0 && trip_space(val[vlen - 1]))
-		vlen--;
+	while ((n = trip_blank(val, vlen, 1)) > 0)
+		vlen -= n;
 	*valp = val;
 	*vlenp = vlen;
 	if (vlen == 0)
@@ -328,6 +352,14 @@ trip_name(enum trip_col c, const char **valp, size_t *vlenp, char *reason,
 	if (found & UTF8_LINE_SEP)
 		return trip_reject(reason, reasonsz, c,
 		    "contains a line or paragraph separator", val, vlen);
+	/*
+	 * Nor U+FEFF: invisible, it made "\ufeffPrague" a region of its
+	 * own that reads "Prague" in every report (a second file's byte
+	 * order mark, where two files were joined).
+	 */
+	if (found & UTF8_BOM)
+		return trip_reject(reason, reasonsz, c,
+		    "contains a byte order mark (U+FEFF)", val, vlen);
 	/* A NUL, the one other thing utf8_valid refuses, is C0 above. */
 	if (found & UTF8_ILL_FORMED)
 		return trip_reject(reason, reasonsz, c, "not valid UTF-8", val,

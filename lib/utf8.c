@@ -47,6 +47,7 @@ static const struct {
 	[UTF8_CLASS_BIDI_EMBED]		= { 0x202a, 0x202e },
 	[UTF8_CLASS_BIDI_ISOLATE]	= { 0x2066, 0x2069 },
 	[UTF8_CLASS_LINE_SEP]		= { 0x2028, 0x2029 },
+	[UTF8_CLASS_BOM]		= { 0xfeff, 0xfeff },
 };
 
 size_t

@@ -58,6 +58,7 @@ enum utf8_class {
 	UTF8_CLASS_BIDI_EMBED,	/* U+202A to U+202E: LRE RLE PDF LRO RLO */
 	UTF8_CLASS_BIDI_ISOLATE, /* U+2066 to U+2069: LRI RLI FSI PDI */
 	UTF8_CLASS_LINE_SEP,	/* U+2028 LS, U+2029 PS */
+	UTF8_CLASS_BOM,		/* U+FEFF: a byte order mark out of place */
 	UTF8_CLASS__MAX
 };
 
@@ -73,6 +74,12 @@ enum utf8_class {
 			 UTF8_CLASS_BIT(UTF8_CLASS_BIDI_ISOLATE))
 /* What ends a line but is no control: LS and PS. */
 #define UTF8_LINE_SEP	UTF8_CLASS_BIT(UTF8_CLASS_LINE_SEP)
+/*
+ * U+FEFF inside text: ZERO WIDTH NO-BREAK SPACE, deprecated as such (the
+ * Unicode Standard, section 23.8), so a byte order mark out of place:
+ * the start of a second file joined to the first.  Invisible.
+ */
+#define UTF8_BOM	UTF8_CLASS_BIT(UTF8_CLASS_BOM)
 /*
  * What utf8_sanitize replaces: text for logs, a job's error, reject
  * reasons and a reject's raw text, which the page and the API's JSON show

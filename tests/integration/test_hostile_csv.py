@@ -83,6 +83,12 @@ def test_csv_line_endings_and_bom(stack):
     # name is then not "region".
     expect(stack, "bom twice", b"\xef\xbb\xbf\xef\xbb\xbf" + tagged(lines, tag + b"5"),
            error="not a trips CSV")
+    # Two files joined: the second's mark starts a line, in its region.
+    # It was loaded as a region of its own that every report shows as
+    # "Prague".
+    expect(stack, "bom inside", tagged([HEADER, GOOD, b"\xef\xbb\xbf" + GOOD, GOOD],
+                                       tag + b"7"),
+           loaded=2, rejects={3: "region: contains a byte order mark (U+FEFF)"})
     # Blank lines are skipped but counted: line numbers stay physical.
     expect(stack, "blank lines", tagged([HEADER, GOOD, b"", GOOD, b"", row(t=b"x")],
                                         tag + b"6").replace(b"\n," + tag + b"6", b"\n"),

@@ -367,6 +367,12 @@ static const struct {
 	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
 	{ "region tab", NULL, "Pra\tgue|" P1 "|" P2 "|" TS "|x",
 	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
+	{ "region byte order mark", NULL, "\xef\xbb\xbfPrague|" P1 "|" P2 "|"
+	    TS "|x", "region: contains a byte order mark (U+FEFF): "
+	    "\"\xef\xbb\xbfPrague\"" },
+	{ "datasource byte order mark inside", NULL, "Prague|" P1 "|" P2 "|"
+	    TS "|a\xef\xbb\xbf" "b", "datasource: contains a byte order mark "
+	    "(U+FEFF): \"a\xef\xbb\xbf" "b\"" },
 	{ "region newline", NULL, "Pra\ngue|" P1 "|" P2 "|" TS "|x",
 	    "region: contains a NUL or control character: \"Pra" R "gue\"" },
 	/* DEL, drawn as nothing, is replaced in the quote like the rest. */
@@ -621,6 +627,18 @@ test_values(void)
 	UNIT_CHECK(t.datasource == rf.f[4] + 2 && t.datasource_len == 9 &&
 	    memcmp(t.datasource, "funny_car", 9) == 0,
 	    "trimmed: datasource %zu", t.datasource_len);
+	fields_free(&rf);
+	/* No-break spaces too (a name copied from a web page). */
+	fields_make(&rf, "\xc2\xa0 Prague\xc2\xa0\xc2\xa0|" P1 "|" P2 "|" TS
+	    "|funny\xc2\xa0" "car\xc2\xa0");
+	UNIT_CHECK(trip_parse(&h, (const char *const *)rf.f, rf.len, rf.n, &t,
+	    reason, sizeof(reason)) == 0, "nbsp trimmed: %s", reason);
+	UNIT_CHECK(t.region_len == 6 && memcmp(t.region, "Prague", 6) == 0,
+	    "nbsp trimmed: region %zu", t.region_len);
+	/* Inside a name it stays: "funny car" is not "funny_car". */
+	UNIT_CHECK(t.datasource_len == 10 &&
+	    memcmp(t.datasource, "funny\xc2\xa0" "car", 10) == 0,
+	    "nbsp trimmed: datasource %zu", t.datasource_len);
 	fields_free(&rf);
 	/* 128 bytes between spaces fit; the spaces do not count. */
 	fields_make(&rf, "  " X128 "  |" P1 "|" P2 "|" TS "|x");

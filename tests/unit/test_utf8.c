@@ -262,6 +262,10 @@ static const struct {
 	{ 0x2066, "\xe2\x81\xa6", 0, UTF8_CLASS_BIDI_ISOLATE, 1 },
 	{ 0x2069, "\xe2\x81\xa9", 0, UTF8_CLASS_BIDI_ISOLATE, 1 },
 	{ 0x206a, "\xe2\x81\xaa", 0, NONE, 0 },
+	/* Refused in a name, kept in a reason (it quotes what it refuses). */
+	{ 0xfefe, "\xef\xbb\xbe", 0, NONE, 0 },
+	{ 0xfeff, "\xef\xbb\xbf", 0, UTF8_CLASS_BOM, 0 },
+	{ 0xff00, "\xef\xbc\x80", 0, NONE, 0 },
 	{ 0xfffd, R, 0, NONE, 0 },
 	{ 0x10ffff, "\xf4\x8f\xbf\xbf", 0, NONE, 0 },
 };
