@@ -167,9 +167,8 @@ inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
 		if (strcmp(key, "path") != 0) {
 			safetext_quote(key, strlen(key), q, sizeof(q));
 			snprintf(err, errsz, "unknown member %s in the body", q);
-			/* The name without its quotes. */
-			q[strlen(q) - 1] = '\0';
-			snprintf(param, paramsz, "%s", q + 1);
+			/* Plain in invalid_params' name: JSON escapes it. */
+			safetext_plain(key, strlen(key), param, paramsz);
 			*reason = "unknown member";
 			goto out;
 		}

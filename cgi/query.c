@@ -9,9 +9,10 @@
 #include "query.h"
 #include "safetext.h"
 
-/* Room for a name as safetext_quote shows it, without its quotes. */
+/* Room for a name as safetext_quote cuts it (safetext_plain). */
+#define QUERY_NAME_SHOWN	(SAFETEXT_QUOTE_MAX + 4)
 _Static_assert(sizeof(((struct query_values *)0)->bad_name) >=
-    SAFETEXT_QUOTE_SIZE - 2, "bad_name cannot hold a quoted name");
+    QUERY_NAME_SHOWN, "bad_name cannot hold a shown name");
 
 static int
 hexval(char c)
@@ -62,7 +63,6 @@ fail(struct query_values *out, char *err, size_t errsz, const char *name,
     const char *fmt, ...)
 {
 	char	 q[SAFETEXT_QUOTE_SIZE], vq[SAFETEXT_QUOTE_SIZE];
-	size_t	 n;
 	va_list	 ap;
 
 	va_start(ap, fmt);
@@ -70,12 +70,9 @@ fail(struct query_values *out, char *err, size_t errsz, const char *name,
 	va_end(ap);
 	out->bad_name[0] = '\0';
 	if (name != NULL) {
-		/* The quoted form without its quotes. */
-		n = safetext_quote(name, namelen, q, sizeof(q));
-		if (n >= 2 && n - 2 < sizeof(out->bad_name)) {
-			memcpy(out->bad_name, q + 1, n - 2);
-			out->bad_name[n - 2] = '\0';
-		}
+		/* Quoted in the detail; plain in invalid_params' name. */
+		safetext_quote(name, namelen, q, sizeof(q));
+		safetext_plain(name, namelen, out->bad_name, QUERY_NAME_SHOWN);
 	}
 	if (name == NULL)
 		snprintf(err, errsz, "%s", out->bad_reason);

@@ -82,6 +82,27 @@ safetext_quote(const char *buf, size_t len, char *out, size_t outsz)
 }
 
 size_t
+safetext_plain(const char *buf, size_t len, char *out, size_t outsz)
+{
+	size_t	 o;
+	int	 cut;
+
+	/* Room for "..." and the NUL. */
+	if (outsz < 4) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	o = safetext_sanitize(buf, len, out, outsz - 4, &cut);
+	if (cut) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+size_t
 safetext_filename(const char *buf, size_t len, char *out, size_t outsz)
 {
 	size_t	 i, start = 0, cap, o;

@@ -42,6 +42,15 @@
 size_t	safetext_quote(const char *buf, size_t len, char *out, size_t outsz);
 
 /*
+ * The text as safetext_quote shows it, without the quotes and without
+ * escapes: for a name that goes into a JSON field of its own (JSON
+ * escapes it there).  Cut once outsz - 4 bytes are written (then "...").
+ * Returns the length written, NUL-terminated; below 4 bytes of room an
+ * empty string (in 0 bytes nothing).
+ */
+size_t	safetext_plain(const char *buf, size_t len, char *out, size_t outsz);
+
+/*
  * A client's filename made a display name: the part after the last '/'
  * or '\\' (browsers on Windows send full paths), sanitized, cut to
  * SAFETEXT_FILENAME_MAX bytes; SAFETEXT_FILENAME_DEFAULT when that leaves

@@ -12,6 +12,7 @@
  * - a quote is '"'-delimited, at most SAFETEXT_QUOTE_SIZE - 1 bytes;
  *   inside, every '"' and '\\' is escaped by a '\\' and a '\\' escapes
  *   nothing else; clean short text, unescaped, comes out unchanged;
+ * - a plain text is the same without quotes or escapes;
  * - a filename has no '/' or '\\', is never "", "." or "..", is at most
  *   SAFETEXT_FILENAME_MAX bytes, and a clean short basename is kept.
  */
@@ -116,6 +117,21 @@ check_quote(const char *in, size_t len, size_t outsz)
 	free(out);
 }
 
+static void
+check_plain(const char *in, size_t len, size_t outsz)
+{
+	char	*out = malloc(outsz ? outsz : 1);
+	size_t	 n;
+
+	if (out == NULL)
+		abort();
+	n = check_out(out, safetext_plain(in, len, out, outsz), outsz);
+	if (outsz >= 4 && len + 4 <= outsz && clean(in, len) &&
+	    (n != len || memcmp(out, in, len) != 0))
+		abort();	/* clean text changed */
+	free(out);
+}
+
 /* 1 when buf holds spaces alone (or nothing). */
 static int
 spaces(const char *buf, size_t len)
@@ -171,6 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, data + 1, len);
 	check_quote(in, len, outsz);
 	check_quote(in, len, SAFETEXT_QUOTE_SIZE);
+	check_plain(in, len, outsz);
 	check_filename(in, len, outsz);
 	check_filename(in, len, SAFETEXT_FILENAME_SIZE);
 	free(in);

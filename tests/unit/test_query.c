@@ -57,6 +57,9 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
 	{ "foo=1", "unknown parameter \"foo\"", "foo", "unknown parameter" },
+	/* Escaped in the detail; the name itself in invalid_params. */
+	{ "a%22b%5Cc=1", "unknown parameter \"a\\\"b\\\\c\"", "a\"b\\c",
+	  "unknown parameter" },
 	{ "limit=1&Limit=2", "unknown parameter \"Limit\"", "Limit",
 	  "unknown parameter" },
 	{ "limit=1&limit=2", "duplicate parameter \"limit\"", "limit",
