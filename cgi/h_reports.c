@@ -349,7 +349,7 @@ area_params(struct http_req *req, const struct query_value *bbox,
  * 404 for a region or datasource name that is not loaded; what is also
  * the parameter's name.  safetext_quote escapes a quote or backslash in
  * the name as the SQL functions' message does (to_json), so that a name
- * holding a quote reads one way: datasource "d\\"s" not found.
+ * holding a quote reads one way: datasource "d\"s" not found.
  */
 static void
 not_found(struct http_req *req, const char *what, const char *name)

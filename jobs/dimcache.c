@@ -172,6 +172,18 @@ dimcache_full(const PGresult *res)
 }
 
 /*
+ * The reject of a row whose new name of kind k is over the cap.  Loading
+ * the same file again would be a duplicate of its job and load nothing:
+ * it says what does load them.
+ */
+static void
+dimcache_capped(char *reason, size_t reasonsz, enum dim k, int cap)
+{
+	snprintf(reason, reasonsz, "too many new %ss in one load (at most "
+	    "%d): send these rows in a file of their own", dims[k].what, cap);
+}
+
+/*
  * Ask the database.  When a concurrent runner inserts the same name
  * between our SELECT and INSERT, ON CONFLICT DO NOTHING returns no row,
  * and the next try finds the committed name.  Reusing ids, every runner
@@ -243,9 +255,7 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 			goto out;
 		}
 		if (sql == dims[k].find) {
-			snprintf(reason, reasonsz, "too many new %ss in one "
-			    "load of this file (at most %d)", dims[k].what,
-			    cap);
+			dimcache_capped(reason, reasonsz, k, cap);
 			*id = DIMCACHE_CAPPED;
 			d->capped[k] = 1;
 			rc = 0;
@@ -364,13 +374,7 @@ found:
 		return DIMCACHE_REJECT;
 	}
 	if (s->id == DIMCACHE_CAPPED) {
-		/*
-		 * Loading the same file again would be a duplicate of this
-		 * job and load nothing: say what does load them.
-		 */
-		snprintf(reason, reasonsz, "too many new %ss in one load "
-		    "(at most %d): send these rows in a file of their own",
-		    dims[k].what, d->cfg->max_new_names);
+		dimcache_capped(reason, reasonsz, k, d->cfg->max_new_names);
 		return DIMCACHE_REJECT;
 	}
 	m->last = s;

@@ -556,8 +556,8 @@
 
 	/*
 	 * Groups are drawn GROUPS_PAGE rows at a time: limit=10000 would
-	 * make 70,000 cells at once, seconds of a phone's time for rows no
-	 * one scrolls to; the GeoJSON link and the API have them all.
+	 * make 70,000 cells at once, for rows no one scrolls to; the
+	 * GeoJSON link and the API have them all.
 	 */
 	const GROUPS_PAGE = 500;
 	let groupsLeft = [];
