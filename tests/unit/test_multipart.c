@@ -25,6 +25,19 @@ struct got {
 	int	 stop_at_begin;
 };
 
+/* Keep src (len bytes, or NULL) in out, cut to fit; 1 if there was one. */
+static int
+keep(char *out, size_t outsz, const char *src, size_t len)
+{
+	if (src == NULL)
+		return 0;
+	if (len >= outsz)
+		len = outsz - 1;
+	memcpy(out, src, len);
+	out[len] = '\0';
+	return 1;
+}
+
 static int
 on_begin(void *arg, const char *fn, size_t len, const char *ct,
     size_t ctlen)
@@ -32,20 +45,8 @@ on_begin(void *arg, const char *fn, size_t len, const char *ct,
 	struct got *g = arg;
 
 	g->begins++;
-	g->has_fn = fn != NULL;
-	if (fn != NULL) {
-		if (len >= sizeof(g->fn))
-			len = sizeof(g->fn) - 1;
-		memcpy(g->fn, fn, len);
-		g->fn[len] = '\0';
-	}
-	g->has_ct = ct != NULL;
-	if (ct != NULL) {
-		if (ctlen >= sizeof(g->ct))
-			ctlen = sizeof(g->ct) - 1;
-		memcpy(g->ct, ct, ctlen);
-		g->ct[ctlen] = '\0';
-	}
+	g->has_fn = keep(g->fn, sizeof(g->fn), fn, len);
+	g->has_ct = keep(g->ct, sizeof(g->ct), ct, ctlen);
 	return g->stop_at_begin;
 }
 
