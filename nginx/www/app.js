@@ -122,8 +122,13 @@
 	 * error (WHATWG HTML 9.2.3, "fail the connection"), such as the 503
 	 * nginx answers while the FastCGI program restarts.  Then a new one
 	 * is opened after a pause, resuming with ?last_event_id= since a new
-	 * EventSource cannot send the Last-Event-ID header itself.
+	 * EventSource cannot send the Last-Event-ID header itself, for as
+	 * long as it takes: the pause grows to STREAM_RETRY_MAX_MS.  (It gave
+	 * up after 60 tries, two minutes, and the page went on saying
+	 * "reconnecting…" over a job that had long ended.)
 	 */
+	const STREAM_RETRY_MAX_MS = 15000;
+
 	function openStream(url, onEvent, onStatus, onFresh) {
 		const s = { es: null, last: null, closed: false, timer: 0, fails: 0 };
 
@@ -149,9 +154,9 @@
 				if (s.es !== es || s.closed)
 					return;
 				onStatus('reconnecting…');
-				if (es.readyState === EventSource.CLOSED &&
-				    ++s.fails < 60)
-					s.timer = setTimeout(open, 2000);
+				if (es.readyState === EventSource.CLOSED)
+					s.timer = setTimeout(open, Math.min(
+					    STREAM_RETRY_MAX_MS, 2000 * ++s.fails));
 			};
 		}
 		s.close = () => {
@@ -418,7 +423,16 @@
 		pct.className = 'pct';
 		cells.progress.append(mini, pct);
 		const r = { tr, cells, st, dup, fill, pct, job: { id: job.id } };
-		setText(cells.id, String(job.id));
+		/* A link, so that a keyboard reaches the job too. */
+		const open = document.createElement('a');
+		open.href = '#job-' + job.id;
+		setText(open, String(job.id));
+		open.addEventListener('click', (e) => {
+			e.preventDefault();
+			e.stopPropagation();	/* the row would follow it again */
+			follow(r.job);
+		});
+		cells.id.appendChild(open);
 		setText(cells.when, clock(job.created_at));
 		tr.addEventListener('click', () => follow(r.job));
 		/* Newest first: before the first row with a lower id. */
@@ -629,6 +643,9 @@
 	async function cancel() {
 		const id = panel.id;
 		const t = token();
+		/* The button hides once the job ends: keep focus in the panel. */
+		$('job-h').setAttribute('tabindex', '-1');
+		$('job-h').focus();
 		const r = await fetch('/api/jobs/' + id + '/cancel', {
 			method: 'POST',
 			headers: t ? { Authorization: 'Bearer ' + t } : {}
@@ -648,6 +665,8 @@
 		$('forget').addEventListener('click', () => {
 			window.triplineToken.forget();
 			showToken();
+			/* The button is gone: focus where the token goes now. */
+			$('token').focus();
 		});
 		$('cancel').addEventListener('click', cancel);
 		/* An address edited to another job, or Back, follows it. */

@@ -90,6 +90,9 @@
 	function forgetToken() {
 		window.triplineToken.forget();
 		showToken();
+		/* The button is gone with its line: focus the page's main. */
+		document.querySelector('main').setAttribute('tabindex', '-1');
+		document.querySelector('main').focus();
 	}
 
 	function showToken() {
@@ -223,20 +226,33 @@
 	}
 
 	/* The form's values into the form. */
+	/*
+	 * Put the query string's values in the form.  Returns whether the
+	 * form holds every one: a date field cannot hold 2018-13-45, nor a
+	 * number field abc, nor the form a parameter it has no field for.
+	 */
 	function fillForm(key, qs) {
 		const r = REPORTS[key];
 		const p = new URLSearchParams(qs || '');
+		let held = true;
 		Object.keys(r.fields).forEach((name) => {
 			const f = fieldOf(key, name);
 			const v = p.has(name) ? p.get(name) : r.fields[name];
 			f.value = v;
+			if (f.value !== v && (f.value.trim() !== v.trim() ||
+			    f.tagName === 'SELECT'))
+				held = false;
 			if (f.tagName === 'SELECT' && f.value !== v)
 				f.value = r.fields[name];
 		});
+		for (const name of p.keys())
+			if (!(name in r.fields))
+				held = false;
 		if (r.area)
 			setArea(key, p.has('bbox') ? 'bbox' : p.has('region') ?
 			    'region' : r.none);
 		clearErrors(key);
+		return held;
 	}
 
 	/*
@@ -382,6 +398,7 @@
 			return;
 		if (res.status === 401) {
 			clearErrors(key);
+			result.hidden = true;
 			setText(msg, 'waiting for the token');
 			askToken(key, body && body.detail);
 			return;
@@ -410,8 +427,11 @@
 	function submit(key, ev) {
 		ev.preventDefault();
 		const qs = readForm(key);
-		if (qs === null)
+		/* Refused here: the last answer is not this question's. */
+		if (qs === null) {
+			$(key + '-result').hidden = true;
 			return;
+		}
 		asked[key] = qs;
 		writeHash(true);
 		run(key, qs, true);
@@ -424,7 +444,17 @@
 			const qs = want[key];
 			if (!first && qs === asked[key])
 				return;
-			fillForm(key, qs);
+			const held = fillForm(key, qs);
+			if (typeof qs === 'string' && !held) {
+				/*
+				 * A value the form cannot hold: the API says what
+				 * is wrong with it, under its field, rather than
+				 * another question answered without it.
+				 */
+				asked[key] = qs;
+				run(key, qs, false);
+				return;
+			}
 			if (typeof qs === 'string') {
 				const read = readForm(key);	/* as the form sends it */
 				if (read === null) {

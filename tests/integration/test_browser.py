@@ -371,6 +371,22 @@ def test_browser_upload_and_watch(stack):
                       % first), "the first job marked a duplicate"
         b.click(mark + " a")
         wait_until(lambda: b.text("job-id") == str(first), 10, "the link to follow the first")
+        # A phone's screen, the first job's rejected rows shown: the
+        # tables scroll in their own boxes, not the page (it was 585 px).
+        b.call("Emulation.setDeviceMetricsOverride", width=360, height=740,
+               deviceScaleFactor=1, mobile=True)
+        wait_until(lambda: b.visible("#rejects") and
+                   b.eval("document.documentElement.scrollWidth") <= 360, 5,
+                   "the jobs page to fit 360 px (it is %s)"
+                   % b.eval("document.documentElement.scrollWidth"))
+        b.call("Emulation.clearDeviceMetricsOverride")
+        # Each job's id is a link: a keyboard reaches a job (focus, Enter).
+        link = json.dumps("#jobs tr[data-id=\"%d\"] td:first-child a" % again)
+        assert b.eval("document.querySelector(%s).getAttribute('href')" % link) == \
+            "#job-%d" % again
+        b.eval("document.querySelector(%s).focus()" % link)
+        press_enter(b)
+        wait_until(lambda: b.text("job-id") == str(again), 10, "Enter on a job's id")
         assert b.errors() == [], b.errors()
     finally:
         b.close()
@@ -580,6 +596,25 @@ def test_browser_reports_page(stack):
         answered(b, "q1", "/api/reports/latest-datasource?top=3")
         assert weekly_shown(b)["rows"] == shown["rows"]
         assert b.eval("document.getElementById('w-region').value") == region
+
+        # An address the form cannot hold (a bookmark edited by hand, a
+        # date 2018-13-45): the API's reason under the field and the
+        # address kept, not Prague's every week and the date dropped.
+        bad = "/api/reports/weekly-average?region=%s&from=2018-13-45" % region
+        problem = stack.http("GET", bad).json()
+        b.eval("location.hash = %s" % json.dumps("#w.region=%s&w.from=2018-13-45" % region))
+        wait_until(lambda: field_error(b, "w-from") ==
+                   [problem["invalid_params"][0]["reason"], "true"], 20,
+                   "the reason under from (shown %r)" % (field_error(b, "w-from"),))
+        assert not b.visible("#w-result") and "w.from=2018-13-45" in b.eval("location.hash")
+        # A question refused before it is asked (no box): no answer shown,
+        # not the last one, which is another question's.
+        tap(b, "input[name=w-area][value=bbox]")
+        b.eval("document.getElementById('w-bbox').value = ''")
+        tap(b, "#w-form button[type=submit]")
+        wait_until(lambda: field_error(b, "w-bbox") ==
+                   ["enter minLon,minLat,maxLon,maxLat", "true"], 5, "the empty box refused")
+        assert not b.visible("#w-result")
 
         # A box given lat,lon (Prague's, the wrong way round) holds
         # nothing: the zeros and the API's hint, shown.
