@@ -173,10 +173,11 @@ def rows(fx):
     # -- bodies over the limit (413) -----------------------------------------
     add("declared length over TRIPLINE_MAX_UPLOAD", "raw", None, None, None,
         raw("POST /api/jobs HTTP/1.1", "Authorization: Bearer " + TOKEN,
-            "Content-Type: text/csv", "Content-Length: 5000000000"), 413)
+            "Content-Type: text/csv", "Content-Length: 5000000000"), 413,
+        "the body is over the limit of ")
     add("body on a route that takes none (64 KiB)", "raw", None, None, None,
         raw("POST /api/jobs/1/cancel HTTP/1.1", "Authorization: Bearer " + TOKEN,
-            "Content-Length: 70000"), 413)
+            "Content-Length: 70000"), 413, "the body is over the limit of 65536 bytes")
     add("json body over 4 KiB", "http", "POST", "/api/jobs", H(Content_Type=J),
         jpost({"path": "a" * 5000}), 413, "4096")
     # -- content types (415) ----------------------------------------------------
