@@ -870,6 +870,7 @@ relay_main(void *arg)
 	}
 	/* Stopping: take the last handed-over streams and end them all. */
 	relay_adopt(r, r->horizon);
+	relay_broadcast_text(r, SSE_STOPPING);
 	relay_flush(r, now);
 	for (i = 0; i < r->nstreams; i++) {
 		/* What could not be written now never will be. */

@@ -19,6 +19,13 @@
 
 /* A comment line: proxies see traffic, EventSource ignores it. */
 #define SSE_HEARTBEAT		": heartbeat\n\n"
+/*
+ * The last words of a stream the program ends as it stops (SIGTERM): a
+ * client reading the stream itself (curl) sees why it ended, with no
+ * final event, and what to do; EventSource ignores comments and
+ * reconnects on its own.
+ */
+#define SSE_STOPPING	": the server is stopping; reconnect with Last-Event-ID\n\n"
 /* How long an EventSource waits before it reconnects (milliseconds). */
 #define SSE_RETRY		"retry: 1000\n\n"
 

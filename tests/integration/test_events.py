@@ -508,6 +508,25 @@ def test_events_cgi_restart(stack):
     same_as_db(stack, events, job)
 
 
+def test_events_stopping_program_says_so(stack):
+    """A program stopped with SIGTERM ends each stream with a comment that
+    says why and what to do: without it a curl client saw a clean end and
+    no final event, as if the job had nothing more to say."""
+    st = Stream(stack, "/api/events")
+    check_stream_head(st)
+    stack.restart_cgi(signal.SIGTERM)
+    lines = []
+    while True:
+        line = st._line(10)
+        if line is None:
+            break
+        lines.append(line)
+    assert st.eof, lines
+    assert [ln for ln in lines if ln][-1:] == \
+        [b": the server is stopping; reconnect with Last-Event-ID"], lines
+    st.close()
+
+
 def test_events_all_resumed_on_a_new_program(stack):
     """/api/events resumed with Last-Event-ID on a program just started:
     its workers have no database connection until they need one, and the
