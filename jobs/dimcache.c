@@ -207,11 +207,7 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 	const char	*sql;
 
 	/* Idle since the last new name: the server may have ended it. */
-	if (d->conn != NULL && !db_alive(d->conn)) {
-		PQfinish(d->conn);
-		d->conn = NULL;
-	}
-	if (d->conn == NULL &&
+	if ((d->conn = db_check(d->conn)) == NULL &&
 	    (d->conn = db_connect(d->cfg, "tripline-runner-dims")) == NULL) {
 		snprintf(reason, reasonsz, "could not connect to the database");
 		return -1;

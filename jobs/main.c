@@ -194,21 +194,6 @@ runner_sweep(struct runner *rn)
 }
 
 /*
- * An open connection, or NULL: a broken one is closed, also one the
- * server ended while it was idle (db_alive), so that the next job does
- * not find it dead and spend an attempt on it.
- */
-static PGconn *
-runner_conn_check(PGconn *c)
-{
-	if (c != NULL && !db_alive(c)) {
-		PQfinish(c);
-		c = NULL;
-	}
-	return c;
-}
-
-/*
  * Make sure the three connections are up, reconnecting with a growing
  * pause.  Returns 0, or -1 when stopping.
  */
@@ -218,9 +203,13 @@ runner_connect(struct runner *rn)
 	int pause = 1;
 
 	for (;;) {
-		rn->work = runner_conn_check(rn->work);
-		rn->control = runner_conn_check(rn->control);
-		rn->trips = runner_conn_check(rn->trips);
+		/*
+		 * Also one the server ended while it was idle: the next job
+		 * would find it dead and spend an attempt on it.
+		 */
+		rn->work = db_check(rn->work);
+		rn->control = db_check(rn->control);
+		rn->trips = db_check(rn->trips);
 		if (rn->work == NULL &&
 		    (rn->work = db_connect(&rn->cfg, "tripline-runner")) !=
 		    NULL && runner_db_listen(rn->work) != 0) {
@@ -416,7 +405,7 @@ runner_loop(struct runner *rn)
 		/* A rim table too long without an idle moment: build it. */
 		if ((tending = rimtend_hold(rn->rims, rn->work, rn->trips)) != 0) {
 			if (tending < 0)
-				rn->trips = runner_conn_check(rn->trips);
+				rn->trips = db_check(rn->trips);
 			else
 				runner_sleep(rn, RUNNER_IDLE_TEND);
 			continue;
@@ -454,7 +443,7 @@ runner_loop(struct runner *rn)
 			runner_sweep_names(rn);
 			tending = rimtend_idle(rn->rims, rn->trips);
 			if (tending < 0)
-				rn->trips = runner_conn_check(rn->trips);
+				rn->trips = db_check(rn->trips);
 			wait = runner_db_next_due(rn->work, RUNNER_IDLE_MAX);
 			/* A rim step that ends is followed by the next soon. */
 			if (tending > 0 && wait > RUNNER_IDLE_TEND)

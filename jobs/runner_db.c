@@ -457,7 +457,7 @@ runner_db_wait(PGconn *conn, int wakefd, double seconds)
 
 	/*
 	 * A notification read before this wait (by a statement since the
-	 * last one, or db_alive) is in libpq's queue, not on the socket:
+	 * last one, or db_check) is in libpq's queue, not on the socket:
 	 * poll would not see it.
 	 */
 	while ((n = PQnotifies(conn)) != NULL) {

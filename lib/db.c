@@ -44,14 +44,14 @@ db_connect(const struct config *cfg, const char *appname)
 	return conn;
 }
 
-int
-db_alive(PGconn *c)
+PGconn *
+db_check(PGconn *c)
 {
 	struct pollfd	 pfd;
 	int		 i;
 
-	if (c == NULL || PQstatus(c) != CONNECTION_OK)
-		return 0;
+	if (c == NULL)
+		return NULL;
 	pfd.fd = PQsocket(c);
 	pfd.events = POLLIN;
 	/*
@@ -59,10 +59,15 @@ db_alive(PGconn *c)
 	 * file: read while the socket has something (a few times at most,
 	 * for notifications that keep coming).
 	 */
-	for (i = 0; i < 8 && pfd.fd >= 0 && poll(&pfd, 1, 0) == 1; i++)
+	for (i = 0; i < 8 && PQstatus(c) == CONNECTION_OK && pfd.fd >= 0 &&
+	    poll(&pfd, 1, 0) == 1; i++)
 		if (PQconsumeInput(c) == 0)
 			break;
-	return PQstatus(c) == CONNECTION_OK;
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		c = NULL;
+	}
+	return c;
 }
 
 int

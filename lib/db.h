@@ -42,17 +42,17 @@ struct config;
 PGconn	*db_connect(const struct config *cfg, const char *appname);
 
 /*
- * 1 if c is open as far as can be told without a query, else 0 (and for
- * NULL).  A server that ended the session (a restart, a crash,
- * pg_terminate_backend) has left an error and an end of file on the
- * socket, but PQstatus says CONNECTION_OK until a query fails on it:
- * PQconsumeInput reads them while the socket has something, and the end
- * of file sets CONNECTION_BAD.  A notification it reads waits for
+ * c if it is open as far as can be told without a query; else NULL, c
+ * closed (PQfinish).  NULL for NULL.  A server that ended the session
+ * (a restart, a crash, pg_terminate_backend) has left an error and an
+ * end of file on the socket, but PQstatus says CONNECTION_OK until a
+ * query fails on it: PQconsumeInput reads them while the socket has
+ * something, and the end of file sets CONNECTION_BAD.  A notification it reads waits for
  * PQnotifies; on a connection with a statement sent (PQsend*), what it
  * reads of the results waits for PQgetResult, as after the caller's own
  * PQconsumeInput.
  */
-int	db_alive(PGconn *c);
+PGconn	*db_check(PGconn *c);
 
 /*
  * Cancel the statement sent on c without waiting (PQsendQuery*), if it

@@ -452,7 +452,7 @@ def test_faults_runner_connections_after_a_postgres_restart(stack):
     hold; the jobs after it load at their first attempt.  A runner's idle
     connections (the trips, control and names ones) still read
     CONNECTION_OK until a query fails on them: each is checked before a
-    job uses it (db_alive), not found dead by the job, which then spent
+    job uses it (db_check), not found dead by the job, which then spent
     an attempt on it, and a job of three attempts could fail for good."""
     st = fault_stack()
 
