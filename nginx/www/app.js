@@ -399,6 +399,22 @@
 		    id === panel.id));
 	}
 
+	/*
+	 * A link to job id, shown as text, that follows it with go(): not
+	 * through the row's own click, and not by a reload of the address.
+	 */
+	function jobLink(id, text, go) {
+		const a = document.createElement('a');
+		a.href = '#job-' + id;
+		setText(a, text);
+		a.addEventListener('click', (e) => {
+			e.preventDefault();
+			e.stopPropagation();
+			go();
+		});
+		return a;
+	}
+
 	function makeRow(job) {
 		const tr = document.createElement('tr');
 		const cells = {};
@@ -424,15 +440,8 @@
 		cells.progress.append(mini, pct);
 		const r = { tr, cells, st, dup, fill, pct, job: { id: job.id } };
 		/* A link, so that a keyboard reaches the job too. */
-		const open = document.createElement('a');
-		open.href = '#job-' + job.id;
-		setText(open, String(job.id));
-		open.addEventListener('click', (e) => {
-			e.preventDefault();
-			e.stopPropagation();	/* the row would follow it again */
-			follow(r.job);
-		});
-		cells.id.appendChild(open);
+		cells.id.appendChild(jobLink(job.id, String(job.id),
+		    () => follow(r.job)));
 		setText(cells.when, clock(job.created_at));
 		tr.addEventListener('click', () => follow(r.job));
 		/* Newest first: before the first row with a lower id. */
@@ -466,15 +475,9 @@
 			r.dup.hidden = true;
 			return;
 		}
-		const a = document.createElement('a');
-		a.href = '#job-' + of;
-		setText(a, '#' + of);
-		a.addEventListener('click', (e) => {
-			e.preventDefault();
-			e.stopPropagation();	/* not the row's own job */
-			followId(of);
-		});
-		r.dup.replaceChildren('duplicate of ', a);
+		/* That job, not the row's own. */
+		r.dup.replaceChildren('duplicate of ',
+		    jobLink(of, '#' + of, () => followId(of)));
 		r.dup.hidden = false;
 	}
 
