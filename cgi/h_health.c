@@ -1,7 +1,9 @@
 /*
  * h_health.c: GET /api/health, for the stack scripts and monitoring: the
  * program answers and its database connection works (else 503), and how
- * many runners are connected and how many jobs wait.  No runner is
+ * many runners are connected and how many jobs wait, and the largest
+ * upload taken (TRIPLINE_MAX_UPLOAD), so that a client (the jobs page)
+ * can refuse a file over it before sending gigabytes for a 413.  No runner is
  * "degraded", still 200: this program and the database serve, and a load
  * balancer should keep sending requests here; a monitor reads status.
  * It takes no query parameter: any is a 400, as on every route that takes
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "config.h"
 #include "db.h"
 #include "h_health.h"
 #include "http.h"
@@ -43,6 +46,8 @@ h_health_get(struct http_req *req)
 	json_object_object_add(body, "database", json_object_new_string("ok"));
 	json_object_object_add(body, "runners", json_object_new_int64(runners));
 	json_object_object_add(body, "queued", json_object_new_int64(queued));
+	json_object_object_add(body, "max_upload",
+	    json_object_new_int64(req->cfg->max_upload));
 	if (runners == 0) {
 		snprintf(detail, sizeof(detail), "no runner is connected: "
 		    "%lld queued job%s wait%s for one", queued,

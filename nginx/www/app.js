@@ -615,12 +615,43 @@
 		});
 	}
 
+	/*
+	 * The largest body POST /api/jobs takes, from GET /api/health: a
+	 * file over it is refused here, not after gigabytes are sent for a
+	 * 413.  Unknown (health not answering) leaves the server to say.
+	 */
+	let maxUpload = null;
+
+	function loadLimit() {
+		return fetch('/api/health')
+		    .then((r) => r.ok ? r.json() : null)
+		    .then((h) => {
+			if (h && Number.isSafeInteger(h.max_upload))
+				maxUpload = h.max_upload;
+		    })
+		    .catch(() => {});
+	}
+
+	/* What is wrong with the file chosen, or '' (sending it may tell more). */
+	async function fileFault(file) {
+		if (!file)
+			return 'choose a file first';
+		if (maxUpload === null)
+			await loadLimit();
+		if (maxUpload !== null && file.size > maxUpload)
+			return 'the file is ' + fmt.format(file.size) +
+			    ' bytes, over the limit of ' + fmt.format(maxUpload) +
+			    ' bytes';
+		return '';
+	}
+
 	async function submit(ev) {
 		ev.preventDefault();
 		const msg = $('form-msg');
 		const file = $('file').files[0];
-		if (!file) {
-			setText(msg, 'choose a file first');
+		const fault = await fileFault(file);
+		if (fault) {
+			setText(msg, fault);
 			return;
 		}
 		$('send').disabled = true;
@@ -665,6 +696,11 @@
 	document.addEventListener('DOMContentLoaded', () => {
 		showToken();
 		$('upload').addEventListener('submit', submit);
+		/* Said when the file is chosen, not only when it is sent. */
+		$('file').addEventListener('change', async () => {
+			const file = $('file').files[0];
+			setText($('form-msg'), file ? await fileFault(file) : '');
+		});
 		$('forget').addEventListener('click', () => {
 			window.triplineToken.forget();
 			showToken();

@@ -117,7 +117,9 @@ def test_health(stack):
     assert r.headers["content-type"] == "application/json"
     h = r.json()
     assert h["status"] == "ok" and h["database"] == "ok" and h["runners"] >= 1, h
-    assert set(h) == {"status", "database", "runners", "queued"}, h
+    assert set(h) == {"status", "database", "runners", "queued", "max_upload"}, h
+    # The stack's limit (stack.sh's default unless the run sets one).
+    assert h["max_upload"] == int(stack.env.get("TRIPLINE_MAX_UPLOAD", 4 << 30)), h
 
 
 def test_health_without_runners(stack):
@@ -735,6 +737,8 @@ def test_upload_too_large(stack):
     try:
         data = csv(2000)
         assert len(data) > 100000
+        # Told before sending (the jobs page reads it).
+        assert small.http("GET", "/api/health").json()["max_upload"] == 100000
         # nginx's answer names the limit as the program's does.
         limit = "the body is over the limit of 100000 bytes"
         assert problem(post(small, data, "text/csv"), 413, own=False)["detail"] == limit

@@ -810,6 +810,51 @@ def test_browser_reports_token(stack):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_browser_refuses_a_file_over_the_limit(stack):
+    """A file over TRIPLINE_MAX_UPLOAD is refused by the page when it is
+    chosen and when Upload is clicked, from the limit GET /api/health
+    gives: it was sent in full (gigabytes, for a big one) before nginx's
+    413.  The text is the page's own (nginx says "the body is ..."), and
+    no job comes of it; a file under the limit still goes."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise harness.Skip("%s is missing (Debian package chromium)" % CHROMIUM)
+    own = harness.Stack(env={"TRIPLINE_MAX_UPLOAD": "100000"}, runners=0)
+    tmp = tempfile.mkdtemp(prefix="tripline-browser-limit-")
+    big, fits = os.path.join(tmp, "big.csv"), os.path.join(tmp, "fits.csv")
+    with open(big, "wb") as f:
+        f.write(harness.generate(2000, seed=5))
+    with open(fits, "wb") as f:
+        f.write(harness.generate(20, seed=5))
+    size = os.path.getsize(big)
+    assert size > 100000 and os.path.getsize(fits) < 100000
+    said = "the file is %s bytes, over the limit of 100,000 bytes" % format(size, ",")
+    b = Browser(tmp)
+    try:
+        b.call("Page.navigate", url=own.url + "/")
+        b.wait_event("Page.loadEventFired")
+        b.click("#token")
+        b.type(own.token)
+        b.choose_file("#file", big)
+        wait_until(lambda: b.text("form-msg") == said, 20, "the limit when chosen")
+        b.eval("document.getElementById('form-msg').textContent = ''")
+        b.click("#send")
+        wait_until(lambda: b.text("form-msg") == said, 20, "the limit when sent")
+        jobs = own.http("GET", "/api/jobs", headers=own.auth()).json()["jobs"]
+        assert jobs == [], jobs
+        b.choose_file("#file", fits)
+        wait_until(lambda: b.text("form-msg") == "", 20, "the message gone")
+        b.click("#send")
+        job = int(wait_until(lambda: b.text("job-id"), 60, "the job panel"))
+        assert b.text("job-name") == "fits.csv", b.text("job-name")
+        jobs = own.http("GET", "/api/jobs", headers=own.auth()).json()["jobs"]
+        assert [j["id"] for j in jobs] == [job], jobs
+        assert b.errors() == [], b.errors()
+    finally:
+        b.close()
+        own.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_browser_panel_tells_what_is_true(stack):
     """The job panel of the page says what the API says.  Each of these
     failed before the fix that came with it (the audit of the page as a
