@@ -103,6 +103,7 @@ struct events {
 	struct http_req	*req;
 	int		 job;		/* 0: every job */
 	int64_t		 sent;		/* the client has every id up to here */
+	int64_t		 read;		/* the last row read, sent or skipped */
 	int		 done;		/* the job's final event was sent */
 	int64_t		 until;		/* the backlog's time is up (ms) */
 };
@@ -120,6 +121,7 @@ events_send(struct events *ev, const PGresult *res)
 		if (num_parse_i64(PQgetvalue(res, i, 0),
 		    (size_t)PQgetlength(res, i, 0), 1, INT64_MAX, &id) != 0)
 			continue;
+		ev->read = id;
 		e = job_event_from_name(PQgetvalue(res, i, 1));
 		m = e == JOB_EVENT__MAX ? NULL : sse_msg_new(id,
 		    job_event_names[e], PQgetvalue(res, i, 2),
@@ -203,9 +205,15 @@ events_backlog(struct events *ev, int64_t after, int64_t through)
 			return -1;
 		}
 		PQclear(res);
-		if (n < EVENTS_PAGE)
+		/*
+		 * The next page starts after the last row read, not the last
+		 * sent: a page of rows skipped (an event name this program
+		 * does not know, from a newer runner) read again would never
+		 * end.
+		 */
+		if (n < EVENTS_PAGE || ev->read <= after)
 			break;
-		after = ev->sent;
+		after = ev->read;
 	}
 	return 0;
 }
@@ -310,7 +318,7 @@ events_check_job(struct http_req *req, int have_last, int64_t last)
 static void
 events_serve(struct http_req *req, int job)
 {
-	struct events	 ev = { req, job, 0, 0, 0 };
+	struct events	 ev = { .req = req, .job = job };
 	struct query_values qv;
 	struct timeval	 tv = { EVENTS_SNDTIMEO_S, 0 };
 	enum relay_take	 take;

@@ -906,6 +906,31 @@ def test_events_backlog_longer_than_a_page(stack):
             everything.close()
 
 
+def test_events_backlog_past_a_page_of_unknown_events(stack):
+    """A full page of events this program does not send (an event name it
+    does not know, as a newer runner might write): the backlog goes on
+    after them.  The next page began after the last event sent, so it read
+    the same page again, and the worker spun for ever."""
+    job = synthetic_job(stack)
+    stack.psql("INSERT INTO tripline.job_events (job_id, event, data) "
+               "SELECT %d, 'renamed', jsonb_build_object('job', %d, 'n', g) "
+               "FROM generate_series(1, 1500) g" % (job, job))
+    stack.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
+    ids = [r[0] for r in db_events(stack, job)]
+    assert len(ids) == 1501, len(ids)
+    for path in ("/api/jobs/%d/events" % job, "/api/events"):
+        st = Stream(stack, path, last_id=ids[0] - 1)
+        try:
+            check_stream_head(st)
+            got = st.collect(timeout=20, until=lambda e: e.id >= ids[-1])
+            assert got and got[-1].id == ids[-1] and got[-1].event == "failed", (path, got[-3:])
+            assert not [e for e in got if e.event == "renamed"], path
+        finally:
+            st.close()
+    # The program still answers (no worker left spinning).
+    assert stack.http("GET", "/api/health").status == 200
+
+
 def test_events_backlog_to_clients_reading_nothing(stack):
     """Clients that ask for a long backlog and read nothing hold the
     worker threads that send it only briefly: more of them than there are
