@@ -37,6 +37,7 @@
 
 #define LOADER_CHUNK	(256 * 1024)	/* bytes read per read(2) */
 #define LOADER_RUN	(128 * 1024)	/* trips sorted at a time: 8 MiB, two runs */
+#define LOADER_WHY	512		/* a database error kept across a ROLLBACK */
 
 /*
  * PostgreSQL timestamps count microseconds from 2000-01-01; valid from
@@ -673,6 +674,7 @@ loader_commit(struct loader *l, struct job_result *r)
 	PGconn			*c = l->env->work;
 	enum runner_db_status	 st;
 	int			 w;
+	char			 why[LOADER_WHY];
 
 	st = runner_db_end(c, l->job, RUNNER_DB_SUCCEEDED, r);
 	if (st == RUNNER_DB_OK) {
@@ -682,6 +684,8 @@ loader_commit(struct loader *l, struct job_result *r)
 		    PQerrorMessage(c));
 		return LOADER_ERROR;
 	}
+	/* Before the ROLLBACK, which clears it. */
+	snprintf(why, sizeof(why), "%s", PQerrorMessage(c));
 	runner_db_command(c, "ROLLBACK");
 	if (st == RUNNER_DB_GONE) {
 		/* Cancelled at the last moment, or no longer ours. */
@@ -701,8 +705,7 @@ loader_commit(struct loader *l, struct job_result *r)
 				return LOADER_DONE;
 		}
 	}
-	loader_stop(l, LOADER_ERROR, "could not record the job: %s",
-	    PQerrorMessage(c));
+	loader_stop(l, LOADER_ERROR, "could not record the job: %s", why);
 	return LOADER_ERROR;
 }
 
@@ -722,6 +725,7 @@ loader_commit_part(struct loader *l, struct lease **lease,
 	struct job_result	 others, total;
 	enum runner_db_status	 st;
 	int			 last;
+	char			 why[LOADER_WHY];
 
 	if ((last = parts_db_others(c, l->job, l->part, &others)) < 0) {
 		loader_stop(l, LOADER_ERROR, "could not record the part");
@@ -771,21 +775,23 @@ loader_commit_part(struct loader *l, struct lease **lease,
 			return LOADER_ERROR;
 		}
 		if (st != RUNNER_DB_OK) {
-			runner_db_command(c, "ROLLBACK");
 			loader_stop(l, LOADER_ERROR, "could not record the job: "
 			    "%s", PQerrorMessage(c));
+			runner_db_command(c, "ROLLBACK");
 			return LOADER_ERROR;
 		}
 	}
 	st = parts_db_loaded(c, l->job, l->part, r);
 	if (st != RUNNER_DB_OK) {
+		/* The message before the ROLLBACK, which clears it. */
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(c));
 		runner_db_command(c, "ROLLBACK");
 		if (st == RUNNER_DB_GONE) {
 			l->fail = LOADER_LOST;
 			return LOADER_LOST;
 		}
 		loader_stop(l, LOADER_ERROR, "could not record the part: %s",
-		    PQerrorMessage(c));
+		    why);
 		return LOADER_ERROR;
 	}
 	if (runner_db_command(c, "COMMIT") != 0) {

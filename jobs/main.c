@@ -238,20 +238,46 @@ runner_connect(struct runner *rn)
 }
 
 /*
- * An error for jobs.error and the event: one line (libpq's messages
- * have several, ending in a newline), valid UTF-8.
+ * libpq's severity prefixes ("%s:  ", pqBuildErrorMessage3 in libpq's
+ * fe-protocol3.c): to a user a word that says nothing the message does not.
+ */
+static const char *const runner_severities[] = {
+	"ERROR:  ", "FATAL:  ", "PANIC:  "
+};
+
+/* The length of the severity prefix s starts with, or 0. */
+static size_t
+runner_severity_len(const char *s)
+{
+	size_t	 k, n;
+
+	for (k = 0; k < sizeof(runner_severities) /
+	    sizeof(runner_severities[0]); k++) {
+		n = strlen(runner_severities[k]);
+		if (strncmp(s, runner_severities[k], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
+/*
+ * An error for jobs.error and the event: its first line (libpq adds
+ * DETAIL, CONTEXT and HINT lines, or a lost connection's explanation:
+ * they are in the log), without libpq's severity, valid UTF-8.
  */
 static void
 runner_clean_error(const char *in, char *out, size_t outsz)
 {
 	char	 line[1024];
-	size_t	 i, n = 0;
+	size_t	 i, n = 0, skip;
 
-	for (i = 0; in[i] != '\0' && n < sizeof(line) - 1; i++) {
-		if (in[i] != '\n' && in[i] != '\r' && in[i] != '\t')
-			line[n++] = in[i];
-		else if (n > 0 && line[n - 1] != ' ')
-			line[n++] = ' ';
+	for (i = 0; in[i] != '\0' && in[i] != '\n' && in[i] != '\r' &&
+	    n < sizeof(line) - 1; i++) {
+		if ((skip = runner_severity_len(in + i)) > 0) {
+			i += skip - 1;
+			continue;
+		}
+		line[n++] = in[i] == '\t' ? ' ' : in[i];
 	}
 	while (n > 0 && line[n - 1] == ' ')
 		n--;

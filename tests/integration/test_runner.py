@@ -659,6 +659,35 @@ def test_lost_connection_is_retried(stack):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", retry[0]["next_try"]), retry
 
 
+def test_a_job_that_cannot_be_recorded_says_why(stack):
+    """When the job's end cannot be written (here a trigger refuses its
+    first success), the retry's error carries the server's reason.  It
+    was read after the ROLLBACK, which clears it: "could not record the
+    job:" and nothing after."""
+    name = "refused-once-%d.csv" % os.getpid()
+    stack.psql("""
+        CREATE FUNCTION tripline.test_refuse_success() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            IF NEW.state = 'succeeded' AND NEW.filename = '%s' AND NEW.attempts = 1 THEN
+                RAISE EXCEPTION 'refused by the test';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_refuse_success BEFORE UPDATE ON tripline.jobs
+            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_success();""" % name)
+    try:
+        job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
+        j = wait_state(stack, job_id, timeout=120)
+        assert j["state"] == "succeeded" and j["attempts"] == 2, j
+        retry = [d for e, d in events(stack, job_id) if e == "retrying"]
+        assert len(retry) == 1, retry
+        # One line, without libpq's "ERROR:  " and CONTEXT (in the log).
+        assert retry[0]["error"] == "could not record the job: refused by the test", retry
+    finally:
+        stack.psql("DROP TRIGGER IF EXISTS test_refuse_success ON tripline.jobs; "
+                   "DROP FUNCTION IF EXISTS tripline.test_refuse_success()")
+
+
 def test_runner_memory_stays_flat(stack):
     """Peak memory of the optimised runner (the sanitizers' quarantine
     would blur the picture) after a 1M-row file (127 MB): far below the
