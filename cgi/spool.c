@@ -110,17 +110,23 @@ int
 spool_commit(struct spool *sp)
 {
 	char	 dir[PATH_MAX], *slash;
-	int	 fd;
+	int	 fd, rc;
 
 	if (digest_hex(sp->digest, sp->sha256) != 0)
 		return -1;
-	/* The data first, then the name (POSIX rename is atomic). */
-	if (fsync(sp->fd) != 0 || close(sp->fd) != 0) {
+	/*
+	 * The data first, then the name (POSIX rename is atomic).  Closed
+	 * whether the sync worked or not: an open descriptor would keep
+	 * the space of the file spool_free unlinks.
+	 */
+	rc = fsync(sp->fd);
+	if (close(sp->fd) != 0)
+		rc = -1;
+	sp->fd = -1;
+	if (rc != 0) {
 		log_error("spool: could not sync %s: %m", sp->tmp);
-		sp->fd = -1;
 		return -1;
 	}
-	sp->fd = -1;
 	if ((fd = mkostemps(sp->path, 4, O_CLOEXEC)) == -1) {
 		log_error("spool: could not create %s: %m", sp->path);
 		return -1;
