@@ -107,8 +107,8 @@ main(void)
 	mode_t		 old;
 	int		 i, sig, rc = 1, started = 0;
 
-	log_init("tripline-cgi");
-	if (config_load(&cfg, "tripline_web") != 0)
+	if (log_init("tripline-cgi") != 0 ||
+	    config_load(&cfg, "tripline_web") != 0)
 		return 1;
 	/* A client gone mid-answer is a write error, not a signal. */
 	signal(SIGPIPE, SIG_IGN);

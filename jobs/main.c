@@ -500,7 +500,8 @@ main(int argc, char *argv[])
 
 	(void)argv;
 	memset(&rn, 0, sizeof(rn));
-	log_init("tripline-runner");
+	if (log_init("tripline-runner") != 0)
+		return 1;
 	if (argc != 1) {
 		fprintf(stderr, "usage: tripline-runner\n"
 		    "(settings come from PG* and TRIPLINE_* variables)\n");

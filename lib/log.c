@@ -20,14 +20,23 @@ static const char *const level_names[LOG_LEVEL__MAX] = {
 static const char *log_program = "tripline";
 static enum log_level log_min = LOG_LEVEL_INFO;
 
-void
+int
 log_init(const char *program)
 {
-	const char *v = getenv("TRIPLINE_LOG_LEVEL");
+	const char	*v = getenv("TRIPLINE_LOG_LEVEL");
+	int		 i;
 
 	log_program = program;
-	if (v != NULL && strcmp(v, "debug") == 0)
-		log_min = LOG_LEVEL_DEBUG;
+	if (v == NULL || *v == '\0')
+		return 0;
+	for (i = 0; i < LOG_LEVEL__MAX; i++)
+		if (strcmp(v, level_names[i]) == 0) {
+			log_min = (enum log_level)i;
+			return 0;
+		}
+	log_error("invalid TRIPLINE_LOG_LEVEL: \"%s\" (debug, info, warn or "
+	    "error)", v);
+	return -1;
 }
 
 void

@@ -13,8 +13,12 @@ enum log_level {
 	LOG_LEVEL__MAX
 };
 
-/* Name the program in every line ("tripline-cgi"); call once at start. */
-void	log_init(const char *program);
+/*
+ * Name the program in every line ("tripline-cgi"); call once at start.
+ * TRIPLINE_LOG_LEVEL (debug, info, warn or error; info when unset) is
+ * the least level logged.  0, or -1 after logging that it is invalid.
+ */
+int	log_init(const char *program);
 void	log_msg(enum log_level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

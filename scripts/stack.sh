@@ -163,6 +163,7 @@ prog_env() {
 	    TRIPLINE_RIM_LAG="${TRIPLINE_RIM_LAG:-600}" \
 	    TRIPLINE_SPOOL_KEEP_FAILED="${TRIPLINE_SPOOL_KEEP_FAILED:-604800}" \
 	    TRIPLINE_MAX_NEW_NAMES="${TRIPLINE_MAX_NEW_NAMES:-1000}" \
+	    TRIPLINE_LOG_LEVEL="${TRIPLINE_LOG_LEVEL:-info}" \
 	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path=$VAR/log/asan}" \
 	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
 }

@@ -253,3 +253,16 @@ def test_bad_settings_are_named_at_up(stack=None):
         subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         shutil.rmtree(var, ignore_errors=True)
+
+
+def test_bad_log_level_is_named(stack=None):
+    """TRIPLINE_LOG_LEVEL takes debug, info, warn or error; any other
+    value stops both programs at start, named (it was ignored, and only
+    "debug" was read at all).  Before any connection: no stack needed."""
+    for prog in ("tripline-cgi", "tripline-runner"):
+        r = subprocess.run([os.path.join(harness.ROOT, "build", "asan", prog)],
+                           env=dict(os.environ, TRIPLINE_LOG_LEVEL="loud"),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        out = r.stdout.decode()
+        assert r.returncode == 1 and out.endswith(
+            'invalid TRIPLINE_LOG_LEVEL: "loud" (debug, info, warn or error)\n'), (prog, out)
