@@ -85,7 +85,8 @@ http_param(const struct http_req *req, const char *name)
 	return FCGX_GetParam(name, req->fcgi->envp);
 }
 
-const char *
+/* The reason phrase of a status (RFC 9110 section 15): "Not Found". */
+static const char *
 http_status_text(int status)
 {
 	size_t i;
@@ -182,7 +183,11 @@ http_json(struct http_req *req, int status, struct json_object *obj)
 	send_json(req, status, "application/json", obj);
 }
 
-void
+/*
+ * A problem with extra members (RFC 9457 section 3.2), added to ext,
+ * which stays the caller's; ext may be NULL.
+ */
+static void
 http_problem_ext(struct http_req *req, int status, struct json_object *ext,
     const char *detail)
 {
@@ -427,15 +432,6 @@ http_read(struct http_req *req, char *buf, size_t len)
 	if (n < 0 || (n == 0 && FCGX_GetError(req->fcgi->in) != 0))
 		return -1;
 	return n;
-}
-
-struct json_object *
-http_json_double(double v)
-{
-	char buf[32];
-
-	num_format_double(v, buf, sizeof(buf));
-	return json_object_new_double_s(v, buf);
 }
 
 struct json_object *

@@ -60,9 +60,6 @@ typedef void (*http_handler)(struct http_req *);
 /* A request variable (CONTENT_TYPE, HTTP_AUTHORIZATION, ...) or NULL. */
 const char *http_param(const struct http_req *, const char *name);
 
-/* The reason phrase of a status (RFC 9110 section 15): "Not Found". */
-const char *http_status_text(int status);
-
 /*
  * Add a header line to the coming answer, for example
  * http_header(req, "Location", "/api/jobs/%lld", id).  CR and LF in the
@@ -96,13 +93,6 @@ void	http_json(struct http_req *, int status, struct json_object *obj);
  */
 void	http_problem(struct http_req *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-
-/*
- * A problem with extra members (RFC 9457 section 3.2), added to ext,
- * which stays the caller's; ext may be NULL.
- */
-void	http_problem_ext(struct http_req *, int status,
-	    struct json_object *ext, const char *detail);
 
 /*
  * 400 for one bad parameter, with "invalid_params": [{"name", "reason"}]
@@ -167,9 +157,6 @@ PGresult *http_exec_result(struct http_req *, const char *what,
  * body, -1 when the stream failed (the client went away).
  */
 ssize_t	http_read(struct http_req *, char *buf, size_t len);
-
-/* A JSON number printed shortest-exact (num_format_double). */
-struct json_object *http_json_double(double v);
 
 /* A JSON integer from PostgreSQL's text form; null when it is not one. */
 struct json_object *http_json_int(const char *text);

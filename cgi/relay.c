@@ -112,7 +112,6 @@ static struct relay {
 	pthread_cond_t	 ready;
 	int64_t		 published;	/* the horizon; -1: none yet */
 	struct stream	*pending;
-	int		 npending, nactive;
 	int		 started, stopping;
 	/* Set before the thread starts. */
 	const struct config *cfg;
@@ -261,8 +260,6 @@ relay_adopt(struct relay *r, int64_t horizon)
 		r->streams[r->nstreams++] = s;
 	}
 	r->pending = NULL;
-	r->npending = 0;
-	r->nactive = r->nstreams;
 	if (horizon > r->published) {
 		r->published = horizon;
 		pthread_cond_broadcast(&r->ready);
@@ -351,21 +348,15 @@ static void
 relay_reap(struct relay *r)
 {
 	struct stream	*s;
-	int		 i = 0, changed = 0;
+	int		 i = 0;
 
 	while (i < r->nstreams) {
 		s = r->streams[i];
 		if (s->dead || (s->ending && s->qhead == NULL)) {
 			r->streams[i] = r->streams[--r->nstreams];
 			stream_free(s);
-			changed = 1;
 		} else
 			i++;
-	}
-	if (changed) {
-		pthread_mutex_lock(&r->mu);
-		r->nactive = r->nstreams;
-		pthread_mutex_unlock(&r->mu);
 	}
 }
 
@@ -1032,20 +1023,7 @@ relay_subscribe(FCGX_Request *req, int job_id, int64_t at, int64_t after,
 	}
 	s->next = r->pending;
 	r->pending = s;
-	r->npending++;
 	pthread_mutex_unlock(&r->mu);
 	relay_wake(r);
 	return RELAY_TAKEN;
-}
-
-int
-relay_streams(void)
-{
-	struct relay	*r = &relay;
-	int		 n;
-
-	pthread_mutex_lock(&r->mu);
-	n = r->nactive + r->npending;
-	pthread_mutex_unlock(&r->mu);
-	return n;
 }

@@ -71,7 +71,4 @@ int64_t	relay_horizon(int wait_ms);
 enum relay_take	relay_subscribe(FCGX_Request *req, int job_id, int64_t at,
 	    int64_t after, int64_t *horizon);
 
-/* The streams the relay holds now, and the ones waiting to join. */
-int	relay_streams(void);
-
 #endif

@@ -7,7 +7,7 @@
 
 #include "jobstate.h"
 
-const char *const job_state_names[JOB_STATE__MAX] = {
+static const char *const job_state_names[JOB_STATE__MAX] = {
 	"queued",	/* JOB_QUEUED */
 	"running",	/* JOB_RUNNING */
 	"succeeded",	/* JOB_SUCCEEDED */

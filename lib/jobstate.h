@@ -25,7 +25,6 @@ enum job_event {
 	JOB_EVENT__MAX
 };
 
-extern const char *const job_state_names[JOB_STATE__MAX];
 extern const char *const job_event_names[JOB_EVENT__MAX];
 
 /* 1 when the event ends a job's stream (succeeded, failed, cancelled). */
