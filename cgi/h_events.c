@@ -163,8 +163,10 @@ events_query(struct events *ev, enum events_sql q, int n,
 	PGconn		*conn = *ev->req->conn;
 	PGresult	*res;
 
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		log_warn("event backlog: no database connection");
 		return NULL;
+	}
 	res = PQexecParams(conn, events_sql[q], n, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("event backlog: %s", PQerrorMessage(conn));

@@ -525,8 +525,10 @@ lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
 	sigset_t		 all, old;
 	int			 e;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL)
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_error("could not start the control thread: out of memory");
 		return NULL;
+	}
 	l->conn = conn;
 	l->work = PQgetCancel(work);
 	l->sigterm = stop;

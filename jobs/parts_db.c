@@ -291,8 +291,11 @@ parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
 		return RUNNER_DB_CLAIM_ERROR;
 	if (parts_exec(c, claim_sql, 3, vals, &res, "claim a part", 0) != 0)
 		goto out;
-	if (PQnfields(res) != CLAIM__MAX)
+	if (PQnfields(res) != CLAIM__MAX) {
+		log_error("could not claim a part: %d columns, not %d",
+		    PQnfields(res), CLAIM__MAX);
 		goto out;
+	}
 	if (PQntuples(res) == 0) {
 		rc = RUNNER_DB_CLAIM_NONE;
 		goto out;
@@ -319,8 +322,10 @@ parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
 	snprintf(part->stamp, sizeof(part->stamp), "%s",
 	    PQgetvalue(res, 0, CLAIM_STAMP));
 	part->owner = owner;
-	if ((job->path = strdup(PQgetvalue(res, 0, CLAIM_PATH))) == NULL)
+	if ((job->path = strdup(PQgetvalue(res, 0, CLAIM_PATH))) == NULL) {
+		log_error("could not claim a part: out of memory");
 		goto out;
+	}
 	log_info("job %d: part %d claimed, attempt %d of %d", job->id,
 	    part->part, part->attempt, job->max_attempts);
 	prev = atoi(PQgetvalue(res, 0, CLAIM_PREV_ATTEMPTS));

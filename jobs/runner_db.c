@@ -156,6 +156,8 @@ runner_db_listen(PGconn *conn)
 void
 runner_db_job_release(struct job *job)
 {
+	if (job == NULL)
+		return;
 	free(job->path);
 	job->path = NULL;
 }
@@ -402,8 +404,10 @@ runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
 	job->bytes = strtoll(PQgetvalue(res, 0, CLAIM_BYTES), NULL, 10);
 	snprintf(job->sha256, sizeof(job->sha256), "%s",
 	    PQgetvalue(res, 0, CLAIM_SHA256));
-	if ((job->path = strdup(PQgetvalue(res, 0, CLAIM_PATH))) == NULL)
+	if ((job->path = strdup(PQgetvalue(res, 0, CLAIM_PATH))) == NULL) {
+		log_error("could not claim a job: out of memory");
 		goto out;
+	}
 	log_info("job %d: claimed, attempt %d of %d", job->id, job->attempt,
 	    job->max_attempts);
 	r = claim_settle(conn, job,
