@@ -410,6 +410,7 @@ post_upload(struct http_req *req, enum body_kind kind,
 	struct multipart	*mp = NULL;
 	struct job_in		 in;
 	char			 boundary[MULTIPART_BOUNDARY_MAX + 1];
+	char			 q[SAFETEXT_QUOTE_SIZE];
 	long			 blen;
 
 	memset(&up, 0, sizeof(up));
@@ -420,8 +421,9 @@ post_upload(struct http_req *req, enum body_kind kind,
 		blen = multipart_boundary(ctype, strlen(ctype), boundary,
 		    sizeof(boundary));
 		if (blen < 0) {
+			safetext_quote(ctype, strlen(ctype), q, sizeof(q));
 			http_problem(req, 400, "multipart/form-data without a "
-			    "valid boundary parameter");
+			    "valid boundary parameter: content-type %s", q);
 			goto out;
 		}
 		if ((mp = multipart_new(boundary, (size_t)blen, "file",

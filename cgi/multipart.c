@@ -16,6 +16,7 @@
 
 #include "hdrparam.h"
 #include "multipart.h"
+#include "safetext.h"
 
 enum mp_state {
 	MP_PREAMBLE,	/* before the first delimiter */
@@ -113,6 +114,18 @@ fail(struct multipart *mp, const char *msg)
 	return MULTIPART_ERROR;
 }
 
+/* fail with the offending header value quoted after what. */
+static enum multipart_status
+fail_quoting(struct multipart *mp, const char *what, const char *val,
+    size_t len)
+{
+	char	 q[SAFETEXT_QUOTE_SIZE], msg[SAFETEXT_QUOTE_SIZE + 64];
+
+	safetext_quote(val, len, q, sizeof(q));
+	snprintf(msg, sizeof(msg), "%s %s", what, q);
+	return fail(mp, msg);
+}
+
 static enum multipart_status
 stopped(struct multipart *mp)
 {
@@ -197,7 +210,8 @@ headers_done(struct multipart *mp)
 	case 0:
 		return fail(mp, "part without a name");
 	default:
-		return fail(mp, "malformed content-disposition");
+		return fail_quoting(mp, "malformed content-disposition",
+		    cd, cdlen);
 	}
 	mp->wanted = strlen(mp->field) == nlen &&
 	    memcmp(mp->val, mp->field, nlen) == 0;
@@ -212,7 +226,8 @@ headers_done(struct multipart *mp)
 	have_fn = hdrparam_get(cd, cdlen, "filename",
 	    HDRPARAM_LITERAL_BACKSLASH, mp->val, sizeof(mp->val), &fnlen);
 	if (have_fn < 0)
-		return fail(mp, "malformed content-disposition");
+		return fail_quoting(mp, "malformed content-disposition",
+		    cd, cdlen);
 	if (mp->cb->begin(mp->arg, have_fn ? mp->val : NULL,
 	    have_fn ? fnlen : 0, ct, ctlen) != 0)
 		return stopped(mp);

@@ -302,8 +302,11 @@ def test_upload_multipart_errors(stack):
     ctype, body = multipart([(file_part(), data)])
     problem(post(stack, body[:-20], ctype), 400, "unterminated")
     problem(post(stack, data, ctype), 400, "no multipart boundary")
-    problem(post(stack, body, "multipart/form-data"), 400, "boundary")
-    problem(post(stack, body, 'multipart/form-data; boundary=""'), 400, "boundary")
+    # The content type is quoted, as every offending value is.
+    problem(post(stack, body, "multipart/form-data"), 400,
+            'without a valid boundary parameter: content-type "multipart/form-data"')
+    problem(post(stack, body, 'multipart/form-data; boundary=""'), 400,
+            'content-type "multipart/form-data; boundary=\\"\\""')
     b = ctype.split("=", 1)[1]
     bad = body.replace(b"\r\n\r\n", b"\r\n\r\nx\r\n--" + b.encode() + b"junk\r\n", 1)
     problem(post(stack, bad, ctype), 400, "boundary")

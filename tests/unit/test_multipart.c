@@ -215,14 +215,16 @@ static const struct mp_case mp_cases[] = {
 	{ "unclosed quoted filename",
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
 	  "filename=\"a.csv\r\n\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed content-disposition", NULL },
+	  0, NULL, NULL, "malformed content-disposition \"form-data; "
+	  "name=\\\"file\\\"; filename=\\\"a.csv\"", NULL },
 	{ "header with an empty name",
 	  "--XyZ\r\n" CD_FILE ": x\r\n\r\nx\r\n--XyZ--",
 	  0, NULL, NULL, "malformed part header", NULL },
 	{ "two filenames",
 	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
 	  "filename=\"a\"; filename=\"b\"\r\n\r\nx\r\n--XyZ--",
-	  0, NULL, NULL, "malformed content-disposition", NULL },
+	  0, NULL, NULL, "malformed content-disposition \"form-data; "
+	  "name=\\\"file\\\"; filename=\\\"a\\\"; filena...\"", NULL },
 	{ "transport padding, tab first",
 	  "--XyZ\t\r\n" CD_FILE "\r\nx\r\n--XyZ--",
 	  1, "x", "a.csv", NULL, NULL },
