@@ -263,7 +263,9 @@ runner_severity_len(const char *s)
 /*
  * An error for jobs.error and the event: its first line (libpq adds
  * DETAIL, CONTEXT and HINT lines, or a lost connection's explanation:
- * they are in the log), without libpq's severity, valid UTF-8.
+ * they are in the log), without libpq's severity, lower-case as the
+ * project's errors are (strerror's "Input/output error" after a ": "
+ * reads "input/output error"), valid UTF-8.
  */
 static void
 runner_clean_error(const char *in, char *out, size_t outsz)
@@ -277,7 +279,12 @@ runner_clean_error(const char *in, char *out, size_t outsz)
 			i += skip - 1;
 			continue;
 		}
-		line[n++] = in[i] == '\t' ? ' ' : in[i];
+		line[n] = in[i] == '\t' ? ' ' : in[i];
+		if (n >= 2 && line[n - 2] == ':' && line[n - 1] == ' ' &&
+		    line[n] >= 'A' && line[n] <= 'Z' &&
+		    in[i + 1] >= 'a' && in[i + 1] <= 'z')
+			line[n] = (char)(line[n] - 'A' + 'a');
+		n++;
 	}
 	while (n > 0 && line[n - 1] == ' ')
 		n--;

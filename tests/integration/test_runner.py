@@ -669,7 +669,7 @@ def test_a_job_that_cannot_be_recorded_says_why(stack):
         CREATE FUNCTION tripline.test_refuse_success() RETURNS trigger
         LANGUAGE plpgsql AS $$ BEGIN
             IF NEW.state = 'succeeded' AND NEW.filename = '%s' AND NEW.attempts = 1 THEN
-                RAISE EXCEPTION 'refused by the test';
+                RAISE EXCEPTION 'Refused by the test';
             END IF;
             RETURN NEW;
         END $$;
@@ -681,7 +681,8 @@ def test_a_job_that_cannot_be_recorded_says_why(stack):
         assert j["state"] == "succeeded" and j["attempts"] == 2, j
         retry = [d for e, d in events(stack, job_id) if e == "retrying"]
         assert len(retry) == 1, retry
-        # One line, without libpq's "ERROR:  " and CONTEXT (in the log).
+        # One line, without libpq's "ERROR:  " and CONTEXT (in the log),
+        # lower-case after the colon.
         assert retry[0]["error"] == "could not record the job: refused by the test", retry
     finally:
         stack.psql("DROP TRIGGER IF EXISTS test_refuse_success ON tripline.jobs; "
