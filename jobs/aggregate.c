@@ -1,7 +1,7 @@
 /*
  * aggregate.c: the report aggregates of one job, kept as the job loads.
  *
- * Every loaded row updates a few in-memory hash maps (agg_add: no SQL,
+ * Every loaded row updates a few in-memory hash maps (aggregate_add: no SQL,
  * no allocation in the common case); at the end of the load, in the same
  * transaction as the trips, the partial sums go to temporary tables by
  * binary COPY, one row per key, and tripline.agg_merge() adds them to
@@ -143,7 +143,7 @@ struct agg_map_state {
 	FILE		*part[AGG_PARTS]; /* entries by top hash bits */
 };
 
-struct agg {
+struct aggregate {
 	PGconn			*conn;
 	int			 job_id;
 	int			 group_shift;	/* 5 * (12 - cell_precision) */
@@ -152,7 +152,8 @@ struct agg {
 	struct agg_ahead	 ahead[AGG_AHEAD];	/* a ring */
 	size_t			 ahead_first, ahead_n;
 	struct copybin		 out;
-	int			(*interrupt)(void *); /* agg_interrupt_with */
+	/* aggregate_interrupt_with's */
+	int			(*interrupt)(void *);
 	void			*interrupt_arg;
 	int			 interrupted;	/* interrupt said so */
 };
@@ -161,7 +162,7 @@ static void	merge_count(void *, const void *);
 static void	merge_source(void *, const void *);
 static void	merge_group(void *, const void *);
 static void	merge_none(void *, const void *);
-static int	map_spill(struct agg *, enum agg_map);
+static int	map_spill(struct aggregate *, enum agg_map);
 static void	tuple_cell(struct copybin *, const void *, const void *);
 static void	tuple_region(struct copybin *, const void *, const void *);
 static void	tuple_source(struct copybin *, const void *, const void *);
@@ -559,7 +560,7 @@ map_grow(struct agg_map_state *s, enum agg_map m)
 /* Put an entry (hash h, key, value) into its slot, summing into an
  * existing one.  may_spill: a full map spills; otherwise it grows. */
 static int
-map_put(struct agg *a, enum agg_map m, uint64_t h, const void *key,
+map_put(struct aggregate *a, enum agg_map m, uint64_t h, const void *key,
     const void *val, int may_spill)
 {
 	struct agg_map_state	*s = &a->map[m];
@@ -592,14 +593,14 @@ map_put(struct agg *a, enum agg_map m, uint64_t h, const void *key,
 
 /* Add val into key's entry. */
 static int
-map_add(struct agg *a, enum agg_map m, const void *key, const void *val)
+map_add(struct aggregate *a, enum agg_map m, const void *key, const void *val)
 {
 	return map_put(a, m, map_hash(key, agg_types[m].ksz), key, val, 1);
 }
 
 /* Put the oldest waiting add into its map. */
 static int
-map_ahead_one(struct agg *a)
+map_ahead_one(struct aggregate *a)
 {
 	struct agg_ahead *w = &a->ahead[a->ahead_first];
 
@@ -610,7 +611,7 @@ map_ahead_one(struct agg *a)
 
 /* Every waiting add into its map: before the maps are read. */
 static int
-map_ahead_drain(struct agg *a)
+map_ahead_drain(struct aggregate *a)
 {
 	while (a->ahead_n > 0)
 		if (map_ahead_one(a) != 0)
@@ -621,7 +622,7 @@ map_ahead_drain(struct agg *a)
 /* Like map_add for the big maps: the add waits while its slot is
  * fetched, and the oldest waiting one goes in. */
 static int
-map_add_ahead(struct agg *a, enum agg_map m, const void *key,
+map_add_ahead(struct aggregate *a, enum agg_map m, const void *key,
     const void *val)
 {
 	const struct agg_type	*t = &agg_types[m];
@@ -644,7 +645,7 @@ map_add_ahead(struct agg *a, enum agg_map m, const void *key,
 
 /* Move a full map's entries to its partition files and empty it. */
 static int
-map_spill(struct agg *a, enum agg_map m)
+map_spill(struct aggregate *a, enum agg_map m)
 {
 	struct agg_map_state	*s = &a->map[m];
 	const size_t		 esz = map_esz(m);
@@ -675,7 +676,7 @@ fail:
 
 /* Sum partition file p of a spilled map into the emptied map. */
 static int
-map_load_part(struct agg *a, enum agg_map m, size_t p)
+map_load_part(struct aggregate *a, enum agg_map m, size_t p)
 {
 	struct agg_map_state	*s = &a->map[m];
 	const struct agg_type	*t = &agg_types[m];
@@ -755,7 +756,7 @@ agg_cell(uint64_t cell60, int32_t *ix, int32_t *iy)
 /* --- The hook. --- */
 
 static int
-agg_command(struct agg *a, const char *sql, const char *what)
+agg_command(struct aggregate *a, const char *sql, const char *what)
 {
 	PGresult	*res = PQexec(a->conn, sql);
 	int		 rc = 0;
@@ -770,10 +771,10 @@ agg_command(struct agg *a, const char *sql, const char *what)
 	return rc;
 }
 
-struct agg *
-agg_new(PGconn *work, int job_id, size_t map_keys)
+struct aggregate *
+aggregate_new(PGconn *work, int job_id, size_t map_keys)
 {
-	struct agg	*a;
+	struct aggregate	*a;
 	PGresult	*res = NULL;
 	int64_t		 p;
 	int		 m;
@@ -814,13 +815,14 @@ fail:
 	log_error("job %d: out of memory for the aggregates", job_id);
 fail_logged:
 	PQclear(res);
-	agg_free(a);
+	aggregate_free(a);
 	return NULL;
 }
 
 int
-agg_add(struct agg *a, const struct trip *t, uint64_t origin_cell,
-    uint64_t dest_cell, int slot, int region_id, int datasource_id)
+aggregate_add(struct aggregate *a, const struct trip *t,
+    uint64_t origin_cell, uint64_t dest_cell, int slot, int region_id,
+    int datasource_id)
 {
 	const int64_t		 ts = t->ts_us - AGG_PG_EPOCH_US;
 	const int64_t		 one = 1;
@@ -884,7 +886,7 @@ agg_add(struct agg *a, const struct trip *t, uint64_t origin_cell,
 
 /* A fine cell's counts into the coarser levels. */
 static int
-agg_rollup(struct agg *a, const struct cell_key *fine, const void *val)
+agg_rollup(struct aggregate *a, const struct cell_key *fine, const void *val)
 {
 	struct cell_key	k = *fine;
 	int		l;
@@ -901,9 +903,12 @@ agg_rollup(struct agg *a, const struct cell_key *fine, const void *val)
 	return 0;
 }
 
-/* Whether agg_interrupt_with's function asks to stop; it then stays so. */
+/*
+ * Whether aggregate_interrupt_with's function asks to stop; it then
+ * stays so.
+ */
 static int
-agg_interrupted(struct agg *a)
+agg_interrupted(struct aggregate *a)
 {
 	if (!a->interrupted && a->interrupt != NULL)
 		a->interrupted = a->interrupt(a->interrupt_arg) != 0;
@@ -913,7 +918,7 @@ agg_interrupted(struct agg *a)
 /* Send every entry of the map (unique keys) as a COPY tuple and empty
  * it; the fine cells also go to the coarse map. */
 static int
-agg_send(struct agg *a, enum agg_map m)
+agg_send(struct aggregate *a, enum agg_map m)
 {
 	struct agg_map_state	*s = &a->map[m];
 	const struct agg_type	*t = &agg_types[m];
@@ -954,7 +959,7 @@ agg_send(struct agg *a, enum agg_map m)
 
 /* COPY one map's entries with sql, one row per key. */
 static int
-agg_copy(struct agg *a, enum agg_map m, const char *sql)
+agg_copy(struct aggregate *a, enum agg_map m, const char *sql)
 {
 	struct agg_map_state	*s = &a->map[m];
 	PGresult		*res;
@@ -1013,7 +1018,7 @@ out:
 
 /* A statement with the job as $1: 0 or -1. */
 static int
-agg_job_call(struct agg *a, const char *sql, const char *what)
+agg_job_call(struct aggregate *a, const char *sql, const char *what)
 {
 	char		 job[16];
 	const char	*vals[1] = { job };
@@ -1039,7 +1044,7 @@ agg_job_call(struct agg *a, const char *sql, const char *what)
  * (final) the groups into the job's stage table.
  */
 static int
-agg_send_all(struct agg *a, int final)
+agg_send_all(struct aggregate *a, int final)
 {
 	char		 sql[sizeof(group_stage_copy_fmt) + 16];
 	const char	*q;
@@ -1064,7 +1069,7 @@ agg_send_all(struct agg *a, int final)
 }
 
 int
-agg_flush(struct agg *a)
+aggregate_flush(struct aggregate *a)
 {
 	if (agg_send_all(a, 1) != 0)
 		return -1;
@@ -1072,7 +1077,7 @@ agg_flush(struct agg *a)
 }
 
 int
-agg_stage(struct agg *a)
+aggregate_stage(struct aggregate *a)
 {
 	if (agg_send_all(a, 0) != 0)
 		return -1;
@@ -1081,7 +1086,7 @@ agg_stage(struct agg *a)
 
 /* Read one staged table back into its map; 0 or -1. */
 static int
-agg_reload_map(struct agg *a, enum agg_map m)
+agg_reload_map(struct aggregate *a, enum agg_map m)
 {
 	const struct agg_type	*t = &agg_types[m];
 	struct copybin_row	 r;
@@ -1140,7 +1145,7 @@ agg_reload_map(struct agg *a, enum agg_map m)
 }
 
 int
-agg_unstage(struct agg *a)
+aggregate_unstage(struct aggregate *a)
 {
 	int m;
 
@@ -1162,20 +1167,21 @@ agg_unstage(struct agg *a)
 			return -1;
 		}
 	}
-	if (agg_flush(a) != 0)
+	if (aggregate_flush(a) != 0)
 		return -1;
 	return agg_job_call(a, agg_stage_close_sql, "drop the stage");
 }
 
 void
-agg_interrupt_with(struct agg *a, int (*fn)(void *), void *arg)
+aggregate_interrupt_with(struct aggregate *a, int (*fn)(void *),
+    void *arg)
 {
 	a->interrupt = fn;
 	a->interrupt_arg = arg;
 }
 
 void
-agg_free(struct agg *a)
+aggregate_free(struct aggregate *a)
 {
 	size_t	p;
 	int	m;

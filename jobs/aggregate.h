@@ -12,7 +12,7 @@
 
 #include "trip.h"
 
-struct agg;
+struct aggregate;
 
 /*
  * Each int function returns 0 on success and -1 on failure, which fails
@@ -23,25 +23,26 @@ struct agg;
  * Called after BEGIN, before the trips COPY; NULL on failure.  map_keys
  * caps the keys each in-memory map holds before it spills to disk.
  */
-struct agg *agg_new(PGconn *work, int job_id, size_t map_keys);
+struct aggregate *aggregate_new(PGconn *work, int job_id, size_t map_keys);
 /* Called per loaded row, while the trips COPY is open: no SQL here. */
-int	agg_add(struct agg *, const struct trip *t, uint64_t origin_cell,
-	    uint64_t dest_cell, int slot, int region_id, int datasource_id);
+int	aggregate_add(struct aggregate *, const struct trip *t,
+	    uint64_t origin_cell, uint64_t dest_cell, int slot, int region_id,
+	    int datasource_id);
 /*
  * Inside the load transaction, after the trips COPY has ended: the cells,
  * regions and datasources merged into their aggregates, the groups
  * COPYed to the job's stage table (sql/migrations/017_groups_later.sql).
  */
-int	agg_flush(struct agg *);
+int	aggregate_flush(struct aggregate *);
 /*
- * A part of a split job, instead of agg_flush: its rows go to the job's
+ * A part of a split job, instead of aggregate_flush: its rows go to the job's
  * stage tables (agg_stage_<job>_*), not into the aggregates.  The last
- * part calls agg_unstage instead: the other parts' staged rows are read
- * back into its maps, the sums merged as agg_flush does, and the stage
+ * part calls aggregate_unstage instead: the other parts' staged rows are read
+ * back into its maps, the sums merged as aggregate_flush does, and the stage
  * dropped, all in its transaction.
  */
-int	agg_stage(struct agg *);
-int	agg_unstage(struct agg *);
+int	aggregate_stage(struct aggregate *);
+int	aggregate_unstage(struct aggregate *);
 /*
  * From now on, fn(arg) is asked before each COPY buffer those three send
  * and each spilled file they read back; nonzero fails them at once.  A
@@ -49,7 +50,8 @@ int	agg_unstage(struct agg *);
  * libpq reports its error only at the COPY's end, so a cancel otherwise
  * waits until a map spilled to disk has been read back and sent whole.
  */
-void	agg_interrupt_with(struct agg *, int (*fn)(void *), void *arg);
-void	agg_free(struct agg *);
+void	aggregate_interrupt_with(struct aggregate *, int (*fn)(void *),
+	    void *arg);
+void	aggregate_free(struct aggregate *);
 
 #endif

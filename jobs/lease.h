@@ -81,7 +81,7 @@ int	lease_lost(const struct lease *);
 /*
  * A cancel, a lost lease or the runner's stop: the thread cancels (or
  * has cancelled) the work connection's statement.  Takes the lease as
- * void * to serve as agg_interrupt_with's and rejectlog_interrupt_with's
+ * void * to serve as aggregate_interrupt_with's and rejectlog_interrupt_with's
  * function.
  */
 int	lease_interrupts(void *);

@@ -100,7 +100,7 @@ struct loader {
 	const struct job_part	*part;		/* NULL: the whole file */
 	struct csvstream	*csv;
 	struct rejectlog	*rejects;
-	struct agg		*agg;
+	struct aggregate		*agg;
 	struct tripsend		*send;		/* open while in_copy */
 	struct tripsend_rec	*run;		/* LOADER_RUN records, send's */
 	size_t			 nrun;
@@ -311,7 +311,8 @@ loader_row(void *arg, const struct csvstream_row *row)
 	r->region = region;
 	r->ds = (int16_t)ds;
 	slot = loader_slot(l, t.ts_us);
-	if (agg_add(l->agg, &t, r->ocell, r->dcell, slot, region, ds) != 0)
+	if (aggregate_add(l->agg, &t, r->ocell, r->dcell, slot, region,
+	    ds) != 0)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
 	l->loaded++;
 	return 0;
@@ -368,7 +369,8 @@ loader_begin(struct loader *l)
 			    "%s", PQerrorMessage(l->tc));
 		l->tc_state = LOADER_TC_OPEN;
 	}
-	if ((l->agg = agg_new(c, l->job->id, l->env->cfg->agg_map_keys)) == NULL)
+	if ((l->agg = aggregate_new(c, l->job->id,
+	    l->env->cfg->agg_map_keys)) == NULL)
 		return loader_stop(l, LOADER_ERROR, "could not aggregate");
 	/*
 	 * A whole job's table: first drop what a runner killed between the
@@ -733,11 +735,11 @@ loader_commit_part(struct loader *l, struct lease **lease,
 	}
 	lease_counters_phase(l->ctr, last ? LEASE_PHASE_MERGING :
 	    LEASE_PHASE_AGGREGATING);
-	if (!last && agg_stage(l->agg) != 0) {
+	if (!last && aggregate_stage(l->agg) != 0) {
 		loader_stop(l, LOADER_ERROR, "could not aggregate");
 		return LOADER_ERROR;
 	}
-	if (last && (agg_unstage(l->agg) != 0 ||
+	if (last && (aggregate_unstage(l->agg) != 0 ||
 	    tripspart_parts_attach(c, l->job->id) != 0)) {
 		loader_stop(l, LOADER_ERROR, "could not attach the parts: %s",
 		    PQerrorMessage(c));
@@ -854,10 +856,10 @@ loader_run(const struct loader_env *env, const struct job *job,
 		goto out;
 	}
 	/*
-	 * The lease outlives every agg_flush, agg_stage, agg_unstage and
-	 * rejectlog_copy.
+	 * The lease outlives every aggregate_flush, aggregate_stage,
+	 * aggregate_unstage and rejectlog_copy.
 	 */
-	agg_interrupt_with(l.agg, lease_interrupts, lease);
+	aggregate_interrupt_with(l.agg, lease_interrupts, lease);
 	rejectlog_interrupt_with(l.rejects, lease_interrupts, lease);
 	l.mark = monoclock_seconds();
 	if ((part == NULL ? loader_read(&l, fd, lease, &ctr) :
@@ -884,7 +886,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 	}
 	/* A part's aggregates wait for loader_commit_part. */
 	if (rejectlog_copy(l.rejects, env->work, err, errsz) != 0 ||
-	    (part == NULL && agg_flush(l.agg) != 0)) {
+	    (part == NULL && aggregate_flush(l.agg) != 0)) {
 		if (err[0] == '\0')
 			snprintf(err, errsz, "could not aggregate");
 		l.fail = LOADER_ERROR;
@@ -972,7 +974,7 @@ done:
 		loader_phase_end(&l, LOADER_PHASE_COMMIT);
 		loader_phase_log(&l);
 	}
-	agg_free(l.agg);
+	aggregate_free(l.agg);
 	csvstream_free(l.csv);
 	rejectlog_free(l.rejects);
 	if (fd != -1)
