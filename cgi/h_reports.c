@@ -273,7 +273,7 @@ h_reports_stop(void)
 	}
 }
 
-/* --- Checking values (pure functions over (buf, len)). --- */
+/* --- Checking values: a refused one answers 400 naming its parameter. --- */
 
 /* The index of s in a NULL-terminated list, or -1. */
 static int

@@ -25,11 +25,17 @@ const char *const job_event_names[JOB_EVENT__MAX] = {
 	"retrying",	/* JOB_EVENT_RETRYING */
 };
 
+/* The events that end a job: nothing of it comes after one. */
+static const int job_event_final[JOB_EVENT__MAX] = {
+	[JOB_EVENT_SUCCEEDED] = 1,
+	[JOB_EVENT_FAILED] = 1,
+	[JOB_EVENT_CANCELLED] = 1,
+};
+
 int
 job_event_is_final(enum job_event e)
 {
-	return e == JOB_EVENT_SUCCEEDED || e == JOB_EVENT_FAILED ||
-	    e == JOB_EVENT_CANCELLED;
+	return e >= 0 && e < JOB_EVENT__MAX && job_event_final[e];
 }
 
 enum job_state
