@@ -157,7 +157,9 @@ ident_char(char c)
 /*
  * Turn a psql script (buf, len) into one statement for PQexecParams:
  * drop lines starting with '\', replace :'name' by $n where names[n-1]
- * is name, outside comments and string literals.  Returns a new string
+ * is name, outside double-dash comments and '...' literals.  The report
+ * files use no block comment, E'' or $$ string: a :'name' inside one
+ * would be replaced, where psql leaves it.  Returns a new string
  * (free it), or NULL with the reason in err: an unknown variable, or a
  * name of the table the file never uses.
  */
