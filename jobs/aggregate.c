@@ -227,8 +227,15 @@ static const char agg_merge_sql[] = "SELECT tripline.agg_merge($1)";
  */
 static const char group_stage_open_sql[] =
     "SELECT tripline.group_stage_open($1)";
+/*
+ * COPY takes no parameter: the table's name is formatted, from the job's
+ * id (an integer) alone, as in jobs/tripspart.c; nothing of the input.
+ */
 static const char group_stage_copy_fmt[] = "COPY tripline.group_stage_%d "
     AGG_GROUP_COLS " FROM STDIN (FORMAT binary)";
+/* The same for a stage table read back: the job's id and a fixed suffix. */
+static const char agg_stage_read_fmt[] = "COPY (SELECT * FROM tripline."
+    "agg_stage_%d_%s%s) TO STDOUT (FORMAT binary)";
 /* A part of a split job (sql/migrations/008_parts.sql). */
 static const char agg_stage_sql[] = "SELECT tripline.agg_stage($1)";
 static const char agg_stage_close_sql[] = "SELECT tripline.agg_stage_close($1)";
@@ -1106,10 +1113,9 @@ agg_reload_map(struct aggregate *a, enum agg_map m)
 	int			 n, rc = 0;
 
 	/* Only the fine cells: the coarse levels are summed from them. */
-	snprintf(sql, sizeof(sql), "COPY (SELECT * FROM tripline."
-	    "agg_stage_%d_%s%s) TO STDOUT (FORMAT binary)", a->job_id,
-	    t->stage, m == AGG_MAP_CELLS ? " WHERE level = "
-	    AGG_STR(AGG_FINE_CHARS) : "");
+	snprintf(sql, sizeof(sql), agg_stage_read_fmt, a->job_id, t->stage,
+	    m == AGG_MAP_CELLS ? " WHERE level = " AGG_STR(AGG_FINE_CHARS) :
+	    "");
 	res = PQexec(a->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		PQclear(res);
