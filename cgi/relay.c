@@ -76,6 +76,28 @@
 #define RELAY_LATE_MS		(10 * 60 * 1000)
 #define RELAY_NOFILE		65536
 
+/* The relay's statements, all on its own connection. */
+enum relay_sql {
+	RELAY_SQL_LISTEN,
+	RELAY_SQL_NEWEST,	/* the horizon of a first connection */
+	RELAY_SQL_MISSING,	/* the ids below it not visible yet: late */
+	RELAY_SQL_ROWS,		/* the rows above the horizon */
+	RELAY_SQL_LATE,		/* late ids that committed after all */
+	RELAY_SQL__MAX
+};
+
+static const char *const relay_sql[RELAY_SQL__MAX] = {
+	"LISTEN " RELAY_CHANNEL,
+	"SELECT coalesce(max(id), 0) FROM tripline.job_events",
+	"SELECT g FROM generate_series(greatest($1::bigint - 63, 1), "
+	"$1::bigint) g WHERE NOT EXISTS "
+	"(SELECT 1 FROM tripline.job_events e WHERE e.id = g) ORDER BY g",
+	"SELECT id, job_id, event, data::text FROM tripline.job_events "
+	"WHERE id > $1::bigint ORDER BY id LIMIT " RELAY_STR(RELAY_BATCH),
+	"SELECT id, job_id, event, data::text FROM tripline.job_events "
+	"WHERE id = ANY($1::bigint[]) ORDER BY id",
+};
+
 struct qnode {
 	struct sse_msg	*msg;
 	struct qnode	*next;
@@ -486,10 +508,6 @@ relay_disconnect(struct relay *r)
 static int
 relay_connect(struct relay *r, int64_t now)
 {
-	static const char missing_sql[] =
-	    "SELECT g FROM generate_series(greatest($1::bigint - 63, 1), "
-	    "$1::bigint) g WHERE NOT EXISTS "
-	    "(SELECT 1 FROM tripline.job_events e WHERE e.id = g) ORDER BY g";
 	PGresult	*res = NULL;
 	const char	*vals[1];
 	char		 buf[24];
@@ -498,7 +516,7 @@ relay_connect(struct relay *r, int64_t now)
 
 	if ((r->conn = db_connect(r->cfg, "tripline-cgi relay")) == NULL)
 		return -1;
-	res = PQexec(r->conn, "LISTEN " RELAY_CHANNEL);
+	res = PQexec(r->conn, relay_sql[RELAY_SQL_LISTEN]);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_error("relay: LISTEN failed: %s", PQerrorMessage(r->conn));
 		goto out;
@@ -509,8 +527,7 @@ relay_connect(struct relay *r, int64_t now)
 		goto out;
 	}
 	PQclear(res);
-	res = PQexec(r->conn,
-	    "SELECT coalesce(max(id), 0) FROM tripline.job_events");
+	res = PQexec(r->conn, relay_sql[RELAY_SQL_NEWEST]);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 	    (max = col_i64(res, 0, 0)) < 0) {
 		log_error("relay: could not read the newest event: %s",
@@ -520,7 +537,8 @@ relay_connect(struct relay *r, int64_t now)
 	PQclear(res);
 	snprintf(buf, sizeof(buf), "%lld", (long long)max);
 	vals[0] = buf;
-	res = PQexecParams(r->conn, missing_sql, 1, NULL, vals, NULL, NULL, 0);
+	res = PQexecParams(r->conn, relay_sql[RELAY_SQL_MISSING], 1, NULL, vals,
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("relay: could not read the newest event ids: %s",
 		    PQerrorMessage(r->conn));
@@ -591,10 +609,6 @@ relay_dispatch(struct relay *r, const PGresult *res, int row, int late)
 	sse_msg_free(m);
 }
 
-static const char relay_rows_sql[] =
-    "SELECT id, job_id, event, data::text FROM tripline.job_events "
-    "WHERE id > $1::bigint ORDER BY id LIMIT " RELAY_STR(RELAY_BATCH);
-
 /*
  * Read the rows above the horizon; *upto is how many of them to send now
  * (those before the first gap still waited for), *hnew the horizon after
@@ -615,8 +629,8 @@ relay_read(struct relay *r, int64_t now, int *upto, int64_t *hnew,
 	*hnew = r->horizon;
 	snprintf(buf, sizeof(buf), "%lld", (long long)r->horizon);
 	vals[0] = buf;
-	res = PQexecParams(r->conn, relay_rows_sql, 1, NULL, vals, NULL, NULL,
-	    0);
+	res = PQexecParams(r->conn, relay_sql[RELAY_SQL_ROWS], 1, NULL, vals,
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("relay: could not read events: %s",
 		    PQerrorMessage(r->conn));
@@ -661,9 +675,6 @@ relay_read(struct relay *r, int64_t now, int *upto, int64_t *hnew,
 static void
 relay_late(struct relay *r)
 {
-	static const char sql[] =
-	    "SELECT id, job_id, event, data::text FROM tripline.job_events "
-	    "WHERE id = ANY($1::bigint[]) ORDER BY id";
 	PGresult	*res;
 	const char	*vals[1];
 	char		 list[RELAY_LATE * 21 + 3];
@@ -681,7 +692,8 @@ relay_late(struct relay *r)
 	list[o++] = '}';
 	list[o] = '\0';
 	vals[0] = list;
-	res = PQexecParams(r->conn, sql, 1, NULL, vals, NULL, NULL, 0);
+	res = PQexecParams(r->conn, relay_sql[RELAY_SQL_LATE], 1, NULL, vals,
+	    NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("relay: could not read late events: %s",
 		    PQerrorMessage(r->conn));
