@@ -32,6 +32,7 @@
 #include "config.h"
 #include "db.h"
 #include "dimcache.h"
+#include "joberror.h"
 #include "jobfile.h"
 #include "jobsplit.h"
 #include "loader.h"
@@ -41,7 +42,6 @@
 #include "runner_db.h"
 #include "spoolsweep.h"
 #include "tripspart.h"
-#include "utf8.h"
 
 #define RUNNER_IDLE_MAX		5.0	/* seconds between queue checks */
 #define RUNNER_IDLE_MIN		0.1
@@ -237,60 +237,6 @@ runner_connect(struct runner *rn)
 	}
 }
 
-/*
- * libpq's severity prefixes ("%s:  ", pqBuildErrorMessage3 in libpq's
- * fe-protocol3.c): to a user a word that says nothing the message does not.
- */
-static const char *const runner_severities[] = {
-	"ERROR:  ", "FATAL:  ", "PANIC:  "
-};
-
-/* The length of the severity prefix s starts with, or 0. */
-static size_t
-runner_severity_len(const char *s)
-{
-	size_t	 k, n;
-
-	for (k = 0; k < sizeof(runner_severities) /
-	    sizeof(runner_severities[0]); k++) {
-		n = strlen(runner_severities[k]);
-		if (strncmp(s, runner_severities[k], n) == 0)
-			return n;
-	}
-	return 0;
-}
-
-/*
- * An error for jobs.error and the event: its first line (libpq adds
- * DETAIL, CONTEXT and HINT lines, or a lost connection's explanation:
- * they are in the log), without libpq's severity, lower-case as the
- * project's errors are (strerror's "Input/output error" after a ": "
- * reads "input/output error"), valid UTF-8.
- */
-static void
-runner_clean_error(const char *in, char *out, size_t outsz)
-{
-	char	 line[1024];
-	size_t	 i, n = 0, skip;
-
-	for (i = 0; in[i] != '\0' && in[i] != '\n' && in[i] != '\r' &&
-	    n < sizeof(line) - 1; i++) {
-		if ((skip = runner_severity_len(in + i)) > 0) {
-			i += skip - 1;
-			continue;
-		}
-		line[n] = in[i] == '\t' ? ' ' : in[i];
-		if (n >= 2 && line[n - 2] == ':' && line[n - 1] == ' ' &&
-		    line[n] >= 'A' && line[n] <= 'Z' &&
-		    in[i + 1] >= 'a' && in[i + 1] <= 'z')
-			line[n] = (char)(line[n] - 'A' + 'a');
-		n++;
-	}
-	while (n > 0 && line[n - 1] == ' ')
-		n--;
-	utf8_sanitize(line, n, out, outsz);
-}
-
 /* 2^attempt seconds: 2, 4, 8, ... up to RUNNER_BACKOFF_MAX. */
 static int
 runner_backoff(int attempt)
@@ -320,7 +266,7 @@ runner_run(struct runner *rn, struct job *job)
 	}
 	if (o == LOADER_DONE)
 		o = loader_run(&env, job, NULL, &r, err, sizeof(err));
-	runner_clean_error(err, clean, sizeof(clean));
+	joberror_clean(err, strlen(err), clean, sizeof(clean));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:
@@ -379,7 +325,7 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 	int			 retry = 0;
 
 	o = loader_run(&env, job, part, &r, err, sizeof(err));
-	runner_clean_error(err, clean, sizeof(clean));
+	joberror_clean(err, strlen(err), clean, sizeof(clean));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:
