@@ -33,26 +33,9 @@ fsync(int fd)
 	return (int)syscall(SYS_fsync, fd);
 }
 
-/* Open descriptors of this process. */
+/* Entries of dir: files in the spool, or descriptors in /proc/self/fd. */
 static int
-open_fds(void)
-{
-	DIR		*d;
-	struct dirent	*e;
-	int		 n = 0;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* Regular files in dir. */
-static int
-files_in(const char *dir)
+entries(const char *dir)
 {
 	DIR		*d;
 	struct dirent	*e;
@@ -87,16 +70,16 @@ test_commit(const char *dir)
 	    "committed file %s", spool_path(sp));
 	spool_keep(sp);
 	spool_free(sp);
-	UNIT_CHECK(files_in(dir) == 1, "kept: %d files", files_in(dir));
+	UNIT_CHECK(entries(dir) == 1, "kept: %d files", entries(dir));
 }
 
 static void
 test_commit_sync_fails(const char *dir)
 {
 	struct spool	*sp;
-	int		 before, i, n = files_in(dir);
+	int		 before, i, n = entries(dir);
 
-	before = open_fds();
+	before = entries("/proc/self/fd");
 	for (i = 0; i < 3; i++) {
 		if ((sp = spool_new(dir)) == NULL) {
 			UNIT_CHECK(0, "spool_new");
@@ -108,10 +91,10 @@ test_commit_sync_fails(const char *dir)
 		fsync_fails = 0;
 		spool_free(sp);
 	}
-	UNIT_CHECK(open_fds() == before, "descriptors: %d before, %d after",
-	    before, open_fds());
-	UNIT_CHECK(files_in(dir) == n, "not kept: %d files, %d before",
-	    files_in(dir), n);
+	UNIT_CHECK(entries("/proc/self/fd") == before, "descriptors: %d "
+	    "before, %d after", before, entries("/proc/self/fd"));
+	UNIT_CHECK(entries(dir) == n, "not kept: %d files, %d before",
+	    entries(dir), n);
 	spool_free(NULL);
 }
 
