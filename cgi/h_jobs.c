@@ -64,11 +64,14 @@ static const char *const jobs_sql[SQL__MAX] = {
 	/*
 	 * SQL_REJECTS: $1 id, $2 lines after, $3 rows.  The outer join
 	 * tells an unknown job (no row) from one without rejects (a row of
-	 * nulls) in one round trip.
+	 * nulls) in one round trip.  Only a succeeded job's: the parts of
+	 * a split job commit their rejects as each is read, and a job that
+	 * then fails loses them (README, "rejected rows").
 	 */
 	"SELECT r.line, r.reason, r.raw FROM tripline.jobs j"
 	" LEFT JOIN LATERAL (SELECT line, reason, raw FROM tripline.job_rejects"
-	"   WHERE job_id = j.id AND line > $2::bigint ORDER BY line LIMIT $3) r"
+	"   WHERE job_id = j.id AND j.state = 'succeeded'"
+	"   AND line > $2::bigint ORDER BY line LIMIT $3) r"
 	" ON true WHERE j.id = $1 ORDER BY r.line",
 };
 

@@ -406,3 +406,37 @@ def test_split_job_faults(stack):
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
+
+
+def test_split_rejects_listed_once_the_job_succeeded(stack):
+    """A split job's parts commit their rejects as each is read, but the
+    list is the job's only once it succeeded (README, openapi): while it
+    ran, GET /api/jobs/{id}/rejects listed those of the parts done, and a
+    job that then failed would have had them taken back."""
+    rows, bad = 200000, 300
+    data = harness.generate(rows, seed=79, bad=bad)
+    s = split_stack(len(data) // 8 + 1, runners=1)
+    try:
+        job_id = tr.submit(s, data)
+        seen = False
+        end = time.time() + 120
+        while not seen and time.time() < end:
+            state = tr.job_row(s, job_id)["state"]
+            if state in harness.FINAL_STATES:
+                break
+            stored = int(s.scalar("SELECT count(*) FROM tripline.job_rejects WHERE job_id = %d"
+                                  % job_id))
+            listed = s.http("GET", "/api/jobs/%d/rejects" % job_id).json()["rejects"]
+            # Running before and after the read: it was running during it.
+            if state == "running" and stored > 0 and \
+                    tr.job_row(s, job_id)["state"] == "running":
+                assert listed == [], (stored, listed[:2])
+                seen = True
+            time.sleep(0.05)
+        assert seen, "no moment with a part's rejects stored while the job ran"
+        j = tr.wait_state(s, job_id)
+        assert j["state"] == "succeeded" and j["rows_rejected"] == bad, j
+        listed = s.http("GET", "/api/jobs/%d/rejects?limit=1000" % job_id).json()["rejects"]
+        assert len(listed) == bad, len(listed)
+    finally:
+        s.close()
