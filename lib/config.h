@@ -1,6 +1,6 @@
 /*
  * config.h: the installation's settings, read once from the environment
- * (TRIPLINE_* variables, written by scripts/stack.sh into var/env).  The
+ * (TRIPLINE_* variables, which scripts/stack.sh gives each program).  The
  * database is reached through libpq's own PGHOST, PGPORT and PGDATABASE.
  */
 #ifndef TRIPLINE_CONFIG_H

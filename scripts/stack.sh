@@ -43,6 +43,7 @@
 #   TRIPLINE_UPLOAD_CONN uploads at once per client address [4]
 #   TRIPLINE_CELL_PRECISION  geohash characters of a trip-group cell [6]
 #   TRIPLINE_SLOT_MINUTES    minutes of a time-of-day slot [60]
+#   TRIPLINE_LOG_LEVEL   least level the programs log: debug, info, warn, error [info]
 #   DEMO                 1 = load a generated demo file on up [1]
 #   TRIPLINE_DEMO_ROWS   rows of the demo file [10000]
 set -euo pipefail
