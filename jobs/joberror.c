@@ -48,10 +48,12 @@ size_t
 joberror_clean(const char *buf, size_t len, char *out, size_t outsz)
 {
 	char	 line[JOBERROR_LINE];
-	size_t	 i, n = 0, skip;
+	size_t	 i = 0, n = 0, skip;
 	int	 quoted = 0, escaped = 0;
 
-	for (i = 0; i < len && buf[i] != '\n' && buf[i] != '\r' &&
+	while (i < len && (buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	for (; i < len && buf[i] != '\n' && buf[i] != '\r' &&
 	    n < sizeof(line); i++) {
 		if (!quoted && (skip = severity_len(buf + i, len - i)) > 0) {
 			i += skip - 1;
@@ -72,5 +74,28 @@ joberror_clean(const char *buf, size_t len, char *out, size_t outsz)
 	}
 	while (n > 0 && line[n - 1] == ' ')
 		n--;
+	return utf8_sanitize(line, n, out, outsz);
+}
+
+size_t
+joberror_oneline(const char *buf, size_t len, char *out, size_t outsz)
+{
+	char	 line[JOBERROR_LINE];
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len && n + 3 < sizeof(line); i++) {
+		if (buf[i] != '\n' && buf[i] != '\r') {
+			line[n++] = buf[i] == '\t' ? ' ' : buf[i];
+			continue;
+		}
+		/* One " | " between two lines, none at either end. */
+		while (i + 1 < len &&
+		    (buf[i + 1] == '\n' || buf[i + 1] == '\r'))
+			i++;
+		if (n > 0 && i + 1 < len) {
+			memcpy(line + n, " | ", 3);
+			n += 3;
+		}
+	}
 	return utf8_sanitize(line, n, out, outsz);
 }

@@ -707,7 +707,9 @@ loader_commit(struct loader *l, struct job_result *r)
 				return LOADER_DONE;
 		}
 	}
-	loader_stop(l, LOADER_ERROR, "could not record the job: %s", why);
+	/* A failure after the ROLLBACK (the duplicate's) is the one to tell. */
+	loader_stop(l, LOADER_ERROR, "could not record the job: %s",
+	    PQerrorMessage(c)[0] != '\0' ? PQerrorMessage(c) : why);
 	return LOADER_ERROR;
 }
 

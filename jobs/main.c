@@ -254,7 +254,7 @@ runner_run(struct runner *rn, struct job *job)
 	struct job_result	 r;
 	enum runner_db_end	 end;
 	enum loader_outcome	 o;
-	char			 err[1024], clean[1024];
+	char			 err[1024], clean[1024], full[1024];
 	int			 split = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -266,7 +266,9 @@ runner_run(struct runner *rn, struct job *job)
 	}
 	if (o == LOADER_DONE)
 		o = loader_run(&env, job, NULL, &r, err, sizeof(err));
+	/* The job's error is its first line; the log has it whole. */
 	joberror_clean(err, strlen(err), clean, sizeof(clean));
+	joberror_oneline(err, strlen(err), full, sizeof(full));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:
@@ -299,7 +301,7 @@ runner_run(struct runner *rn, struct job *job)
 	log_info("job %d: %s (attempt %d)%s%s", job->id,
 	    runner_end_verbs[end], job->attempt,
 	    end == RUNNER_DB_CANCELLED ? "" : ": ",
-	    end == RUNNER_DB_CANCELLED ? "" : clean);
+	    end == RUNNER_DB_CANCELLED ? "" : full);
 	/* A lost connection is the usual transient error: reconnect. */
 	if (runner_connect(rn) != 0 && end != RUNNER_DB_REQUEUE)
 		return;
@@ -321,11 +323,13 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 	struct job_result	 r;
 	enum loader_outcome	 o;
 	enum runner_db_status	 st;
-	char			 err[1024], clean[1024];
+	char			 err[1024], clean[1024], full[1024];
 	int			 retry = 0;
 
 	o = loader_run(&env, job, part, &r, err, sizeof(err));
+	/* The job's error is its first line; the log has it whole. */
 	joberror_clean(err, strlen(err), clean, sizeof(clean));
+	joberror_oneline(err, strlen(err), full, sizeof(full));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:
@@ -347,11 +351,11 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 		retry = part->attempt < job->max_attempts;
 		log_info("job %d: part %d %s (attempt %d): %s", job->id,
 		    part->part, retry ? "retrying" : "failed", part->attempt,
-		    clean);
+		    full);
 		break;
 	default:
 		log_info("job %d: part %d: %s", job->id, part->part,
-		    o == LOADER_CANCELLED ? "cancelled" : clean);
+		    o == LOADER_CANCELLED ? "cancelled" : full);
 		break;
 	}
 	if (runner_connect(rn) != 0 && o != LOADER_STOPPED)

@@ -681,9 +681,16 @@ def test_a_job_that_cannot_be_recorded_says_why(stack):
         assert j["state"] == "succeeded" and j["attempts"] == 2, j
         retry = [d for e, d in events(stack, job_id) if e == "retrying"]
         assert len(retry) == 1, retry
-        # One line, without libpq's "ERROR:  " and CONTEXT (in the log),
-        # lower-case after the colon.
+        # One line, without libpq's "ERROR:  " and CONTEXT, lower-case
+        # after the colon; the runner's log has it all.
         assert retry[0]["error"] == "could not record the job: refused by the test", retry
+        logs = ""
+        for name in sorted(os.listdir(os.path.join(stack.var, "log"))):
+            if name.startswith("runner"):
+                with open(os.path.join(stack.var, "log", name), errors="replace") as f:
+                    logs += f.read()
+        assert "job %d: retrying (attempt 1): could not record the job: ERROR:  Refused by " \
+            "the test | CONTEXT:  PL/pgSQL function" % job_id in logs, logs[-2000:]
     finally:
         stack.psql("DROP TRIGGER IF EXISTS test_refuse_success ON tripline.jobs; "
                    "DROP FUNCTION IF EXISTS tripline.test_refuse_success()")

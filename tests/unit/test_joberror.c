@@ -44,7 +44,8 @@ static const struct {
 	  "region \"ERROR:  x\" refused", "region \"ERROR:  x\" refused" },
 	{ "tabs and trailing spaces", "a\tb  \t", "a b" },
 	{ "empty", "", "" },
-	{ "only a newline", "\nsecond line", "" },
+	{ "the first line not empty", "\r\nsecond line\nthird", "second line" },
+	{ "only line breaks", "\n\r\n", "" },
 	{ "an unclosed quote lowers nothing after it",
 	  "near \"x: Abc", "near \"x: Abc" },
 };
@@ -90,11 +91,45 @@ test_sanitized(void)
 	    sizeof(out) && strlen(out) < sizeof(out), "bounded");
 }
 
+/* The whole error for the log: lines joined, nothing lost. */
+static void
+test_oneline(void)
+{
+	static const struct {
+		const char	*in, *want;
+	} c[] = {
+		{ "could not index: ERROR:  could not extend file\nHINT:  "
+		  "Check free disk space.\n", "could not index: ERROR:  could "
+		  "not extend file | HINT:  Check free disk space." },
+		{ "a\r\n\tb", "a |  b" },
+		{ "\nfirst", "first" },
+		{ "one line", "one line" },
+		{ "", "" },
+	};
+	char	 out[256], big[4096], small[16];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		joberror_oneline(c[i].in, strlen(c[i].in), out, sizeof(out));
+		UNIT_CHECK(strcmp(out, c[i].want) == 0, "oneline %zu: \"%s\"",
+		    i, out);
+	}
+	memset(big, '\n', sizeof(big));
+	for (i = 0; i < sizeof(big); i += 2)
+		big[i] = 'x';
+	UNIT_CHECK(joberror_oneline(big, sizeof(big), small, sizeof(small)) <
+	    sizeof(small), "bounded");
+	joberror_oneline(big, sizeof(big), out, sizeof(out));
+	UNIT_CHECK(strlen(out) < sizeof(out) &&
+	    strncmp(out, "x | x | x", 9) == 0, "many lines: \"%.20s\"", out);
+}
+
 int
 main(void)
 {
 	test_cases();
 	test_length();
 	test_sanitized();
+	test_oneline();
 	return unit_done("test_joberror");
 }
