@@ -618,7 +618,9 @@
 	/*
 	 * The largest body POST /api/jobs takes, from GET /api/health: a
 	 * file over it is refused here, not after gigabytes are sent for a
-	 * 413.  Unknown (health not answering) leaves the server to say.
+	 * 413.  Unknown (health not answering) leaves the server to say.  It
+	 * counts the whole body: a file a few hundred bytes under it may
+	 * still be a 413, which the server then says.
 	 */
 	let maxUpload = null;
 
@@ -636,7 +638,8 @@
 	async function fileFault(file) {
 		if (!file)
 			return 'choose a file first';
-		if (maxUpload === null)
+		/* Asked again before refusing: the limit may have been raised. */
+		if (maxUpload === null || file.size > maxUpload)
 			await loadLimit();
 		if (maxUpload !== null && file.size > maxUpload)
 			return 'the file is ' + fmt.format(file.size) +
@@ -649,12 +652,17 @@
 		ev.preventDefault();
 		const msg = $('form-msg');
 		const file = $('file').files[0];
+		/*
+		 * Disabled before the check, which may ask the server: one
+		 * click, one upload.
+		 */
+		$('send').disabled = true;
 		const fault = await fileFault(file);
 		if (fault) {
+			$('send').disabled = false;
 			setText(msg, fault);
 			return;
 		}
-		$('send').disabled = true;
 		msg.className = '';
 		setText(msg, 'uploading…');
 		const res = await send(file, token());
@@ -699,7 +707,10 @@
 		/* Said when the file is chosen, not only when it is sent. */
 		$('file').addEventListener('change', async () => {
 			const file = $('file').files[0];
-			setText($('form-msg'), file ? await fileFault(file) : '');
+			const fault = file ? await fileFault(file) : '';
+			/* A file chosen meanwhile has its own answer. */
+			if ($('file').files[0] === file)
+				setText($('form-msg'), fault);
 		});
 		$('forget').addEventListener('click', () => {
 			window.triplineToken.forget();
