@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "safetext.h"
 
 static const char *const level_names[LOG_LEVEL__MAX] = {
 	"debug",	/* LOG_LEVEL_DEBUG */
@@ -24,6 +25,7 @@ int
 log_init(const char *program)
 {
 	const char	*v = getenv("TRIPLINE_LOG_LEVEL");
+	char		 q[SAFETEXT_QUOTE_SIZE];
 	int		 i;
 
 	log_program = program;
@@ -34,8 +36,9 @@ log_init(const char *program)
 			log_min = (enum log_level)i;
 			return 0;
 		}
-	log_error("invalid TRIPLINE_LOG_LEVEL: \"%s\" (debug, info, warn or "
-	    "error)", v);
+	safetext_quote(v, strlen(v), q, sizeof(q));
+	log_error("invalid TRIPLINE_LOG_LEVEL: %s (debug, info, warn or "
+	    "error)", q);
 	return -1;
 }
 
