@@ -230,12 +230,13 @@ static const char group_stage_open_sql[] =
 /*
  * COPY takes no parameter: the table's name is formatted, from the job's
  * id (an integer) alone, as in jobs/tripspart.c; nothing of the input.
+ * Macros, not arrays, so that the compiler checks the formats.
  */
-static const char group_stage_copy_fmt[] = "COPY tripline.group_stage_%d "
-    AGG_GROUP_COLS " FROM STDIN (FORMAT binary)";
+#define GROUP_STAGE_COPY_FMT	"COPY tripline.group_stage_%d " \
+    AGG_GROUP_COLS " FROM STDIN (FORMAT binary)"
 /* The same for a stage table read back: the job's id and a fixed suffix. */
-static const char agg_stage_read_fmt[] = "COPY (SELECT * FROM tripline."
-    "agg_stage_%d_%s%s) TO STDOUT (FORMAT binary)";
+#define AGG_STAGE_READ_FMT	"COPY (SELECT * FROM tripline." \
+    "agg_stage_%d_%s%s) TO STDOUT (FORMAT binary)"
 /* A part of a split job (sql/migrations/008_parts.sql). */
 static const char agg_stage_sql[] = "SELECT tripline.agg_stage($1)";
 static const char agg_stage_close_sql[] = "SELECT tripline.agg_stage_close($1)";
@@ -1053,7 +1054,7 @@ agg_job_call(struct aggregate *a, const char *sql, const char *what)
 static int
 agg_send_all(struct aggregate *a, int final)
 {
-	char		 sql[sizeof(group_stage_copy_fmt) + 16];
+	char		 sql[sizeof(GROUP_STAGE_COPY_FMT) + 16];
 	const char	*q;
 	int		 m;
 
@@ -1065,7 +1066,7 @@ agg_send_all(struct aggregate *a, int final)
 	for (m = 0; m < AGG_MAP__MAX; m++) {
 		q = agg_types[m].copy_sql;
 		if (final && m == AGG_MAP_GROUPS) {
-			snprintf(sql, sizeof(sql), group_stage_copy_fmt,
+			snprintf(sql, sizeof(sql), GROUP_STAGE_COPY_FMT,
 			    a->job_id);
 			q = sql;
 		}
@@ -1113,7 +1114,7 @@ agg_reload_map(struct aggregate *a, enum agg_map m)
 	int			 n, rc = 0;
 
 	/* Only the fine cells: the coarse levels are summed from them. */
-	snprintf(sql, sizeof(sql), agg_stage_read_fmt, a->job_id, t->stage,
+	snprintf(sql, sizeof(sql), AGG_STAGE_READ_FMT, a->job_id, t->stage,
 	    m == AGG_MAP_CELLS ? " WHERE level = " AGG_STR(AGG_FINE_CHARS) :
 	    "");
 	res = PQexec(a->conn, sql);
