@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# explain.sh ROWS OUT: EXPLAIN (ANALYZE, BUFFERS) of every statement each
+# explain.sh ROWS OUT [COMMIT]: EXPLAIN (ANALYZE, BUFFERS) of every statement each
 # report runs, at the stack's current size, into OUT (docs/bench/).  The
 # reports are SQL functions, so a plain EXPLAIN of the call shows one
 # "Function Scan"; auto_explain with log_nested_statements prints the plan
@@ -10,6 +10,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 rows=$1 out=$2
+# The commit the run started at (run.sh gives it): HEAD may have moved
+# during a run of hours.
+commit=${3:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 : "${TRIPLINE_VAR:?}"
 . "$TRIPLINE_VAR/env"
 
@@ -37,7 +40,7 @@ function flush() { if (block != "" && d >= min) printf "%s", block; block = "" }
 END { flush() }'
 {
 	echo "# EXPLAIN (ANALYZE, BUFFERS) of the reports at $rows trips"
-	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), commit $commit"
 	echo "# made by tests/bench/explain.sh (make bench)"
 	for r in "${runs[@]}"; do
 		title=${r%%|*} args=${r#*|}

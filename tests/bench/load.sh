@@ -13,7 +13,7 @@
 #            every row loaded once
 #   streams  STREAMS event streams (/api/events) held open at once, then a
 #            job: every stream must receive its events; time to the last
-#            (tests/bench/bench_stream.* is used instead when it exists)
+#            (in Python here; make bench's stream pass is tests/bench/bench_stream.sh)
 #
 #   tests/bench/load.sh                      everything with the defaults
 #   PARTS="reads" SECONDS_=10 tests/bench/load.sh
@@ -220,76 +220,69 @@ fi
 
 if [[ " $PARTS " == *" streams "* ]]; then
 	echo "== streams: $STREAMS event streams held at once"
-	bench=$(ls tests/bench/bench_stream.* 2>/dev/null | head -n 1 || true)
-	if [ -n "$bench" ] && [ -x "$bench" ]; then
-		echo "  (using $bench)"
-		"$bench" "$ROWS" /dev/stdout "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$machine" \
-		    "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" || fail "streams"
-	else
-		$PY - "$URL" "$STREAMS" <<-'EOF' || fail "streams"
-		import json, os, resource, selectors, socket, sys, time, uuid, urllib.request
-		url, n = sys.argv[1], int(sys.argv[2])
-		token = os.environ["TRIPLINE_TOKEN"]
-		host, port = url.split("//")[1].split(":")
-		soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-		resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 256)), hard))
-		sel = selectors.DefaultSelector()
-		last = json.load(urllib.request.urlopen(url + "/api/jobs?limit=1"))["jobs"][0]["id"]
-		t0 = time.monotonic()
-		socks = []
-		for i in range(n):
-		    s = socket.create_connection((host, int(port)))
-		    s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-		    s.setblocking(False)
-		    sel.register(s, selectors.EVENT_READ, i)
-		    socks.append(s)
-		buf = [b""] * n
-		heads = 0
-		def pump(deadline, want):
-		    global heads
-		    while time.monotonic() < deadline:
-		        for key, _ in sel.select(0.2):
-		            i = key.data
-		            d = key.fileobj.recv(65536)
-		            if not d:
-		                raise SystemExit("stream %d closed" % i)
-		            buf[i] += d
-		        if want():
-		            return True
-		    return False
-		ok = pump(time.monotonic() + 60, lambda: all(b" 200 " in b[:20] for b in buf))
-		t1 = time.monotonic()
-		bad = [b[:60] for b in buf if b" 200 " not in b[:20]]
-		print("  %d streams open in %.2f s%s" % (n - len(bad), t1 - t0,
-		      "" if ok else ", %d not: %r" % (len(bad), bad[:3])))
-		if not ok:
-		    sys.exit(1)
-		# One job: every stream must see its succeeded event.
-		data = (b"region,origin_coord,destination_coord,datetime,datasource,tag\n"
-		        b"Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,funny_car,"
-		        + uuid.uuid4().hex.encode() + b"\n")
-		req = urllib.request.Request(url + "/api/jobs?filename=streams.csv", data,
-		                             {"Authorization": "Bearer " + token, "Content-Type": "text/csv"})
-		t2 = time.monotonic()
-		job = json.load(urllib.request.urlopen(req))["id"]
-		mark = b'"job":%d' % job
-		got = {}
-		def all_seen():
-		    for i in range(n):
-		        if i not in got and b"event: succeeded" in buf[i] and mark in buf[i]:
-		            got[i] = time.monotonic() - t2
-		    return len(got) == n
-		ok = pump(time.monotonic() + 60, all_seen)
-		lat = sorted(got.values())
-		pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
-		print("  job %d: %d of %d streams got its events; submit to 'succeeded' on a stream: "
-		      "p50 %.0f ms, p99 %.0f ms, last %.0f ms" % (job, len(got), n, pct(0.5), pct(0.99),
-		      lat[-1] * 1000 if lat else float("nan")))
-		for s in socks:
-		    s.close()
-		sys.exit(0 if ok else 1)
-		EOF
-	fi
+	$PY - "$URL" "$STREAMS" <<-'EOF' || fail "streams"
+	import json, os, resource, selectors, socket, sys, time, uuid, urllib.request
+	url, n = sys.argv[1], int(sys.argv[2])
+	token = os.environ["TRIPLINE_TOKEN"]
+	host, port = url.split("//")[1].split(":")
+	soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+	resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 256)), hard))
+	sel = selectors.DefaultSelector()
+	last = json.load(urllib.request.urlopen(url + "/api/jobs?limit=1"))["jobs"][0]["id"]
+	t0 = time.monotonic()
+	socks = []
+	for i in range(n):
+	    s = socket.create_connection((host, int(port)))
+	    s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+	    s.setblocking(False)
+	    sel.register(s, selectors.EVENT_READ, i)
+	    socks.append(s)
+	buf = [b""] * n
+	heads = 0
+	def pump(deadline, want):
+	    global heads
+	    while time.monotonic() < deadline:
+	        for key, _ in sel.select(0.2):
+	            i = key.data
+	            d = key.fileobj.recv(65536)
+	            if not d:
+	                raise SystemExit("stream %d closed" % i)
+	            buf[i] += d
+	        if want():
+	            return True
+	    return False
+	ok = pump(time.monotonic() + 60, lambda: all(b" 200 " in b[:20] for b in buf))
+	t1 = time.monotonic()
+	bad = [b[:60] for b in buf if b" 200 " not in b[:20]]
+	print("  %d streams open in %.2f s%s" % (n - len(bad), t1 - t0,
+	      "" if ok else ", %d not: %r" % (len(bad), bad[:3])))
+	if not ok:
+	    sys.exit(1)
+	# One job: every stream must see its succeeded event.
+	data = (b"region,origin_coord,destination_coord,datetime,datasource,tag\n"
+	        b"Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,funny_car,"
+	        + uuid.uuid4().hex.encode() + b"\n")
+	req = urllib.request.Request(url + "/api/jobs?filename=streams.csv", data,
+	                             {"Authorization": "Bearer " + token, "Content-Type": "text/csv"})
+	t2 = time.monotonic()
+	job = json.load(urllib.request.urlopen(req))["id"]
+	mark = b'"job":%d' % job
+	got = {}
+	def all_seen():
+	    for i in range(n):
+	        if i not in got and b"event: succeeded" in buf[i] and mark in buf[i]:
+	            got[i] = time.monotonic() - t2
+	    return len(got) == n
+	ok = pump(time.monotonic() + 60, all_seen)
+	lat = sorted(got.values())
+	pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+	print("  job %d: %d of %d streams got its events; submit to 'succeeded' on a stream: "
+	      "p50 %.0f ms, p99 %.0f ms, last %.0f ms" % (job, len(got), n, pct(0.5), pct(0.99),
+	      lat[-1] * 1000 if lat else float("nan")))
+	for s in socks:
+	    s.close()
+	sys.exit(0 if ok else 1)
+	EOF
 fi
 
 [ "$failed" -eq 0 ] && echo "load: ok" || echo "load: FAILED"

@@ -216,7 +216,7 @@ for size in $SIZES; do
 		    report_errors=1
 	fi
 	if [[ " $PARTS " == *" explain "* ]]; then
-		tests/bench/explain.sh "$rows" "docs/bench/explain-$rows.txt"
+		tests/bench/explain.sh "$rows" "docs/bench/explain-$rows.txt" "$commit"
 	fi
 	if [[ " $PARTS " == *" stream "* ]] && [ -x tests/bench/bench_stream.sh ]; then
 		tests/bench/bench_stream.sh "$rows" "$RESULTS" "$date_" "$machine" "$commit"
