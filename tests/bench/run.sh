@@ -45,7 +45,12 @@ export TRIPLINE_RUNNERS=$RUNNERS TRIPLINE_SPLIT_BYTES=$SPLIT
 
 date_=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The kind of machine, then which one: its CPU model and the first
+# characters of its machine-id (hosts of one kind differ in speed), no
+# comma (a CSV field).
 machine="$(nproc)cpu-$(awk '/MemTotal/ {printf "%.0fGiB", $2/1048576}' /proc/meminfo)-$(uname -m)"
+machine="$machine-$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo |
+    tr -c 'A-Za-z0-9.\n' '-' | tr -s '-')-$(cut -c1-8 /etc/machine-id 2>/dev/null || echo unknown)"
 mkdir -p "$(dirname "$RESULTS")" "$BENCH_VAR"
 [ -s "$RESULTS" ] || echo "date,machine,commit,rows,figure,value,unit" > "$RESULTS"
 
