@@ -845,21 +845,27 @@ def test_events_streams_do_not_starve(stack):
     stack.wait_job(job)
 
 
+def job_with_events(stack, event, n):
+    """A synthetic job with n events named event, then its final one,
+    notified: once a stream has it, the relay's horizon is past every one
+    of them and they are all backlog.  The job and its event ids."""
+    job = synthetic_job(stack)
+    stack.psql("INSERT INTO tripline.job_events (job_id, event, data) "
+               "SELECT %d, '%s', jsonb_build_object('job', %d, 'n', g) "
+               "FROM generate_series(1, %d) g" % (job, event, job, n))
+    stack.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
+    ids = [r[0] for r in db_events(stack, job)]
+    assert len(ids) == n + 1, len(ids)
+    return job, ids
+
+
 def test_events_backlog_longer_than_a_page(stack):
     """A backlog is read 1000 events at a time (EVENTS_PAGE in
     cgi/h_events.c): one of 2345 events, of exactly 2000, of 1001 and of
     exactly 1000 comes whole, each event once and in id order, on a job's
     stream and on /api/events.  Paging that stopped after a full page sent
     the first 1000 and lost the rest."""
-    job = synthetic_job(stack)
-    stack.psql("INSERT INTO tripline.job_events (job_id, event, data) "
-               "SELECT %d, 'progress', jsonb_build_object('job', %d, 'n', g) "
-               "FROM generate_series(1, 2344) g" % (job, job))
-    # The final event, notified: once a stream has it, the relay's
-    # horizon is past every one of them and they are all backlog.
-    stack.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
-    ids = [r[0] for r in db_events(stack, job)]
-    assert len(ids) == 2345, len(ids)
+    job, ids = job_with_events(stack, "progress", 2344)
     final = ids[-1]
     watch = Stream(stack, "/api/events", last_id=final - 1)
     watch.collect(timeout=30, until=lambda e: e.id == final)
@@ -911,13 +917,7 @@ def test_events_backlog_past_a_page_of_unknown_events(stack):
     does not know, as a newer runner might write): the backlog goes on
     after them.  The next page began after the last event sent, so it read
     the same page again, and the worker spun for ever."""
-    job = synthetic_job(stack)
-    stack.psql("INSERT INTO tripline.job_events (job_id, event, data) "
-               "SELECT %d, 'renamed', jsonb_build_object('job', %d, 'n', g) "
-               "FROM generate_series(1, 1500) g" % (job, job))
-    stack.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
-    ids = [r[0] for r in db_events(stack, job)]
-    assert len(ids) == 1501, len(ids)
+    job, ids = job_with_events(stack, "renamed", 1500)
     for path in ("/api/jobs/%d/events" % job, "/api/events"):
         st = Stream(stack, path, last_id=ids[0] - 1)
         try:
