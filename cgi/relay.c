@@ -388,7 +388,7 @@ relay_broadcast_text(struct relay *r, const char *text)
 	struct sse_msg	*m;
 	int		 i;
 
-	if ((m = sse_msg_text(text, strlen(text))) == NULL)
+	if ((m = sse_msg_new_text(text, strlen(text))) == NULL)
 		return;
 	for (i = 0; i < r->nstreams; i++)
 		stream_enqueue(r->streams[i], m);

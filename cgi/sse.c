@@ -182,7 +182,7 @@ out:
 }
 
 struct sse_msg *
-sse_msg_text(const char *text, size_t len)
+sse_msg_new_text(const char *text, size_t len)
 {
 	struct sse_msg	*m;
 

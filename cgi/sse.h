@@ -76,8 +76,8 @@ struct sse_msg {
  */
 struct sse_msg	*sse_msg_new(int64_t id, const char *event, const char *json,
 	    size_t len);
-/* A message holding fixed text such as SSE_HEARTBEAT (id 0). */
-struct sse_msg	*sse_msg_text(const char *text, size_t len);
+/* A new message holding fixed text such as SSE_HEARTBEAT (id 0). */
+struct sse_msg	*sse_msg_new_text(const char *text, size_t len);
 struct sse_msg	*sse_msg_ref(struct sse_msg *);
 /* Drop one reference; frees at the last.  Accepts NULL. */
 void		 sse_msg_free(struct sse_msg *);

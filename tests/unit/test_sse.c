@@ -178,7 +178,7 @@ test_msg(void)
 	m = sse_msg_new(1, "bad name", "{}", 2);
 	UNIT_CHECK(m == NULL, "bad name refused");
 
-	h = sse_msg_text(SSE_HEARTBEAT, strlen(SSE_HEARTBEAT));
+	h = sse_msg_new_text(SSE_HEARTBEAT, strlen(SSE_HEARTBEAT));
 	UNIT_CHECK(h != NULL && h->refs == 1 &&
 	    strcmp(h->text, ": heartbeat\n\n") == 0, "heartbeat text");
 	UNIT_CHECK(sse_msg_ref(h) == h && h->refs == 2, "ref counts");
