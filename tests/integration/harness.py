@@ -122,6 +122,11 @@ class Stack:
         return sorted(n[:-4] for n in os.listdir(os.path.join(self.var, "run"))
                       if n.startswith("runner-") and n.endswith(".pid"))
 
+    def log(self, name):
+        """The text of var/log/<name>.log ("runner-1", "cgi", ...)."""
+        with open(os.path.join(self.var, "log", name + ".log"), errors="replace") as f:
+            return f.read()
+
     def start_runners(self, n):
         """Make sure runners 1..n run (started ones are left alone)."""
         self.script("runners", str(n))

@@ -684,11 +684,7 @@ def test_a_job_that_cannot_be_recorded_says_why(stack):
         # One line, without libpq's "ERROR:  " and CONTEXT, lower-case
         # after the colon; the runner's log has it all.
         assert retry[0]["error"] == "could not record the job: refused by the test", retry
-        logs = ""
-        for name in sorted(os.listdir(os.path.join(stack.var, "log"))):
-            if name.startswith("runner"):
-                with open(os.path.join(stack.var, "log", name), errors="replace") as f:
-                    logs += f.read()
+        logs = "".join(stack.log(n) for n in stack.runner_names())
         assert "job %d: retrying (attempt 1): could not record the job: ERROR:  Refused by " \
             "the test | CONTEXT:  PL/pgSQL function" % job_id in logs, logs[-2000:]
     finally:

@@ -52,11 +52,6 @@ def differ(stack, sql_a, sql_b):
                             % (sql_a, sql_b, sql_b, sql_a)))
 
 
-def runner_log(stack, name):
-    with open(os.path.join(stack.var, "log", name + ".log"), errors="replace") as f:
-        return f.read()
-
-
 def wait_part_claimed(stack, job_id, owner_pid=None, timeout=120):
     """Wait until a part of the job was just claimed: running, and its
     control thread has recorded (every 500 ms) less than a quarter of its
@@ -137,7 +132,7 @@ def test_split_job_loads_like_a_whole_one(stack):
         gaps = [round(b - a, 3) for a, b in zip(at, at[1:])]
         assert len(at) >= 3 and min(gaps) >= 0.3, gaps
         # Both runners loaded parts.
-        logs = [runner_log(s, n) for n in ("runner-1", "runner-2")]
+        logs = [s.log(n) for n in ("runner-1", "runner-2")]
         assert any("job %d: split into 4 parts" % job_id in t for t in logs), logs
         loaded = [len(re.findall(r"job %d: part \d loaded" % job_id, t)) for t in logs]
         assert sum(loaded) == 4 and min(loaded) > 0, loaded
@@ -319,8 +314,8 @@ def test_split_job_cancel_after_its_runners_died(stack):
             assert time.time() < end, leftovers(s, job_id)
             time.sleep(0.2)
         # Once when it started, once when idle.
-        assert runner_log(s, "runner-1").count("dropped what the parts of 1 ended job "
-                                               "left") == 2, runner_log(s, "runner-1")
+        assert s.log("runner-1").count("dropped what the parts of 1 ended job "
+                                               "left") == 2, s.log("runner-1")
         assert not s.sanitizer_reports(), s.sanitizer_reports()
     finally:
         s.close()
