@@ -3,9 +3,10 @@
  * program answers and its database connection works (else 503), and how
  * many runners are connected and how many jobs wait, and the largest
  * upload taken (TRIPLINE_MAX_UPLOAD), so that a client (the jobs page)
- * can refuse a file over it before sending gigabytes for a 413.  No runner is
- * "degraded", still 200: this program and the database serve, and a load
- * balancer should keep sending requests here; a monitor reads status.
+ * can refuse a file over it before sending gigabytes for a 413.  No
+ * runner is "degraded", still 200: this program and the database serve,
+ * and a load balancer should keep sending requests here; a monitor reads
+ * status.
  * It takes no query parameter: any is a 400, as on every route that takes
  * none.
  */

@@ -37,7 +37,7 @@
 
 #define LOADER_CHUNK	(256 * 1024)	/* bytes read per read(2) */
 #define LOADER_RUN	(128 * 1024)	/* trips sorted at a time: 8 MiB, two runs */
-#define LOADER_WHY	512		/* a database error kept across a ROLLBACK */
+#define LOADER_WHY	512	/* a database error kept across a ROLLBACK */
 
 /*
  * PostgreSQL timestamps count microseconds from 2000-01-01; valid from
@@ -100,7 +100,7 @@ struct loader {
 	const struct job_part	*part;		/* NULL: the whole file */
 	struct csvstream	*csv;
 	struct rejectlog	*rejects;
-	struct aggregate		*agg;
+	struct aggregate	*agg;
 	struct tripsend		*send;		/* open while in_copy */
 	struct tripsend_rec	*run;		/* LOADER_RUN records, send's */
 	size_t			 nrun;

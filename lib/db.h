@@ -47,10 +47,10 @@ PGconn	*db_connect(const struct config *cfg, const char *appname);
  * (a restart, a crash, pg_terminate_backend) has left an error and an
  * end of file on the socket, but PQstatus says CONNECTION_OK until a
  * query fails on it: PQconsumeInput reads them while the socket has
- * something, and the end of file sets CONNECTION_BAD.  A notification it reads waits for
- * PQnotifies; on a connection with a statement sent (PQsend*), what it
- * reads of the results waits for PQgetResult, as after the caller's own
- * PQconsumeInput.
+ * something, and the end of file sets CONNECTION_BAD.  A notification it
+ * reads waits for PQnotifies; on a connection with a statement sent
+ * (PQsend*), what it reads of the results waits for PQgetResult, as
+ * after the caller's own PQconsumeInput.
  */
 PGconn	*db_check(PGconn *c);
 

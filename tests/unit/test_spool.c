@@ -87,7 +87,8 @@ test_commit_sync_fails(const char *dir)
 		}
 		UNIT_CHECK(spool_write(sp, "abc", 3) == 0, "write");
 		fsync_fails = 1;
-		UNIT_CHECK(spool_commit(sp) == -1, "a failed sync is a failure");
+		UNIT_CHECK(spool_commit(sp) == -1,
+		    "a failed sync is a failure");
 		fsync_fails = 0;
 		spool_free(sp);
 	}
