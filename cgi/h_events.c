@@ -27,12 +27,12 @@
 #include <sys/time.h>
 
 #include "config.h"
+#include "db.h"
 #include "h_events.h"
 #include "http.h"
 #include "jobstate.h"
 #include "log.h"
 #include "monoclock.h"
-#include "num.h"
 #include "query.h"
 #include "relay.h"
 #include "safetext.h"
@@ -118,8 +118,7 @@ events_send(struct events *ev, const PGresult *res)
 	int		 i, rc = 0;
 
 	for (i = 0; i < PQntuples(res) && !ev->done; i++) {
-		if (num_parse_i64(PQgetvalue(res, i, 0),
-		    (size_t)PQgetlength(res, i, 0), 1, INT64_MAX, &id) != 0)
+		if (db_get_i64(res, i, 0, 1, INT64_MAX, &id) != 0)
 			continue;
 		ev->read = id;
 		e = job_event_from_name(PQgetvalue(res, i, 1));
@@ -302,9 +301,8 @@ events_check_job(struct http_req *req, int have_last, int64_t last)
 		return 0;
 	if (PQntuples(res) == 0)
 		http_problem(req, 404, "no job %" PRId64, req->id);
-	else if (have_last && !PQgetisnull(res, 0, 1) &&
-	    num_parse_i64(PQgetvalue(res, 0, 1),
-	    (size_t)PQgetlength(res, 0, 1), 1, INT64_MAX, &final) == 0 &&
+	else if (have_last &&
+	    db_get_i64(res, 0, 1, 1, INT64_MAX, &final) == 0 &&
 	    last >= final) {
 		/*
 		 * WHATWG HTML 9.2.3: a 204 makes EventSource fail the

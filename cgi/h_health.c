@@ -10,6 +10,7 @@
  * It takes no query parameter: any is a 400, as on every route that takes
  * none.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,6 +18,7 @@
 #include "db.h"
 #include "h_health.h"
 #include "http.h"
+#include "log.h"
 
 /* Runners: the holders of their lock (db.h), each pid once. */
 static const char sql_health[] =
@@ -31,15 +33,20 @@ h_health_get(struct http_req *req)
 {
 	struct json_object	*body;
 	PGresult		*res;
-	long long		 runners, queued;
+	int64_t			 runners, queued;
 	char			 detail[128];
 
 	if (http_query_none(req) != 0)
 		return;
 	if ((res = http_exec(req, "health", sql_health, 0, NULL, 1)) == NULL)
 		return;
-	runners = atoll(PQgetvalue(res, 0, 0));
-	queued = atoll(PQgetvalue(res, 0, 1));
+	if (db_get_i64(res, 0, 0, 0, INT64_MAX, &runners) != 0 ||
+	    db_get_i64(res, 0, 1, 0, INT64_MAX, &queued) != 0) {
+		log_error("health: the counts are not numbers");
+		http_problem(req, 500, "internal error");
+		PQclear(res);
+		return;
+	}
 	PQclear(res);
 	body = json_object_new_object();
 	json_object_object_add(body, "status",
@@ -51,7 +58,7 @@ h_health_get(struct http_req *req)
 	    json_object_new_int64(req->cfg->max_upload));
 	if (runners == 0) {
 		snprintf(detail, sizeof(detail), "no runner is connected: "
-		    "%lld queued job%s wait%s for one", queued,
+		    "%" PRId64 " queued job%s wait%s for one", queued,
 		    queued == 1 ? "" : "s", queued == 1 ? "s" : "");
 		json_object_object_add(body, "detail",
 		    json_object_new_string(detail));

@@ -480,9 +480,7 @@ weekly_total(const PGresult *res)
 	int64_t	 n;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-	    col < 0 || PQgetisnull(res, 0, col) ||
-	    num_parse_i64(PQgetvalue(res, 0, col),
-	    (size_t)PQgetlength(res, 0, col), 0, INT64_MAX, &n) != 0)
+	    db_get_i64(res, 0, col, 0, INT64_MAX, &n) != 0)
 		return -1;
 	return (long long)n;
 }

@@ -281,15 +281,13 @@ content_length(struct http_req *req)
 }
 
 /*
- * A body that ended before (or went past) its CONTENT_LENGTH is not the
- * body the client meant to send: 0 when it matches, else -1 after
- * answering 400.
+ * A body that ended before (or went past) its CONTENT_LENGTH (expect, -1
+ * when absent) is not the body the client meant to send: 0 when it
+ * matches, else -1 after answering 400.
  */
 static int
-length_matches(struct http_req *req, int64_t received)
+length_matches(struct http_req *req, int64_t expect, int64_t received)
 {
-	int64_t expect = content_length(req);
-
 	if (expect < 0 || received == expect)
 		return 0;
 	log_warn("upload: body ended after %" PRId64 " of %" PRId64 " bytes",
@@ -389,7 +387,7 @@ receive(struct http_req *req, struct upload *up, struct multipart *mp)
 			goto out;
 		}
 	}
-	if (length_matches(req, received) != 0)
+	if (length_matches(req, expect, received) != 0)
 		goto out;
 	if (mp != NULL && multipart_finish(mp) != MULTIPART_OK) {
 		http_problem(req, 400, "%s", multipart_error(mp));
@@ -478,7 +476,8 @@ read_small(struct http_req *req, char *buf, size_t bufsz)
 			return -1;
 		}
 		if (n == 0)
-			return length_matches(req, (int64_t)len) == 0 ?
+			return length_matches(req, content_length(req),
+			    (int64_t)len) == 0 ?
 			    (ssize_t)len : -1;
 		len += (size_t)n;
 		if (len == bufsz) {

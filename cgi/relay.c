@@ -163,9 +163,7 @@ col_i64(const PGresult *res, int row, int col)
 {
 	int64_t	 v;
 
-	if (num_parse_i64(PQgetvalue(res, row, col),
-	    (size_t)PQgetlength(res, row, col), INT64_MIN, INT64_MAX,
-	    &v) != 0)
+	if (db_get_i64(res, row, col, INT64_MIN, INT64_MAX, &v) != 0)
 		return -1;
 	return v;
 }

@@ -2,6 +2,7 @@
  * dimcache.c: an open-addressing hash map (linear probing, FNV-1a) per
  * dimension, in front of regions and datasources.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,6 @@
 #include "db.h"
 #include "dimcache.h"
 #include "log.h"
-#include "num.h"
 
 /* Cached: the name cannot get an id, for one of these reasons. */
 #define DIMCACHE_NO_ID	(-1)	/* every id is taken */
@@ -244,7 +244,13 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 			goto out;
 		}
 		if (PQntuples(res) == 1) {
-			*id = atoi(PQgetvalue(res, 0, 0));
+			if (db_get_int(res, 0, 0, 0, INT_MAX, id) != 0) {
+				snprintf(reason, reasonsz, "%s id '%s' is not "
+				    "a number", dims[k].what,
+				    PQgetvalue(res, 0, 0));
+				log_error("%s", reason);
+				goto out;
+			}
 			if (PQgetvalue(res, 0, 1)[0] == 't')
 				d->added[k]++;
 			rc = 1;
@@ -288,8 +294,7 @@ dimcache_hold(struct dimcache *d, PGconn *load, char *why, size_t whysz)
 		snprintf(why, whysz, "tripline.name_sweeps has no row");
 		goto out;
 	}
-	if (num_parse_i64(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
-	    0, INT64_MAX, &epoch) != 0) {
+	if (db_get_i64(res, 0, 0, 0, INT64_MAX, &epoch) != 0) {
 		snprintf(why, whysz, "sweep epoch '%s' is no count",
 		    PQgetvalue(res, 0, 0));
 		goto out;
@@ -319,9 +324,9 @@ dimcache_sweep(PGconn *c)
 	int		 n = -1;
 
 	res = PQexec(c, DIM_SWEEP_SQL);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		n = atoi(PQgetvalue(res, 0, 0));
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    db_get_int(res, 0, 0, 0, INT_MAX, &n) != 0)
+		n = -1;
 	PQclear(res);
 	return n;
 }

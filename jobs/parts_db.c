@@ -2,12 +2,14 @@
  * parts_db.c: claim, end and hand over the parts of split jobs
  * (parts_db.h).  The claim is runner_db.c's queue pattern on job_parts.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "config.h"
+#include "db.h"
 #include "log.h"
 #include "parts_db.h"
 #include "runner_db.h"
@@ -300,25 +302,32 @@ parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
 		rc = RUNNER_DB_CLAIM_NONE;
 		goto out;
 	}
-	job->id = atoi(PQgetvalue(res, 0, CLAIM_JOB));
-	job->attempt = atoi(PQgetvalue(res, 0, CLAIM_JOB_ATTEMPTS));
+	if (db_get_int(res, 0, CLAIM_JOB, 1, INT_MAX, &job->id) != 0 ||
+	    db_get_int(res, 0, CLAIM_JOB_ATTEMPTS, 0, INT_MAX,
+	    &job->attempt) != 0 ||
+	    db_get_i64(res, 0, CLAIM_BYTES, 0, INT64_MAX, &job->bytes) != 0 ||
+	    db_get_int(res, 0, CLAIM_PART, 0, INT_MAX, &part->part) != 0 ||
+	    db_get_int(res, 0, CLAIM_ATTEMPTS, 0, INT_MAX,
+	    &part->attempt) != 0 ||
+	    db_get_int(res, 0, CLAIM_PREV_ATTEMPTS, 0, INT_MAX, &prev) != 0 ||
+	    db_get_i64(res, 0, CLAIM_FIRST_BYTE, 0, INT64_MAX,
+	    &part->first_byte) != 0 ||
+	    db_get_i64(res, 0, CLAIM_END_BYTE, 0, INT64_MAX,
+	    &part->end_byte) != 0 ||
+	    db_get_i64(res, 0, CLAIM_FIRST_LINE, 1, INT64_MAX,
+	    &part->first_line) != 0 ||
+	    db_get_i64(res, 0, CLAIM_HEADER_END, 0, INT64_MAX,
+	    &part->header_end) != 0) {
+		log_error("could not claim a part: a count is not a number");
+		goto out;
+	}
 	job->max_attempts = cfg->max_attempts;
 	job->owner = PARTS_DB_OWNER;
 	snprintf(job->source, sizeof(job->source), "%s",
 	    PQgetvalue(res, 0, CLAIM_SOURCE));
-	job->bytes = strtoll(PQgetvalue(res, 0, CLAIM_BYTES), NULL, 10);
 	snprintf(job->sha256, sizeof(job->sha256), "%s",
 	    PQgetvalue(res, 0, CLAIM_SHA256));
 	parts_t0(&job->t0, strtod(PQgetvalue(res, 0, CLAIM_RUNNING), NULL));
-	part->part = atoi(PQgetvalue(res, 0, CLAIM_PART));
-	part->attempt = atoi(PQgetvalue(res, 0, CLAIM_ATTEMPTS));
-	part->first_byte = strtoll(PQgetvalue(res, 0, CLAIM_FIRST_BYTE),
-	    NULL, 10);
-	part->end_byte = strtoll(PQgetvalue(res, 0, CLAIM_END_BYTE), NULL, 10);
-	part->first_line = strtoll(PQgetvalue(res, 0, CLAIM_FIRST_LINE),
-	    NULL, 10);
-	part->header_end = strtoll(PQgetvalue(res, 0, CLAIM_HEADER_END),
-	    NULL, 10);
 	snprintf(part->stamp, sizeof(part->stamp), "%s",
 	    PQgetvalue(res, 0, CLAIM_STAMP));
 	part->owner = owner;
@@ -328,7 +337,6 @@ parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
 	}
 	log_info("job %d: part %d claimed, attempt %d of %d", job->id,
 	    part->part, part->attempt, job->max_attempts);
-	prev = atoi(PQgetvalue(res, 0, CLAIM_PREV_ATTEMPTS));
 	r = parts_settle(c, job, part,
 	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0, prev,
 	    PQgetvalue(res, 0, CLAIM_ERROR));
@@ -362,6 +370,7 @@ parts_db_others(PGconn *c, const struct job *job,
 	char		 id[16], p[16];
 	const char	*vals[2] = { id, p };
 	PGresult	*res;
+	int64_t		 n[4];
 	int		 rc;
 
 	memset(others, 0, sizeof(*others));
@@ -372,10 +381,18 @@ parts_db_others(PGconn *c, const struct job *job,
 	if (parts_exec(c, others_sql, 2, vals, &res, "count its parts",
 	    job->id) != 0)
 		return -1;
-	rc = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
-	others->rows_loaded = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
-	others->rows_rejected = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
-	others->bytes_read = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
+	if (db_get_i64(res, 0, 0, 0, INT64_MAX, &n[0]) != 0 ||
+	    db_get_i64(res, 0, 1, 0, INT64_MAX, &n[1]) != 0 ||
+	    db_get_i64(res, 0, 2, 0, INT64_MAX, &n[2]) != 0 ||
+	    db_get_i64(res, 0, 3, 0, INT64_MAX, &n[3]) != 0) {
+		log_error("job %d: its parts' counts are not numbers", job->id);
+		rc = -1;
+	} else {
+		rc = n[0] == 0;
+		others->rows_loaded = (uint64_t)n[1];
+		others->rows_rejected = (uint64_t)n[2];
+		others->bytes_read = (uint64_t)n[3];
+	}
 	PQclear(res);
 	return rc;
 }

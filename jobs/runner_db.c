@@ -5,6 +5,7 @@
  * the one jobs table without waiting for each other.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,8 +307,13 @@ runner_db_winner(PGconn *conn, const struct job *job)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		log_error("job %d: could not look for duplicates: %s",
 		    job->id, PQerrorMessage(conn));
-	else
-		w = PQntuples(res) > 0 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	else if (PQntuples(res) == 0)
+		w = 0;
+	else if (db_get_int(res, 0, 0, 1, INT_MAX, &w) != 0) {
+		log_error("job %d: duplicate's id '%s' is not a number",
+		    job->id, PQgetvalue(res, 0, 0));
+		w = -1;
+	}
 	PQclear(res);
 	return w;
 }
@@ -370,7 +376,7 @@ runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
 	PGresult	*res = NULL;
 	PGnotify	*n;
 	enum runner_db_claim rc = RUNNER_DB_CLAIM_ERROR;
-	int		 r;
+	int		 r, prev;
 
 	/*
 	 * Notifications that arrived during the last load have done their
@@ -395,13 +401,18 @@ runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &job->t0);
-	job->id = atoi(PQgetvalue(res, 0, CLAIM_ID));
-	job->attempt = atoi(PQgetvalue(res, 0, CLAIM_ATTEMPTS));
+	if (db_get_int(res, 0, CLAIM_ID, 1, INT_MAX, &job->id) != 0 ||
+	    db_get_int(res, 0, CLAIM_ATTEMPTS, 0, INT_MAX,
+	    &job->attempt) != 0 ||
+	    db_get_int(res, 0, CLAIM_PREV_ATTEMPTS, 0, INT_MAX, &prev) != 0 ||
+	    db_get_i64(res, 0, CLAIM_BYTES, 0, INT64_MAX, &job->bytes) != 0) {
+		log_error("could not claim a job: a count is not a number");
+		goto out;
+	}
 	job->max_attempts = cfg->max_attempts;
 	job->owner = owner;
 	snprintf(job->source, sizeof(job->source), "%s",
 	    PQgetvalue(res, 0, CLAIM_SOURCE));
-	job->bytes = strtoll(PQgetvalue(res, 0, CLAIM_BYTES), NULL, 10);
 	snprintf(job->sha256, sizeof(job->sha256), "%s",
 	    PQgetvalue(res, 0, CLAIM_SHA256));
 	if ((job->path = strdup(PQgetvalue(res, 0, CLAIM_PATH))) == NULL) {
@@ -411,8 +422,7 @@ runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
 	log_info("job %d: claimed, attempt %d of %d", job->id, job->attempt,
 	    job->max_attempts);
 	r = claim_settle(conn, job,
-	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0,
-	    atoi(PQgetvalue(res, 0, CLAIM_PREV_ATTEMPTS)),
+	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0, prev,
 	    PQgetvalue(res, 0, CLAIM_ERROR),
 	    strcmp(PQgetvalue(res, 0, CLAIM_EXPIRED), "t") == 0,
 	    PQgetvalue(res, 0, CLAIM_NOW));

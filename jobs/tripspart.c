@@ -5,6 +5,7 @@
  * sql/migrations/004_partitions.sql).  The SQL functions run as the
  * schema's owner and take only the job id.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -107,8 +108,9 @@ tripspart_count(PGconn *c, const char *sql)
 	int		 n = -1;
 
 	res = PQexec(c, sql);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		n = atoi(PQgetvalue(res, 0, 0));
+	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    db_get_int(res, 0, 0, 0, INT_MAX, &n) != 0)
+		n = -1;
 	PQclear(res);
 	return n;
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "num.h"
 
 PGconn *
 db_connect(const struct config *cfg, const char *appname)
@@ -94,6 +95,29 @@ db_sqlstate(const PGresult *res)
 	    PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 	return s == NULL ? "" : s;
+}
+
+int
+db_get_i64(const PGresult *res, int row, int col, int64_t min, int64_t max,
+    int64_t *out)
+{
+	if (res == NULL || row < 0 || row >= PQntuples(res) || col < 0 ||
+	    col >= PQnfields(res) || PQgetisnull(res, row, col))
+		return -1;
+	return num_parse_i64(PQgetvalue(res, row, col),
+	    (size_t)PQgetlength(res, row, col), min, max, out);
+}
+
+int
+db_get_int(const PGresult *res, int row, int col, int min, int max,
+    int *out)
+{
+	int64_t	 v;
+
+	if (db_get_i64(res, row, col, min, max, &v) != 0)
+		return -1;
+	*out = (int)v;
+	return 0;
 }
 
 char *

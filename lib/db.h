@@ -4,6 +4,8 @@
 #ifndef TRIPLINE_DB_H
 #define TRIPLINE_DB_H
 
+#include <stdint.h>
+
 #include <libpq-fe.h>
 
 struct config;
@@ -64,6 +66,19 @@ int	db_cancel_wait(PGconn *c);
 
 /* The SQLSTATE of a result, or "" when there is none. */
 const char *db_sqlstate(const PGresult *res);
+
+/*
+ * The integer in row, col of res (text format) within [min, max]: 0 and
+ * *out set, or -1 when the field is out of the result, NULL, or not such
+ * a number (num_parse_i64).  A column read as a number is read here, so
+ * that NULL is never taken for 0, as atoi would.
+ */
+int	db_get_i64(const PGresult *res, int row, int col, int64_t min,
+	    int64_t max, int64_t *out);
+
+/* The same for an int, within [min, max]. */
+int	db_get_int(const PGresult *res, int row, int col, int min, int max,
+	    int *out);
 
 /*
  * Read the SQL file dir/name (for example "reports/weekly_average.sql")
