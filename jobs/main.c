@@ -9,9 +9,10 @@
  * table: its COPY and index builds, beside the load transaction; see
  * sql/migrations/013_trips_index_apart.sql; between jobs it builds and
  * merges the rim tables, rimtend.c), and the dimension cache's own autocommit
- * connection (dimcache.c).  An idle runner also removes the spool files
- * of ended uploads (spoolsweep.c) and the names no trip uses
- * (dimcache_sweep), on work.
+ * connection (dimcache.c).  An idle runner also drops what killed loads
+ * and ended jobs left (unattached trips tables, the parts of split jobs),
+ * removes the spool files of ended uploads (spoolsweep.c) and the names
+ * no trip uses (dimcache_sweep), on work.
  *
  * SIGTERM or SIGINT: an idle runner exits at once; a loading one rolls
  * back, queues the job again without counting the attempt, and exits.
@@ -121,6 +122,27 @@ runner_sleep(struct runner *rn, double seconds)
 }
 
 /*
+ * The trips tables that loads killed between their two commits left
+ * unattached (013_trips_index_apart.sql), of jobs not running: when
+ * first connected and whenever the queue is empty, as a job can end
+ * without being loaded again (a cancel after its runner died, its
+ * attempts used up at the claim; 033_trips_sweep_idle.sql).  On the work
+ * connection: the trips connection may be tending the rims.
+ */
+static void
+runner_sweep_trips(struct runner *rn)
+{
+	int n;
+
+	if ((n = tripspart_sweep(rn->work)) < 0)
+		log_warn("could not drop unattached trips tables: %s",
+		    PQerrorMessage(rn->work));
+	else if (n > 0)
+		log_info("dropped %d unattached trips table%s", n,
+		    n == 1 ? "" : "s");
+}
+
+/*
  * What the parts of ended split jobs left (022_parts_sweep.sql): when
  * first connected and whenever the queue is empty, as a split job can
  * end without a runner (a cancel after its runners died).
@@ -170,24 +192,17 @@ runner_sweep_names(struct runner *rn)
 }
 
 /*
- * Once, when first connected: drop the trips tables that loads killed
- * between their two commits left unattached (013_trips_index_apart.sql),
- * the parts of ended jobs, and the spool files of ended uploads.
+ * Once, when first connected, before any job: what killed loads and
+ * ended jobs left (the trips tables, the parts, the spool files, the
+ * names).
  */
 static void
 runner_sweep(struct runner *rn)
 {
-	int n;
-
 	if (rn->swept)
 		return;
 	rn->swept = 1;
-	if ((n = tripspart_sweep(rn->trips)) < 0)
-		log_warn("could not drop unattached trips tables: %s",
-		    PQerrorMessage(rn->trips));
-	else if (n > 0)
-		log_info("dropped %d unattached trips table%s", n,
-		    n == 1 ? "" : "s");
+	runner_sweep_trips(rn);
 	runner_sweep_parts(rn);
 	(void)runner_sweep_spool(rn);
 	runner_sweep_names(rn);
@@ -421,6 +436,7 @@ runner_loop(struct runner *rn)
 		case RUNNER_DB_CLAIM_DONE:
 			break;
 		case RUNNER_DB_CLAIM_NONE:
+			runner_sweep_trips(rn);
 			runner_sweep_parts(rn);
 			more = runner_sweep_spool(rn);
 			runner_sweep_names(rn);

@@ -593,6 +593,76 @@ def test_unattached_trips_tables_are_dropped(stack):
         stack.start_runners(1)
 
 
+def test_an_idle_runner_drops_unattached_trips_tables(stack):
+    """A job can end without being loaded again (cancelled after its
+    runner died, its attempts used up at the claim), so no next load drops
+    the table a killed load left.  An idle runner drops it, not only a
+    starting one (033_trips_sweep_idle.sql); the table of a running job
+    stays, for its runner."""
+    stack.stop_runners()
+    name, _ = gen_inbox(stack, 1000, seed=fresh_seed())
+    running = submit_inbox(stack, name)
+    ended = 999999998       # no such job: not running
+    try:
+        stack.psql("UPDATE tripline.jobs SET state = 'running', attempts = 1, "
+                   "started_at = now(), lease_owner = 'elsewhere:1', "
+                   "lease_until = now() + interval '1 hour' WHERE id = %d"
+                   % running)
+        stack.start_runners(1)
+        # Past the sweep of its start, which follows its connections.
+        stack.wait_scalar("SELECT count(*) > 0 FROM pg_stat_activity "
+                          "WHERE application_name = 'tripline-runner-trips'",
+                          "t", "no runner connected")
+        time.sleep(2)
+        for j in (ended, running):
+            stack.psql("SET ROLE tripline_owner; CREATE TABLE tripline.trips_job_%d "
+                       "(LIKE tripline.trips)" % j)
+        stack.wait_scalar("SELECT count(*) FROM pg_class "
+                          "WHERE relname = 'trips_job_%d'" % ended, "0",
+                          "the idle runner left an unattached table", 20)
+        assert stack.scalar("SELECT count(*) FROM pg_class WHERE "
+                            "relname = 'trips_job_%d'" % running) == "1"
+    finally:
+        stack.psql("DROP TABLE IF EXISTS tripline.trips_job_%d, "
+                   "tripline.trips_job_%d" % (ended, running))
+        stack.psql("UPDATE tripline.jobs SET state = 'failed', "
+                   "finished_at = now(), error = 'test', lease_owner = NULL, "
+                   "lease_until = NULL WHERE id = %d" % running)
+
+
+def test_trips_sweep_skips_a_job_a_claim_holds(stack):
+    """The sweep drops a job's table under the job's row lock, skipping a
+    row another transaction holds, as a claim does
+    (033_trips_sweep_idle.sql): between its reading the job's state and
+    the drop, a claim could commit a new table of that name."""
+    sweep = "SET ROLE tripline_runner; SELECT tripline.trips_partition_sweep()"
+    gone = "SELECT count(*) FROM pg_class WHERE relname = 'trips_job_%d'"
+    stack.stop_runners()
+    claim = None
+    try:
+        name, _ = gen_inbox(stack, 1000, seed=fresh_seed())
+        job_id = submit_inbox(stack, name)
+        stack.psql("SET ROLE tripline_owner; CREATE TABLE tripline.trips_job_%d "
+                   "(LIKE tripline.trips)" % job_id)
+        claim = harness.Psql(stack, "test-claim")
+        claim.send("BEGIN; SELECT FROM tripline.jobs WHERE id = %d FOR UPDATE;"
+                   % job_id)
+        claim.wait_idle_in_transaction()
+        assert stack.scalar(sweep) == "0"
+        assert stack.scalar(gone % job_id) == "1"
+        claim.send("COMMIT;")
+        claim.close()
+        claim = None
+        assert stack.scalar(sweep) == "1"
+        assert stack.scalar(gone % job_id) == "0"
+    finally:
+        if claim is not None:
+            claim.quit()
+        stack.start_runners(1)
+    j = wait_state(stack, job_id)
+    assert j["state"] == "succeeded" and j["rows_loaded"] == 1000, j
+
+
 def test_sigterm_requeues_without_counting(stack):
     name, _ = gen_inbox(stack, 1000000, seed=fresh_seed())
     job_id = submit_inbox(stack, name)
