@@ -129,6 +129,16 @@ runner_db_command(PGconn *conn, const char *sql)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_error("%s: %s", sql, PQerrorMessage(conn));
 		rc = -1;
+	} else if (strcmp(sql, "COMMIT") == 0 &&
+	    strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+		/*
+		 * COMMIT of a failed transaction succeeds, tagged ROLLBACK
+		 * (PostgreSQL docs, COMMIT, "Outputs", documented from
+		 * PostgreSQL 18 on): nothing was kept.
+		 */
+		log_error("COMMIT: the transaction had failed and was rolled "
+		    "back");
+		rc = -1;
 	}
 	PQclear(res);
 	return rc;

@@ -111,7 +111,10 @@ enum runner_db_status runner_db_in_transaction(PGconn *, runner_db_end_fn,
 /* The id of the loaded job with the same content, 0 for none, -1. */
 int	runner_db_winner(PGconn *, const struct job *);
 
-/* Run a statement without parameters or rows ("BEGIN"); 0 or -1. */
+/*
+ * Run a statement without parameters or rows ("BEGIN"); 0 or -1.  A
+ * COMMIT that rolled back (its transaction had failed) is -1.
+ */
 int	runner_db_command(PGconn *, const char *sql);
 
 /*
