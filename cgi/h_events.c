@@ -121,9 +121,9 @@ events_send(struct events *ev, const PGresult *res)
 		if (db_get_i64(res, i, 0, 1, INT64_MAX, &id) != 0)
 			continue;
 		ev->read = id;
-		e = job_event_from_name(PQgetvalue(res, i, 1));
+		e = jobstate_event_from_name(PQgetvalue(res, i, 1));
 		m = e == JOB_EVENT__MAX ? NULL : sse_msg_new(id,
-		    job_event_names[e], PQgetvalue(res, i, 2),
+		    jobstate_event_names[e], PQgetvalue(res, i, 2),
 		    (size_t)PQgetlength(res, i, 2));
 		if (m == NULL) {
 			log_warn("event %" PRId64 " is malformed, not sent", id);
@@ -134,7 +134,7 @@ events_send(struct events *ev, const PGresult *res)
 		if (rc != 0)
 			return -1;
 		ev->sent = id;
-		if (ev->job != 0 && job_event_is_final(e))
+		if (ev->job != 0 && jobstate_event_is_final(e))
 			ev->done = 1;
 		/*
 		 * A worker is not a stream's: a client that takes a long
@@ -225,7 +225,8 @@ events_history(struct events *ev, int64_t through)
 {
 	PGresult	*res;
 	char		 job[16], t[24];
-	const char	*vals[3] = { job, t, job_event_names[JOB_EVENT_PROGRESS] };
+	const char	*vals[3] = { job, t,
+	    jobstate_event_names[JOB_EVENT_PROGRESS] };
 	int		 rc;
 
 	snprintf(job, sizeof(job), "%d", ev->job);
@@ -246,10 +247,10 @@ final_names(char *buf, size_t size)
 
 	buf[o++] = '{';
 	for (e = 0; e < JOB_EVENT__MAX; e++) {
-		if (!job_event_is_final((enum job_event)e))
+		if (!jobstate_event_is_final((enum job_event)e))
 			continue;
 		n = snprintf(buf + o, size - o, "%s%s", o > 1 ? "," : "",
-		    job_event_names[e]);
+		    jobstate_event_names[e]);
 		if (n < 0 || (size_t)n >= size - o - 2)
 			break;
 		o += (size_t)n;

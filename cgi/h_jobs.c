@@ -152,7 +152,7 @@ h_jobs_list(struct http_req *req)
 	st = &qv.v[LIST_STATE];
 	if (st->present) {
 		/* A name of lib/jobstate.c, which the next link carries on. */
-		if (job_state_from_name(st->str) == JOB_STATE__MAX) {
+		if (jobstate_from_name(st->str) == JOB_STATE__MAX) {
 			safetext_quote(st->str, st->len, q, sizeof(q));
 			snprintf(detail, sizeof(detail), "state %s: "
 			    STATE_REASON, q);

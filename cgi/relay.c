@@ -571,20 +571,20 @@ relay_dispatch(struct relay *r, const PGresult *res, int row, int late)
 	int		 i, final;
 	struct stream	*s;
 
-	ev = job_event_from_name(PQgetvalue(res, row, 2));
+	ev = jobstate_event_from_name(PQgetvalue(res, row, 2));
 	if (ev == JOB_EVENT__MAX) {
 		log_warn("relay: event %lld has an unknown name, not sent",
 		    (long long)id);
 		return;
 	}
-	m = sse_msg_new(id, job_event_names[ev], PQgetvalue(res, row, 3),
+	m = sse_msg_new(id, jobstate_event_names[ev], PQgetvalue(res, row, 3),
 	    (size_t)PQgetlength(res, row, 3));
 	if (m == NULL) {
 		log_warn("relay: event %lld has malformed data, not sent",
 		    (long long)id);
 		return;
 	}
-	final = job_event_is_final(ev);
+	final = jobstate_event_is_final(ev);
 	for (i = 0; i < r->nstreams; i++) {
 		s = r->streams[i];
 		if (s->job_id != 0 && s->job_id != job)

@@ -255,7 +255,7 @@ runner_db_end(PGconn *conn, const struct job *job, enum runner_db_end end,
 			st = RUNNER_DB_DUPLICATE;
 		} else {
 			log_error("job %d: could not end as %s: %s", job->id,
-			    job_event_names[ends[end].event],
+			    jobstate_event_names[ends[end].event],
 			    PQerrorMessage(conn));
 			st = RUNNER_DB_ERROR;
 		}

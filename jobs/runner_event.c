@@ -61,14 +61,14 @@ runner_event_insert(PGconn *conn, int job_id, enum job_event ev,
 
 	snprintf(id, sizeof(id), "%d", job_id);
 	vals[0] = id;
-	vals[1] = job_event_names[ev];
+	vals[1] = jobstate_event_names[ev];
 	vals[2] = json_object_to_json_string_ext(data,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	res = PQexecParams(conn, running ? runner_event_running_sql :
 	    runner_event_sql, 3, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("job %d: could not record event %s: %s", job_id,
-		    job_event_names[ev], PQerrorMessage(conn));
+		    jobstate_event_names[ev], PQerrorMessage(conn));
 		rc = -1;
 	}
 	PQclear(res);

@@ -15,7 +15,7 @@ static const char *const job_state_names[JOB_STATE__MAX] = {
 	"cancelled",	/* JOB_CANCELLED */
 };
 
-const char *const job_event_names[JOB_EVENT__MAX] = {
+const char *const jobstate_event_names[JOB_EVENT__MAX] = {
 	"queued",	/* JOB_EVENT_QUEUED */
 	"started",	/* JOB_EVENT_STARTED */
 	"progress",	/* JOB_EVENT_PROGRESS */
@@ -33,13 +33,13 @@ static const int job_event_final[JOB_EVENT__MAX] = {
 };
 
 int
-job_event_is_final(enum job_event e)
+jobstate_event_is_final(enum job_event e)
 {
 	return e >= 0 && e < JOB_EVENT__MAX && job_event_final[e];
 }
 
 enum job_state
-job_state_from_name(const char *name)
+jobstate_from_name(const char *name)
 {
 	int i;
 
@@ -50,12 +50,12 @@ job_state_from_name(const char *name)
 }
 
 enum job_event
-job_event_from_name(const char *name)
+jobstate_event_from_name(const char *name)
 {
 	int i;
 
 	for (i = 0; i < JOB_EVENT__MAX; i++)
-		if (strcmp(job_event_names[i], name) == 0)
+		if (strcmp(jobstate_event_names[i], name) == 0)
 			break;
 	return (enum job_event)i;
 }

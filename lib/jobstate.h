@@ -25,13 +25,13 @@ enum job_event {
 	JOB_EVENT__MAX
 };
 
-extern const char *const job_event_names[JOB_EVENT__MAX];
+extern const char *const jobstate_event_names[JOB_EVENT__MAX];
 
 /* 1 when the event ends a job's stream (succeeded, failed, cancelled). */
-int	job_event_is_final(enum job_event);
+int	jobstate_event_is_final(enum job_event);
 
 /* The state or event for a name, or the __MAX value when unknown. */
-enum job_state	job_state_from_name(const char *);
-enum job_event	job_event_from_name(const char *);
+enum job_state	jobstate_from_name(const char *);
+enum job_event	jobstate_event_from_name(const char *);
 
 #endif
