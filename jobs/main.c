@@ -261,6 +261,17 @@ runner_backoff(int attempt)
 	return s < RUNNER_BACKOFF_MAX ? s : RUNNER_BACKOFF_MAX;
 }
 
+/*
+ * A load's error err as the job's (clean: its first line) and the log's
+ * (full: all of it on one line), each of sz bytes.
+ */
+static void
+runner_error_texts(const char *err, char *clean, char *full, size_t sz)
+{
+	joberror_clean(err, strlen(err), clean, sz);
+	joberror_oneline(err, strlen(err), full, sz);
+}
+
 static void
 runner_run(struct runner *rn, struct job *job)
 {
@@ -281,9 +292,7 @@ runner_run(struct runner *rn, struct job *job)
 	}
 	if (o == LOADER_DONE)
 		o = loader_run(&env, job, NULL, &r, err, sizeof(err));
-	/* The job's error is its first line; the log has it whole. */
-	joberror_clean(err, strlen(err), clean, sizeof(clean));
-	joberror_oneline(err, strlen(err), full, sizeof(full));
+	runner_error_texts(err, clean, full, sizeof(clean));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:
@@ -342,9 +351,7 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 	int			 retry = 0;
 
 	o = loader_run(&env, job, part, &r, err, sizeof(err));
-	/* The job's error is its first line; the log has it whole. */
-	joberror_clean(err, strlen(err), clean, sizeof(clean));
-	joberror_oneline(err, strlen(err), full, sizeof(full));
+	runner_error_texts(err, clean, full, sizeof(clean));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:
