@@ -294,6 +294,52 @@ def test_roles_attributes_and_ownership(stack):
         "             WHERE c LIKE 'search\\_path=%') "
         " OR has_function_privilege('public', p.oid, 'EXECUTE'))")
     assert unsafe == [], unsafe
+    # Nor any other function of the schema: only the roles granted run
+    # one (003 revoked PUBLIC's EXECUTE; 034 for the functions made since).
+    public = stack.psql(
+        "SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'tripline' AND has_function_privilege('public', p.oid, 'EXECUTE') "
+        "ORDER BY 1")
+    assert public == [], public
+
+
+def test_runner_runs_no_code_as_the_owner(stack):
+    """trip_rims_tend runs as the owner (SECURITY DEFINER) and merges a
+    pending job's groups through a temporary table.  One the calling
+    session made first, with its own trigger on it, was taken as is, and
+    the trigger ran as the owner: here it moves an owner's sequence, which
+    no rollback undoes.  The merge now refuses such a session
+    (034_owner_temp_table.sql)."""
+    seq = "SELECT last_value FROM tripline.trip_rims_compacted"
+    job = stack.load(HEADER + b",tag\n" + GOOD + b"," + uuid.uuid4().hex.encode() + b"\n",
+                     kind="raw")
+    assert job["state"] == "succeeded", job
+    job_id = job["id"]
+    stack.stop_runners()        # the upkeep's lock, and the pending row, are ours
+    before = stack.scalar(seq)
+    try:
+        stack.psql("INSERT INTO tripline.groups_pending (job_id) VALUES (%d) "
+                   "ON CONFLICT DO NOTHING" % job_id)
+        state, out = psql_as(stack, "tripline_runner", """
+            CREATE FUNCTION pg_temp.evil() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN
+                PERFORM setval('tripline.trip_rims_compacted', 424242);
+                RETURN NULL;
+            END $f$;
+            CREATE TEMPORARY TABLE agg_grown (region_id integer, origin_cell bigint,
+                dest_cell bigint, slot smallint, trips bigint);
+            GRANT ALL ON pg_temp.agg_grown TO tripline_owner;
+            CREATE TRIGGER evil BEFORE INSERT ON pg_temp.agg_grown
+                FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.evil();
+            SELECT tripline.trip_rims_tend(2);""")
+        assert stack.scalar(seq) == before, "a runner's trigger ran as the owner"
+        assert state == "42P07", (state, out)      # duplicate_table
+    finally:
+        stack.psql("SELECT setval('tripline.trip_rims_compacted', %s)" % before)
+        stack.start_runners(1)
+    # The pending row left is the runner's to merge, as any.
+    stack.wait_scalar("SELECT count(*) FROM tripline.groups_pending WHERE job_id = %d"
+                      % job_id, "0", "the merge of a pending job did not end")
 
 
 # -- the token ---------------------------------------------------------------
