@@ -16,7 +16,7 @@ int
 num_parse_i64(const char *buf, size_t len, int64_t min, int64_t max,
     int64_t *out)
 {
-	size_t		 i = 0;
+	size_t		 i = 0, z;
 	int		 neg = 0;
 	uint64_t	 acc = 0, lim;
 
@@ -24,7 +24,15 @@ num_parse_i64(const char *buf, size_t len, int64_t min, int64_t max,
 		neg = 1;
 		i = 1;
 	}
-	if (i == len || len - i > 19)
+	if (i == len)
+		return -1;
+	/*
+	 * Leading zeros add nothing: "0001" is 1, however many there are.
+	 * Past them, 19 digits keep acc * 10 + 9 within uint64_t below.
+	 */
+	for (z = i; z + 1 < len && buf[z] == '0'; z++)
+		;
+	if (len - z > 19)
 		return -1;
 	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	for (; i < len; i++) {

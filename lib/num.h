@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 /*
- * A decimal integer: optional '-', then 1 to 19 digits, nothing else (no
- * '+', no spaces), within [min, max].  Returns 0 and sets *out, else -1.
+ * A decimal integer: optional '-', then digits, at most 19 past leading
+ * zeros, nothing else (no '+', no spaces), within [min, max].  Returns 0
+ * and sets *out, else -1.
  */
 int	num_parse_i64(const char *buf, size_t len, int64_t min, int64_t max,
 	    int64_t *out);

@@ -7,9 +7,9 @@
  *   value; what it accepts is finite.
  * - num_format_double prints text that reads back as the same double
  *   (same bits, so -0 stays -0) and fits the documented 32 bytes.
- * - num_parse_i64 accepts exactly '-'? digit{1,19} whose strtoll value is
- *   within [min, max] (the bounds come from the input too), with that
- *   value.
+ * - num_parse_i64 accepts exactly '-'? digit+ with at most 19 digits past
+ *   its leading zeros, whose strtoll value is within [min, max] (the
+ *   bounds come from the input too), with that value.
  */
 #include <errno.h>
 #include <math.h>
@@ -52,16 +52,25 @@ double_grammar(const char *s, size_t n)
 	return i == n;
 }
 
+/*
+ * 1 when s is in the grammar; *sig is then where its significant digits
+ * start (past the leading zeros, the last digit kept).
+ */
 static int
-i64_grammar(const char *s, size_t n)
+i64_grammar(const char *s, size_t n, size_t *sig)
 {
-	size_t i = (n > 0 && s[0] == '-') ? 1 : 0;
+	size_t i = (n > 0 && s[0] == '-') ? 1 : 0, z;
 
-	if (n == i || n - i > 19)
+	if (n == i)
 		return 0;
-	for (; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
+	for (z = i; z < n; z++)
+		if (s[z] < '0' || s[z] > '9')
 			return 0;
+	for (z = i; z + 1 < n && s[z] == '0'; z++)
+		;
+	if (n - z > 19)
+		return 0;
+	*sig = z;
 	return 1;
 }
 
@@ -106,12 +115,16 @@ check_i64(const char *s, size_t n, int64_t min, int64_t max)
 	char		 tmp[32];
 	long long	 ref;
 	int64_t		 v = 7;
+	size_t		 sig, k = 0;
 	int		 rc, ok = 0;
 
 	rc = num_parse_i64(s, n, min, max, &v);
-	if (i64_grammar(s, n)) {
-		memcpy(tmp, s, n);
-		tmp[n] = '\0';
+	if (i64_grammar(s, n, &sig)) {
+		/* The sign and the significant digits: at most 20 bytes. */
+		if (s[0] == '-')
+			tmp[k++] = '-';
+		memcpy(tmp + k, s + sig, n - sig);
+		tmp[k + n - sig] = '\0';
 		errno = 0;
 		ref = strtoll(tmp, NULL, 10);
 		ok = errno == 0 && ref >= min && ref <= max;

@@ -576,6 +576,9 @@ def test_list_bad_params(stack):
         p = problem(stack.http("GET", "/api/jobs?" + q), 400)
         assert p["invalid_params"][0]["name"] == name, (q, p)
     problem(stack.http("GET", "/api/jobs/1?x=1"), 400, "unknown parameter")
+    # Leading zeros are no digits of the value: 1, however many.
+    r = stack.http("GET", "/api/jobs?limit=" + "0" * 40 + "1")
+    assert r.status == 200 and len(r.json()["jobs"]) <= 1, r
 
 
 # -- cancel ------------------------------------------------------------------
