@@ -8,8 +8,8 @@
 struct http_req;
 
 /*
- * 0 when the request may go on: no token is configured, or it carries
- * "Authorization: Bearer <token>".  Otherwise answers 401 with
+ * 0 when the request may go on: it carries "Authorization: Bearer
+ * <token>" (none matches an empty token).  Otherwise answers 401 with
  * WWW-Authenticate: Bearer (and error="invalid_token" for a wrong one,
  * RFC 6750 section 3.1) and returns -1.  The token is never logged.
  */

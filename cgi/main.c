@@ -110,6 +110,16 @@ main(void)
 	if (log_init("tripline-cgi") != 0 ||
 	    config_load(&cfg, "tripline_web") != 0)
 		return 1;
+	/*
+	 * Without a token anyone could queue and cancel jobs: refuse to
+	 * start rather than serve them open (an unset secret in a
+	 * deployment, docs/cloud.md).
+	 */
+	if (cfg.token == NULL || cfg.token[0] == '\0') {
+		log_error("TRIPLINE_TOKEN is not set: uploads and cancels "
+		    "would be open to anyone");
+		return 1;
+	}
 	/* A client gone mid-answer is a write error, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Only the main thread takes the stop signals, in sigwait. */

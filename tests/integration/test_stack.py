@@ -255,6 +255,22 @@ def test_bad_settings_are_named_at_up(stack=None):
         shutil.rmtree(var, ignore_errors=True)
 
 
+def test_cgi_refuses_to_start_without_a_token(stack=None):
+    """An unset or empty TRIPLINE_TOKEN opened uploads and cancels to
+    anyone, without a word; the program now refuses to start.  Before
+    any connection: no stack needed."""
+    for env in ({"TRIPLINE_TOKEN": ""}, {}):
+        e = {k: v for k, v in os.environ.items() if k != "TRIPLINE_TOKEN"}
+        e.update(env)
+        r = subprocess.run([os.path.join(harness.ROOT, "build", "asan", "tripline-cgi")],
+                           env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=30)
+        out = r.stdout.decode()
+        assert r.returncode == 1 and out.endswith(
+            "TRIPLINE_TOKEN is not set: uploads and cancels would be open to "
+            "anyone\n"), (env, out)
+
+
 def test_bad_log_level_is_named(stack=None):
     """TRIPLINE_LOG_LEVEL takes debug, info, warn or error; any other
     value stops both programs at start, named (it was ignored, and only
