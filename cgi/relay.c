@@ -621,7 +621,7 @@ relay_read(struct relay *r, int64_t now, int *upto, int64_t *hnew,
 	char		 buf[24];
 	int64_t		 prev, id, since;
 	size_t		 bytes = 0;
-	int		 i, n;
+	int		 i, n, hole = 0;
 
 	*upto = 0;
 	*hnew = r->horizon;
@@ -649,6 +649,7 @@ relay_read(struct relay *r, int64_t now, int *upto, int64_t *hnew,
 			since = gap_since(r, prev + 1, id - 1, now);
 			if (now - since < RELAY_HOLE_MS) {
 				*wake = since + RELAY_HOLE_MS;
+				hole = 1;
 				break;
 			}
 			log_warn("relay: event ids %lld..%lld did not commit "
@@ -664,8 +665,12 @@ relay_read(struct relay *r, int64_t now, int *upto, int64_t *hnew,
 		    RELAY_READ_BYTES)
 			break;
 	}
-	if (*upto < n || n == RELAY_BATCH)
-		*wake = now;		/* there is more */
+	/*
+	 * There is more to read now, unless the rows stop at a missing id:
+	 * then nothing comes before its commit (a NOTIFY) or *wake.
+	 */
+	if (!hole && (*upto < n || n == RELAY_BATCH))
+		*wake = now;
 	return res;
 }
 

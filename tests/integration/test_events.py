@@ -765,6 +765,41 @@ def test_events_out_of_order_commits(stack):
     assert [e.id for e in seen if e.data.get("job") == job] == [e.id for e in events]
 
 
+def test_events_relay_waits_for_a_missing_id_without_spinning(stack):
+    """While the relay waits for a lower id to commit (up to a second), it
+    sleeps until then or a NOTIFY.  Its wake-up time was overwritten with
+    "now", so it read job_events again and again, about 10,000 times a
+    second of every wait (a review counted the transactions).  Counted
+    here as scans of job_events, once the relay's backend has reported
+    them (at most every 10 s when idle: PostgreSQL docs, "pg_stat_"
+    views' statistics are flushed at most once per second, and an idle
+    backend's later)."""
+    job = synthetic_job(stack)
+    scans = ("SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM "
+             "pg_stat_user_tables WHERE relid = 'tripline.job_events'::regclass")
+    st = Stream(stack, "/api/jobs/%d/events" % job)
+    check_stream_head(st)
+    a, b = harness.Psql(stack, "evtest_a"), harness.Psql(stack, "evtest_b")
+    try:
+        time.sleep(11)          # what came before is reported
+        before = int(stack.scalar(scans))
+        a.send("BEGIN;")
+        a.send(insert_event_sql(job, "progress", {"job": job, "n": 1}))
+        a.wait_idle_in_transaction()
+        b.send(insert_event_sql(job, "progress", {"job": job, "n": 2}))  # commits
+        time.sleep(1.5)         # the relay waits a second, then goes on
+        a.send("ROLLBACK;")
+        e = st.next(timeout=5)
+        assert e.data["n"] == 2, e
+        time.sleep(11)
+        during = int(stack.scalar(scans)) - before
+        assert during < 500, "job_events read %d times in a wait of a second" % during
+    finally:
+        a.close()
+        b.close()
+        st.close()
+
+
 def test_events_late_final_ends_a_stream_opened_meanwhile(stack):
     """A job's final event that commits more than a second after a higher
     id (a slow load commit) is sent late, out of order.  A stream opened
