@@ -108,6 +108,8 @@ def test_nginx_405_has_allow(stack):
     for method, path, allow in (("TRACE", "/api/jobs", "GET, HEAD, POST"),
                                 ("TRACE", "/api/jobs?limit=1", "GET, HEAD, POST"),
                                 ("TRACE", "/api/jobs/1/cancel", "POST"),
+                                ("TRACE", "/api//jobs", "GET, HEAD, POST"),
+                                ("TRACE", "//api/jobs//1/cancel", "POST"),
                                 ("TRACE", "/api/reports/trip-groups", "GET, HEAD"),
                                 ("PUT", "/", "GET, HEAD"),
                                 ("POST", "/index.html", "GET, HEAD")):

@@ -502,8 +502,10 @@ def test_rate_limit_and_private_reports(stack):
             time.sleep(2.5)
             got = []
             t0 = time.monotonic()
-            th = [threading.Thread(target=lambda: got.append(own.http(
-                "POST", "/api/jobs/999999/cancel", b"", own.auth()))) for _ in range(8)]
+            # An id that is no number too: its token is checked as well.
+            th = [threading.Thread(target=lambda p=p: got.append(own.http(
+                "POST", p, b"", own.auth())))
+                for p in ("/api/jobs/999999/cancel", "/api/jobs/x1/cancel") * 4]
             for t in th:
                 t.start()
             for t in th:
