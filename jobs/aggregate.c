@@ -1039,8 +1039,13 @@ agg_job_call(struct aggregate *a, const char *sql, const char *what)
 	snprintf(job, sizeof(job), "%d", a->job_id);
 	res = PQexecParams(a->conn, sql, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_error("job %d: could not %s: %s", a->job_id, what,
-		    PQerrorMessage(a->conn));
+		/*
+		 * A cancel or a stop that ended the statement is logged
+		 * where it is handled (the loader), not as an error.
+		 */
+		if (!agg_interrupted(a))
+			log_error("job %d: could not %s: %s", a->job_id, what,
+			    PQerrorMessage(a->conn));
 		rc = -1;
 	}
 	PQclear(res);

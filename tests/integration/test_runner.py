@@ -393,6 +393,33 @@ def test_cancel_after_the_file_is_read(stack):
     assert took < 1.0, took
     assert trips(stack, job_id) == 0
     check_final_event(stack, job_id, "cancelled")
+    # A cancel is no error: the statement it ended is not logged as one
+    # ("could not merge the aggregates: canceling statement due to user
+    # request" was).
+    logs = "".join(stack.log(n) for n in stack.runner_names())
+    errors = [line for line in logs.splitlines() if "error: job %d: " % job_id in line]
+    assert not errors, errors
+
+
+def test_cancel_while_aggregating_is_no_error(stack):
+    """A cancel is no error: the aggregates' merge statement it ends is
+    not logged as one ("could not merge the aggregates: canceling
+    statement due to user request" was)."""
+    name, _ = gen_inbox(stack, 1000000, seed=fresh_seed())
+    job_id = submit_inbox(stack, name)
+    end = time.time() + 120
+    while time.time() < end:        # the merge statement runs
+        if stack.scalar("SELECT (SELECT state <> 'running' FROM tripline.jobs WHERE id = %d) "
+                        "OR EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' "
+                        "AND query LIKE 'SELECT tripline.agg_merge(%%')" % job_id) == "t":
+            break
+    j, _ = cancel_timed(stack, job_id)
+    if j["state"] == "succeeded":
+        raise harness.Skip("the load committed before the cancel")
+    assert j["state"] == "cancelled", j
+    logs = "".join(stack.log(n) for n in stack.runner_names())
+    errors = [line for line in logs.splitlines() if "error: job %d: " % job_id in line]
+    assert not errors, errors
 
 
 def poll_job(stack, job_id, every=0.1, timeout=240):
