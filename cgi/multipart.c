@@ -105,6 +105,45 @@ multipart_error(const struct multipart *mp)
 	return mp->err;
 }
 
+/* A hexadecimal digit's value, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Browsers and curl send a file name's '"', CR and LF as %22, %0D and
+ * %0A (WHATWG HTML, "multipart/form-data encoding algorithm"), and
+ * nothing else escaped: those three are read back, in place, so that
+ * we"ird.csv is not stored as we%22ird.csv.  Any other '%' stays (a
+ * name may hold "100%.csv").  Returns the new length.
+ */
+static size_t
+unescape_filename(char *s, size_t len)
+{
+	size_t	 i, o = 0;
+	int	 v;
+
+	for (i = 0; i < len; i++) {
+		v = i + 2 < len && s[i] == '%' && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0 ?
+		    hexval(s[i + 1]) * 16 + hexval(s[i + 2]) : -1;
+		if (v == '"' || v == '\r' || v == '\n') {
+			s[o++] = (char)v;
+			i += 2;
+		} else
+			s[o++] = s[i];
+	}
+	return o;
+}
+
 static enum multipart_status
 fail(struct multipart *mp, const char *msg)
 {
@@ -228,6 +267,8 @@ headers_done(struct multipart *mp)
 	if (have_fn < 0)
 		return fail_quoting(mp, "malformed content-disposition",
 		    cd, cdlen);
+	if (have_fn)
+		fnlen = unescape_filename(mp->val, fnlen);
 	if (mp->cb->begin(mp->arg, have_fn ? mp->val : NULL,
 	    have_fn ? fnlen : 0, ct, ctlen) != 0)
 		return stopped(mp);

@@ -41,7 +41,8 @@ enum multipart_status {
 struct multipart_cb {
 	/*
 	 * The wanted part begins.  filename is the Content-Disposition
-	 * filename parameter as sent (not NUL-terminated, not sanitized), or
+	 * filename parameter as sent (not NUL-terminated, not sanitized, but
+	 * for %22, %0D and %0A read back as the browsers meant them), or
 	 * NULL when the part has none; ctype its Content-Type value the same
 	 * way (spaces around it dropped), or NULL.
 	 */

@@ -280,6 +280,8 @@ def test_upload_filename_sanitized(stack):
     for sent, want in [("C:\\Users\\me\\a.csv", "a.csv"),
                        ("..", "upload.csv"),
                        ("x\u202egnp.csv", "x\ufffdgnp.csv"),
+                       ("we%22ird.csv", "we\"ird.csv"),   # as browsers send '"'
+                       ("100%.csv", "100%.csv"),
                        (long_name, "\u00e9" * 100)]:
         data = csv(2)
         ctype, body = multipart([(file_part(sent), data)])

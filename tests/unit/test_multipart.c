@@ -124,6 +124,15 @@ static const struct mp_case mp_cases[] = {
 	  "--XyZ\r\ncontent-disposition: FORM-DATA; filename=\"C:\\d\\a;b.csv\";"
 	  " name=\"file\"\r\n\r\nx\r\n--XyZ--",
 	  1, "x", "C:\\d\\a;b.csv", NULL, NULL },
+	/* WHATWG HTML's form-data encoding: '"', CR, LF as %22, %0D, %0A. */
+	{ "escaped quote, CR and LF in a filename",
+	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
+	  "filename=\"we%22ird%0D%0A%0a.csv\"\r\n\r\nx\r\n--XyZ--",
+	  1, "x", "we\"ird\r\n\n.csv", NULL, NULL },
+	{ "other percent signs stay",
+	  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
+	  "filename=\"100%.csv %41 %2 %%222 %\"\r\n\r\nx\r\n--XyZ--",
+	  1, "x", "100%.csv %41 %2 %\"2 %", NULL, NULL },
 	{ "transport padding after delimiters",
 	  "--XyZ \t \r\n" CD_FILE "\r\nx\r\n--XyZ  \r\n" CD_NOTE "\r\ny\r\n"
 	  "--XyZ--",
