@@ -715,21 +715,16 @@ relay_late(struct relay *r)
 }
 
 /*
- * Take the notifications.  Returns 1 when there is something to read:
- * an id above the horizon, or a late one.
+ * Take the notifications libpq holds.  Returns 1 when there is something
+ * to read: an id above the horizon (*late_due set for a late one).
  */
 static int
-relay_notified(struct relay *r, int *late_due)
+relay_notifies(struct relay *r, int *late_due)
 {
 	PGnotify	*n;
 	int64_t		 id;
 	int		 any = 0;
 
-	if (!PQconsumeInput(r->conn)) {
-		log_error("relay: connection lost: %s", PQerrorMessage(r->conn));
-		relay_disconnect(r);
-		return 0;
-	}
 	while ((n = PQnotifies(r->conn)) != NULL) {
 		if (num_parse_i64(n->extra, strlen(n->extra), 1, INT64_MAX,
 		    &id) == 0 && id <= r->horizon) {
@@ -740,6 +735,18 @@ relay_notified(struct relay *r, int *late_due)
 		PQfreemem(n);
 	}
 	return any;
+}
+
+/* The socket is readable: read it, then take the notifications. */
+static int
+relay_notified(struct relay *r, int *late_due)
+{
+	if (!PQconsumeInput(r->conn)) {
+		log_error("relay: connection lost: %s", PQerrorMessage(r->conn));
+		relay_disconnect(r);
+		return 0;
+	}
+	return relay_notifies(r, late_due);
 }
 
 /* -- the thread --------------------------------------------------------------- */
@@ -867,6 +874,13 @@ relay_main(void *arg)
 				relay_late(r);
 			late_due = 0;
 		}
+		/*
+		 * Notifications libpq read in with those queries' results: the
+		 * socket will not show them again, and they would wait for the
+		 * sweep (up to RELAY_SWEEP_MS).
+		 */
+		if (r->conn != NULL && relay_notifies(r, &late_due))
+			read_due = 1;
 		if (now >= next_hb) {
 			relay_broadcast_text(r, SSE_HEARTBEAT);
 			next_hb = now + RELAY_HEARTBEAT_MS;
@@ -977,8 +991,14 @@ relay_stop(void)
 	free(r->pfd);
 	r->pfd = NULL;
 	r->cappfd = 0;
+	/*
+	 * Under the lock: a worker in relay_subscribe writes to it under
+	 * the lock, and must not write to a closed (or reused) descriptor.
+	 */
+	pthread_mutex_lock(&r->mu);
 	close(r->wakefd);
 	r->wakefd = -1;
+	pthread_mutex_unlock(&r->mu);
 }
 
 int64_t
@@ -1038,7 +1058,8 @@ relay_subscribe(FCGX_Request *req, int job_id, int64_t at, int64_t after,
 	}
 	s->next = r->pending;
 	r->pending = s;
-	pthread_mutex_unlock(&r->mu);
+	/* Under the lock: relay_stop closes the descriptor under it. */
 	relay_wake(r);
+	pthread_mutex_unlock(&r->mu);
 	return RELAY_TAKEN;
 }
