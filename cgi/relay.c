@@ -742,7 +742,8 @@ static int
 relay_notified(struct relay *r, int *late_due)
 {
 	if (!PQconsumeInput(r->conn)) {
-		log_error("relay: connection lost: %s", PQerrorMessage(r->conn));
+		log_error("relay: connection lost: %s",
+		    PQerrorMessage(r->conn));
 		relay_disconnect(r);
 		return 0;
 	}
