@@ -16,6 +16,7 @@
 
 #include "hdrparam.h"
 #include "multipart.h"
+#include "num.h"
 #include "safetext.h"
 
 enum mp_state {
@@ -105,19 +106,6 @@ multipart_error(const struct multipart *mp)
 	return mp->err;
 }
 
-/* A hexadecimal digit's value, or -1. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Browsers and curl send a file name's '"', CR and LF as %22, %0D and
  * %0A (WHATWG HTML, "multipart/form-data encoding algorithm"), and
@@ -132,9 +120,9 @@ unescape_filename(char *s, size_t len)
 	int	 v;
 
 	for (i = 0; i < len; i++) {
-		v = i + 2 < len && s[i] == '%' && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0 ?
-		    hexval(s[i + 1]) * 16 + hexval(s[i + 2]) : -1;
+		v = i + 2 < len && s[i] == '%' && num_hex_digit(s[i + 1]) >= 0 &&
+		    num_hex_digit(s[i + 2]) >= 0 ?
+		    num_hex_digit(s[i + 1]) * 16 + num_hex_digit(s[i + 2]) : -1;
 		if (v == '"' || v == '\r' || v == '\n') {
 			s[o++] = (char)v;
 			i += 2;

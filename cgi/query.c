@@ -14,18 +14,6 @@
 _Static_assert(sizeof(((struct query_values *)0)->bad_name) >=
     QUERY_NAME_SHOWN, "bad_name cannot hold a shown name");
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode src into dst (room for at least len bytes).  Returns the
  * decoded length, -1 for a malformed escape, -2 for a decoded NUL.
@@ -40,8 +28,8 @@ decode(const char *src, size_t len, char *dst)
 		if (src[i] == '+') {
 			dst[o++] = ' ';
 		} else if (src[i] == '%') {
-			if (len - i < 3 || (hi = hexval(src[i + 1])) < 0 ||
-			    (lo = hexval(src[i + 2])) < 0)
+			if (len - i < 3 || (hi = num_hex_digit(src[i + 1])) < 0 ||
+			    (lo = num_hex_digit(src[i + 2])) < 0)
 				return -1;
 			if (hi == 0 && lo == 0)
 				return -2;

@@ -13,6 +13,18 @@
 #include "num.h"
 
 int
+num_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
 num_parse_i64(const char *buf, size_t len, int64_t min, int64_t max,
     int64_t *out)
 {

@@ -16,6 +16,9 @@
 int	num_parse_i64(const char *buf, size_t len, int64_t min, int64_t max,
 	    int64_t *out);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int	num_hex_digit(char c);
+
 /*
  * A finite decimal number: optional '-', digits with an optional fraction
  * and an optional exponent ("14.4973", "-1e-3", ".5" and "5." too).

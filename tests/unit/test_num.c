@@ -375,9 +375,25 @@ test_vs_strtod(void)
 	}
 }
 
+/* Every byte: a hexadecimal digit's value, either case, else -1. */
+static void
+test_hex(void)
+{
+	int		 c, want;
+
+	for (c = 0; c < 256; c++) {
+		want = c >= '0' && c <= '9' ? c - '0' :
+		    c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		UNIT_CHECK(num_hex_digit((char)c) == want, "hex %d: %d, want %d",
+		    c, num_hex_digit((char)c), want);
+	}
+}
+
 int
 main(void)
 {
+	test_hex();
 	test_i64();
 	test_double();
 	test_no_nul();
