@@ -121,6 +121,15 @@ inboxreq_parse(const char *buf, size_t len, struct json_object **obj,
 
 	param[0] = '\0';
 	*reason = NULL;
+	/*
+	 * RFC 8259 section 8.1: a parser may ignore a byte order mark; a
+	 * body saved by an editor that writes one is meant as the same JSON
+	 * (it was "invalid utf-8 string", which it is not).
+	 */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	if ((tok = json_tokener_new_ex(INBOXREQ_DEPTH)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;

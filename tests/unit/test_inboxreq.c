@@ -19,6 +19,8 @@ struct ok_case {
 
 static const struct ok_case ok_cases[] = {
 	{ "{\"path\": \"a.csv\"}", "a.csv", 5 },
+	/* A byte order mark first is ignored (RFC 8259 section 8.1). */
+	{ "\xef\xbb\xbf{\"path\": \"a.csv\"}", "a.csv", 5 },
 	{ " {\"path\":\"sub/a.csv\"} \n", "sub/a.csv", 9 },
 	/* A pair: U+10000. */
 	{ "{\"path\": \"\\ud800\\udc00.csv\"}", "\xf0\x90\x80\x80.csv", 8 },
