@@ -198,6 +198,9 @@ check_leid(const char *s, size_t n)
 	for (i = b; i < e; i++)
 		if (s[i] < '0' || s[i] > '9')
 			digits = 0;
+	/* Leading zeros are no digits of the value (num_parse_i64). */
+	while (digits && e - b > 1 && s[b] == '0')
+		b++;
 	if (digits && e - b <= 19) {
 		memcpy(tmp, s + b, e - b);
 		tmp[e - b] = '\0';
