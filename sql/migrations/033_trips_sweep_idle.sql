@@ -15,10 +15,15 @@
 -- then its table dropped, and in between a runner could claim the job
 -- (its state just read as not running) and commit a new table of the
 -- same name, dropped then under its attach.  The job's row is now locked
--- while its table is dropped (FOR UPDATE SKIP LOCKED, PostgreSQL docs,
--- "The Locking Clause"): a claim that holds the row is skipped here, and
--- a claim that comes skips the row, as claims skip locked rows, until the
--- sweep's statement ends.  A table with no job row is dropped as before.
+-- while its table is dropped (FOR NO KEY UPDATE SKIP LOCKED, PostgreSQL
+-- docs, "The Locking Clause": it conflicts with a claim's FOR UPDATE, not
+-- with the KEY SHARE of an event's foreign key): a claim that holds the
+-- row is skipped here, and a claim that comes skips the row, as claims
+-- skip locked rows, until the sweep's statement ends.  A table with no
+-- job row is dropped as before.  The tables are locked NOWAIT: a sweep
+-- that waited for a stalled load's table while holding its job's row
+-- would wait for ever, the load waiting for the row in turn, and an idle
+-- runner would claim nothing meanwhile.
 SET ROLE tripline_owner;
 SET search_path = tripline;
 
@@ -36,9 +41,23 @@ BEGIN
 	        AND c.relkind = 'r' AND NOT c.relispartition LOOP
 		IF EXISTS (SELECT FROM tripline.jobs x WHERE x.id = j) THEN
 			PERFORM FROM tripline.jobs x WHERE x.id = j
-			    AND x.state <> 'running' FOR UPDATE SKIP LOCKED;
+			    AND x.state <> 'running' FOR NO KEY UPDATE SKIP LOCKED;
 			CONTINUE WHEN NOT FOUND;
 		END IF;
+		-- Never wait for a table: a stalled load may hold it, and would
+		-- wait for the job's row in turn.  The next sweep tries again.
+		BEGIN
+			EXECUTE format('LOCK TABLE tripline.%I IN ACCESS EXCLUSIVE '
+			    'MODE NOWAIT', format('trips_job_%s', j));
+			IF to_regclass(format('tripline.trips_job_%s_rim', j))
+			    IS NOT NULL THEN
+				EXECUTE format('LOCK TABLE tripline.%I IN ACCESS '
+				    'EXCLUSIVE MODE NOWAIT',
+				    format('trips_job_%s_rim', j));
+			END IF;
+		EXCEPTION WHEN lock_not_available THEN
+			CONTINUE;
+		END;
 		-- Attached meanwhile (its load committed): trips, kept.
 		CONTINUE WHEN NOT tripline.trips_partition_orphan(j);
 		PERFORM tripline.trips_partition_drop(j);
