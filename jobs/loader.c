@@ -318,6 +318,20 @@ loader_row(void *arg, const struct csvstream_row *row)
 	return 0;
 }
 
+/*
+ * Why a COMMIT on c failed: libpq's message, or, for a COMMIT that
+ * rolled back (a statement of its transaction had failed:
+ * runner_db_command), which leaves none, that.
+ */
+static const char *
+loader_commit_why(PGconn *c)
+{
+	const char *m = PQerrorMessage(c);
+
+	return m[0] != '\0' ? m :
+	    "the transaction had failed and was rolled back";
+}
+
 /* End the trips COPY; with why, make the server abort it. */
 static int
 loader_copy_end(struct loader *l, const char *why)
@@ -638,7 +652,7 @@ loader_index_wait(struct loader *l, const struct lease *lease)
 	if (runner_db_command(l->tc, "COMMIT") != 0) {
 		l->tc_state = LOADER_TC_NONE;
 		return loader_stop(l, LOADER_ERROR, "could not store trips: "
-		    "%s", PQerrorMessage(l->tc));
+		    "%s", loader_commit_why(l->tc));
 	}
 	l->tc_state = LOADER_TC_COMMITTED;
 	return 0;
@@ -683,7 +697,7 @@ loader_commit(struct loader *l, struct job_result *r)
 		if (runner_db_command(c, "COMMIT") == 0)
 			return LOADER_DONE;
 		loader_stop(l, LOADER_ERROR, "could not commit: %s",
-		    PQerrorMessage(c));
+		    loader_commit_why(c));
 		return LOADER_ERROR;
 	}
 	/* Before the ROLLBACK, which clears it. */
@@ -800,7 +814,7 @@ loader_commit_part(struct loader *l, struct lease **lease,
 	}
 	if (runner_db_command(c, "COMMIT") != 0) {
 		loader_stop(l, LOADER_ERROR, "could not commit: %s",
-		    PQerrorMessage(c));
+		    loader_commit_why(c));
 		return LOADER_ERROR;
 	}
 	if (last)
