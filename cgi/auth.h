@@ -1,6 +1,7 @@
 /*
- * auth.h: the bearer token (RFC 6750) that guards writes, when one is
- * configured (TRIPLINE_TOKEN; empty means no check).
+ * auth.h: the bearer token (RFC 6750) that guards writes
+ * (TRIPLINE_TOKEN; the program refuses to start without one, and an
+ * empty one matches nothing).
  */
 #ifndef TRIPLINE_AUTH_H
 #define TRIPLINE_AUTH_H

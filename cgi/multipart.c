@@ -117,12 +117,14 @@ static size_t
 unescape_filename(char *s, size_t len)
 {
 	size_t	 i, o = 0;
-	int	 v;
+	int	 hi, lo, v;
 
 	for (i = 0; i < len; i++) {
-		v = i + 2 < len && s[i] == '%' && num_hex_digit(s[i + 1]) >= 0 &&
-		    num_hex_digit(s[i + 2]) >= 0 ?
-		    num_hex_digit(s[i + 1]) * 16 + num_hex_digit(s[i + 2]) : -1;
+		v = -1;
+		if (i + 2 < len && s[i] == '%' &&
+		    (hi = num_hex_digit(s[i + 1])) >= 0 &&
+		    (lo = num_hex_digit(s[i + 2])) >= 0)
+			v = hi * 16 + lo;
 		if (v == '"' || v == '\r' || v == '\n') {
 			s[o++] = (char)v;
 			i += 2;

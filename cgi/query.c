@@ -28,7 +28,8 @@ decode(const char *src, size_t len, char *dst)
 		if (src[i] == '+') {
 			dst[o++] = ' ';
 		} else if (src[i] == '%') {
-			if (len - i < 3 || (hi = num_hex_digit(src[i + 1])) < 0 ||
+			if (len - i < 3 ||
+			    (hi = num_hex_digit(src[i + 1])) < 0 ||
 			    (lo = num_hex_digit(src[i + 2])) < 0)
 				return -1;
 			if (hi == 0 && lo == 0)

@@ -263,13 +263,14 @@ runner_backoff(int attempt)
 
 /*
  * A load's error err as the job's (clean: its first line) and the log's
- * (full: all of it on one line), each of sz bytes.
+ * (full: all of it on one line).
  */
 static void
-runner_error_texts(const char *err, char *clean, char *full, size_t sz)
+runner_error_texts(const char *err, char *clean, size_t cleansz,
+    char *full, size_t fullsz)
 {
-	joberror_clean(err, strlen(err), clean, sz);
-	joberror_oneline(err, strlen(err), full, sz);
+	joberror_clean(err, strlen(err), clean, cleansz);
+	joberror_oneline(err, strlen(err), full, fullsz);
 }
 
 static void
@@ -292,7 +293,7 @@ runner_run(struct runner *rn, struct job *job)
 	}
 	if (o == LOADER_DONE)
 		o = loader_run(&env, job, NULL, &r, err, sizeof(err));
-	runner_error_texts(err, clean, full, sizeof(clean));
+	runner_error_texts(err, clean, sizeof(clean), full, sizeof(full));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:
@@ -351,7 +352,7 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 	int			 retry = 0;
 
 	o = loader_run(&env, job, part, &r, err, sizeof(err));
-	runner_error_texts(err, clean, full, sizeof(clean));
+	runner_error_texts(err, clean, sizeof(clean), full, sizeof(full));
 	r.error = clean;
 	switch (o) {
 	case LOADER_DONE:

@@ -14,7 +14,7 @@ struct config {
 	const char	*inbox_dir;	/* TRIPLINE_INBOX: server-side inbox */
 	const char	*socket_path;	/* TRIPLINE_SOCKET: FastCGI unix socket */
 	const char	*sql_dir;	/* TRIPLINE_SQL_DIR: sql/ of the install */
-	const char	*token;		/* TRIPLINE_TOKEN: bearer token, "" = none */
+	const char	*token;		/* TRIPLINE_TOKEN; "" when unset */
 	int64_t		 max_upload;	/* TRIPLINE_MAX_UPLOAD: bytes */
 	int		 threads;	/* TRIPLINE_THREADS: FastCGI workers */
 	int		 lease_seconds;	/* TRIPLINE_LEASE_SECONDS */

@@ -385,8 +385,8 @@ test_hex(void)
 		want = c >= '0' && c <= '9' ? c - '0' :
 		    c >= 'a' && c <= 'f' ? c - 'a' + 10 :
 		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-		UNIT_CHECK(num_hex_digit((char)c) == want, "hex %d: %d, want %d",
-		    c, num_hex_digit((char)c), want);
+		UNIT_CHECK(num_hex_digit((char)c) == want,
+		    "hex %d: %d, want %d", c, num_hex_digit((char)c), want);
 	}
 }
 
