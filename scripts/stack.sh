@@ -56,6 +56,9 @@ PGPORT_=${TRIPLINE_PGPORT:-54329}
 BIN=${TRIPLINE_BIN:-$ROOT/build}
 RUNNERS=${TRIPLINE_RUNNERS:-1}
 PGBIN=/usr/lib/postgresql/15/bin
+# A user's PATH on Debian has no /usr/sbin (login.defs): name nginx there
+# when the PATH does not find it.
+NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 DB=tripline
 ADMIN=tripline_admin
 URL="http://$HOST:$PORT"
@@ -129,7 +132,64 @@ pidfile() { echo "$VAR/run/$1.pid"; }
 runner_names() {
 	(cd "$VAR/run" 2>/dev/null && ls runner-*.pid 2>/dev/null | sed 's/\.pid$//') || true
 }
-alive() { local f; f=$(pidfile "$1"); [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# A process's start time (clock ticks after boot: proc(5), stat field
+# 22), which exec keeps.  With the pid it names one process, where a pid
+# alone is given again once its process has ended (a reboot, a kill -9).
+proc_start() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	echo "${20}"
+}
+
+# The pid of name's pid file when that process is still name: its start
+# time is the one start_prog wrote beside it or, for nginx (which writes
+# its own pid file), it is the run user's nginx.  A stale pid file must
+# not have down signal a stranger, nor up take one for the program.
+ours() {
+	local name=$1 f pid exe
+	f=$(pidfile "$name")
+	[ -s "$f" ] || return 1
+	pid=$(cat "$f")
+	case $pid in ''|*[!0-9]*) return 1 ;; esac
+	if [ -s "$VAR/run/$name.start" ]; then
+		[ "$(proc_start "$pid")" = "$(cat "$VAR/run/$name.start")" ] ||
+		    return 1
+	else
+		[ "$(stat -c %U "/proc/$pid" 2>/dev/null)" = "$RUN_USER" ] ||
+		    return 1
+		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+		case ${exe% (deleted)} in
+		*/nginx|*/tripline-cgi|*/tripline-runner) ;;
+		*) return 1 ;;
+		esac
+	fi
+	echo "$pid"
+}
+alive() { ours "$1" >/dev/null; }
+
+# nginx workers whose master was killed (kill -9): they keep the port,
+# and no pid file names them.  This stack's are the run user's nginx
+# processes with this stack's error log open.
+nginx_orphans() {
+	local d pid
+	alive nginx && return 0
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		[ "$(stat -c %U "$d" 2>/dev/null)" = "$RUN_USER" ] || continue
+		case $(readlink "$d/exe" 2>/dev/null) in
+		*/nginx|*/nginx\ \(deleted\)) ;;
+		*) continue ;;
+		esac
+		if ls -l "$d/fd" 2>/dev/null |
+		    grep -qF -- "-> $VAR/log/nginx-error.log"; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+}
 
 # The environment every program and psql session of this stack uses.
 write_env() {
@@ -191,6 +251,7 @@ start_prog() {
 		exec setsid "$@"
 	) >>"$VAR/log/$name.log" 2>&1 </dev/null &
 	echo $! > "$(pidfile "$name")"
+	proc_start $! > "$VAR/run/$name.start" || rm -f "$VAR/run/$name.start"
 }
 
 prepare_dirs() {
@@ -325,7 +386,8 @@ nginx_up() {
 	alive nginx && return 0
 	nginx_conf > "$VAR/nginx/nginx.conf"
 	STARTED+=(nginx)
-	as_user nginx -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
+	nginx_orphans
+	as_user "$NGINX" -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
 	    die "nginx did not start, see $VAR/log/nginx-error.log (is port $PORT free?)"
 }
 
@@ -535,11 +597,8 @@ up_failed() {
 }
 
 stop_pid() {
-	local name=$1 sig=${2:-TERM} f pid i
-	f=$(pidfile "$name")
-	[ -s "$f" ] || return 0
-	pid=$(cat "$f")
-	if kill -0 "$pid" 2>/dev/null; then
+	local name=$1 sig=${2:-TERM} pid i
+	if pid=$(ours "$name"); then
 		kill -"$sig" "$pid" 2>/dev/null || true
 		for i in $(seq 1 100); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -547,12 +606,13 @@ stop_pid() {
 		done
 		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
 	fi
-	rm -f "$f"
+	rm -f "$(pidfile "$name")" "$VAR/run/$name.start"
 }
 
 down() {
 	[ -d "$VAR/run" ] || return 0
 	stop_pid nginx QUIT
+	nginx_orphans
 	stop_pid cgi
 	local f
 	for f in "$VAR"/run/runner-*.pid; do

@@ -93,6 +93,66 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
         s.close()
 
 
+def nginx_processes(var):
+    """(pid, ppid) of the processes with var's nginx error log open."""
+    log = os.path.join(var, "log", "nginx-error.log")
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            fds = os.listdir("/proc/%s/fd" % d)
+            if not any(os.readlink("/proc/%s/fd/%s" % (d, fd)) == log for fd in fds):
+                continue
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            found.append((int(d), ppid))
+        except OSError:
+            continue
+    return found
+
+
+def test_stale_pid_files_name_no_stranger(stack=None):
+    """A pid file outlives its process (a reboot, kill -9) and its number
+    is given again: down signalled whatever process had it, and up took
+    it for the program.  A pid is the stack's only with the start time
+    recorded beside it (or, for nginx, as the run user's nginx).  And an
+    nginx killed with -9 leaves its worker on the port: up and down end
+    it.  Both found by a review."""
+    s = harness.Stack(runners=1)
+    stranger = None
+    try:
+        assert s.load(harness.generate(50, seed=5))["state"] == "succeeded"
+        # nginx's master killed: its worker keeps the port; up ends it.
+        os.kill(s.pid("nginx"), signal.SIGKILL)
+        time.sleep(0.5)
+        assert len(nginx_processes(s.var)) == 1, nginx_processes(s.var)
+        s.script("up")
+        s.wait_http()
+        master = s.pid("nginx")
+        for pid, ppid in nginx_processes(s.var):
+            assert master in (pid, ppid), ("an nginx not of the new master", pid, ppid)
+        s.script("down")
+        assert nginx_processes(s.var) == [], nginx_processes(s.var)
+        stranger = subprocess.Popen(["sleep", "300"])
+        for name in ("runner-1", "cgi", "nginx"):
+            with open(os.path.join(s.var, "run", name + ".pid"), "w") as f:
+                f.write("%d\n" % stranger.pid)
+        with open(os.path.join(s.var, "run", "cgi.start"), "w") as f:
+            f.write("1\n")                      # another process's start
+        s.script("down")
+        assert stranger.poll() is None, "down killed a process not its own"
+        s.script("up")                          # not taken for running
+        s.wait_http()
+        assert stranger.poll() is None
+        assert s.load(harness.generate(50, seed=6))["state"] == "succeeded"
+    finally:
+        if stranger is not None:
+            stranger.kill()
+            stranger.wait()
+        s.close()
+
+
 def test_connection_hungry_settings_are_refused(stack=None):
     """tripline_web and tripline_runner may each hold 64 connections
     (000_roles.sql): a FastCGI worker holds one and the relay one more, a
