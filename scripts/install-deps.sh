@@ -10,7 +10,8 @@
 # the system's own cluster and web server.  tripline runs private instances
 # under var/, so while installing we tell Debian not to start any service
 # (policy-rc.d, see /usr/share/doc/init-system-helpers/README.policy-rc.d)
-# and not to create the "main" cluster (postgresql-common createcluster.conf).
+# and not to create the "main" cluster (postgresql-common createcluster.conf),
+# and disable at boot the services the install enabled (below).
 set -euo pipefail
 
 build=(gcc make libc6-dev libfcgi-dev libpq-dev libcsv-dev libjson-c-dev libssl-dev
@@ -52,7 +53,30 @@ if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
 	echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
 fi
 
+# Debian also enables an installed package's service (deb-systemd-helper),
+# so the system's nginx and PostgreSQL would start at the next boot: a
+# unit this install enabled is disabled again; one enabled before is the
+# machine's own, left as it was.  systemctl reads and changes the unit
+# links without a running systemd (a container).
+units=(nginx.service postgresql.service)
+enabled_before=()
+if command -v systemctl >/dev/null; then
+	for u in "${units[@]}"; do
+		systemctl is-enabled --quiet "$u" 2>/dev/null && enabled_before+=("$u")
+	done
+fi
+
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+
+if command -v systemctl >/dev/null; then
+	for u in "${units[@]}"; do
+		case " ${enabled_before[*]} " in *" $u "*) continue ;; esac
+		if systemctl is-enabled --quiet "$u" 2>/dev/null; then
+			$sudo systemctl disable --quiet "$u" 2>/dev/null ||
+			    echo "note: could not disable $u; it may start at boot" >&2
+		fi
+	done
+fi
