@@ -101,7 +101,7 @@ fi
 # they read (lib/config.c) and stop naming the one they refuse, which
 # wait_http then tells.
 NUMBER_SETTINGS=(
-	"TRIPLINE_HTTP_PORT 1 65535"
+	"TRIPLINE_HTTP_PORT 1024 65535"
 	"TRIPLINE_PGPORT 1 65535"
 	"TRIPLINE_MAX_UPLOAD 1 9223372036854775807"
 	"TRIPLINE_SUBMIT_RATE 1 1000000"
@@ -110,6 +110,23 @@ NUMBER_SETTINGS=(
 	"TRIPLINE_CELL_PRECISION 1 12"
 	"TRIPLINE_SLOT_MINUTES 1 1440"
 )
+
+# The two PostgreSQL settings written into postgresql.conf at the cluster's
+# first start: a value PostgreSQL refuses there would stop every later
+# start until make reset.  shared_buffers: a whole number with an
+# optional unit (PostgreSQL docs, 20.1.1: kB, MB, GB, TB; 8 kB blocks
+# without one); fsync: a boolean PostgreSQL reads.
+pg_settings_check() {
+	local v=${TRIPLINE_PG_SHARED_BUFFERS:-}
+	if [ -n "$v" ] && ! [[ $v =~ ^[1-9][0-9]{0,9}(kB|MB|GB|TB)?$ ]]; then
+		die "invalid TRIPLINE_PG_SHARED_BUFFERS: \"$v\" (a whole number, with kB, MB, GB or TB)"
+	fi
+	v=${TRIPLINE_PG_FSYNC:-}
+	case $v in
+	""|on|off|true|false|yes|no|1|0) ;;
+	*)	die "invalid TRIPLINE_PG_FSYNC: \"$v\" (on or off)" ;;
+	esac
+}
 
 numbers_check() {
 	local line name min max v
@@ -527,6 +544,7 @@ up() {
 	UP_STOP="make down"
 	runners_check
 	numbers_check
+	pg_settings_check
 	# Another state directory: make down alone would stop the default one.
 	[ "$VAR" = "$ROOT/var" ] || UP_STOP="TRIPLINE_VAR=$VAR make down"
 	for b in tripline-cgi tripline-runner tripline-gen; do

@@ -279,7 +279,16 @@ def test_bad_settings_are_named_at_up(stack=None):
             ("TRIPLINE_MAX_UPLOAD", "1G", "a whole number from 1 to 9223372036854775807"),
             ("TRIPLINE_MAX_UPLOAD", "9223372036854775808",
              "a whole number from 1 to 9223372036854775807"),
-            ("TRIPLINE_HTTP_PORT", "80800", "a whole number from 1 to 65535")):
+            ("TRIPLINE_HTTP_PORT", "80800", "a whole number from 1024 to 65535"),
+            # nginx runs as the run user: it cannot bind below 1024.
+            ("TRIPLINE_HTTP_PORT", "81", "a whole number from 1024 to 65535"),
+            # Written into postgresql.conf at the first start, where a
+            # value PostgreSQL refuses stopped every later start.
+            ("TRIPLINE_PG_SHARED_BUFFERS", "lots",
+             "a whole number, with kB, MB, GB or TB"),
+            ("TRIPLINE_PG_SHARED_BUFFERS", "512 MB",
+             "a whole number, with kB, MB, GB or TB"),
+            ("TRIPLINE_PG_FSYNC", "maybe", "on or off")):
         with tempfile.TemporaryDirectory() as var:
             r = subprocess.run([script, "up"], env=dict(os.environ, TRIPLINE_VAR=var,
                                                          **{name: value}),
