@@ -266,7 +266,7 @@ start_prog() {
 			export "${kv?}"
 		done
 		exec setsid "$@"
-	) >>"$VAR/log/$name.log" 2>&1 </dev/null &
+	) >>"$VAR/log/$name.log" 2>&1 </dev/null 9>&- &
 	echo $! > "$(pidfile "$name")"
 	proc_start $! > "$VAR/run/$name.start" || rm -f "$VAR/run/$name.start"
 }
@@ -347,7 +347,7 @@ pg_up() {
 		# port taken since is left by setting TRIPLINE_PGPORT (pg_ctl
 		# restart keeps the option, postmaster.opts).
 		as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -l "$VAR/log/postgresql.log" \
-		    -o "-p $PGPORT_" -w -t 60 start >/dev/null ||
+		    -o "-p $PGPORT_" -w -t 60 start >/dev/null 9>&- ||
 		    die "PostgreSQL did not start, see $VAR/log/postgresql.log (is port $PGPORT_ free?)"
 	fi
 	export PGHOST="$VAR/run" PGPORT="$PGPORT_" PGUSER="$ADMIN"
@@ -404,7 +404,7 @@ nginx_up() {
 	nginx_conf > "$VAR/nginx/nginx.conf"
 	STARTED+=(nginx)
 	nginx_orphans
-	as_user "$NGINX" -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
+	as_user "$NGINX" -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" 9>&- ||
 	    die "nginx did not start, see $VAR/log/nginx-error.log (is port $PORT free?)"
 }
 
@@ -550,6 +550,7 @@ up() {
 	for b in tripline-cgi tripline-runner tripline-gen; do
 		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
 	done
+	stack_lock -n
 	prepare_dirs
 	# One line per setting (runners and nginx may tell the same one).
 	diff=$(stale | LC_ALL=C sort -u |
@@ -614,6 +615,19 @@ up_failed() {
 	exit "$rc"
 }
 
+# One up or down at a time on a state directory: two ups at once each
+# started PostgreSQL and stopped the other's.  flock(1) on a file of its
+# own, on fd 9, held until the script exits; an up that finds it taken
+# says so, a down waits for it.  The fd is the same in a down that a
+# failing up runs (its EXIT trap): a lock taken again on it is no wait.
+# The programs, nginx and PostgreSQL are started with fd 9 closed (9>&-):
+# a daemon that kept it would hold the lock for as long as it runs.
+stack_lock() {
+	mkdir -p "$VAR"
+	[ -e /proc/self/fd/9 ] || exec 9>>"$VAR/.stack.lock"
+	flock "$@" 9 || die "another make up or make down runs on $VAR"
+}
+
 stop_pid() {
 	local name=$1 sig=${2:-TERM} pid i
 	if pid=$(ours "$name"); then
@@ -629,6 +643,7 @@ stop_pid() {
 
 down() {
 	[ -d "$VAR/run" ] || return 0
+	stack_lock -w 120
 	stop_pid nginx QUIT
 	nginx_orphans
 	stop_pid cgi

@@ -205,6 +205,34 @@ def processes_of(var):
     return out
 
 
+def test_two_ups_at_once(stack=None):
+    """Two ups on one state directory at once each started PostgreSQL, and
+    one stopped the other's, both failing (found by a review).  One takes
+    the directory's lock; the other says so at once and starts nothing."""
+    var = tempfile.mkdtemp(prefix="tripline-test-")
+    os.chmod(var, 0o755)
+    env = dict(os.environ, TRIPLINE_VAR=var, TRIPLINE_HTTP_PORT=str(harness.free_port()),
+               TRIPLINE_PGPORT=str(harness.free_port()),
+               TRIPLINE_BIN=os.path.join(harness.ROOT, "build", "asan"),
+               TRIPLINE_PG_FSYNC="off", TRIPLINE_PG_SHARED_BUFFERS="128MB", DEMO="0")
+    script = os.path.join(harness.ROOT, "scripts", "stack.sh")
+    try:
+        first = subprocess.Popen([script, "up"], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+        time.sleep(1)
+        r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        out = r.stdout.decode()
+        assert r.returncode != 0 and out.endswith(
+            "stack: another make up or make down runs on %s\n" % var), out
+        out = first.communicate(timeout=180)[0].decode()
+        assert first.returncode == 0 and "tripline is up." in out, out
+    finally:
+        subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(var, ignore_errors=True)
+
+
 def test_a_failed_up_stops_what_it_started(stack=None):
     """README, Quick start: an up that fails midway (here nginx cannot
     listen: something else has its port) stops what it had started, by
