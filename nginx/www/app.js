@@ -38,11 +38,12 @@
 	function bytes(v) {
 		if (typeof v !== 'number')
 			return '–';
-		if (v >= 1e9)
+		/* By what rounds up: 999,960 bytes is 1.0 MB, not 1000.0 kB. */
+		if (v >= 999.95e6)
 			return (v / 1e9).toFixed(2) + ' GB';
-		if (v >= 1e6)
+		if (v >= 999950)
 			return (v / 1e6).toFixed(1) + ' MB';
-		if (v >= 1e3)
+		if (v >= 999.95)
 			return (v / 1e3).toFixed(1) + ' kB';
 		return v + ' B';
 	}
@@ -50,10 +51,11 @@
 	function duration(s) {
 		if (typeof s !== 'number' || !isFinite(s))
 			return '–';
-		if (s < 60)
-			return s.toFixed(s < 10 ? 1 : 0) + ' s';
-		const m = Math.floor(s / 60);
-		return m + ' min ' + Math.round(s - m * 60) + ' s';
+		if (s < 59.5)
+			return s.toFixed(s < 9.95 ? 1 : 0) + ' s';
+		/* Whole seconds first: 119.6 s is 2 min 0 s, not 1 min 60 s. */
+		const t = Math.round(s), m = Math.floor(t / 60);
+		return m + ' min ' + (t - m * 60) + ' s';
 	}
 
 	/* The time of day, with the date too when that is not today. */
@@ -130,12 +132,17 @@
 	const STREAM_RETRY_MAX_MS = 15000;
 
 	function openStream(url, onEvent, onStatus, onFresh) {
-		const s = { es: null, last: null, closed: false, timer: 0, fails: 0 };
+		const s = { es: null, last: null, closed: false, timer: 0, fails: 0,
+		    stale: false };
 
 		function open() {
-			/* No id to resume from: what happened meanwhile is lost. */
+			/*
+			 * No id to resume from: what happened meanwhile is lost,
+			 * so onFresh reads it again once the stream is open (and
+			 * at the next opening if that read fails).
+			 */
 			if (s.es && s.last === null && onFresh)
-				onFresh();
+				s.stale = true;
 			const u = s.last === null ? url : url +
 			    (url.indexOf('?') < 0 ? '?' : '&') + 'last_event_id=' +
 			    encodeURIComponent(s.last);
@@ -149,7 +156,15 @@
 					s.last = e.lastEventId;
 				onEvent(name, JSON.parse(e.data));
 			}));
-			es.onopen = () => onStatus('live');
+			es.onopen = () => {
+				onStatus('live');
+				if (!s.stale)
+					return;
+				s.stale = false;
+				Promise.resolve(onFresh()).catch(() => {
+					s.stale = true;
+				});
+			};
 			es.onerror = () => {
 				if (s.es !== es || s.closed)
 					return;
@@ -219,7 +234,9 @@
 			    'the first ' + list.length + ' of ' + num(total) +
 			    ' rejected rows' : total === 1 ? 'the rejected row' :
 			    'the ' + num(total) + ' rejected rows');
-			$('rejects-link').href = '/api/jobs/' + id + '/rejects';
+			/* The API's largest page; links.next leads on. */
+			$('rejects-link').href = '/api/jobs/' + id +
+			    '/rejects?limit=1000';
 			$('rejects').hidden = list.length === 0;
 		    })
 		    .catch(() => { /* the summary still counts them */ });
@@ -331,8 +348,13 @@
 		hideRejects();
 		panelState(job.state || 'queued');
 		markCurrent();
+		/*
+		 * A job followed after another is a step Back returns from
+		 * (hashchange, below); the first one replaces the bare page.
+		 */
 		if (location.hash !== '#job-' + job.id)
-			history.replaceState(null, '', '#job-' + job.id);
+			history[/^#job-\d+$/.test(location.hash) ? 'pushState' :
+			    'replaceState'](null, '', '#job-' + job.id);
 
 		const s = openStream('/api/jobs/' + job.id + '/events',
 		    (name, d) => {
@@ -562,7 +584,11 @@
 				pending.push([name, d]);
 			else
 				rowEvent(name, d);
-		}, (text) => setText($('list-conn'), text), loadList);
+		}, (text) => setText($('list-conn'), text), () => loadList()
+		    .catch((e) => {
+			setText($('list-msg'), 'could not load the jobs');
+			throw e;
+		    }));
 		loadList()
 		    .catch(() => setText($('list-msg'), 'could not load the jobs'))
 		    .finally(() => {

@@ -319,7 +319,7 @@ def test_browser_upload_and_watch(stack):
         assert shown["head"] == "the 7 rejected rows", shown
         assert shown["rows"] == [[str(x["line"]), x["reason"], x["raw"]] for x in api], \
             (shown, api)
-        assert shown["href"] == "%s/api/jobs/%d/rejects" % (stack.url, job), shown
+        assert shown["href"] == "%s/api/jobs/%d/rejects?limit=1000" % (stack.url, job), shown
         # The recent jobs table follows through the one all-jobs stream.
         wait_until(lambda: b.eval(
             "(() => { const r = document.querySelector('#jobs tr[data-id=\"%d\"]');"
@@ -387,6 +387,9 @@ def test_browser_upload_and_watch(stack):
         b.eval("document.querySelector(%s).focus()" % link)
         press_enter(b)
         wait_until(lambda: b.text("job-id") == str(again), 10, "Enter on a job's id")
+        # Back follows the job followed before (docs/events.md).
+        b.eval("history.back()")
+        wait_until(lambda: b.text("job-id") == str(first), 10, "Back to the first job")
         assert b.errors() == [], b.errors()
     finally:
         b.close()
