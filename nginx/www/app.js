@@ -186,7 +186,8 @@
 
 	/* -- the job being followed --------------------------------------------- */
 
-	const panel = { id: 0, stream: null, state: '', bytes: null };
+	const panel = { id: 0, stream: null, state: '', bytes: null,
+	    retried: '' };
 
 	function setBar(pct, state) {
 		const p = Math.max(0, Math.min(100, pct));
@@ -270,8 +271,19 @@
 			setText($('st-bytes'), '0 of ' + bytes(d.bytes));
 			break;
 		case 'started':
-			setText(summary, d.attempt > 1 ? 'attempt ' + d.attempt : '');
+			/*
+			 * Another attempt starts over: its counts from zero, and
+			 * the reason the last one ended stays in sight (it was
+			 * replaced at once, and the old counts stayed).
+			 */
+			summary.className = 'summary';
+			setText(summary, d.attempt > 1 ? 'attempt ' + d.attempt +
+			    (panel.retried ? ', after ' + panel.retried : '') : '');
+			panel.retried = '';
 			panel.bytes = d.bytes_total;
+			setBar(0, '');
+			['st-rows', 'st-rejected', 'st-rate', 'st-eta'].forEach(
+			    (id) => setText($(id), '–'));
 			setText($('st-bytes'), '0 of ' + bytes(d.bytes_total));
 			break;
 		case 'progress':
@@ -323,6 +335,9 @@
 			    'row') + ': nothing of it is kept' : 'cancelled');
 			break;
 		case 'retrying':
+			if (d.part === undefined)
+				panel.retried = 'attempt ' + d.attempt + ' failed: ' +
+				    d.error;
 			summary.className = 'summary failed';
 			setText(summary, (d.part !== undefined ?
 			    'part ' + d.part + ', ' : '') + 'attempt ' +
@@ -337,6 +352,7 @@
 			panel.stream.close();
 		panel.id = job.id;
 		panel.bytes = job.bytes;
+		panel.retried = '';
 		$('job').hidden = false;
 		setText($('job-id'), String(job.id));
 		setText($('job-name'), job.filename || '');

@@ -935,3 +935,52 @@ def test_browser_panel_tells_what_is_true(stack):
         shutil.rmtree(tmp, ignore_errors=True)
         if runners_stopped:
             stack.start_runners(1)
+
+
+def test_browser_retry_starts_over_and_says_why(stack):
+    """A job retried after its runner died: the page showed "retrying"
+    for an instant, then "attempt 2" alone, the reason gone, and the
+    first attempt's rows and time left stayed beside a bar at 0 (found
+    by a review of the page).  The events are written here as the
+    runners write them (docs/events.md), on a job no runner takes."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise harness.Skip("%s is missing (Debian package chromium)" % CHROMIUM)
+    job = int(stack.scalar(
+        "INSERT INTO tripline.jobs (state, filename, source, path, bytes, sha256, "
+        "attempts, started_at, lease_owner, lease_until) VALUES ('running', "
+        "'retried.csv', 'inbox', 'retried.csv', 1000, repeat('0', 64), 2, now(), "
+        "'elsewhere:1', now() + interval '1 hour') RETURNING id"))
+
+    def event(name, data):
+        data = dict(data, job=job)
+        stack.psql("WITH e AS (INSERT INTO tripline.job_events (job_id, event, data) "
+                   "VALUES (%d, '%s', '%s'::jsonb) RETURNING id) "
+                   "SELECT pg_notify('tripline_events', id::text) FROM e"
+                   % (job, name, json.dumps(data).replace("'", "''")))
+
+    event("started", {"attempt": 1, "bytes_total": 1000})
+    event("progress", {"rows_loaded": 500, "rows_rejected": 0, "bytes_read": 500,
+                       "bytes_total": 1000, "percent": 50.0, "rows_per_s": 1000,
+                       "eta_s": 0.5, "phase": "reading"})
+    tmp = tempfile.mkdtemp(prefix="tripline-browser-")
+    b = Browser(tmp)
+    try:
+        b.call("Page.navigate", url="%s/#job-%d" % (stack.url, job))
+        b.wait_event("Page.loadEventFired")
+        wait_until(lambda: b.text("st-rows") == "500", 20, "the first attempt's rows")
+        event("retrying", {"attempt": 1, "next_try": "2026-01-01T00:00:00Z",
+                           "error": "the runner stopped during the load"})
+        event("started", {"attempt": 2, "bytes_total": 1000})
+        want = "attempt 2, after attempt 1 failed: the runner stopped during the load"
+        wait_until(lambda: b.text("job-summary") == want, 20,
+                   "the summary %r (shown %r)" % (want, b.text("job-summary")))
+        assert (b.text("st-rows"), b.text("st-eta"), b.text("st-bytes")) == \
+            ("–", "–", "0 of 1.0 kB"), (b.text("st-rows"), b.text("st-eta"),
+                                       b.text("st-bytes"))
+        assert b.errors() == [], b.errors()
+    finally:
+        stack.psql("UPDATE tripline.jobs SET state = 'failed', finished_at = now(), "
+                   "error = 'test', lease_owner = NULL, lease_until = NULL WHERE id = %d"
+                   % job)
+        b.close()
+        shutil.rmtree(tmp, ignore_errors=True)
