@@ -640,10 +640,15 @@
 			x.open('POST', '/api/jobs');
 			if (token)
 				x.setRequestHeader('Authorization', 'Bearer ' + token);
+			/*
+			 * In steps of ten: form-msg is a live region, and a
+			 * screen reader would read out every percent.
+			 */
 			x.upload.onprogress = (e) => {
 				if (e.lengthComputable)
 					setText($('form-msg'), 'uploading ' +
-					    Math.floor(100 * e.loaded / e.total) + ' %');
+					    10 * Math.floor(10 * e.loaded / e.total) +
+					    ' %');
 			};
 			x.onload = () => {
 				let body = null;
