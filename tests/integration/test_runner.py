@@ -670,40 +670,36 @@ def test_trips_sweep_skips_a_job_a_claim_holds(stack):
     sweep = "SET ROLE tripline_runner; SELECT tripline.trips_partition_sweep()"
     gone = "SELECT count(*) FROM pg_class WHERE relname = 'trips_job_%d'"
     stack.stop_runners()
-    claim = None
+    holder = None
+
+    def held_then_let_go(lock_sql):
+        """The job's table made again, kept while another session holds
+        lock_sql's lock, then dropped once it lets go."""
+        nonlocal holder
+        stack.psql("SET ROLE tripline_owner; CREATE TABLE tripline.trips_job_%d "
+                   "(LIKE tripline.trips)" % job_id)
+        holder = harness.Psql(stack, "test-holder")
+        holder.send("BEGIN; %s;" % lock_sql)
+        holder.wait_idle_in_transaction()
+        stack.psql_messages(sweep, timeout=20)      # no wait for it either
+        assert stack.scalar(gone % job_id) == "1", lock_sql
+        holder.send("COMMIT;")
+        holder.close()
+        holder = None
+        stack.scalar(sweep)
+        assert stack.scalar(gone % job_id) == "0", lock_sql
+
     try:
         name, _ = gen_inbox(stack, 1000, seed=fresh_seed())
         job_id = submit_inbox(stack, name)
-        stack.psql("SET ROLE tripline_owner; CREATE TABLE tripline.trips_job_%d "
-                   "(LIKE tripline.trips)" % job_id)
-        claim = harness.Psql(stack, "test-claim")
-        claim.send("BEGIN; SELECT FROM tripline.jobs WHERE id = %d FOR UPDATE;"
-                   % job_id)
-        claim.wait_idle_in_transaction()
-        stack.scalar(sweep)
-        assert stack.scalar(gone % job_id) == "1"
-        claim.send("COMMIT;")
-        claim.close()
-        claim = None
-        stack.scalar(sweep)
-        assert stack.scalar(gone % job_id) == "0"
-        # A table another session holds (a stalled load's): passed over,
-        # not waited for, as the sweep holds the job's row meanwhile.
-        stack.psql("SET ROLE tripline_owner; CREATE TABLE tripline.trips_job_%d "
-                   "(LIKE tripline.trips)" % job_id)
-        claim = harness.Psql(stack, "test-load")
-        claim.send("BEGIN; SELECT FROM tripline.trips_job_%d LIMIT 0;" % job_id)
-        claim.wait_idle_in_transaction()
-        stack.psql_messages(sweep, timeout=20)
-        assert stack.scalar(gone % job_id) == "1"
-        claim.send("COMMIT;")
-        claim.close()
-        claim = None
-        stack.scalar(sweep)
-        assert stack.scalar(gone % job_id) == "0"
+        # The job's row, as a claim holds it.
+        held_then_let_go("SELECT FROM tripline.jobs WHERE id = %d FOR UPDATE" % job_id)
+        # The table, as a stalled load holds it: passed over, not waited
+        # for, as the sweep holds the job's row meanwhile.
+        held_then_let_go("SELECT FROM tripline.trips_job_%d LIMIT 0" % job_id)
     finally:
-        if claim is not None:
-            claim.quit()
+        if holder is not None:
+            holder.quit()
         stack.start_runners(1)
     j = wait_state(stack, job_id)
     assert j["state"] == "succeeded" and j["rows_loaded"] == 1000, j

@@ -21,6 +21,21 @@ def read_env(var):
     return env
 
 
+def own_var(http_port=None, **extra):
+    """A new state directory for stack.sh run by hand, and its
+    environment: free ports, the sanitizer build, a small cluster, no
+    demo data; extra settings on top."""
+    var = tempfile.mkdtemp(prefix="tripline-test-")
+    os.chmod(var, 0o755)
+    env = dict(os.environ, TRIPLINE_VAR=var,
+               TRIPLINE_HTTP_PORT=str(http_port or harness.free_port()),
+               TRIPLINE_PGPORT=str(harness.free_port()),
+               TRIPLINE_BIN=os.path.join(harness.ROOT, "build", "asan"),
+               TRIPLINE_PG_FSYNC="off", TRIPLINE_PG_SHARED_BUFFERS="128MB", DEMO="0",
+               **extra)
+    return var, env
+
+
 def test_up_twice_down_up_and_a_new_pgport(stack=None):
     """README, Troubleshooting: a port in use is left by setting
     TRIPLINE_PGPORT; that holds after the first start too, when the
@@ -209,12 +224,7 @@ def test_two_ups_at_once(stack=None):
     """Two ups on one state directory at once each started PostgreSQL, and
     one stopped the other's, both failing (found by a review).  One takes
     the directory's lock; the other says so at once and starts nothing."""
-    var = tempfile.mkdtemp(prefix="tripline-test-")
-    os.chmod(var, 0o755)
-    env = dict(os.environ, TRIPLINE_VAR=var, TRIPLINE_HTTP_PORT=str(harness.free_port()),
-               TRIPLINE_PGPORT=str(harness.free_port()),
-               TRIPLINE_BIN=os.path.join(harness.ROOT, "build", "asan"),
-               TRIPLINE_PG_FSYNC="off", TRIPLINE_PG_SHARED_BUFFERS="128MB", DEMO="0")
+    var, env = own_var()
     script = os.path.join(harness.ROOT, "scripts", "stack.sh")
     try:
         first = subprocess.Popen([script, "up"], env=env, stdout=subprocess.PIPE,
@@ -240,13 +250,8 @@ def test_a_failed_up_stops_what_it_started(stack=None):
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
-    var = tempfile.mkdtemp(prefix="tripline-test-")
-    os.chmod(var, 0o755)
     port = busy.getsockname()[1]
-    env = dict(os.environ, TRIPLINE_VAR=var, TRIPLINE_HTTP_PORT=str(port),
-               TRIPLINE_PGPORT=str(harness.free_port()),
-               TRIPLINE_BIN=os.path.join(harness.ROOT, "build", "asan"),
-               TRIPLINE_PG_FSYNC="off", TRIPLINE_PG_SHARED_BUFFERS="128MB", DEMO="0")
+    var, env = own_var(port)
     script = os.path.join(harness.ROOT, "scripts", "stack.sh")
     try:
         r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
@@ -327,13 +332,7 @@ def test_bad_settings_are_named_at_up(stack=None):
             assert os.listdir(var) == [], os.listdir(var)   # refused before anything
     # A setting only the programs read: they exit at start naming it, and
     # up says so at once, then stops what it started.
-    var = tempfile.mkdtemp(prefix="tripline-test-")
-    os.chmod(var, 0o755)
-    env = dict(os.environ, TRIPLINE_VAR=var, TRIPLINE_HTTP_PORT=str(harness.free_port()),
-               TRIPLINE_PGPORT=str(harness.free_port()),
-               TRIPLINE_BIN=os.path.join(harness.ROOT, "build", "asan"),
-               TRIPLINE_PG_FSYNC="off", TRIPLINE_PG_SHARED_BUFFERS="128MB", DEMO="0",
-               TRIPLINE_LEASE_SECONDS="1")
+    var, env = own_var(TRIPLINE_LEASE_SECONDS="1")
     try:
         r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=180)
