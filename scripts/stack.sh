@@ -435,6 +435,19 @@ progs_up() {
 	done
 }
 
+# The runners above TRIPLINE_RUNNERS, left by an up that asked for more:
+# an up with fewer stops them (a stopping runner queues its job again,
+# the attempt not counted).  Only up: "runners N" starts, never stops.
+runners_trim() {
+	local n
+	for n in $(runner_names); do
+		if [ "${n#runner-}" -gt "$RUNNERS" ]; then
+			stop_pid "$n"
+			say "stopped $n (TRIPLINE_RUNNERS=$RUNNERS)"
+		fi
+	done
+}
+
 # One line of stale(): the setting as a user names it, with the running
 # value and the asked one (never the token's).
 differs() {
@@ -563,6 +576,7 @@ up() {
 	pg_up
 	write_env
 	progs_up
+	runners_trim
 	nginx_up
 	wait_http
 	demo_load

@@ -161,6 +161,15 @@ def test_stale_pid_files_name_no_stranger(stack=None):
         s.wait_http()
         assert stranger.poll() is None
         assert s.load(harness.generate(50, seed=6))["state"] == "succeeded"
+        # An up with fewer runners than run stops the others (it left
+        # them running, said nothing).
+        s.script("runners", "2")
+        assert s.runner_names() == ["runner-1", "runner-2"], s.runner_names()
+        runner2 = s.pid("runner-2")
+        out = s.script("up")
+        assert "stopped runner-2 (TRIPLINE_RUNNERS=1)" in out, out
+        assert s.runner_names() == ["runner-1"] and \
+            not os.path.exists("/proc/%d" % runner2), s.runner_names()
     finally:
         if stranger is not None:
             stranger.kill()
