@@ -297,7 +297,7 @@ lease_sum(struct lease *l, struct lease_snap *s, int *due)
 	const char	*vals[4] = { l->id, l->phases,
 	    lease_phase_names[LEASE_PHASE_READING], pace };
 	PGresult	*res;
-	int64_t		 n[3];
+	uint64_t	 n[3];
 	int		 rc = -1;
 
 	snprintf(pace, sizeof(pace), "%d", LEASE_PACE_MS);
@@ -306,16 +306,13 @@ lease_sum(struct lease *l, struct lease_snap *s, int *due)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("job %d: could not sum its parts' counts: %s",
 		    l->job->id, PQerrorMessage(l->conn));
-	} else if (PQntuples(res) == 1 &&
-	    (db_get_i64(res, 0, 0, 0, INT64_MAX, &n[0]) != 0 ||
-	    db_get_i64(res, 0, 1, 0, INT64_MAX, &n[1]) != 0 ||
-	    db_get_i64(res, 0, 2, 0, INT64_MAX, &n[2]) != 0)) {
+	} else if (PQntuples(res) == 1 && db_get_counts(res, 0, 0, 3, n) != 0) {
 		log_warn("job %d: its parts' counts are not numbers",
 		    l->job->id);
 	} else if (PQntuples(res) == 1) {
-		s->rows_loaded = (uint64_t)n[0];
-		s->rows_rejected = (uint64_t)n[1];
-		s->bytes_read = (uint64_t)n[2];
+		s->rows_loaded = n[0];
+		s->rows_rejected = n[1];
+		s->bytes_read = n[2];
 		s->phase = lease_phase_named(PQgetisnull(res, 0, 3) ? NULL :
 		    PQgetvalue(res, 0, 3));
 		*due = strcmp(PQgetvalue(res, 0, 4), "t") == 0;

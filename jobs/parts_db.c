@@ -370,7 +370,7 @@ parts_db_others(PGconn *c, const struct job *job,
 	char		 id[16], p[16];
 	const char	*vals[2] = { id, p };
 	PGresult	*res;
-	int64_t		 n[4];
+	uint64_t	 n[4];
 	int		 rc;
 
 	memset(others, 0, sizeof(*others));
@@ -381,17 +381,14 @@ parts_db_others(PGconn *c, const struct job *job,
 	if (parts_exec(c, others_sql, 2, vals, &res, "count its parts",
 	    job->id) != 0)
 		return -1;
-	if (db_get_i64(res, 0, 0, 0, INT64_MAX, &n[0]) != 0 ||
-	    db_get_i64(res, 0, 1, 0, INT64_MAX, &n[1]) != 0 ||
-	    db_get_i64(res, 0, 2, 0, INT64_MAX, &n[2]) != 0 ||
-	    db_get_i64(res, 0, 3, 0, INT64_MAX, &n[3]) != 0) {
+	if (db_get_counts(res, 0, 0, 4, n) != 0) {
 		log_error("job %d: its parts' counts are not numbers", job->id);
 		rc = -1;
 	} else {
 		rc = n[0] == 0;
-		others->rows_loaded = (uint64_t)n[1];
-		others->rows_rejected = (uint64_t)n[2];
-		others->bytes_read = (uint64_t)n[3];
+		others->rows_loaded = n[1];
+		others->rows_rejected = n[2];
+		others->bytes_read = n[3];
 	}
 	PQclear(res);
 	return rc;

@@ -1,6 +1,7 @@
 /*
  * db.c: libpq connections and the SQL files of sql/.
  */
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,25 @@ db_get_int(const PGresult *res, int row, int col, int min, int max,
 	if (db_get_i64(res, row, col, min, max, &v) != 0)
 		return -1;
 	*out = (int)v;
+	return 0;
+}
+
+int
+db_get_counts(const PGresult *res, int row, int col, size_t n,
+    uint64_t *out)
+{
+	int64_t	 v[8];
+	size_t	 i;
+
+	if (n > sizeof(v) / sizeof(v[0]) || col < 0 ||
+	    (size_t)col + n > (size_t)INT_MAX)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (db_get_i64(res, row, col + (int)i, 0, INT64_MAX,
+		    &v[i]) != 0)
+			return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (uint64_t)v[i];
 	return 0;
 }
 

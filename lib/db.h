@@ -4,6 +4,7 @@
 #ifndef TRIPLINE_DB_H
 #define TRIPLINE_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
@@ -79,6 +80,14 @@ int	db_get_i64(const PGresult *res, int row, int col, int64_t min,
 /* The same for an int, within [min, max]. */
 int	db_get_int(const PGresult *res, int row, int col, int min, int max,
 	    int *out);
+
+/*
+ * The n counts (bigint, never negative) in columns col .. col + n - 1 of
+ * row: 0 and out[0 .. n - 1] set, or -1 with out untouched when any is
+ * not one.  Sums of a job's rows and bytes come as such a run of columns.
+ */
+int	db_get_counts(const PGresult *res, int row, int col, size_t n,
+	    uint64_t *out);
 
 /*
  * Read the SQL file dir/name (for example "reports/weekly_average.sql")

@@ -1,5 +1,5 @@
 /*
- * test_db.c: db_get_i64 and db_get_int, which read every number the
+ * test_db.c: db_get_i64, db_get_int and db_get_counts, which read every number the
  * programs take from a query's result.  The results are made by libpq
  * itself (PQmakeEmptyPGresult, PQsetResultAttrs, PQsetvalue: "Miscellaneous
  * Functions" in the libpq docs), so no server is needed: what is tested
@@ -37,27 +37,43 @@ static const struct get_case get_cases[] = {
 	{ "over bigint", "9223372036854775808", 0, INT64_MAX, -1, 0 },
 };
 
+/* A result of n int8 columns and one row holding values. */
+static PGresult *
+result_row_new(int n, const char *const *values)
+{
+	PGresAttDesc	 att[4];
+	PGresult	*res;
+	int		 i;
+
+	if (n < 1 || n > 4)
+		return NULL;
+	memset(att, 0, sizeof(att));
+	for (i = 0; i < n; i++) {
+		att[i].name = (char *)"n";
+		att[i].typid = 20;	/* int8 */
+		att[i].typlen = 8;
+		att[i].atttypmod = -1;
+	}
+	if ((res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK)) == NULL)
+		return NULL;
+	if (!PQsetResultAttrs(res, n, att)) {
+		PQclear(res);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (!PQsetvalue(res, 0, i, (char *)values[i],
+		    values[i] == NULL ? -1 : (int)strlen(values[i]))) {
+			PQclear(res);
+			return NULL;
+		}
+	return res;
+}
+
 /* A result of one text column and one row holding value. */
 static PGresult *
 result_new(const char *value)
 {
-	PGresAttDesc	 att;
-	PGresult	*res;
-
-	memset(&att, 0, sizeof(att));
-	att.name = (char *)"n";
-	att.typid = 20;		/* int8 */
-	att.typlen = 8;
-	att.atttypmod = -1;
-	if ((res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK)) == NULL)
-		return NULL;
-	if (!PQsetResultAttrs(res, 1, &att) ||
-	    !PQsetvalue(res, 0, 0, (char *)value,
-	    value == NULL ? -1 : (int)strlen(value))) {
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return result_row_new(1, &value);
 }
 
 static void
@@ -119,10 +135,44 @@ test_outside(void)
 	PQclear(res);
 }
 
+/* A run of counts is read whole or not at all. */
+static void
+test_counts(void)
+{
+	static const char *const good[] = { "7", "0", "9223372036854775807",
+	    "3" };
+	static const char *const bad[] = { "7", "8", NULL, "3" };
+	static const char *const neg[] = { "7", "-8", "9", "3" };
+	PGresult	*res;
+	uint64_t	 out[4] = { 1, 1, 1, 1 };
+
+	res = result_row_new(4, good);
+	UNIT_CHECK(res != NULL && db_get_counts(res, 0, 0, 4, out) == 0 &&
+	    out[0] == 7 && out[1] == 0 && out[2] == INT64_MAX && out[3] == 3,
+	    "four counts");
+	UNIT_CHECK(res != NULL && db_get_counts(res, 0, 1, 3, out) == 0 &&
+	    out[0] == 0 && out[2] == 3, "three from column 1");
+	UNIT_CHECK(res != NULL && db_get_counts(res, 0, 2, 3, out) == -1,
+	    "a run past the last column");
+	UNIT_CHECK(res != NULL && db_get_counts(res, 0, -1, 2, out) == -1,
+	    "a run from column -1");
+	PQclear(res);
+	out[0] = out[1] = out[2] = out[3] = 1;
+	res = result_row_new(4, bad);
+	UNIT_CHECK(res != NULL && db_get_counts(res, 0, 0, 4, out) == -1 &&
+	    out[0] == 1 && out[1] == 1, "a NULL among them: none set");
+	PQclear(res);
+	res = result_row_new(4, neg);
+	UNIT_CHECK(res != NULL && db_get_counts(res, 0, 0, 4, out) == -1 &&
+	    out[0] == 1, "a negative among them: none set");
+	PQclear(res);
+}
+
 int
 main(void)
 {
 	test_cases();
 	test_outside();
+	test_counts();
 	return unit_done("test_db");
 }
