@@ -1,9 +1,9 @@
 /*
  * test_db.c: db_get_i64, db_get_int and db_get_counts, which read every
- * number the programs take from a query's result.  The results are made by libpq
- * itself (PQmakeEmptyPGresult, PQsetResultAttrs, PQsetvalue: "Miscellaneous
- * Functions" in the libpq docs), so no server is needed: what is tested
- * is the reading of a text field, NULL and all.
+ * number the programs take from a query's result.  The results are made
+ * by libpq itself (PQmakeEmptyPGresult, PQsetResultAttrs, PQsetvalue:
+ * "Miscellaneous Functions" in the libpq docs), so no server is needed:
+ * what is tested is the reading of a text field, NULL and all.
  */
 #include <limits.h>
 #include <stdint.h>
