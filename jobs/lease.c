@@ -420,7 +420,7 @@ lease_sum_progress(struct lease *l, struct lease_snap *s)
 		lease_progress(l, s);
 out:
 	PQclear(res);
-	if (r < 0 || runner_db_command(l->conn, "COMMIT") != 0) {
+	if (r < 0 || runner_db_commit(l->conn, NULL, 0) != 0) {
 		runner_db_command(l->conn, "ROLLBACK");
 		lease_conn_check(l);
 	}

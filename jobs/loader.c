@@ -318,20 +318,6 @@ loader_row(void *arg, const struct csvstream_row *row)
 	return 0;
 }
 
-/*
- * Why a COMMIT on c failed: libpq's message, or, for a COMMIT that
- * rolled back (a statement of its transaction had failed:
- * runner_db_command), which leaves none, that.
- */
-static const char *
-loader_commit_why(PGconn *c)
-{
-	const char *m = PQerrorMessage(c);
-
-	return m[0] != '\0' ? m :
-	    "the transaction had failed and was rolled back";
-}
-
 /* End the trips COPY; with why, make the server abort it. */
 static int
 loader_copy_end(struct loader *l, const char *why)
@@ -630,6 +616,7 @@ loader_index_wait(struct loader *l, const struct lease *lease)
 	struct pollfd	 pfd = { PQsocket(l->tc), POLLIN, 0 };
 	PGresult	*res;
 	int		 rc = 0;
+	char		 why[LOADER_WHY];
 
 	while (PQisBusy(l->tc)) {
 		if (loader_interrupted(l, lease) != 0)
@@ -649,10 +636,10 @@ loader_index_wait(struct loader *l, const struct lease *lease)
 	if (rc != 0)
 		return loader_stop(l, LOADER_ERROR, "could not index the "
 		    "trips: %s", PQerrorMessage(l->tc));
-	if (runner_db_command(l->tc, "COMMIT") != 0) {
+	if (runner_db_commit(l->tc, why, sizeof(why)) != 0) {
 		l->tc_state = LOADER_TC_NONE;
 		return loader_stop(l, LOADER_ERROR, "could not store trips: "
-		    "%s", loader_commit_why(l->tc));
+		    "%s", why);
 	}
 	l->tc_state = LOADER_TC_COMMITTED;
 	return 0;
@@ -694,10 +681,9 @@ loader_commit(struct loader *l, struct job_result *r)
 
 	st = runner_db_end(c, l->job, RUNNER_DB_SUCCEEDED, r);
 	if (st == RUNNER_DB_OK) {
-		if (runner_db_command(c, "COMMIT") == 0)
+		if (runner_db_commit(c, why, sizeof(why)) == 0)
 			return LOADER_DONE;
-		loader_stop(l, LOADER_ERROR, "could not commit: %s",
-		    loader_commit_why(c));
+		loader_stop(l, LOADER_ERROR, "could not commit: %s", why);
 		return LOADER_ERROR;
 	}
 	/* Before the ROLLBACK, which clears it. */
@@ -812,9 +798,8 @@ loader_commit_part(struct loader *l, struct lease **lease,
 		    why);
 		return LOADER_ERROR;
 	}
-	if (runner_db_command(c, "COMMIT") != 0) {
-		loader_stop(l, LOADER_ERROR, "could not commit: %s",
-		    loader_commit_why(c));
+	if (runner_db_commit(c, why, sizeof(why)) != 0) {
+		loader_stop(l, LOADER_ERROR, "could not commit: %s", why);
 		return LOADER_ERROR;
 	}
 	if (last)

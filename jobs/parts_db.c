@@ -198,7 +198,7 @@ parts_db_split(PGconn *c, const struct job *job, const struct split *s,
 	rc = 0;
 out:
 	PQclear(res);
-	if (rc == 0 && runner_db_command(c, "COMMIT") != 0)
+	if (rc == 0 && runner_db_commit(c, NULL, 0) != 0)
 		rc = -1;
 	else if (rc != 0)
 		runner_db_command(c, "ROLLBACK");
@@ -356,7 +356,7 @@ out:
 	PQclear(res);
 	if (rc == RUNNER_DB_CLAIM_ERROR)
 		runner_db_command(c, "ROLLBACK");
-	else if (runner_db_command(c, "COMMIT") != 0)
+	else if (runner_db_commit(c, NULL, 0) != 0)
 		rc = RUNNER_DB_CLAIM_ERROR;
 	if (rc != RUNNER_DB_CLAIM_RUN)
 		runner_db_job_release(job);
@@ -464,7 +464,7 @@ out:
 	PQclear(res);
 	if (st == RUNNER_DB_ERROR)
 		runner_db_command(c, "ROLLBACK");
-	else if (runner_db_command(c, "COMMIT") != 0)
+	else if (runner_db_commit(c, NULL, 0) != 0)
 		st = RUNNER_DB_ERROR;
 	return st;
 }

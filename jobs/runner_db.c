@@ -129,16 +129,35 @@ runner_db_command(PGconn *conn, const char *sql)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_error("%s: %s", sql, PQerrorMessage(conn));
 		rc = -1;
-	} else if (strcmp(sql, "COMMIT") == 0 &&
-	    strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+runner_db_commit(PGconn *conn, char *why, size_t len)
+{
+	PGresult	*res;
+	const char	*m = NULL;
+	int		 rc = -1;
+
+	res = PQexec(conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		m = PQerrorMessage(conn);
+	else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
 		/*
 		 * COMMIT of a failed transaction succeeds, tagged ROLLBACK
 		 * (PostgreSQL docs, COMMIT, "Outputs", documented from
-		 * PostgreSQL 18 on): nothing was kept.
+		 * PostgreSQL 18 on): nothing was kept, and libpq has no
+		 * message to tell it.
 		 */
-		log_error("COMMIT: the transaction had failed and was rolled "
-		    "back");
-		rc = -1;
+		m = "the transaction had failed and was rolled back";
+	else
+		rc = 0;
+	if (rc != 0) {
+		log_error("COMMIT: %s", m);
+		if (why != NULL && len > 0)
+			snprintf(why, len, "%s", m);
 	}
 	PQclear(res);
 	return rc;
@@ -290,7 +309,7 @@ runner_db_in_transaction(PGconn *conn, runner_db_end_fn fn,
 		return RUNNER_DB_ERROR;
 	st = fn(conn, job, end, r);
 	if (st == RUNNER_DB_OK) {
-		if (runner_db_command(conn, "COMMIT") != 0)
+		if (runner_db_commit(conn, NULL, 0) != 0)
 			st = RUNNER_DB_ERROR;
 	} else
 		runner_db_command(conn, "ROLLBACK");
@@ -444,7 +463,7 @@ out:
 	if (rc == RUNNER_DB_CLAIM_ERROR) {
 		runner_db_command(conn, "ROLLBACK");
 		runner_db_job_release(job);
-	} else if (runner_db_command(conn, "COMMIT") != 0) {
+	} else if (runner_db_commit(conn, NULL, 0) != 0) {
 		runner_db_job_release(job);
 		rc = RUNNER_DB_CLAIM_ERROR;
 	}

@@ -111,11 +111,14 @@ enum runner_db_status runner_db_in_transaction(PGconn *, runner_db_end_fn,
 /* The id of the loaded job with the same content, 0 for none, -1. */
 int	runner_db_winner(PGconn *, const struct job *);
 
-/*
- * Run a statement without parameters or rows ("BEGIN"); 0 or -1.  A
- * COMMIT that rolled back (its transaction had failed) is -1.
- */
+/* Run a statement without parameters or rows ("BEGIN"); 0 or -1. */
 int	runner_db_command(PGconn *, const char *sql);
+
+/*
+ * COMMIT; 0, or -1 with the reason in why (of size len; why may be NULL)
+ * when it failed or rolled back because its transaction had failed.
+ */
+int	runner_db_commit(PGconn *, char *why, size_t len);
 
 /*
  * Seconds until the next job becomes claimable (a retry backoff ends, a

@@ -804,6 +804,35 @@ def test_a_job_that_cannot_be_recorded_says_why(stack):
                    "DROP FUNCTION IF EXISTS tripline.test_refuse_success()")
 
 
+def test_a_job_whose_commit_fails_says_why(stack):
+    """A load whose COMMIT fails (here a deferred trigger refuses the
+    first success, at commit time) is retried, and the retry's error
+    carries the server's reason from the COMMIT (runner_db_commit)."""
+    name = "refused-at-commit-%d.csv" % os.getpid()
+    stack.psql("""
+        CREATE FUNCTION tripline.test_refuse_commit() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            IF NEW.state = 'succeeded' AND NEW.filename = '%s' AND NEW.attempts = 1 THEN
+                RAISE EXCEPTION 'Refused at commit by the test';
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER test_refuse_commit AFTER UPDATE ON tripline.jobs
+            DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_commit();""" % name)
+    try:
+        job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
+        j = wait_state(stack, job_id, timeout=120)
+        assert j["state"] == "succeeded" and j["attempts"] == 2, j
+        retry = [d for e, d in events(stack, job_id) if e == "retrying"]
+        assert len(retry) == 1, retry
+        assert retry[0]["error"] == "could not commit: refused at commit by the test", retry
+        assert j["rows_loaded"] == 1, j
+    finally:
+        stack.psql("DROP TRIGGER IF EXISTS test_refuse_commit ON tripline.jobs; "
+                   "DROP FUNCTION IF EXISTS tripline.test_refuse_commit()")
+
+
 def test_runner_memory_stays_flat(stack):
     """Peak memory of the optimised runner (the sanitizers' quarantine
     would blur the picture) after a 1M-row file (127 MB): far below the
