@@ -158,12 +158,16 @@ static struct relay {
 	.wakefd = -1,
 };
 
+/*
+ * An id in row, col of res, or -1 when it is not one (NULL, not a
+ * number, negative): the callers test ids inline, -1 being none.
+ */
 static int64_t
-col_i64(const PGresult *res, int row, int col)
+col_id(const PGresult *res, int row, int col)
 {
 	int64_t	 v;
 
-	if (db_get_i64(res, row, col, INT64_MIN, INT64_MAX, &v) != 0)
+	if (db_get_i64(res, row, col, 0, INT64_MAX, &v) != 0)
 		return -1;
 	return v;
 }
@@ -527,7 +531,7 @@ relay_connect(struct relay *r, int64_t now)
 	PQclear(res);
 	res = PQexec(r->conn, relay_sql[RELAY_SQL_NEWEST]);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-	    (max = col_i64(res, 0, 0)) < 0) {
+	    (max = col_id(res, 0, 0)) < 0) {
 		log_error("relay: could not read the newest event: %s",
 		    PQerrorMessage(r->conn));
 		goto out;
@@ -543,7 +547,7 @@ relay_connect(struct relay *r, int64_t now)
 		goto out;
 	}
 	for (i = 0; i < PQntuples(res); i++)
-		if ((id = col_i64(res, i, 0)) > 0)
+		if ((id = col_id(res, i, 0)) > 0)
 			late_add(r, id, id, now);
 	r->horizon = max;
 	relay_adopt(r, max);
@@ -566,8 +570,8 @@ relay_dispatch(struct relay *r, const PGresult *res, int row, int late)
 {
 	struct sse_msg	*m;
 	enum job_event	 ev;
-	int64_t		 id = col_i64(res, row, 0);
-	int64_t		 job = col_i64(res, row, 1);
+	int64_t		 id = col_id(res, row, 0);
+	int64_t		 job = col_id(res, row, 1);
 	int		 i, final;
 	struct stream	*s;
 
@@ -639,10 +643,10 @@ relay_read(struct relay *r, int64_t now, int *upto, int64_t *hnew,
 	n = PQntuples(res);
 	/* Note every gap first, so that they are all waited for at once. */
 	for (i = 0, prev = r->horizon; i < n; i++, prev = id)
-		if ((id = col_i64(res, i, 0)) > prev + 1)
+		if ((id = col_id(res, i, 0)) > prev + 1)
 			gap_note(r, prev + 1, id - 1, now);
 	for (i = 0, prev = r->horizon; i < n; i++, prev = id) {
-		id = col_i64(res, i, 0);
+		id = col_id(res, i, 0);
 		if (id <= prev)
 			break;		/* not ordered: cannot happen */
 		if (id > prev + 1) {
@@ -708,7 +712,7 @@ relay_late(struct relay *r)
 		log_warn("relay: event %s committed late, sent out of order",
 		    PQgetvalue(res, i, 0));
 		relay_dispatch(r, res, i, 1);
-		if ((k = late_find(r, col_i64(res, i, 0))) >= 0)
+		if ((k = late_find(r, col_id(res, i, 0))) >= 0)
 			late_drop(r, k);
 	}
 	PQclear(res);

@@ -68,7 +68,7 @@ struct runner {
 	PGconn			*work;
 	PGconn			*control;
 	PGconn			*trips;
-	int			 swept;		/* trips_partition_sweep ran */
+	int			 swept;		/* runner_sweep ran once */
 	struct dimcache		*dims;
 	struct jobfile		*files;
 	struct rimtend		*rims;		/* on trips, between jobs */
@@ -122,90 +122,66 @@ runner_sleep(struct runner *rn, double seconds)
 }
 
 /*
- * The trips tables that loads killed between their two commits left
- * unattached (013_trips_index_apart.sql), of jobs not running: when
- * first connected and whenever the queue is empty, as a job can end
- * without being loaded again (a cancel after its runner died, its
- * attempts used up at the claim; 033_trips_sweep_idle.sql).  On the work
- * connection: the trips connection may be tending the rims.
+ * What killed loads and ended jobs leave, removed when the runner is
+ * first connected and whenever the queue is empty: on the work
+ * connection, as the trips connection may be tending the rims.
+ *
+ *   - trips: the trips tables that loads killed between their two
+ *     commits left unattached (013_trips_index_apart.sql), of jobs not
+ *     running, as a job can end without being loaded again (a cancel
+ *     after its runner died, its attempts used up at the claim;
+ *     033_trips_sweep_idle.sql);
+ *   - parts: what the parts of ended split jobs left
+ *     (022_parts_sweep.sql), as a split job can end without a runner (a
+ *     cancel after its runners died);
+ *   - names: the region and datasource names no loaded trip uses
+ *     (026_name_sweep.sql); cheap when no name was added since the last.
+ *
+ * Each returns how many it removed, or -1.  The messages take that
+ * count and a plural "s".
  */
-static void
-runner_sweep_trips(struct runner *rn)
-{
-	int n;
+enum runner_sweep {
+	RUNNER_SWEEP_TRIPS,
+	RUNNER_SWEEP_PARTS,
+	RUNNER_SWEEP_NAMES,
+	RUNNER_SWEEP__MAX
+};
 
-	if ((n = tripspart_sweep(rn->work)) < 0)
-		log_warn("could not drop unattached trips tables: %s",
-		    PQerrorMessage(rn->work));
-	else if (n > 0)
-		log_info("dropped %d unattached trips table%s", n,
-		    n == 1 ? "" : "s");
-}
+static const struct {
+	int		(*run)(PGconn *);
+	const char	*failed;	/* then the server's message */
+	const char	*done;		/* %d and "s" or "" */
+} runner_sweeps[RUNNER_SWEEP__MAX] = {
+	{ tripspart_sweep, "could not drop unattached trips tables",
+	  "dropped %d unattached trips table%s" },
+	{ tripspart_parts_sweep,
+	  "could not drop what the parts of ended jobs left",
+	  "dropped what the parts of %d ended job%s left" },
+	{ dimcache_sweep, "could not remove unused names",
+	  "removed %d region or datasource name%s no trip uses" },
+};
 
 /*
- * What the parts of ended split jobs left (022_parts_sweep.sql): when
- * first connected and whenever the queue is empty, as a split job can
- * end without a runner (a cancel after its runners died).
- */
-static void
-runner_sweep_parts(struct runner *rn)
-{
-	int n;
-
-	if ((n = tripspart_parts_sweep(rn->work)) < 0)
-		log_warn("could not drop what the parts of ended jobs left: "
-		    "%s", PQerrorMessage(rn->work));
-	else if (n > 0)
-		log_info("dropped what the parts of %d ended job%s left", n,
-		    n == 1 ? "" : "s");
-}
-
-/*
- * The spool files of ended uploads (025_spool_sweep.sql): when first
- * connected and whenever the queue is empty, as a job can end without a
- * runner (a cancel while it was queued).  1 when a whole batch was
- * removed, so the next should come soon; else 0.
+ * Every sweep, then the spool files of ended uploads
+ * (025_spool_sweep.sql; a job can end without a runner: a cancel while
+ * it was queued).  1 when a whole batch of spool files was removed, so
+ * the next should come soon; else 0.
  */
 static int
-runner_sweep_spool(struct runner *rn)
-{
-	return spoolsweep_run(rn->work, rn->files, rn->cfg.spool_keep_failed) ==
-	    SPOOLSWEEP_BATCH;
-}
-
-/*
- * The region and datasource names no loaded trip uses
- * (026_name_sweep.sql): when first connected and whenever the queue is
- * empty.  Cheap when no name was added since the last sweep.
- */
-static void
-runner_sweep_names(struct runner *rn)
-{
-	int n;
-
-	if ((n = dimcache_sweep(rn->work)) < 0)
-		log_warn("could not remove unused names: %s",
-		    PQerrorMessage(rn->work));
-	else if (n > 0)
-		log_info("removed %d region or datasource name%s no trip uses",
-		    n, n == 1 ? "" : "s");
-}
-
-/*
- * Once, when first connected, before any job: what killed loads and
- * ended jobs left (the trips tables, the parts, the spool files, the
- * names).
- */
-static void
 runner_sweep(struct runner *rn)
 {
-	if (rn->swept)
-		return;
-	rn->swept = 1;
-	runner_sweep_trips(rn);
-	runner_sweep_parts(rn);
-	(void)runner_sweep_spool(rn);
-	runner_sweep_names(rn);
+	size_t	 i;
+	int	 n;
+
+	for (i = 0; i < RUNNER_SWEEP__MAX; i++) {
+		if ((n = runner_sweeps[i].run(rn->work)) < 0)
+			log_warn("%s: %s", runner_sweeps[i].failed,
+			    PQerrorMessage(rn->work));
+		else if (n > 0)
+			log_info(runner_sweeps[i].done, n, n == 1 ? "" : "s");
+	}
+	return spoolsweep_run(rn->work, rn->files, rn->cfg.spool_keep_failed) ==
+	    SPOOLSWEEP_BATCH;
 }
 
 /*
@@ -238,7 +214,10 @@ runner_connect(struct runner *rn)
 			rn->trips = db_connect(&rn->cfg, "tripline-runner-trips");
 		if (rn->work != NULL && rn->control != NULL &&
 		    rn->trips != NULL) {
-			runner_sweep(rn);
+			/* Once, before any job. */
+			if (!rn->swept)
+				(void)runner_sweep(rn);
+			rn->swept = 1;
 			return 0;
 		}
 		if (runner_stop)
@@ -444,10 +423,7 @@ runner_loop(struct runner *rn)
 		case RUNNER_DB_CLAIM_DONE:
 			break;
 		case RUNNER_DB_CLAIM_NONE:
-			runner_sweep_trips(rn);
-			runner_sweep_parts(rn);
-			more = runner_sweep_spool(rn);
-			runner_sweep_names(rn);
+			more = runner_sweep(rn);
 			tending = rimtend_idle(rn->rims, rn->trips);
 			if (tending < 0)
 				rn->trips = db_check(rn->trips);

@@ -70,10 +70,12 @@ def wait_part_claimed(stack, job_id, owner_pid=None, timeout=120):
 
 
 def test_split_job_loads_like_a_whole_one(stack):
-    rows, bad = 200000, 300
+    # Enough rows that the job runs a few seconds, for its progress
+    # events' pace below (200,000 rows gave two events here on 2026-11-28, 300,000 four).
+    rows, bad = 300000, 300
     s = None
     try:
-        # Four parts of a ~25 MB file.
+        # Four parts of a ~37 MB file.
         probe = os.path.join(stack.var, "probe.csv")
         subprocess.run([tr.GEN, "-n", str(rows), "-s", "77", "--bad", str(bad), "-o", probe],
                        check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
