@@ -29,7 +29,7 @@ LIB_OBJ	 = $(patsubst %.c,build/%.o,$(LIB_SRC))
 ASAN_LIB_OBJ = $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
 HDRS	 = $(wildcard lib/*.h cgi/*.h jobs/*.h)
 
-.PHONY: all up down reset test check unit bench fuzz deps deps-test deps-bench clean compose-test
+.PHONY: all up down reset rotate-logs test check unit bench fuzz deps deps-test deps-bench clean compose-test
 
 all: $(BIN)
 
@@ -81,6 +81,9 @@ down:
 
 reset:
 	@scripts/stack.sh reset
+
+rotate-logs:
+	@scripts/stack.sh rotate
 
 unit: $(UNIT_BIN)
 

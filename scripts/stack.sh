@@ -47,6 +47,9 @@
 #   DEMO                 1 = load a generated demo file on up [1]
 #   TRIPLINE_DEMO_ROWS   rows of the demo file [10000]
 set -euo pipefail
+# What the stack writes is its user's (and group's): the logs quote
+# rejected rows' values and job file names, the cluster holds the trips.
+umask 027
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR=${TRIPLINE_VAR:-$ROOT/var}
@@ -126,6 +129,19 @@ pg_settings_check() {
 	""|on|off|true|false|yes|no|1|0) ;;
 	*)	die "invalid TRIPLINE_PG_FSYNC: \"$v\" (on or off)" ;;
 	esac
+}
+
+# The state directory and the checkout go into nginx's configuration
+# (quoted), postgresql.conf and var/env (quoted): a space is fine, not
+# what those quotes cannot hold.
+paths_check() {
+	local p
+	for p in "$VAR" "$ROOT"; do
+		case $p in
+		*[\"\'\\\$]*|*$'\n'*)
+			die "unsupported path \"$p\": it may not hold a quote, a backslash, a \$ or a line break" ;;
+		esac
+	done
 }
 
 numbers_check() {
@@ -220,14 +236,15 @@ write_env() {
 	export TRIPLINE_TOKEN='$TOKEN'
 	export TRIPLINE_VAR='$VAR'
 	EOV
-	umask 022
+	umask 027
 }
 
-# The environment of program $1 (cgi or runner), as NAME=value words.  Only
-# the FastCGI program checks the token, so only it is given it.
+# The environment of program $1 (cgi or runner), as NAME=value lines (a
+# path may hold spaces).  Only the FastCGI program checks the token, so
+# only it is given it.
 prog_env() {
 	[ "$1" = cgi ] && echo TRIPLINE_TOKEN="$TOKEN"
-	echo PGHOST="$VAR/run" PGPORT="$PGPORT_" PGDATABASE="$DB" \
+	printf '%s\n' PGHOST="$VAR/run" PGPORT="$PGPORT_" PGDATABASE="$DB" \
 	    TRIPLINE_SPOOL="$VAR/spool" TRIPLINE_INBOX="$VAR/inbox" \
 	    TRIPLINE_SOCKET="$VAR/run/cgi.sock" TRIPLINE_SQL_DIR="$ROOT/sql" \
 	    TRIPLINE_THREADS="${TRIPLINE_THREADS:-8}" \
@@ -242,8 +259,8 @@ prog_env() {
 	    TRIPLINE_SPOOL_KEEP_FAILED="${TRIPLINE_SPOOL_KEEP_FAILED:-604800}" \
 	    TRIPLINE_MAX_NEW_NAMES="${TRIPLINE_MAX_NEW_NAMES:-1000}" \
 	    TRIPLINE_LOG_LEVEL="${TRIPLINE_LOG_LEVEL:-info}" \
-	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path=$VAR/log/asan}" \
-	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$VAR/log/ubsan}"
+	    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:log_path='$VAR/log/asan'}" \
+	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:log_path='$VAR/log/ubsan'}"
 }
 
 # Start a program in its own session, as the run user, by pid, with only
@@ -262,9 +279,9 @@ start_prog() {
 			unset "$v" 2>/dev/null || true
 		done
 		export PATH="$path"
-		for kv in $words; do
+		while IFS= read -r kv; do
 			export "${kv?}"
-		done
+		done <<<"$words"
 		exec setsid "$@"
 	) >>"$VAR/log/$name.log" 2>&1 </dev/null 9>&- &
 	echo $! > "$(pidfile "$name")"
@@ -303,7 +320,8 @@ prepare_dirs() {
 		as_user test -r "$ROOT/sql/migrations/001_core.sql" ||
 		    die "user $RUN_USER cannot read $ROOT; make its parent directories searchable (chmod o+x) or set TRIPLINE_USER"
 	fi
-	chmod 750 "$VAR/run"
+	# Made before by a run with a wider umask, maybe.
+	chmod 750 "$VAR/run" "$VAR/log"
 }
 
 pg_running() { as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; }
@@ -320,7 +338,7 @@ pg_up() {
 		# tripline: private cluster, unix socket only
 		listen_addresses = ''
 		port = $PGPORT_
-		unix_socket_directories = '$VAR/run'
+		unix_socket_directories = '"$VAR/run"'
 		max_connections = 300
 		shared_buffers = ${TRIPLINE_PG_SHARED_BUFFERS:-512MB}
 		fsync = ${TRIPLINE_PG_FSYNC:-on}
@@ -382,7 +400,10 @@ nginx_conf_from() {
 	echo "# made by scripts/stack.sh from nginx/nginx.conf.in, with the fields:"
 	while IFS='|' read -r field setting value; do
 		printf '# field %s %s\n' "$field" "$value"
-		args+=(-e "s|@$field@|$value|g")
+		# sed's replacement: \, & and the | delimiter as themselves.
+		value=${value//\\/\\\\}
+		value=${value//&/\\&}
+		args+=(-e "s|@$field@|${value//|/\\|}|g")
 	done
 	sed "${args[@]}" "$ROOT/nginx/nginx.conf.in"
 }
@@ -402,6 +423,10 @@ nginx_fields_running() {
 nginx_up() {
 	alive nginx && return 0
 	nginx_conf > "$VAR/nginx/nginx.conf"
+	# Root's umask (027) leaves it unreadable to the run user.
+	if [ "$(id -u)" -eq 0 ]; then
+		chown "$RUN_USER:$RUN_GROUP" "$VAR/nginx/nginx.conf"
+	fi
 	STARTED+=(nginx)
 	nginx_orphans
 	as_user "$NGINX" -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" 9>&- ||
@@ -470,13 +495,13 @@ stale() {
 		[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$BIN/tripline-${n%%-*}")" ] ||
 		    echo "a new build"
 		envf=$(tr '\0' '\n' < "/proc/$pid/environ")
-		for want in $(prog_env "${n%%-*}"); do
+		while IFS= read -r want; do
 			grep -qxF -- "$want" <<<"$envf" && continue
 			name=${want%%=*}
 			had=$(sed -n "s/^$name=//p" <<<"$envf")
 			[ "$name" = PGPORT ] && name=TRIPLINE_PGPORT
 			differs "$name" "$had" "${want#*=}"
-		done
+		done < <(prog_env "${n%%-*}")
 	done
 	# The FastCGI program reads the report files once, at its start
 	# (cgi/h_reports.c), after progs_up touched cgi.started.
@@ -556,10 +581,13 @@ up() {
 	# Global: the EXIT trap may run after up() has unwound (set -e).
 	UP_STOP="make down"
 	runners_check
+	paths_check
 	numbers_check
 	pg_settings_check
 	# Another state directory: make down alone would stop the default one.
-	[ "$VAR" = "$ROOT/var" ] || UP_STOP="TRIPLINE_VAR=$VAR make down"
+	# Quoted for a shell (%q) when the path holds a space.
+	[ "$VAR" = "$ROOT/var" ] ||
+	    UP_STOP="TRIPLINE_VAR=$(printf %q "$VAR") make down"
 	for b in tripline-cgi tripline-runner tripline-gen; do
 		[ -x "$BIN/$b" ] || die "$BIN/$b is missing; run make"
 	done
@@ -589,7 +617,7 @@ up() {
 	  API:       $URL/api/jobs
 	  health:    $URL/api/health
 	  token:     $TOKEN   (for POST /api/jobs and cancel)
-	  database:  . $VAR/env && psql
+	  database:  . $(printf %q "$VAR/env") && psql
 	  logs:      $VAR/log/
 	  stop:      $UP_STOP
 	EOM
@@ -680,8 +708,29 @@ status() {
 	    say "postgresql: running" || say "postgresql: stopped"
 }
 
+# Each log in var/log/ moved to .1 (.1 to .2, and so on; the fifth
+# dropped), the log itself emptied.  Every writer appends (the programs'
+# and nginx's redirections and pg_ctl -l open with O_APPEND), so after
+# the truncation each writes at the new end, with no hole and no
+# restart: logrotate's "copytruncate".  Lines written between the copy
+# and the truncation are lost; run it when the stack is quiet.
+rotate() {
+	local f i
+	[ -d "$VAR/log" ] || return 0
+	for f in "$VAR"/log/*.log; do
+		[ -s "$f" ] || continue
+		for i in 4 3 2 1; do
+			if [ -e "$f.$i" ]; then mv -f "$f.$i" "$f.$((i + 1))"; fi
+		done
+		cp -p "$f" "$f.1"
+		: > "$f"
+	done
+	say "logs rotated in $VAR/log (five kept of each)"
+}
+
 case "${1:-}" in
 up)	up ;;
+rotate)	rotate ;;
 down)	down ;;
 reset)	down >/dev/null; rm -rf "$VAR"; say "tripline stopped, $VAR removed" ;;
 status)	status ;;
@@ -692,5 +741,5 @@ pgrestart)	# restart PostgreSQL under the running programs (fault tests);
 	as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" -l "$VAR/log/postgresql.log" \
 	    -m "${2:-fast}" -w -t 60 restart >/dev/null ||
 	    die "PostgreSQL did not restart, see $VAR/log/postgresql.log" ;;
-*)	echo "usage: $0 up|down|reset|status|runners N|pgrestart [fast|immediate]" >&2; exit 2 ;;
+*)	echo "usage: $0 up|down|reset|status|rotate|runners N|pgrestart [fast|immediate]" >&2; exit 2 ;;
 esac

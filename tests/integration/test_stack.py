@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import harness
 
@@ -44,6 +45,31 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
     try:
         job = s.load(harness.generate(200, seed=3))
         assert job["state"] == "succeeded", job
+        # The logs quote rows and file names: none is others' to read
+        # (umask 022 made them so before).
+        logs = os.path.join(s.var, "log")
+        names = sorted(os.listdir(logs))
+        assert {"cgi.log", "runner-1.log", "nginx-error.log"} <= set(names), names
+        for p in [logs] + [os.path.join(logs, n) for n in names] + [
+                os.path.join(s.var, "env"), os.path.join(s.var, "pgdata")]:
+            assert os.stat(p).st_mode & 0o007 == 0, (p, oct(os.stat(p).st_mode))
+        # make rotate-logs: each log moves to .1 and the programs go on
+        # writing at the start of the emptied one (they append).
+        runner_log = os.path.join(logs, "runner-1.log")
+        before = open(runner_log, "rb").read()
+        assert ("job %d: " % job["id"]).encode() in before, before[-2000:]
+        out = s.script("rotate")
+        assert out == "logs rotated in %s/log (five kept of each)\n" % s.var, out
+        # (The runner may log a line more, tending the rims, before either.)
+        assert open(runner_log + ".1", "rb").read().startswith(before)
+        assert before not in open(runner_log, "rb").read()
+        job2 = s.load(harness.generate(100, seed=5))
+        after = open(runner_log, "rb").read()
+        assert ("job %d: " % job2["id"]).encode() in after, after[-2000:]
+        assert not after.startswith(b"\0") and before not in after, after[:200]
+        s.script("rotate")                      # the older one moves on
+        assert open(runner_log + ".2", "rb").read().startswith(before)
+        assert open(runner_log + ".1", "rb").read().startswith(after)
         out = s.script("up")                    # twice: harmless
         s.wait_http()
         # The way to stop this stack, not the default one under var/.
@@ -250,6 +276,58 @@ def test_two_ups_at_once(stack=None):
         subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         shutil.rmtree(var, ignore_errors=True)
+
+
+def test_paths_with_spaces(stack=None):
+    """A checkout and a state directory whose paths hold spaces (found by
+    a review: the programs' environment was split into words, nginx's and
+    PostgreSQL's configurations took the paths unquoted): up, the demo
+    file loaded from the inbox, the pages and a report served, down.  A
+    path that the configurations cannot quote is refused, by name."""
+    base = tempfile.mkdtemp(prefix="tripline-test-")
+    os.chmod(base, 0o755)
+    checkout = os.path.join(base, "my tripline")
+    os.symlink(harness.ROOT, checkout)
+    var, env = own_var()
+    os.rmdir(var)
+    var = os.path.join(base, "state & dir | here")
+    port = int(env["TRIPLINE_HTTP_PORT"])
+    env.update(TRIPLINE_VAR=var, DEMO="1", TRIPLINE_DEMO_ROWS="300")
+    script = os.path.join(checkout, "scripts", "stack.sh")
+    try:
+        r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=180)
+        out = r.stdout.decode()
+        assert r.returncode == 0 and "tripline is up." in out, out
+        assert ("  database:  . %s/state\\ \\&\\ dir\\ \\|\\ here/env && psql\n" % base
+                in out), out
+        base_url = "http://127.0.0.1:%d" % port
+        for path in ("/", "/reports.html", "/api/reports/latest-datasource?top=2"):
+            with urllib.request.urlopen(base_url + path, timeout=30) as resp:
+                assert resp.status == 200, (path, resp.status)
+        psql = ["bash", "-c", '. "$1/env" && psql -XAtc "$2"', "psql", var,
+                "SELECT state, rows_loaded FROM tripline.jobs"]
+        for _ in range(600):
+            got = subprocess.run(psql, stdout=subprocess.PIPE, check=True).stdout
+            if got == b"succeeded|300\n":
+                break
+            time.sleep(0.1)
+        assert got == b"succeeded|300\n", got
+        r = subprocess.run([script, "down"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        assert r.returncode == 0 and processes_of(var) == [], (r.stdout, processes_of(var))
+        bad = os.path.join(base, "it's")
+        r = subprocess.run([script, "up"], env=dict(env, TRIPLINE_VAR=bad),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = r.stdout.decode()
+        assert r.returncode != 0 and out.endswith(
+            "stack: unsupported path \"%s\": it may not hold a quote, a backslash, "
+            "a $ or a line break\n" % bad), out
+        assert not os.path.exists(bad), os.listdir(base)
+    finally:
+        subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_failed_up_stops_what_it_started(stack=None):
