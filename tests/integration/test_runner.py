@@ -771,66 +771,56 @@ def test_lost_connection_is_retried(stack):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", retry[0]["next_try"]), retry
 
 
-def test_a_job_that_cannot_be_recorded_says_why(stack):
-    """When the job's end cannot be written (here a trigger refuses its
-    first success), the retry's error carries the server's reason.  It
-    was read after the ROLLBACK, which clears it: "could not record the
-    job:" and nothing after."""
-    name = "refused-once-%d.csv" % os.getpid()
+def refused_once(stack, name, at_commit):
+    """Load a one-row file named name whose first success a trigger
+    refuses (at_commit: a deferred one, when the load commits); the job
+    is retried and succeeds.  Returns the job's id and its retrying
+    events."""
+    trigger = ("CREATE CONSTRAINT TRIGGER test_refuse AFTER UPDATE ON tripline.jobs "
+               "DEFERRABLE INITIALLY DEFERRED" if at_commit else
+               "CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.jobs")
     stack.psql("""
-        CREATE FUNCTION tripline.test_refuse_success() RETURNS trigger
+        CREATE FUNCTION tripline.test_refuse() RETURNS trigger
         LANGUAGE plpgsql AS $$ BEGIN
             IF NEW.state = 'succeeded' AND NEW.filename = '%s' AND NEW.attempts = 1 THEN
                 RAISE EXCEPTION 'Refused by the test';
             END IF;
             RETURN NEW;
         END $$;
-        CREATE TRIGGER test_refuse_success BEFORE UPDATE ON tripline.jobs
-            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_success();""" % name)
+        %s FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse();""" % (name, trigger))
     try:
         job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
         j = wait_state(stack, job_id, timeout=120)
         assert j["state"] == "succeeded" and j["attempts"] == 2, j
+        assert j["rows_loaded"] == 1, j
         retry = [d for e, d in events(stack, job_id) if e == "retrying"]
         assert len(retry) == 1, retry
-        # One line, without libpq's "ERROR:  " and CONTEXT, lower-case
-        # after the colon; the runner's log has it all.
-        assert retry[0]["error"] == "could not record the job: refused by the test", retry
-        logs = "".join(stack.log(n) for n in stack.runner_names())
-        assert "job %d: retrying (attempt 1): could not record the job: ERROR:  Refused by " \
-            "the test | CONTEXT:  PL/pgSQL function" % job_id in logs, logs[-2000:]
+        return job_id, retry
     finally:
-        stack.psql("DROP TRIGGER IF EXISTS test_refuse_success ON tripline.jobs; "
-                   "DROP FUNCTION IF EXISTS tripline.test_refuse_success()")
+        stack.psql("DROP TRIGGER IF EXISTS test_refuse ON tripline.jobs; "
+                   "DROP FUNCTION IF EXISTS tripline.test_refuse()")
+
+
+def test_a_job_that_cannot_be_recorded_says_why(stack):
+    """When the job's end cannot be written (here a trigger refuses its
+    first success), the retry's error carries the server's reason.  It
+    was read after the ROLLBACK, which clears it: "could not record the
+    job:" and nothing after."""
+    job_id, retry = refused_once(stack, "refused-once-%d.csv" % os.getpid(), False)
+    # One line, without libpq's "ERROR:  " and CONTEXT, lower-case
+    # after the colon; the runner's log has it all.
+    assert retry[0]["error"] == "could not record the job: refused by the test", retry
+    logs = "".join(stack.log(n) for n in stack.runner_names())
+    assert "job %d: retrying (attempt 1): could not record the job: ERROR:  Refused by " \
+        "the test | CONTEXT:  PL/pgSQL function" % job_id in logs, logs[-2000:]
 
 
 def test_a_job_whose_commit_fails_says_why(stack):
     """A load whose COMMIT fails (here a deferred trigger refuses the
     first success, at commit time) is retried, and the retry's error
     carries the server's reason from the COMMIT (runner_db_commit)."""
-    name = "refused-at-commit-%d.csv" % os.getpid()
-    stack.psql("""
-        CREATE FUNCTION tripline.test_refuse_commit() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN
-            IF NEW.state = 'succeeded' AND NEW.filename = '%s' AND NEW.attempts = 1 THEN
-                RAISE EXCEPTION 'Refused at commit by the test';
-            END IF;
-            RETURN NULL;
-        END $$;
-        CREATE CONSTRAINT TRIGGER test_refuse_commit AFTER UPDATE ON tripline.jobs
-            DEFERRABLE INITIALLY DEFERRED
-            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_commit();""" % name)
-    try:
-        job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
-        j = wait_state(stack, job_id, timeout=120)
-        assert j["state"] == "succeeded" and j["attempts"] == 2, j
-        retry = [d for e, d in events(stack, job_id) if e == "retrying"]
-        assert len(retry) == 1, retry
-        assert retry[0]["error"] == "could not commit: refused at commit by the test", retry
-        assert j["rows_loaded"] == 1, j
-    finally:
-        stack.psql("DROP TRIGGER IF EXISTS test_refuse_commit ON tripline.jobs; "
-                   "DROP FUNCTION IF EXISTS tripline.test_refuse_commit()")
+    _, retry = refused_once(stack, "refused-at-commit-%d.csv" % os.getpid(), True)
+    assert retry[0]["error"] == "could not commit: refused by the test", retry
 
 
 def test_runner_memory_stays_flat(stack):
