@@ -16,7 +16,7 @@ set -euo pipefail
 
 build=(gcc make libc6-dev libfcgi-dev libpq-dev libcsv-dev libjson-c-dev libssl-dev
        postgresql-15 postgresql-client-15 nginx-light curl ca-certificates util-linux openssl)
-test=(python3 clang libclang-rt-14-dev procps chromium libfcgi-bin)
+test=(python3 python3-yaml clang libclang-rt-14-dev procps chromium libfcgi-bin)
 bench=(wrk gnuplot-nox)
 
 want=("${build[@]}")
