@@ -538,9 +538,17 @@ def test_cancel_when_its_runner_died(stack):
                            % job_id) != "t":
             assert time.time() < end, job_row(stack, job_id)
             time.sleep(0.1)
+        assert int(job_row(stack, job_id)["rows_loaded"]) > 0
         r = stack.http("POST", "/api/jobs/%d/cancel" % job_id, b"", stack.auth())
         assert r.status == 200, (r.status, r.body)
         assert r.json()["state"] == "cancelled" and r.json()["finished_at"], r.json()
+        # Nothing of it is kept: no rows counted (035_cancel_orphan_counts.sql;
+        # the dead attempt's progress stayed before), no lease.
+        j = stack.job(job_id)
+        assert j["rows_loaded"] == 0 and j["rows_rejected"] == 0, j
+        assert stack.scalar("SELECT coalesce(lease_owner, '') || coalesce(phase, '') || "
+                            "coalesce(lease_until::text, '') FROM tripline.jobs "
+                            "WHERE id = %d" % job_id) == ""
         ev = check_final_event(stack, job_id, "cancelled")
         assert ev[-1][1] == {"job": job_id, "state": "cancelled"}, ev[-1]
     finally:
