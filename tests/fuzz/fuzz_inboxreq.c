@@ -27,6 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 8192)
 		return 0;
+	/* Cleared: a failure must write its own message. */
+	err[0] = '\0';
 	if (inboxreq_parse((const char *)data, size, &obj, &path, &plen, err,
 	    sizeof(err), param, sizeof(param), &reason) != 0) {
 		assert(err[0] != '\0');

@@ -451,10 +451,10 @@ def test_events_finished_job(stack):
     names = [e.event for e in events]
     assert names[0] == "queued" and names[-1] == "succeeded", names
     progress = [r for r in rows if r[1] == "progress"]
-    if progress:
-        # Exactly the last progress step stands for the others.
-        assert names == ["queued", "started", "progress", "succeeded"], names
-        assert events[2].id == progress[-1][0]
+    # Exactly the last progress step stands for the others.
+    assert progress, rows
+    assert names == ["queued", "started", "progress", "succeeded"], names
+    assert events[2].id == progress[-1][0]
     # With Last-Event-ID: 0 the client has nothing: every event comes.
     st = Stream(stack, "/api/jobs/%d/events" % job, last_id=0)
     same_as_db(stack, st.collect(timeout=10), job)

@@ -313,14 +313,15 @@ def test_not_a_csv_fails_at_once(stack):
     j = wait_state(stack, job_id)
     assert j["state"] == "failed" and j["error"].startswith("not a trips CSV: "), j
 
-    # An empty file, if the API queues it at all.
+    # A file of line breaks only: queued (it has bytes), and fails as
+    # empty (an empty one is refused at once: test_api_jobs).
     name = "empty-%s.csv" % uuid.uuid4().hex
     stack.write_inbox(name, b"\n" * (1 + len(name) % 7))
     r = stack.http("POST", "/api/jobs", json.dumps({"path": name}).encode(),
                    stack.auth({"Content-Type": "application/json"}))
-    if r.status == 202:
-        j = wait_state(stack, r.json()["id"])
-        assert j["state"] == "failed" and j["error"] == "empty file", j
+    assert r.status == 202, (r.status, r.body)
+    j = wait_state(stack, r.json()["id"])
+    assert j["state"] == "failed" and j["error"] == "empty file", j
 
 
 def test_a_file_gone_or_replaced_names_itself(stack):

@@ -132,7 +132,8 @@ def test_split_job_loads_like_a_whole_one(stack):
             "SELECT extract(epoch FROM created_at) FROM tripline.job_events "
             "WHERE job_id = %d AND event = 'progress' ORDER BY id" % job_id)]
         gaps = [round(b - a, 3) for a, b in zip(at, at[1:])]
-        assert len(at) >= 3 and min(gaps) >= 0.3, gaps
+        # At least one gap to measure (four events here, 2026-11-28).
+        assert len(at) >= 2 and min(gaps) >= 0.3, gaps
         # Both runners loaded parts.
         logs = [s.log(n) for n in ("runner-1", "runner-2")]
         assert any("job %d: split into 4 parts" % job_id in t for t in logs), logs

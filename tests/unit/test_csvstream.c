@@ -17,6 +17,8 @@ struct log {
 	int	 raw;		/* also log the raw bytes */
 	int	 stop_at;	/* return non-zero at this record (1-based) */
 	uint64_t n;
+	size_t	 max_record;	/* the reader's cap */
+	char	 broken[160];	/* the first invariant broken, or "" */
 };
 
 static void
@@ -52,12 +54,32 @@ log_esc(struct log *l, const char *p, size_t n)
 	}
 }
 
+/* Note in l->broken the first invariant row breaks, if any. */
+static void
+log_check(struct log *l, const struct csvstream_row *row, size_t total)
+{
+	unsigned long long line = (unsigned long long)row->line;
+
+	if (total > l->max_record)
+		snprintf(l->broken, sizeof(l->broken), "line %llu: %zu field "
+		    "bytes over the cap of %zu", line, total, l->max_record);
+	else if (row->unterminated && !row->bad_quote)
+		snprintf(l->broken, sizeof(l->broken), "line %llu: "
+		    "unterminated but not bad_quote", line);
+	else if ((row->too_long || row->bad_quote) && row->nfields != 0)
+		snprintf(l->broken, sizeof(l->broken), "line %llu: fields "
+		    "with too_long or bad_quote", line);
+	else if (row->rawlen > CSVSTREAM_RAW_MAX)
+		snprintf(l->broken, sizeof(l->broken), "line %llu: raw of %zu "
+		    "bytes", line, row->rawlen);
+}
+
 static int
 log_row(void *arg, const struct csvstream_row *row)
 {
 	struct log *l = arg;
 	char	 num[32];
-	size_t	 i;
+	size_t	 i, total;
 
 	l->n++;
 	snprintf(num, sizeof(num), "%llu:", (unsigned long long)row->line);
@@ -84,6 +106,15 @@ log_row(void *arg, const struct csvstream_row *row)
 	if (row->rawlen > CSVSTREAM_RAW_MAX)
 		log_put(l, "(raw too long!)", 15);
 	log_put(l, "\n", 1);
+	/*
+	 * The invariants, checked for every record of every input (the
+	 * markers above show where in a log; a broken one fails the run,
+	 * in run()): nothing delivered is longer than the cap.
+	 */
+	for (i = 0, total = 0; i < row->nfields; i++)
+		total += row->len[i];
+	if (l->broken[0] == '\0')
+		log_check(l, row, total);
 	return l->stop_at != 0 && l->n == (uint64_t)l->stop_at;
 }
 
@@ -102,6 +133,7 @@ run(const char *in, size_t len, size_t max_record, const size_t *sizes,
 
 	memset(&l, 0, sizeof(l));
 	l.raw = raw;
+	l.max_record = max_record;
 	log_put(&l, "", 0);
 	if ((s = csvstream_new(max_record, log_row, &l)) == NULL)
 		abort();
@@ -119,6 +151,7 @@ run(const char *in, size_t len, size_t max_record, const size_t *sizes,
 	if (records != NULL)
 		*records = csvstream_records(s);
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	return l.buf;
 }
 
