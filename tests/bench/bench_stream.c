@@ -15,6 +15,11 @@
  * Prints "ready" once every stream has its backlog (the job's 'queued'
  * event: the job must still be queued), then, when every stream has
  * ended or the time is up, lines "name value" for bench_stream.sh.
+ *
+ * A stream the program turns away before its first event (": busy" when
+ * half its workers send backlogs: h_events.c, docs/events.md) is opened
+ * again after its retry time, as EventSource would; how many were is
+ * printed (busy_retries).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +56,8 @@ struct conn {
 	int64_t		 id;		/* of the event being read */
 	int		 final_ev;	/* ... and it is a final one */
 	int		 events, got_first, got_final;
+	int		 busy;		/* told ": busy" before any event */
+	double		 not_before;	/* open again from then (busy) */
 };
 
 struct sample {
@@ -65,6 +72,9 @@ static size_t		 nsamples, capsamples;
 static double		*notified;	/* by id - base; 0: not seen */
 static int64_t		 base;
 static int		 ep;
+static int		 busy_retries;
+
+#define BUSY_RETRY_S	1.0		/* the streams' retry: 1000 */
 
 static double
 now(void)
@@ -101,6 +111,17 @@ fail(struct conn *c, const char *why)
 {
 	if (c->state == C_FAILED || c->state == C_DONE)
 		return;
+	if (c->busy && !c->got_first) {
+		/* Turned away: open again after the retry time. */
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		memset(c, 0, sizeof(*c));
+		c->fd = -1;
+		c->state = C_IDLE;
+		c->not_before = now() + BUSY_RETRY_S;
+		busy_retries++;
+		return;
+	}
 	if (!c->got_final)
 		fprintf(stderr, "stream %ld: %s after %d events\n",
 		    (long)(c - conns), why, c->events);
@@ -150,7 +171,9 @@ sse_line(struct conn *c, const char *l, size_t n, double t)
 		c->final_ev = 0;
 		return;
 	}
-	if (n > 4 && memcmp(l, "id: ", 4) == 0)
+	if (n >= 6 && memcmp(l, ": busy", 6) == 0)
+		c->busy = 1;
+	else if (n > 4 && memcmp(l, "id: ", 4) == 0)
 		c->id = strtoll(l + 4, NULL, 10);
 	else if (n > 7 && memcmp(l, "event: ", 7) == 0)
 		c->final_ev = (n == 16 && memcmp(l + 7, "succeeded", 9) == 0) ||
@@ -372,7 +395,8 @@ main(int argc, char **argv)
 			    (conns[k].state == C_HEAD))
 				pending++;
 		for (k = 0; k < nconns && pending < RAMP; k++)
-			if (conns[k].state == C_IDLE) {
+			if (conns[k].state == C_IDLE &&
+			    now() >= conns[k].not_before) {
 				start(&conns[k]);
 				pending++;
 			}
@@ -439,6 +463,7 @@ main(int argc, char **argv)
 	printf("streams %d\n", nconns);
 	printf("streams_held %d\n", held);
 	printf("events_per_stream %d\n", n);
+	printf("busy_retries %d\n", busy_retries);
 	printf("samples %zu\n", nd);
 	printf("delay_median_ms %.2f\n", pct(d, nd, 0.5));
 	printf("delay_p99_ms %.2f\n", pct(d, nd, 0.99));

@@ -111,6 +111,7 @@ val() { awk -v k="$1" '$1 == k {print $2}' "$out"; }
 record stream_clients "$(val streams)" streams
 record stream_clients_held "$(val streams_held)" streams
 record stream_events_per_client "$(val events_per_stream)" events
+record stream_busy_retries "$(val busy_retries)" streams
 record stream_delay_samples "$(val samples)" samples
 record stream_delay_median "$(val delay_median_ms)" ms
 record stream_delay_p99 "$(val delay_p99_ms)" ms
