@@ -194,7 +194,11 @@ def test_generated_100k(stack):
     assert trips(stack, job_id) == 100000
     slot_minutes = int(stack.scalar(
         "SELECT coalesce((SELECT value FROM tripline.settings WHERE key = 'slot_minutes'), '30')"))
-    # Every group's trips lie in its slot (trips keep no slot of their own).
+    # Every group's trips lie in its slot (trips keep no slot of their own),
+    # once the idle runner has merged this job's groups (017_groups_later.sql).
+    stack.wait_scalar("SELECT count(*) FROM tripline.groups_pending WHERE job_id = %d"
+                      % job_id, "0", "the job's groups still pending", 120)
+    assert int(stack.scalar("SELECT sum(trips) FROM tripline.trip_groups")) >= 100000
     wrong = stack.scalar(
         "SELECT count(*) FROM tripline.trip_groups WHERE "
         "slot <> (extract(hour FROM first_ts) * 60 + extract(minute FROM first_ts))::int / %d "
