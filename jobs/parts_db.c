@@ -249,7 +249,7 @@ parts_t0(struct timespec *t0, double ago)
 /* The claimed part's job ends at once: 1, 0 to load it, -1 on error. */
 static int
 parts_settle(PGconn *c, struct job *job, const struct job_part *part,
-    int cancel, int prev_attempts, const char *prev_error)
+    int cancel, int prev_attempts, const char *prev_error, int expired)
 {
 	struct job_result r;
 
@@ -260,7 +260,8 @@ parts_settle(PGconn *c, struct job *job, const struct job_part *part,
 		if (prev_attempts < job->max_attempts)
 			return 0;
 		end = RUNNER_DB_FAILED;
-		r.error = prev_error[0] != '\0' ? prev_error :
+		/* As claim_settle: a part still running died with its runner. */
+		r.error = !expired && prev_error[0] != '\0' ? prev_error :
 		    RUNNER_DB_LOST_ERROR;
 		log_warn("job %d: part %d used up its attempts: %s", job->id,
 		    part->part, r.error);
@@ -339,7 +340,8 @@ parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
 	    part->part, part->attempt, job->max_attempts);
 	r = parts_settle(c, job, part,
 	    strcmp(PQgetvalue(res, 0, CLAIM_CANCEL), "t") == 0, prev,
-	    PQgetvalue(res, 0, CLAIM_ERROR));
+	    PQgetvalue(res, 0, CLAIM_ERROR),
+	    strcmp(PQgetvalue(res, 0, CLAIM_EXPIRED), "t") == 0);
 	if (r < 0)
 		goto out;
 	/*

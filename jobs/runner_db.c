@@ -366,8 +366,13 @@ claim_settle(PGconn *conn, struct job *job, int cancel, int prev_attempts,
 		return runner_db_end(conn, job, RUNNER_DB_CANCELLED, &r) ==
 		    RUNNER_DB_OK ? 1 : -1;
 	if (prev_attempts >= job->max_attempts) {
-		/* Its last attempt died with its runner (lease expired). */
-		r.error = prev_error[0] != '\0' ? prev_error :
+		/*
+		 * Running still: its last attempt died with its runner (the
+		 * lease expired), whatever an earlier one failed of, which
+		 * prev_error still tells.  Queued: max_attempts was lowered
+		 * since that error's retry.
+		 */
+		r.error = !expired && prev_error[0] != '\0' ? prev_error :
 		    RUNNER_DB_LOST_ERROR;
 		log_warn("job %d: attempts used up: %s", job->id, r.error);
 		return runner_db_end(conn, job, RUNNER_DB_FAILED, &r) ==

@@ -565,6 +565,45 @@ def test_cancel_when_its_runner_died(stack):
     check_final_event(stack, job_id, "cancelled")
 
 
+def test_last_attempt_lost_with_its_runner_says_so(stack=None):
+    """A job whose last attempt died with its runner fails, at the next
+    claim, with that reason: not with the error an earlier attempt failed
+    of, which the row still held (a review of the job's states).  Two
+    attempts: the first refused at its end (a trigger), the second's
+    runner killed while it loads."""
+    s = harness.Stack(env={"TRIPLINE_MAX_ATTEMPTS": "2"})
+    try:
+        name, _ = gen_inbox(s, 1000000, seed=fresh_seed())
+        s.psql("""
+            CREATE FUNCTION tripline.test_refuse() RETURNS trigger
+            LANGUAGE plpgsql AS $$ BEGIN
+                IF NEW.state = 'succeeded' AND NEW.attempts = 1 THEN
+                    RAISE EXCEPTION 'Refused by the test';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.jobs
+                FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse();""")
+        job_id = submit_inbox(s, name)
+        end = time.time() + 180
+        while True:             # the second attempt loads
+            j = job_row(s, job_id)
+            if j["attempts"] == 2 and j["state"] == "running" and j["rows_loaded"] > 0:
+                break
+            assert time.time() < end and j["state"] in ("queued", "running"), j
+            time.sleep(0.05)
+        assert j["error"] == "could not record the job: refused by the test", j
+        s.kill("runner-1", signal.SIGKILL)
+        s.start_runners(1)
+        j = wait_state(s, job_id, timeout=120)
+        assert j["state"] == "failed" and j["attempts"] == 2, j
+        assert j["error"] == "the runner stopped during the load", j
+        ev = check_final_event(s, job_id, "failed")
+        assert ev[-1][1]["error"] == "the runner stopped during the load", ev[-1]
+    finally:
+        s.close()
+
+
 def test_a_late_drop_spares_the_new_owners_table(stack):
     """A runner whose lease another took over drops its own unattached
     table after its commit failed (trips_partition_drop).  When the new
