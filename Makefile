@@ -2,6 +2,7 @@
 #
 #   make up      install what is missing, build, start the stack under var/
 #   make down    stop it (data kept);  make reset: stop and delete var/
+#   make rotate-logs  move each log in var/log/ to .1 (five kept), empty it
 #   make test    build with sanitizers and run every test (real PostgreSQL, nginx)
 #   make bench   benchmarks (docs/bench/results.csv);  make fuzz: long fuzz runs
 

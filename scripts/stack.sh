@@ -132,14 +132,14 @@ pg_settings_check() {
 }
 
 # The state directory and the checkout go into nginx's configuration
-# (quoted), postgresql.conf and var/env (quoted): a space is fine, not
-# what those quotes cannot hold.
+# (quoted), postgresql.conf and var/env (quoted), and PGHOST, which
+# libpq splits at commas: a space is fine, not what those cannot hold.
 paths_check() {
 	local p
 	for p in "$VAR" "$ROOT"; do
 		case $p in
-		*[\"\'\\\$]*|*$'\n'*)
-			die "unsupported path \"$p\": it may not hold a quote, a backslash, a \$ or a line break" ;;
+		*[\"\'\\\$,]*|*$'\n'*)
+			die "unsupported path \"$p\": it may not hold a quote, a backslash, a \$, a comma or a line break" ;;
 		esac
 	done
 }
@@ -267,13 +267,17 @@ prog_env() {
 # prog_env's environment.  The environment is set by export in a subshell,
 # not given to env(1) as arguments: a command line is readable by every
 # user (/proc/PID/cmdline) while it runs, and the token is in it.  The
-# subshell, setsid and setpriv exec in place, so $! is the program's pid.
+# subshell, setsid, setpriv and sh exec in place, so $! is the program's
+# pid.  The log is opened by the run user (sh's redirection, after
+# setpriv): var/log is that user's, and root opening a name there would
+# follow a link that user put in its place (to /etc/passwd, say).
 declare -A LOG_FROM	# each program's log size before this up started it
 
 start_prog() {
-	local name=$1 words path=$PATH; shift
+	local name=$1 words path=$PATH pre; shift
 	LOG_FROM[$name]=$(stat -c %s "$VAR/log/$name.log" 2>/dev/null || echo 0)
 	words=$(prog_env "${name%%-*}")	# before the settings are unset
+	pre=$(as_user_exec_prefix)
 	(
 		for v in $(compgen -e); do
 			unset "$v" 2>/dev/null || true
@@ -282,8 +286,10 @@ start_prog() {
 		while IFS= read -r kv; do
 			export "${kv?}"
 		done <<<"$words"
-		exec setsid "$@"
-	) >>"$VAR/log/$name.log" 2>&1 </dev/null 9>&- &
+		# shellcheck disable=SC2086
+		exec setsid $pre /bin/sh -c 'exec "$@" >>"$0" 2>&1' \
+		    "$VAR/log/$name.log" "$@"
+	) </dev/null 9>&- &
 	echo $! > "$(pidfile "$name")"
 	proc_start $! > "$VAR/run/$name.start" || rm -f "$VAR/run/$name.start"
 }
@@ -320,8 +326,9 @@ prepare_dirs() {
 		as_user test -r "$ROOT/sql/migrations/001_core.sql" ||
 		    die "user $RUN_USER cannot read $ROOT; make its parent directories searchable (chmod o+x) or set TRIPLINE_USER"
 	fi
-	# Made before by a run with a wider umask, maybe.
-	chmod 750 "$VAR/run" "$VAR/log"
+	# Made before by a run with a wider umask, maybe.  By their owner:
+	# root's chmod would follow a link the run user put in their place.
+	as_user chmod 750 "$VAR/run" "$VAR/log"
 }
 
 pg_running() { as_user "$PGBIN/pg_ctl" -D "$VAR/pgdata" status >/dev/null 2>&1; }
@@ -331,8 +338,10 @@ pg_up() {
 		say "initialising PostgreSQL cluster in $VAR/pgdata"
 		# trust on the unix socket only: the socket directory is 0750 and
 		# owned by the run user, so only it (and root) can connect.
-		as_user "$PGBIN/initdb" -D "$VAR/pgdata" -U "$ADMIN" --auth=trust \
-		    -E UTF8 --locale=C.UTF-8 >"$VAR/log/initdb.log" 2>&1 ||
+		# Its log opened by the run user, as start_prog's.
+		as_user /bin/sh -c 'exec "$@" >"$0" 2>&1' "$VAR/log/initdb.log" \
+		    "$PGBIN/initdb" -D "$VAR/pgdata" -U "$ADMIN" --auth=trust \
+		    -E UTF8 --locale=C.UTF-8 ||
 		    die "initdb failed, see $VAR/log/initdb.log"
 		cat >> "$VAR/pgdata/postgresql.conf" <<-EOC
 		# tripline: private cluster, unix socket only
@@ -442,20 +451,17 @@ as_user_exec_prefix() {
 }
 
 progs_up() {
-	local pre i
-	pre=$(as_user_exec_prefix)
+	local i
 	if ! alive cgi; then
 		rm -f "$VAR/run/cgi.sock"
 		# Before it starts, so before it reads sql/reports (stale()).
 		touch "$VAR/run/cgi.started"
-		# shellcheck disable=SC2086
-		start_prog cgi $pre env TRIPLINE_DB_USER=tripline_web "$BIN/tripline-cgi"
+		start_prog cgi env TRIPLINE_DB_USER=tripline_web "$BIN/tripline-cgi"
 		STARTED+=(cgi)
 	fi
 	for i in $(seq 1 "$RUNNERS"); do
 		alive "runner-$i" && continue
-		# shellcheck disable=SC2086
-		start_prog "runner-$i" $pre env TRIPLINE_DB_USER=tripline_runner "$BIN/tripline-runner"
+		start_prog "runner-$i" env TRIPLINE_DB_USER=tripline_runner "$BIN/tripline-runner"
 		STARTED+=("runner-$i")
 	done
 }
@@ -517,7 +523,7 @@ stale() {
 		elif ! nginx_fields_running | nginx_conf_from | cmp -s - "$conf"; then
 			echo "nginx/nginx.conf.in (changed since nginx started)"
 		fi
-		paste -d'|' <(nginx_fields) <(nginx_fields_running | cut -d'|' -f3) |
+		paste -d'|' <(nginx_fields) <(nginx_fields_running | cut -d'|' -f3-) |
 		while IFS='|' read -r field setting value had; do
 			[ -z "$had" ] || [ "$had" = "$value" ] ||
 			    differs "$setting" "$had" "$value"
@@ -715,16 +721,21 @@ status() {
 # restart: logrotate's "copytruncate".  Lines written between the copy
 # and the truncation are lost; run it when the stack is quiet.
 rotate() {
-	local f i
 	[ -d "$VAR/log" ] || return 0
-	for f in "$VAR"/log/*.log; do
-		[ -s "$f" ] || continue
-		for i in 4 3 2 1; do
-			if [ -e "$f.$i" ]; then mv -f "$f.$i" "$f.$((i + 1))"; fi
-		done
-		cp -p "$f" "$f.1"
-		: > "$f"
-	done
+	# As the run user, whose directory it is (see start_prog); a link
+	# is not followed, neither as a log nor as a kept copy.
+	as_user /bin/bash -c '
+		set -eu
+		for f in "$1"/*.log; do
+			[ -f "$f" ] && [ ! -L "$f" ] && [ -s "$f" ] || continue
+			for i in 4 3 2 1; do
+				if [ -e "$f.$i" ] || [ -L "$f.$i" ]; then
+					mv -f "$f.$i" "$f.$((i + 1))"
+				fi
+			done
+			cp -p "$f" "$f.1"
+			: > "$f"
+		done' rotate "$VAR/log"
 	say "logs rotated in $VAR/log (five kept of each)"
 }
 

@@ -2,7 +2,8 @@
 the job runners) in a temporary directory, driven over HTTP and psql.
 
 Tests are plain functions `test_*(stack)` in tests/integration/test_*.py;
-tests/integration/run.py runs them.  Only the Python standard library is used.
+tests/integration/run.py runs them.  The Python standard library is used,
+and PyYAML (python3-yaml) in test_openapi.
 """
 import http.client
 import json

@@ -2,6 +2,7 @@
 start" and "Configuration"): up twice is harmless, down keeps the data,
 and the settings of a later up apply to it."""
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -50,9 +51,18 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
         logs = os.path.join(s.var, "log")
         names = sorted(os.listdir(logs))
         assert {"cgi.log", "runner-1.log", "nginx-error.log"} <= set(names), names
-        for p in [logs] + [os.path.join(logs, n) for n in names] + [
-                os.path.join(s.var, "env"), os.path.join(s.var, "pgdata")]:
+        for p in [logs] + [os.path.join(logs, n) for n in names]:
             assert os.stat(p).st_mode & 0o007 == 0, (p, oct(os.stat(p).st_mode))
+        if os.getuid() == 0:
+            # ... but the stack's own user's: each log opened by it, not
+            # by root (which would follow a link that user planted).
+            user = s.env.get("TRIPLINE_USER", "tripline")
+            gid = pwd.getpwnam(user).pw_gid
+            for n in names:
+                r = subprocess.run(["setpriv", "--reuid=" + user, "--regid=%d" % gid,
+                                    "--init-groups", "--", "test", "-r", os.path.join(logs, n),
+                                    "-a", "-w", os.path.join(logs, n)])
+                assert r.returncode == 0, "%s: not %s's to read and write" % (n, user)
         # make rotate-logs: each log moves to .1 and the programs go on
         # writing at the start of the emptied one (they append).
         runner_log = os.path.join(logs, "runner-1.log")
@@ -70,6 +80,18 @@ def test_up_twice_down_up_and_a_new_pgport(stack=None):
         s.script("rotate")                      # the older one moves on
         assert open(runner_log + ".2", "rb").read().startswith(before)
         assert open(runner_log + ".1", "rb").read().startswith(after)
+        if os.getuid() == 0:
+            # A log replaced by a link is not followed by the rotation
+            # (as root before, it emptied the link's target).
+            victim = os.path.join(s.var, "victim")
+            with open(victim, "w") as f:
+                f.write("kept\n")
+            link = os.path.join(logs, "planted.log")
+            os.symlink(victim, link)
+            s.script("rotate")
+            assert open(victim).read() == "kept\n"
+            assert not os.path.exists(link + ".1")
+            os.unlink(link)
         out = s.script("up")                    # twice: harmless
         s.wait_http()
         # The way to stop this stack, not the default one under var/.
@@ -322,7 +344,7 @@ def test_paths_with_spaces(stack=None):
         out = r.stdout.decode()
         assert r.returncode != 0 and out.endswith(
             "stack: unsupported path \"%s\": it may not hold a quote, a backslash, "
-            "a $ or a line break\n" % bad), out
+            "a $, a comma or a line break\n" % bad), out
         assert not os.path.exists(bad), os.listdir(base)
     finally:
         subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
