@@ -415,6 +415,7 @@ test_stop(void)
 	struct log l;
 
 	memset(&l, 0, sizeof(l));
+	l.max_record = 100;
 	l.stop_at = 2;
 	s = csvstream_new(100, log_row, &l);
 	UNIT_CHECK(csvstream_feed(s, in, sizeof(in) - 1) == -1, "stop: feed");
@@ -427,15 +428,18 @@ test_stop(void)
 	UNIT_CHECK(csvstream_finish(s) == -1 && l.n == 2,
 	    "stop: finish after stop");
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	free(l.buf);
 
 	/* Stopping at the last record, delivered by finish. */
 	memset(&l, 0, sizeof(l));
+	l.max_record = 100;
 	l.stop_at = 2;
 	s = csvstream_new(100, log_row, &l);
 	UNIT_CHECK(csvstream_feed(s, "a\nb", 3) == 0, "stop at finish: feed");
 	UNIT_CHECK(csvstream_finish(s) == -1, "stop at finish: finish");
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	free(l.buf);
 
 	csvstream_free(NULL);
@@ -454,6 +458,7 @@ test_counts(void)
 	struct log l;
 
 	memset(&l, 0, sizeof(l));
+	l.max_record = 16;
 	s = csvstream_new(16, log_row, &l);
 	csvstream_feed(s, in, sizeof(in) - 1);
 	UNIT_CHECK(csvstream_records(s) == 4, "records before finish: %llu",
@@ -468,6 +473,7 @@ test_counts(void)
 	UNIT_CHECK(strcmp(l.buf, "1:h1|h2\n3:UNTERMINATED\n4:BAD_QUOTE\n"
 	    "5:TOO_LONG\n6:w\n") == 0, "counts log:\n%s", l.buf);
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	free(l.buf);
 }
 
@@ -479,6 +485,7 @@ test_jump(void)
 	struct log l;
 
 	memset(&l, 0, sizeof(l));
+	l.max_record = 16;
 	s = csvstream_new(16, log_row, &l);
 	UNIT_CHECK(csvstream_jump(s, 5) == -1, "jump before any byte");
 	csvstream_feed(s, "h\n", 2);
@@ -500,6 +507,7 @@ test_jump(void)
 	UNIT_CHECK(strcmp(l.buf, "1:h\n2:a\n5:TOO_LONG\n6:b\n9:c\n") == 0,
 	    "jump log:\n%s", l.buf);
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	free(l.buf);
 }
 
@@ -552,6 +560,7 @@ test_huge(void)
 	/* 1 MB line: raw is its first 1024 bytes. */
 	in = make_line(1 << 20, 'q', "", "\n", &len);
 	memset(&l, 0, sizeof(l));
+	l.max_record = max;
 	l.raw = 1;
 	s = csvstream_new(max, log_row, &l);
 	csvstream_feed(s, in, len);
@@ -559,11 +568,13 @@ test_huge(void)
 	UNIT_CHECK(l.len == strlen("1:TOO_LONG raw=\n") + 1024,
 	    "1 MB raw length %zu", l.len);
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	free(l.buf);
 	free(in);
 
 	/* An unterminated quote, then 32 MB of ordinary lines. */
 	memset(&l, 0, sizeof(l));
+	l.max_record = max;
 	s = csvstream_new(max, log_row, &l);
 	csvstream_feed(s, "h\n\"open,", 8);
 	for (i = 0; i < sizeof(chunk); i += 16)
@@ -589,10 +600,12 @@ test_huge(void)
 	    "unterminated quote: %llu records",
 	    (unsigned long long)csvstream_records(s));
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	free(l.buf);
 
 	/* 64 MB with no line break at all, then a good line. */
 	memset(&l, 0, sizeof(l));
+	l.max_record = max;
 	s = csvstream_new(max, log_row, &l);
 	memset(chunk, '"', sizeof(chunk));
 	for (i = 0; i < 1024; i++)
@@ -604,6 +617,7 @@ test_huge(void)
 	    "64 MB line: %s", l.buf);
 	UNIT_CHECK(mem < 3 * max + 8192, "64 MB line: memory %zu", mem);
 	csvstream_free(s);
+	UNIT_CHECK(l.broken[0] == '\0', "%s", l.broken);
 	free(l.buf);
 
 	/* 64 KiB of commas: many fields, still bounded. */
