@@ -259,6 +259,7 @@ runner_run(struct runner *rn, struct job *job)
 	    rn->trips, rn->dims, rn->files, &runner_stop };
 	struct job_result	 r;
 	enum runner_db_end	 end;
+	enum runner_db_status	 st;
 	enum loader_outcome	 o;
 	char			 err[1024], clean[1024], full[1024];
 	int			 split = 0;
@@ -311,7 +312,14 @@ runner_run(struct runner *rn, struct job *job)
 		return;
 	if (rn->work == NULL)
 		return;
-	if (runner_db_finish(rn->work, job, end, &r) == RUNNER_DB_GONE)
+	st = runner_db_finish(rn->work, job, end, &r);
+	/* Asked to cancel meanwhile: not queued again (runner_db.c). */
+	if (st == RUNNER_DB_GONE &&
+	    (end == RUNNER_DB_RETRY || end == RUNNER_DB_REQUEUE) &&
+	    (st = runner_db_finish(rn->work, job, RUNNER_DB_CANCELLED, &r)) ==
+	    RUNNER_DB_OK)
+		log_info("job %d: cancelled, as asked meanwhile", job->id);
+	if (st == RUNNER_DB_GONE)
 		log_warn("job %d: no longer ours, left as it is", job->id);
 }
 

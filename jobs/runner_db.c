@@ -98,14 +98,20 @@ static const struct {
 	  "rows_rejected = 0, finished_at = statement_timestamp(), " END_FREE END_WHERE
 	  " RETURNING ''",
 	  JOB_EVENT_CANCELLED },	/* RUNNER_DB_CANCELLED */
+	/*
+	 * A job asked to cancel is not queued again (the caller ends it
+	 * cancelled instead): it would be, with a 'retrying' event, until
+	 * its next claim, which would count an attempt to cancel it.
+	 */
 	{ "UPDATE tripline.jobs SET state = 'queued', error = $8, "
 	  "run_after = now() + $9 * interval '1 second', " END_UNCOUNT END_FREE
-	  END_WHERE END_NEXT_TRY,
+	  END_WHERE " AND NOT cancel_requested" END_NEXT_TRY,
 	  JOB_EVENT_RETRYING },		/* RUNNER_DB_RETRY */
 	/* Another runner may take it at once: wake them. */
 	{ "UPDATE tripline.jobs SET state = 'queued', "
 	  "attempts = attempts - 1, run_after = now(), " END_UNCOUNT END_FREE
-	  END_WHERE END_NEXT_TRY ", pg_notify('tripline_jobs', id::text)",
+	  END_WHERE " AND NOT cancel_requested" END_NEXT_TRY
+	  ", pg_notify('tripline_jobs', id::text)",
 	  JOB_EVENT_RETRYING },		/* RUNNER_DB_REQUEUE */
 };
 

@@ -604,6 +604,57 @@ def test_last_attempt_lost_with_its_runner_says_so(stack=None):
         s.close()
 
 
+def test_a_cancel_asked_while_a_job_fails_is_kept(stack):
+    """A cancel asked while an attempt fails for a passing reason ends
+    the job cancelled: before, the job was queued again (a 'retrying'
+    event) and cancelled only at its next claim, which counted an attempt
+    (a review of the job's states).  The attempt's end is refused by a
+    trigger that first waits until the cancel waits for the job's row."""
+    name = "cancel-while-failing-%d.csv" % os.getpid()
+    stack.psql("""
+        -- SECURITY DEFINER: as the superuser that made it, it sees
+        -- what other roles' sessions wait for (the runner does not).
+        CREATE FUNCTION tripline.test_refuse() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN
+            IF NEW.state = 'succeeded' AND NEW.filename = '%s' THEN
+                FOR i IN 1..600 LOOP
+                    -- A transaction sees one snapshot of the statistics
+                    -- unless it is cleared.
+                    PERFORM pg_stat_clear_snapshot();
+                    EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
+                        WHERE application_name = 'canceller'
+                        AND wait_event_type = 'Lock');
+                    PERFORM pg_sleep(0.1);
+                END LOOP;
+                RAISE EXCEPTION 'Refused by the test';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.jobs
+            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse();""" % name)
+    canceller = None
+    try:
+        job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
+        stack.wait_scalar("SELECT count(*) FROM pg_stat_activity WHERE "
+                          "query LIKE 'UPDATE tripline.jobs SET state = ''succeeded''%%' "
+                          "AND wait_event = 'PgSleep'", "1",
+                          "the end did not reach the trigger", 60)
+        canceller = harness.Psql(stack, "canceller")
+        canceller.send("UPDATE tripline.jobs SET cancel_requested = true WHERE id = %d;"
+                       % job_id)
+        j = wait_state(stack, job_id, timeout=60)
+        canceller.close()
+        canceller = None
+        assert j["state"] == "cancelled" and j["attempts"] == 1, j
+        names = [e for e, _ in events(stack, job_id)]
+        assert "retrying" not in names and names[-1] == "cancelled", names
+    finally:
+        if canceller is not None:
+            canceller.quit()
+        stack.psql("DROP TRIGGER IF EXISTS test_refuse ON tripline.jobs; "
+                   "DROP FUNCTION IF EXISTS tripline.test_refuse()")
+
+
 def test_a_late_drop_spares_the_new_owners_table(stack):
     """A runner whose lease another took over drops its own unattached
     table after its commit failed (trips_partition_drop).  When the new
