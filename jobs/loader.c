@@ -705,6 +705,11 @@ loader_commit(struct loader *l, struct job_result *r)
 			    r);
 			if (st == RUNNER_DB_OK)
 				return LOADER_DONE;
+			/* As above: cancelled meanwhile, or not ours. */
+			if (st == RUNNER_DB_GONE) {
+				l->fail = LOADER_CANCELLED;
+				return LOADER_CANCELLED;
+			}
 		}
 	}
 	/* A failure after the ROLLBACK (the duplicate's) is the one to tell. */
