@@ -332,7 +332,7 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 {
 	struct loader_env	 env = { &rn->cfg, rn->work, rn->control,
 	    rn->trips, rn->dims, rn->files, &runner_stop };
-	struct job_result	 r;
+	struct job_result	 r, others;
 	enum loader_outcome	 o;
 	enum runner_db_status	 st;
 	char			 err[1024], clean[1024], full[1024];
@@ -376,9 +376,17 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 		st = parts_db_release(rn->work, job, part, retry,
 		    retry ? runner_backoff(part->attempt) : 0,
 		    retry ? clean : NULL);
-	else
+	else {
+		/*
+		 * A cancel's event tells the job's rows, as its progress
+		 * summed them: this part's and the others' as last recorded.
+		 */
+		if (o == LOADER_CANCELLED &&
+		    parts_db_others(rn->work, job, part, &others) >= 0)
+			r.rows_loaded += others.rows_loaded;
 		st = parts_db_end_job(rn->work, job, o == LOADER_CANCELLED ?
 		    RUNNER_DB_CANCELLED : RUNNER_DB_FAILED, &r);
+	}
 	if (st == RUNNER_DB_GONE)
 		log_warn("job %d: part %d no longer ours, left as it is",
 		    job->id, part->part);

@@ -251,12 +251,16 @@ static int
 parts_settle(PGconn *c, struct job *job, const struct job_part *part,
     int cancel, int prev_attempts, const char *prev_error, int expired)
 {
-	struct job_result r;
-
-	enum runner_db_end end = RUNNER_DB_CANCELLED;
+	struct job_result	 r, others;
+	enum runner_db_end	 end = RUNNER_DB_CANCELLED;
 
 	memset(&r, 0, sizeof(r));
-	if (!cancel) {
+	if (cancel) {
+		/* Its event tells the job's rows, as runner_run_part's. */
+		if (parts_db_others(c, job, part, &others) < 0)
+			return -1;
+		r.rows_loaded = others.rows_loaded;
+	} else {
 		if (prev_attempts < job->max_attempts)
 			return 0;
 		end = RUNNER_DB_FAILED;

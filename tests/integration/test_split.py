@@ -377,14 +377,24 @@ def test_split_job_faults(stack):
             assert d["attempt"] == 1 and d["error"], d
             assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", d["next_try"]), d
 
-        # A cancel while parts load: within a second, nothing left.
+        # A cancel while parts load: within a second, nothing left.  Its
+        # event tells the job's rows, summed over the parts as the
+        # progress was (it told the cancelling part's alone).
         name, _ = tr.gen_inbox(s, rows, seed=tr.fresh_seed())
         job_id = tr.submit_inbox(s, name)
         wait_part_claimed(s, job_id)
+        # Two parts loading, each with rows recorded: the sum is more than
+        # either part's, by more than a part loads between two steps.
+        s.wait_scalar("SELECT count(*) FROM tripline.job_parts WHERE job_id = %d AND "
+                      "state = 'running' AND rows_loaded >= 100000" % job_id, "2",
+                      "two parts did not load at once", 60)
+        time.sleep(0.6)         # a progress step with both
         j, took = tr.cancel_timed(s, job_id, timeout=30)
         assert j["state"] == "cancelled", j
         assert took < 1.0, took
-        tr.check_final_event(s, job_id, "cancelled")
+        ev = tr.check_final_event(s, job_id, "cancelled")
+        summed = max(d["rows_loaded"] for e, d in ev if e == "progress")
+        assert ev[-1][1]["rows_loaded_before_cancel"] >= summed, (ev[-1], summed)
         time.sleep(0.5)         # the other runner's part rolls back
         assert leftovers(s, job_id) == {"tables": 0, "rejects": 0, "staged": 0, "parts": 0,
                                         "trips": 0}, leftovers(s, job_id)
