@@ -519,6 +519,28 @@ lease_phases(char *buf, size_t size)
 		snprintf(buf + n, size - n, "}");
 }
 
+int
+lease_sum_write(PGconn *c, int job_id)
+{
+	char		 id[16], pace[16], phases[96];
+	const char	*vals[4] = { id, phases,
+	    lease_phase_names[LEASE_PHASE_READING], pace };
+	PGresult	*res;
+	int		 rc = 0;
+
+	snprintf(id, sizeof(id), "%d", job_id);
+	snprintf(pace, sizeof(pace), "%d", LEASE_PACE_MS);
+	lease_phases(phases, sizeof(phases));
+	res = PQexecParams(c, lease_sum_sql, 4, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("job %d: could not sum its parts' counts: %s", job_id,
+		    PQerrorMessage(c));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
 struct lease *
 lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
     volatile sig_atomic_t *stop, const struct job *job,

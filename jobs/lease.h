@@ -74,6 +74,14 @@ struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,
 /* Stop and join the thread; accepts NULL. */
 void	lease_stop(struct lease *);
 
+/*
+ * A split job's counts and phase summed from its parts again, without an
+ * event, in the caller's transaction, which has locked the job's row as
+ * the sums' writers do (lease.c): a part queued again takes its counts
+ * out of the job's at once, not at another part's next step.  0 or -1.
+ */
+int	lease_sum_write(PGconn *, int job_id);
+
 /* A cancel was requested for the job. */
 int	lease_cancelled(const struct lease *);
 /* The lease could not be extended: another runner may own the job. */

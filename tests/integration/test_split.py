@@ -251,6 +251,32 @@ def test_split_job_polled_progress(stack):
             s.close()
 
 
+def test_split_part_queued_again_leaves_the_sums(stack):
+    """A part queued again (here its runner, the only one, stops) takes
+    its counts out of the job's sums at once, and the job's phase is
+    its least advanced part's, a queued one counting as reading: they
+    kept what that part had counted until another part's next step, so
+    for as long as no runner ran (a review of the job's states)."""
+    s = split_stack(50 * 1024 * 1024, runners=1)
+    try:
+        name, _ = tr.gen_inbox(s, 1000000, seed=tr.fresh_seed())
+        job_id = tr.submit_inbox(s, name)
+        s.wait_scalar("SELECT count(*) FROM tripline.jobs WHERE id = %d AND rows_loaded "
+                      ">= 50000" % job_id, "1", "the split job did not count rows", 120)
+        s.kill("runner-1", signal.SIGTERM)
+        j = s.job(job_id)
+        assert j["state"] == "running", j
+        sums = s.psql("SELECT sum(rows_loaded), sum(rows_rejected), sum(bytes_read), "
+                      "count(*) FILTER (WHERE state = 'queued') FROM tripline.job_parts "
+                      "WHERE job_id = %d" % job_id)[0]
+        assert int(sums[3]) >= 1, sums
+        assert (j["rows_loaded"], j["rows_rejected"], j["bytes_read"]) == \
+            tuple(int(x) for x in sums[:3]), (j, sums)
+        assert j["phase"] == "reading", j
+    finally:
+        s.close()
+
+
 def test_split_job_cancel_after_its_runners_died(stack):
     """A split job whose runners all died is cancelled at once (200), as
     a whole job is: with a part's lease expired and none held, nobody
