@@ -384,6 +384,7 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 		if (o == LOADER_CANCELLED &&
 		    parts_db_others(rn->work, job, part, &others) >= 0)
 			r.rows_loaded += others.rows_loaded;
+		r.attempt = part->attempt;
 		st = parts_db_end_job(rn->work, job, o == LOADER_CANCELLED ?
 		    RUNNER_DB_CANCELLED : RUNNER_DB_FAILED, &r);
 	}

@@ -269,6 +269,7 @@ parts_settle(PGconn *c, struct job *job, const struct job_part *part,
 		if (prev_attempts < job->max_attempts)
 			return 0;
 		end = RUNNER_DB_FAILED;
+		r.attempt = prev_attempts;
 		/* As claim_settle: a running part died with its runner. */
 		r.error = !expired && prev_error[0] != '\0' ? prev_error :
 		    RUNNER_DB_LOST_ERROR;

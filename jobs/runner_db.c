@@ -228,8 +228,9 @@ end_event(const struct job *job, enum runner_db_end end,
 	case RUNNER_DB_FAILED:
 		json_object_object_add(o, "error",
 		    json_object_new_string(r->error));
-		json_object_object_add(o, "attempts",
-		    json_object_new_int(job->attempt));
+		/* A split job's attempts are its failing part's. */
+		json_object_object_add(o, "attempts", json_object_new_int(
+		    r->attempt > 0 ? r->attempt : job->attempt));
 		break;
 	case RUNNER_DB_CANCELLED:
 		json_object_object_add(o, "rows_loaded_before_cancel",

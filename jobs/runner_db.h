@@ -45,6 +45,7 @@ struct job_result {
 	int		 duplicate_of;	/* 0: none */
 	const char	*error;
 	int		 retry_in;	/* RUNNER_DB_RETRY: seconds */
+	int		 attempt;	/* a failed split job's part's; 0 */
 };
 
 enum runner_db_end {

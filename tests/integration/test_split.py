@@ -277,6 +277,37 @@ def test_split_part_queued_again_leaves_the_sums(stack):
         s.close()
 
 
+def test_split_job_failed_by_a_part_names_its_attempts(stack):
+    """A split job that a part fails, once that part used its attempts,
+    tells the part's attempts in its 'failed' event: the job's own are
+    1 (its split), and the event said 1 after the part's 'attempt 2
+    failed' (a review of the job's states)."""
+    s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": str(8 * 1024 * 1024),
+                           "TRIPLINE_MAX_ATTEMPTS": "2"}, runners=1)
+    try:
+        s.psql("""
+            CREATE FUNCTION tripline.test_refuse_part() RETURNS trigger
+            LANGUAGE plpgsql AS $$ BEGIN
+                IF NEW.state = 'loaded' AND NEW.part = 0 THEN
+                    RAISE EXCEPTION 'Refused by the test';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_refuse_part BEFORE UPDATE ON tripline.job_parts
+                FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_part();""")
+        name, _ = tr.gen_inbox(s, 100000, seed=tr.fresh_seed())
+        job_id = tr.submit_inbox(s, name)
+        j = tr.wait_state(s, job_id, timeout=120)
+        assert j["state"] == "failed" and j["attempts"] == 1, j
+        ev = tr.check_final_event(s, job_id, "failed")
+        retry = [d for e, d in ev if e == "retrying"]
+        assert [(d["part"], d["attempt"]) for d in retry] == [(0, 1)], retry
+        assert ev[-1][1]["attempts"] == 2, ev[-1]
+        assert ev[-1][1]["error"].startswith("could not record the part"), ev[-1]
+    finally:
+        s.close()
+
+
 def test_split_job_cancel_after_its_runners_died(stack):
     """A split job whose runners all died is cancelled at once (200), as
     a whole job is: with a part's lease expired and none held, nobody
