@@ -403,23 +403,14 @@ lease_interrupt(struct lease *l)
 static void
 lease_sum_progress(struct lease *l, struct lease_snap *s)
 {
-	const char	*vals[1] = { l->id };
-	PGresult	*res = NULL;
 	int		 r = -1, due = 0;
 
-	if (runner_db_command(l->conn, "BEGIN") != 0)
+	if (runner_db_command(l->conn, "BEGIN") != 0 ||
+	    lease_sum_lock(l->conn, l->job->id) != 0)
 		goto out;
-	res = PQexecParams(l->conn, lease_sum_lock_sql, 1, NULL, vals, NULL,
-	    NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warn("job %d: could not lock it to sum its parts' counts: "
-		    "%s", l->job->id, PQerrorMessage(l->conn));
-		goto out;
-	}
 	if ((r = lease_sum(l, s, &due)) == 1 && due)
 		lease_progress(l, s);
 out:
-	PQclear(res);
 	if (r < 0 || runner_db_commit(l->conn, NULL, 0) != 0) {
 		runner_db_command(l->conn, "ROLLBACK");
 		lease_conn_check(l);
@@ -517,6 +508,26 @@ lease_phases(char *buf, size_t size)
 		    p == 0 ? '{' : ',', lease_phase_names[p]);
 	if (n < size)
 		snprintf(buf + n, size - n, "}");
+}
+
+int
+lease_sum_lock(PGconn *c, int job_id)
+{
+	char		 id[16];
+	const char	*vals[1] = { id };
+	PGresult	*res;
+	int		 rc = 0;
+
+	snprintf(id, sizeof(id), "%d", job_id);
+	res = PQexecParams(c, lease_sum_lock_sql, 1, NULL, vals, NULL, NULL,
+	    0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("job %d: could not lock it to sum its parts' counts: "
+		    "%s", job_id, PQerrorMessage(c));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
 }
 
 int

@@ -75,10 +75,16 @@ struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,
 void	lease_stop(struct lease *);
 
 /*
+ * In the caller's transaction, lock the job's row as every writer of a
+ * split job's sums does, before it touches a part (lease.c); 0 or -1.
+ */
+int	lease_sum_lock(PGconn *, int job_id);
+
+/*
  * A split job's counts and phase summed from its parts again, without an
- * event, in the caller's transaction, which has locked the job's row as
- * the sums' writers do (lease.c): a part queued again takes its counts
- * out of the job's at once, not at another part's next step.  0 or -1.
+ * event, in the caller's transaction, after lease_sum_lock: a part
+ * queued again takes its counts out of the job's at once, not at
+ * another part's next step.  0 or -1.
  */
 int	lease_sum_write(PGconn *, int job_id);
 

@@ -100,11 +100,9 @@ static const char loaded_sql[] =
 /*
  * $5 counted (0 or 1), $6 seconds, $7 error.  What the attempt counted
  * leaves the job's sums at once (lease_sum_write), under the job's row
- * lock, taken first (job_lock_sql): the order of the job's ends, which
+ * lock, taken first (lease_sum_lock): the order of the job's ends, which
  * lock its row and then delete its parts.
  */
-static const char job_lock_sql[] =
-    "SELECT FROM tripline.jobs WHERE id = $1 FOR NO KEY UPDATE";
 static const char release_sql[] =
     "UPDATE tripline.job_parts SET state = 'queued', "
     "attempts = attempts - 1 + $5, "
@@ -462,8 +460,7 @@ parts_db_release(PGconn *c, const struct job *job,
 	vals[6] = error;
 	if (runner_db_command(c, "BEGIN") != 0)
 		return RUNNER_DB_ERROR;
-	if (parts_exec(c, job_lock_sql, 1, vals, NULL, "lock its job",
-	    job->id) != 0)
+	if (lease_sum_lock(c, job->id) != 0)
 		goto out;
 	if (parts_exec(c, release_sql, 7, vals, &res, "queue its part again",
 	    job->id) != 0)
