@@ -97,6 +97,16 @@ else
 	as_user() { "$@"; }
 fi
 
+# What var/ holds (past var/ itself) is the run user's, who may put a link
+# anywhere in it: root writing a file there would write, and a chown give
+# away, the link's target (/etc/passwd, say), and root reading one would
+# show it (the token is printed).  So every file in var/ is written and
+# read by the run user: stdin into a file (tee's options: -a appends),
+# and files read to stdout.  A planted link leads that user only where it
+# may go anyway.
+user_write() { as_user tee "$@" >/dev/null; }
+user_cat() { as_user cat -- "$@"; }
+
 # The settings this script writes into a configuration itself (nginx's,
 # PostgreSQL's port) or that migrate.sh reads once PostgreSQL runs (the
 # cell precision and the slot): setting, least, most.  Checked before anything
@@ -186,10 +196,10 @@ ours() {
 	local name=$1 f pid exe
 	f=$(pidfile "$name")
 	[ -s "$f" ] || return 1
-	pid=$(cat "$f")
+	pid=$(user_cat "$f" 2>/dev/null) || return 1
 	case $pid in ''|*[!0-9]*) return 1 ;; esac
 	if [ -s "$VAR/run/$name.start" ]; then
-		[ "$(proc_start "$pid")" = "$(cat "$VAR/run/$name.start")" ] ||
+		[ "$(proc_start "$pid")" = "$(user_cat "$VAR/run/$name.start" 2>/dev/null)" ] ||
 		    return 1
 	else
 		[ "$(stat -c %U "/proc/$pid" 2>/dev/null)" = "$RUN_USER" ] ||
@@ -227,7 +237,7 @@ nginx_orphans() {
 # The environment every program and psql session of this stack uses.
 write_env() {
 	umask 077
-	cat > "$VAR/env" <<-EOV
+	user_write "$VAR/env" <<-EOV
 	export PGHOST='$VAR/run'
 	export PGPORT='$PGPORT_'
 	export PGDATABASE='$DB'
@@ -290,16 +300,24 @@ start_prog() {
 		exec setsid $pre /bin/sh -c 'exec "$@" >>"$0" 2>&1' \
 		    "$VAR/log/$name.log" "$@"
 	) </dev/null 9>&- &
-	echo $! > "$(pidfile "$name")"
-	proc_start $! > "$VAR/run/$name.start" || rm -f "$VAR/run/$name.start"
+	local pid=$! start=
+	start=$(proc_start "$pid") || true
+	# Without its pid file, nothing would stop it: a failed up neither.
+	if ! { echo "$pid" | user_write "$(pidfile "$name")" &&
+	    if [ -n "$start" ]; then
+		echo "$start" | user_write "$VAR/run/$name.start"
+	    else
+		as_user rm -f "$VAR/run/$name.start"
+	    fi; }; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true	# (and bash says nothing of it)
+		as_user rm -f "$(pidfile "$name")" "$VAR/run/$name.start"
+		die "could not write the pid file of $name in $VAR/run"
+	fi
 }
 
 prepare_dirs() {
-	mkdir -p "$VAR"/{run,log,spool,inbox,nginx/{client_body,proxy,fastcgi,uwsgi,scgi}}
-	if [ ! -s "$VAR/token" ]; then
-		( umask 077; openssl rand -hex 24 > "$VAR/token" )
-	fi
-	TOKEN=${TRIPLINE_TOKEN:-$(cat "$VAR/token")}
+	mkdir -p "$VAR"
 	if [ "$(id -u)" -eq 0 ]; then
 		# Only what the run user does not own yet.  Not into pgdata:
 		# initdb made it as the run user, and a running server creates
@@ -326,6 +344,16 @@ prepare_dirs() {
 		as_user test -r "$ROOT/sql/migrations/001_core.sql" ||
 		    die "user $RUN_USER cannot read $ROOT; make its parent directories searchable (chmod o+x) or set TRIPLINE_USER"
 	fi
+	# By the run user, into its own var/ (see user_write).
+	as_user mkdir -p "$VAR"/{run,log,spool,inbox,nginx/{client_body,proxy,fastcgi,uwsgi,scgi}}
+	if ! as_user test -s "$VAR/token"; then
+		openssl rand -hex 24 | ( umask 077; user_write "$VAR/token" ) ||
+		    die "could not write $VAR/token"
+	fi
+	TOKEN=${TRIPLINE_TOKEN:-}
+	if [ -z "$TOKEN" ]; then
+		TOKEN=$(user_cat "$VAR/token") || die "could not read $VAR/token"
+	fi
 	# Made before by a run with a wider umask, maybe.  By their owner:
 	# root's chmod would follow a link the run user put in their place.
 	as_user chmod 750 "$VAR/run" "$VAR/log"
@@ -343,7 +371,7 @@ pg_up() {
 		    "$PGBIN/initdb" -D "$VAR/pgdata" -U "$ADMIN" --auth=trust \
 		    -E UTF8 --locale=C.UTF-8 ||
 		    die "initdb failed, see $VAR/log/initdb.log"
-		cat >> "$VAR/pgdata/postgresql.conf" <<-EOC
+		user_write -a "$VAR/pgdata/postgresql.conf" <<-EOC
 		# tripline: private cluster, unix socket only
 		listen_addresses = ''
 		port = $PGPORT_
@@ -425,17 +453,13 @@ nginx_fields_running() {
 	local field setting value
 	while IFS='|' read -r field setting value; do
 		printf '%s|%s|%s\n' "$field" "$setting" \
-		    "$(sed -n "s/^# field $field //p" "$VAR/nginx/nginx.conf")"
+		    "$(user_cat "$VAR/nginx/nginx.conf" | sed -n "s/^# field $field //p")"
 	done < <(nginx_fields)
 }
 
 nginx_up() {
 	alive nginx && return 0
-	nginx_conf > "$VAR/nginx/nginx.conf"
-	# Root's umask (027) leaves it unreadable to the run user.
-	if [ "$(id -u)" -eq 0 ]; then
-		chown "$RUN_USER:$RUN_GROUP" "$VAR/nginx/nginx.conf"
-	fi
+	nginx_conf | user_write "$VAR/nginx/nginx.conf"
 	STARTED+=(nginx)
 	nginx_orphans
 	as_user "$NGINX" -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" 9>&- ||
@@ -453,9 +477,9 @@ as_user_exec_prefix() {
 progs_up() {
 	local i
 	if ! alive cgi; then
-		rm -f "$VAR/run/cgi.sock"
+		as_user rm -f "$VAR/run/cgi.sock"
 		# Before it starts, so before it reads sql/reports (stale()).
-		touch "$VAR/run/cgi.started"
+		as_user touch "$VAR/run/cgi.started"
 		start_prog cgi env TRIPLINE_DB_USER=tripline_web "$BIN/tripline-cgi"
 		STARTED+=(cgi)
 	fi
@@ -516,11 +540,11 @@ stale() {
 	    -newer "$VAR/run/cgi.started" -print -quit 2>/dev/null)" ]; then
 		echo "sql/reports (changed since the FastCGI program started)"
 	fi
-	if alive nginx && ! nginx_conf | cmp -s - "$conf"; then
-		if ! grep -q '^# field ' "$conf"; then
+	if alive nginx && ! cmp -s <(nginx_conf) <(user_cat "$conf"); then
+		if ! user_cat "$conf" | grep -q '^# field '; then
 			# Made by a stack.sh that wrote no header.
 			echo "the nginx configuration"
-		elif ! nginx_fields_running | nginx_conf_from | cmp -s - "$conf"; then
+		elif ! cmp -s <(nginx_fields_running | nginx_conf_from) <(user_cat "$conf"); then
 			echo "nginx/nginx.conf.in (changed since nginx started)"
 		fi
 		paste -d'|' <(nginx_fields) <(nginx_fields_running | cut -d'|' -f3-) |
@@ -530,7 +554,7 @@ stale() {
 		done
 	fi
 	# postmaster.pid, line 4: the port the server listens on.
-	port=$(sed -n 4p "$VAR/pgdata/postmaster.pid" 2>/dev/null || true)
+	port=$(user_cat "$VAR/pgdata/postmaster.pid" 2>/dev/null | sed -n 4p || true)
 	if [ -n "$port" ] && [ "$port" != "$PGPORT_" ] && pg_running; then
 		differs TRIPLINE_PGPORT "$port" "$PGPORT_"
 	fi
@@ -544,7 +568,7 @@ exited() {
 	for n in $(printf '%s\n' "${!LOG_FROM[@]}" | sort); do
 		alive "$n" && continue
 		from=${LOG_FROM[$n]}
-		line=$(tail -c +"$((from + 1))" "$VAR/log/$n.log" 2>/dev/null |
+		line=$(as_user tail -c +"$((from + 1))" "$VAR/log/$n.log" 2>/dev/null |
 		    sed -n 's/^[^ ]* [^ ]* \(error\|fatal\): //p' | tail -n 1)
 		echo "$n exited: ${line:-see $VAR/log/$n.log}"
 	done
@@ -573,8 +597,8 @@ demo_load() {
 	local n
 	n=$(psql -XAtc "SELECT count(*) FROM tripline.jobs" "$DB")
 	[ "$n" = 0 ] || return 0
-	"$BIN/tripline-gen" -n "${TRIPLINE_DEMO_ROWS:-10000}" -s 1 -o "$VAR/inbox/demo.csv"
-	[ "$(id -u)" -eq 0 ] && chown "$RUN_USER:$RUN_GROUP" "$VAR/inbox/demo.csv"
+	as_user "$BIN/tripline-gen" -n "${TRIPLINE_DEMO_ROWS:-10000}" -s 1 \
+	    -o "$VAR/inbox/demo.csv"
 	# The header from a file (printf is a builtin): not in curl's argv.
 	curl -fsS -o /dev/null -H @<(printf 'Authorization: Bearer %s\n' "$TOKEN") \
 	    -H 'Content-Type: application/json' --data '{"path":"demo.csv"}' \
@@ -664,15 +688,17 @@ up_failed() {
 }
 
 # One up or down at a time on a state directory: two ups at once each
-# started PostgreSQL and stopped the other's.  flock(1) on a file of its
-# own, on fd 9, held until the script exits; an up that finds it taken
+# started PostgreSQL and stopped the other's.  flock(1) on the state
+# directory, on fd 9, held until the script exits; an up that finds it taken
 # says so, a down waits for it.  The fd is the same in a down that a
 # failing up runs (its EXIT trap): a lock taken again on it is no wait.
 # The programs, nginx and PostgreSQL are started with fd 9 closed (9>&-):
 # a daemon that kept it would hold the lock for as long as it runs.
 stack_lock() {
 	mkdir -p "$VAR"
-	[ -e /proc/self/fd/9 ] || exec 9>>"$VAR/.stack.lock"
+	# On var/ itself, opened to read: a lock file in it would be the run
+	# user's to replace by a link, which root would open (and create).
+	[ -e /proc/self/fd/9 ] || exec 9<"$VAR"
 	flock "$@" 9 || die "another make up or make down runs on $VAR"
 }
 
@@ -686,7 +712,7 @@ stop_pid() {
 		done
 		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
 	fi
-	rm -f "$(pidfile "$name")" "$VAR/run/$name.start"
+	as_user rm -f "$(pidfile "$name")" "$VAR/run/$name.start"
 }
 
 down() {

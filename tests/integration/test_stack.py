@@ -352,6 +352,86 @@ def test_paths_with_spaces(stack=None):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def test_root_follows_no_link_in_var(stack=None):
+    """As root, every file stack.sh writes or reads in var/ (the run
+    user's, who may put a link anywhere in it) is opened by the run user
+    (found by a review: root wrote var/env, the pid files, nginx.conf and
+    demo.csv itself and then gave the last two away with a chown that
+    followed a link, and read var/token itself and printed it).  A link
+    planted in place of each leads root nowhere: its target, root's, is
+    neither written, given away, created nor shown; the up fails, naming
+    the file, and leaves nothing running."""
+    if os.getuid() != 0:
+        raise harness.Skip("stack.sh drops to a run user only when run as root")
+    var, env = own_var()
+    env.update(DEMO="1", TRIPLINE_DEMO_ROWS="50")
+    # Root's files, in a directory the run user may search (so its stat
+    # of them works and only a read or a write is refused).
+    victims = tempfile.mkdtemp(prefix="tripline-test-")
+    os.chmod(victims, 0o755)
+    script = os.path.join(harness.ROOT, "scripts", "stack.sh")
+    names = ["inbox/demo.csv", "env", "nginx/nginx.conf", "run/cgi.pid",
+             "run/cgi.start", "run/cgi.started", "token"]
+
+    def victim(name):
+        return os.path.join(victims, name.replace("/", "_"))
+
+    def seen():
+        out = {}
+        for n in names:
+            st = os.stat(victim(n))
+            with open(victim(n), "rb") as f:
+                out[n] = (st.st_uid, st.st_mode, st.st_mtime_ns, f.read())
+        return out
+
+    def up():
+        r = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=180)
+        return r.returncode, r.stdout.decode()
+
+    for n in names:
+        with open(victim(n), "wb") as f:
+            f.write(b"root's own %s\n" % n.encode())
+        os.chmod(victim(n), 0o600)
+    lock_victim = os.path.join(victims, "lock")
+    before = seen()
+    try:
+        for n in names:
+            link = os.path.join(var, n)
+            if n == "inbox/demo.csv":
+                # Before the first up: its demo file is made only once.
+                os.makedirs(os.path.dirname(link))
+            else:
+                r = subprocess.run([script, "down"], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=120)
+                assert r.returncode == 0, r.stdout
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(victim(n), link)
+            rc, out = up()
+            assert seen() == before, (n, out)
+            assert rc != 0 and os.path.join(var, n) in out, (n, out)
+            assert "root's own" not in out and "Killed" not in out, (n, out)
+            assert processes_of(var) == [], (n, processes_of(var))
+            if os.path.lexists(link):       # a failed pid file goes
+                os.unlink(link)
+            if n == "inbox/demo.csv":
+                rc, out = up()
+                assert rc == 0 and "queued the demo file" in out, out
+        # The up-down lock is var/ itself, no file root opens there.
+        subprocess.run([script, "down"], env=env, stdout=subprocess.PIPE, check=True)
+        os.symlink(lock_victim, os.path.join(var, ".stack.lock"))
+        rc, out = up()
+        assert rc == 0 and "tripline is up." in out, out
+        assert not os.path.lexists(lock_victim)
+        assert seen() == before
+    finally:
+        subprocess.run([script, "down"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(var, ignore_errors=True)
+        shutil.rmtree(victims, ignore_errors=True)
+
+
 def test_a_failed_up_stops_what_it_started(stack=None):
     """README, Quick start: an up that fails midway (here nginx cannot
     listen: something else has its port) stops what it had started, by
