@@ -5,6 +5,7 @@ Tests are plain functions `test_*(stack)` in tests/integration/test_*.py;
 tests/integration/run.py runs them.  The Python standard library is used,
 and PyYAML (python3-yaml) in test_openapi.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -356,3 +357,32 @@ class Psql:
         """End the session, whatever state it is in (a test's cleanup)."""
         self.p.stdin.close()
         self.p.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def refusing(stack, when, table="jobs", at_commit=False, first="", definer=False):
+    """A trigger on tripline.<table> that, for an update whose new row
+    meets `when` (SQL over NEW), runs the PL/pgSQL statements `first` and
+    then raises 'Refused by the test': a failed write at a chosen moment
+    (at_commit: a deferred trigger, so the COMMIT fails).  definer:
+    SECURITY DEFINER, so it runs as the superuser that made it, who sees
+    what other roles' sessions wait for.  Dropped on leaving."""
+    trigger = ("CREATE CONSTRAINT TRIGGER test_refuse AFTER UPDATE ON tripline.%s "
+               "DEFERRABLE INITIALLY DEFERRED" if at_commit else
+               "CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.%s") % table
+    stack.psql("""
+        CREATE FUNCTION tripline.test_refuse() RETURNS trigger
+        LANGUAGE plpgsql %s AS $$ BEGIN
+            IF %s THEN
+                %s
+                RAISE EXCEPTION 'Refused by the test';
+            END IF;
+            RETURN NEW;
+        END $$;
+        %s FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse();"""
+               % ("SECURITY DEFINER" if definer else "", when, first, trigger))
+    try:
+        yield
+    finally:
+        stack.psql("DROP TRIGGER IF EXISTS test_refuse ON tripline.%s; "
+                   "DROP FUNCTION IF EXISTS tripline.test_refuse()" % table)

@@ -574,32 +574,23 @@ def test_last_attempt_lost_with_its_runner_says_so(stack=None):
     s = harness.Stack(env={"TRIPLINE_MAX_ATTEMPTS": "2"})
     try:
         name, _ = gen_inbox(s, 1000000, seed=fresh_seed())
-        s.psql("""
-            CREATE FUNCTION tripline.test_refuse() RETURNS trigger
-            LANGUAGE plpgsql AS $$ BEGIN
-                IF NEW.state = 'succeeded' AND NEW.attempts = 1 THEN
-                    RAISE EXCEPTION 'Refused by the test';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.jobs
-                FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse();""")
-        job_id = submit_inbox(s, name)
-        end = time.time() + 180
-        while True:             # the second attempt loads
-            j = job_row(s, job_id)
-            if j["attempts"] == 2 and j["state"] == "running" and j["rows_loaded"] > 0:
-                break
-            assert time.time() < end and j["state"] in ("queued", "running"), j
-            time.sleep(0.05)
-        assert j["error"] == "could not record the job: refused by the test", j
-        s.kill("runner-1", signal.SIGKILL)
-        s.start_runners(1)
-        j = wait_state(s, job_id, timeout=120)
-        assert j["state"] == "failed" and j["attempts"] == 2, j
-        assert j["error"] == "the runner stopped during the load", j
-        ev = check_final_event(s, job_id, "failed")
-        assert ev[-1][1]["error"] == "the runner stopped during the load", ev[-1]
+        with harness.refusing(s, "NEW.state = 'succeeded' AND NEW.attempts = 1"):
+            job_id = submit_inbox(s, name)
+            end = time.time() + 180
+            while True:             # the second attempt loads
+                j = job_row(s, job_id)
+                if j["attempts"] == 2 and j["state"] == "running" and j["rows_loaded"] > 0:
+                    break
+                assert time.time() < end and j["state"] in ("queued", "running"), j
+                time.sleep(0.05)
+            assert j["error"] == "could not record the job: refused by the test", j
+            s.kill("runner-1", signal.SIGKILL)
+            s.start_runners(1)
+            j = wait_state(s, job_id, timeout=120)
+            assert j["state"] == "failed" and j["attempts"] == 2, j
+            assert j["error"] == "the runner stopped during the load", j
+            ev = check_final_event(s, job_id, "failed")
+            assert ev[-1][1]["error"] == "the runner stopped during the load", ev[-1]
     finally:
         s.close()
 
@@ -611,48 +602,38 @@ def test_a_cancel_asked_while_a_job_fails_is_kept(stack):
     (a review of the job's states).  The attempt's end is refused by a
     trigger that first waits until the cancel waits for the job's row."""
     name = "cancel-while-failing-%d.csv" % os.getpid()
-    stack.psql("""
-        -- SECURITY DEFINER: as the superuser that made it, it sees
-        -- what other roles' sessions wait for (the runner does not).
-        CREATE FUNCTION tripline.test_refuse() RETURNS trigger
-        LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN
-            IF NEW.state = 'succeeded' AND NEW.filename = '%s' THEN
-                FOR i IN 1..600 LOOP
-                    -- A transaction sees one snapshot of the statistics
-                    -- unless it is cleared.
-                    PERFORM pg_stat_clear_snapshot();
-                    EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
-                        WHERE application_name = 'canceller'
-                        AND wait_event_type = 'Lock');
-                    PERFORM pg_sleep(0.1);
-                END LOOP;
-                RAISE EXCEPTION 'Refused by the test';
-            END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.jobs
-            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse();""" % name)
+    # Definer: the runner's role would not see the canceller's wait.  A
+    # transaction sees one snapshot of the statistics unless it is
+    # cleared.
+    wait = """
+        FOR i IN 1..600 LOOP
+            PERFORM pg_stat_clear_snapshot();
+            EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
+                WHERE application_name = 'canceller'
+                AND wait_event_type = 'Lock');
+            PERFORM pg_sleep(0.1);
+        END LOOP;"""
     canceller = None
-    try:
-        job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
-        stack.wait_scalar("SELECT count(*) FROM pg_stat_activity WHERE "
-                          "query LIKE 'UPDATE tripline.jobs SET state = ''succeeded''%%' "
-                          "AND wait_event = 'PgSleep'", "1",
-                          "the end did not reach the trigger", 60)
-        canceller = harness.Psql(stack, "canceller")
-        canceller.send("UPDATE tripline.jobs SET cancel_requested = true WHERE id = %d;"
-                       % job_id)
-        j = wait_state(stack, job_id, timeout=60)
-        canceller.close()
-        canceller = None
-        assert j["state"] == "cancelled" and j["attempts"] == 1, j
-        names = [e for e, _ in events(stack, job_id)]
-        assert "retrying" not in names and names[-1] == "cancelled", names
-    finally:
-        if canceller is not None:
-            canceller.quit()
-        stack.psql("DROP TRIGGER IF EXISTS test_refuse ON tripline.jobs; "
-                   "DROP FUNCTION IF EXISTS tripline.test_refuse()")
+    with harness.refusing(stack, "NEW.state = 'succeeded' AND NEW.filename = '%s'" % name,
+                          first=wait, definer=True):
+        try:
+            job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
+            stack.wait_scalar("SELECT count(*) FROM pg_stat_activity WHERE "
+                              "query LIKE 'UPDATE tripline.jobs SET state = ''succeeded''%%' "
+                              "AND wait_event = 'PgSleep'", "1",
+                              "the end did not reach the trigger", 60)
+            canceller = harness.Psql(stack, "canceller")
+            canceller.send("UPDATE tripline.jobs SET cancel_requested = true WHERE id = %d;"
+                           % job_id)
+            j = wait_state(stack, job_id, timeout=60)
+            canceller.close()
+            canceller = None
+            assert j["state"] == "cancelled" and j["attempts"] == 1, j
+            names = [e for e, _ in events(stack, job_id)]
+            assert "retrying" not in names and names[-1] == "cancelled", names
+        finally:
+            if canceller is not None:
+                canceller.quit()
 
 
 def test_a_late_drop_spares_the_new_owners_table(stack):
@@ -883,19 +864,8 @@ def refused_once(stack, name, at_commit):
     refuses (at_commit: a deferred one, when the load commits); the job
     is retried and succeeds.  Returns the job's id and its retrying
     events."""
-    trigger = ("CREATE CONSTRAINT TRIGGER test_refuse AFTER UPDATE ON tripline.jobs "
-               "DEFERRABLE INITIALLY DEFERRED" if at_commit else
-               "CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.jobs")
-    stack.psql("""
-        CREATE FUNCTION tripline.test_refuse() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN
-            IF NEW.state = 'succeeded' AND NEW.filename = '%s' AND NEW.attempts = 1 THEN
-                RAISE EXCEPTION 'Refused by the test';
-            END IF;
-            RETURN NEW;
-        END $$;
-        %s FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse();""" % (name, trigger))
-    try:
+    when = "NEW.state = 'succeeded' AND NEW.filename = '%s' AND NEW.attempts = 1" % name
+    with harness.refusing(stack, when, at_commit=at_commit):
         job_id = submit(stack, tagged(HEADER + b"\n" + GOOD + b"\n"), filename=name)
         j = wait_state(stack, job_id, timeout=120)
         assert j["state"] == "succeeded" and j["attempts"] == 2, j
@@ -903,9 +873,6 @@ def refused_once(stack, name, at_commit):
         retry = [d for e, d in events(stack, job_id) if e == "retrying"]
         assert len(retry) == 1, retry
         return job_id, retry
-    finally:
-        stack.psql("DROP TRIGGER IF EXISTS test_refuse ON tripline.jobs; "
-                   "DROP FUNCTION IF EXISTS tripline.test_refuse()")
 
 
 def test_a_job_that_cannot_be_recorded_says_why(stack):

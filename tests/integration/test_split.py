@@ -285,19 +285,10 @@ def test_split_job_failed_by_a_part_names_its_attempts(stack):
     s = harness.Stack(env={"TRIPLINE_SPLIT_BYTES": str(8 * 1024 * 1024),
                            "TRIPLINE_MAX_ATTEMPTS": "2"}, runners=1)
     try:
-        s.psql("""
-            CREATE FUNCTION tripline.test_refuse_part() RETURNS trigger
-            LANGUAGE plpgsql AS $$ BEGIN
-                IF NEW.state = 'loaded' AND NEW.part = 0 THEN
-                    RAISE EXCEPTION 'Refused by the test';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER test_refuse_part BEFORE UPDATE ON tripline.job_parts
-                FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_part();""")
         name, _ = tr.gen_inbox(s, 100000, seed=tr.fresh_seed())
-        job_id = tr.submit_inbox(s, name)
-        j = tr.wait_state(s, job_id, timeout=120)
+        with harness.refusing(s, "NEW.state = 'loaded' AND NEW.part = 0", table="job_parts"):
+            job_id = tr.submit_inbox(s, name)
+            j = tr.wait_state(s, job_id, timeout=120)
         assert j["state"] == "failed" and j["attempts"] == 1, j
         ev = tr.check_final_event(s, job_id, "failed")
         retry = [d for e, d in ev if e == "retrying"]
