@@ -40,7 +40,6 @@ struct lease {
 	struct lease_counters	*ctr;
 	int			 lease_seconds;
 	char			 id[16], attempt[16], secs[16], partno[16];
-	char			 phases[96];	/* lease_phase_names, text[] */
 };
 
 /* jobs.phase and job_parts.phase (028_job_phase.sql), the events' phase. */
@@ -285,6 +284,45 @@ lease_query(struct lease *l, enum lease_task t, const struct lease_snap *s,
 	return rc;
 }
 
+/* The phases' names in their order as a text[] literal: {a,b,...}. */
+static void
+lease_phases(char *buf, size_t size)
+{
+	size_t	n = 0;
+	int	p;
+
+	for (p = 0; p < LEASE_PHASE__MAX && n < size; p++)
+		n += (size_t)snprintf(buf + n, size - n, "%c%s",
+		    p == 0 ? '{' : ',', lease_phase_names[p]);
+	if (n < size)
+		snprintf(buf + n, size - n, "}");
+}
+
+/*
+ * Sum job_id's parts into its row (lease_sum_sql): the result, NULL
+ * (logged) when the statement failed.
+ */
+static PGresult *
+lease_sum_exec(PGconn *c, int job_id)
+{
+	char		 id[16], pace[16], phases[96];
+	const char	*vals[4] = { id, phases,
+	    lease_phase_names[LEASE_PHASE_READING], pace };
+	PGresult	*res;
+
+	snprintf(id, sizeof(id), "%d", job_id);
+	snprintf(pace, sizeof(pace), "%d", LEASE_PACE_MS);
+	lease_phases(phases, sizeof(phases));
+	res = PQexecParams(c, lease_sum_sql, 4, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("job %d: could not sum its parts' counts: %s", job_id,
+		    PQerrorMessage(c));
+		PQclear(res);
+		res = NULL;
+	}
+	return res;
+}
+
 /*
  * A split job's counts and phase, summed from its parts into its row: 1
  * with them in *s, 0 when the job no longer runs split, -1 on error.
@@ -293,20 +331,13 @@ lease_query(struct lease *l, enum lease_task t, const struct lease_snap *s,
 static int
 lease_sum(struct lease *l, struct lease_snap *s, int *due)
 {
-	char		 pace[16];
-	const char	*vals[4] = { l->id, l->phases,
-	    lease_phase_names[LEASE_PHASE_READING], pace };
 	PGresult	*res;
 	uint64_t	 n[3];
 	int		 rc = -1;
 
-	snprintf(pace, sizeof(pace), "%d", LEASE_PACE_MS);
-	res = PQexecParams(l->conn, lease_sum_sql, 4, NULL, vals, NULL, NULL,
-	    0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warn("job %d: could not sum its parts' counts: %s",
-		    l->job->id, PQerrorMessage(l->conn));
-	} else if (PQntuples(res) == 1 && db_get_counts(res, 0, 0, 3, n) != 0) {
+	if ((res = lease_sum_exec(l->conn, l->job->id)) == NULL)
+		return -1;
+	if (PQntuples(res) == 1 && db_get_counts(res, 0, 0, 3, n) != 0) {
 		log_warn("job %d: its parts' counts are not numbers",
 		    l->job->id);
 	} else if (PQntuples(res) == 1) {
@@ -496,20 +527,6 @@ lease_main(void *arg)
 	return NULL;
 }
 
-/* The phases' names in their order as a text[] literal: {a,b,...}. */
-static void
-lease_phases(char *buf, size_t size)
-{
-	size_t	n = 0;
-	int	p;
-
-	for (p = 0; p < LEASE_PHASE__MAX && n < size; p++)
-		n += (size_t)snprintf(buf + n, size - n, "%c%s",
-		    p == 0 ? '{' : ',', lease_phase_names[p]);
-	if (n < size)
-		snprintf(buf + n, size - n, "}");
-}
-
 int
 lease_sum_lock(PGconn *c, int job_id)
 {
@@ -533,21 +550,11 @@ lease_sum_lock(PGconn *c, int job_id)
 int
 lease_sum_write(PGconn *c, int job_id)
 {
-	char		 id[16], pace[16], phases[96];
-	const char	*vals[4] = { id, phases,
-	    lease_phase_names[LEASE_PHASE_READING], pace };
 	PGresult	*res;
 	int		 rc = 0;
 
-	snprintf(id, sizeof(id), "%d", job_id);
-	snprintf(pace, sizeof(pace), "%d", LEASE_PACE_MS);
-	lease_phases(phases, sizeof(phases));
-	res = PQexecParams(c, lease_sum_sql, 4, NULL, vals, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warn("job %d: could not sum its parts' counts: %s", job_id,
-		    PQerrorMessage(c));
+	if ((res = lease_sum_exec(c, job_id)) == NULL)
 		rc = -1;
-	}
 	PQclear(res);
 	return rc;
 }
@@ -579,7 +586,6 @@ lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
 	snprintf(l->partno, sizeof(l->partno), "%d",
 	    part != NULL ? part->part : 0);
 	snprintf(l->secs, sizeof(l->secs), "%d", cfg->lease_seconds);
-	lease_phases(l->phases, sizeof(l->phases));
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
