@@ -82,6 +82,88 @@ def test_router_routes_are_documented(stack):
     assert not missing, "routes missing from docs/openapi.yaml: %r" % sorted(missing)
 
 
+def load_doc():
+    import yaml         # python3-yaml (scripts/install-deps.sh test)
+    with open(SPEC) as f:
+        return yaml.safe_load(f)
+
+
+def resolve(doc, node):
+    """node, or what its $ref ("#/a/b") names, in turn."""
+    while isinstance(node, dict) and "$ref" in node:
+        target = doc
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool,
+              "null": type(None)}
+
+
+def conforms(doc, schema, value, where="$"):
+    """What in value differs from schema, as a list of "where: what": the
+    JSON Schema this document uses ($ref, type, a list of types with
+    "null", enum, const, required, properties, items, minItems, maxItems,
+    oneOf), and stricter in one way: a property the schema does not name
+    is a difference, so that no answered field goes undocumented."""
+    schema = resolve(doc, schema)
+    if "oneOf" in schema:
+        fits = [o for o in schema["oneOf"] if not conforms(doc, o, value, where)]
+        return [] if len(fits) == 1 else ["%s: fits %d of oneOf" % (where, len(fits))]
+    out = []
+    types = schema.get("type")
+    if types is not None:
+        types = types if isinstance(types, list) else [types]
+        ok = False
+        for t in types:
+            if t == "integer":
+                ok |= isinstance(value, int) and not isinstance(value, bool)
+            elif t == "number":
+                ok |= isinstance(value, (int, float)) and not isinstance(value, bool)
+            else:
+                ok |= isinstance(value, JSON_TYPES[t])
+        if not ok:
+            return ["%s: %r is not %s" % (where, value, "/".join(types))]
+    if "enum" in schema and value not in schema["enum"]:
+        out.append("%s: %r not in %r" % (where, value, schema["enum"]))
+    if "const" in schema and value != schema["const"]:
+        out.append("%s: %r is not %r" % (where, value, schema["const"]))
+    if isinstance(value, dict) and ("properties" in schema or "required" in schema):
+        props = schema.get("properties", {})
+        for k in schema.get("required", []):
+            if k not in value:
+                out.append("%s: no %s" % (where, k))
+        for k, v in value.items():
+            if k not in props:
+                out.append("%s: %s is not documented" % (where, k))
+            else:
+                out += conforms(doc, props[k], v, "%s.%s" % (where, k))
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
+            out.append("%s: %d items" % (where, len(value)))
+        if "items" in schema:
+            for i, v in enumerate(value):
+                out += conforms(doc, schema["items"], v, "%s[%d]" % (where, i))
+    return out
+
+
+def answer_schema(doc, method, path, status, ctype):
+    """The schema documented for this answer (None: no body documented)."""
+    resp = resolve(doc, doc["paths"][path][method.lower()]["responses"][str(status)])
+    media = resp.get("content", {}).get(ctype)
+    return None if media is None else media["schema"]
+
+
+def check_answer(doc, method, path, r):
+    ctype = r.headers.get("content-type", "")
+    schema = answer_schema(doc, method, path, r.status, ctype)
+    assert schema is not None, (method, path, r.status, ctype)
+    diff = conforms(doc, schema, r.json())
+    assert not diff, (method, path, r.status, diff, r)
+
+
 def open_stream(stack, path, headers=None):
     """Status and content type of a stream, without reading it to the end."""
     conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
@@ -111,6 +193,7 @@ def test_every_documented_path_answers(stack):
         ("GET", "/api/jobs/{id}/rejects"): "?limit=5",
         ("POST", "/api/jobs"): "?filename=probe.csv",
     }
+    doc, answered = load_doc(), 0
     for (method, path), statuses in sorted(ops.items()):
         url = path.replace("{id}", str(jid)) + examples.get((method, path), "")
         if path.endswith("/events"):
@@ -131,12 +214,29 @@ def test_every_documented_path_answers(stack):
             assert ctype == "application/problem+json", (url, r)
         else:
             assert ctype in ("application/json", "application/geo+json"), (url, r)
-            r.json()
-    # The report routes answer GeoJSON and problems as documented too.
-    r = stack.http("GET", "/api/reports/trip-groups?format=geojson&min_trips=1&region=Oslo")
-    assert r.status == 200 and r.headers["content-type"] == "application/geo+json", r
-    assert stack.http("GET", "/api/reports/weekly-average?region=Nowhere").status in \
-        ops[("GET", "/api/reports/weekly-average")]
+        check_answer(doc, method, path, r)
+        answered += 1
+    assert answered >= 10, answered
+    # The report routes answer GeoJSON and problems as documented too,
+    # and a box's answer, a job's list page and its rejects (a bad row).
+    more = [("/api/reports/trip-groups", "?format=geojson&min_trips=1&region=Oslo", 200),
+            ("/api/reports/trip-groups", "?bbox=10,59,11,60&min_trips=1", 200),
+            ("/api/reports/weekly-average", "?region=Nowhere", 404),
+            ("/api/reports/weekly-average", "?bbox=10,59,11,60&match=both", 200),
+            ("/api/reports/weekly-average", "?bbox=59,10,60,11", 200),
+            ("/api/reports/weekly-average", "?bbox=1,2,3", 400),
+            ("/api/reports/datasource-regions", "?datasource=nobody_%d" % os.getpid(), 404),
+            ("/api/jobs", "?limit=1", 200),
+            ("/api/jobs/{id}/rejects", "", 200)]
+    bad = stack.load(data + b"Oslo,POINT (x),POINT (10.8 59.95),2018-05-03 11:00:00,o\n" +
+                     data.split(b"\n")[1].replace(b"openapi_probe", b"openapi_bad_%d" % os.getpid()) +
+                     b"\n", kind="raw", filename="bad.csv")
+    assert bad["state"] == "succeeded" and bad["rows_rejected"] == 1, bad
+    for path, query, status in more:
+        r = stack.http("GET", path.replace("{id}", str(bad["id"])) + query)
+        assert r.status == status, (path, query, r)
+        check_answer(doc, "GET", path, r)
+    assert "hint" in stack.http("GET", "/api/reports/weekly-average?bbox=59,10,60,11").json()
 
 
 def job_schema():
@@ -197,8 +297,9 @@ def test_error_statuses_are_documented(stack):
     unknown query parameter (400 naming it, on every route that takes a
     query), 401 on every route the router may ask the token for (reports
     when TRIPLINE_REPORTS_PUBLIC=0), 503 everywhere (every handler reads
-    the database), and the statuses the upload handler answers."""
-    ops = documented()
+    the database), 500 everywhere, 405 with Allow for a method a path
+    does not take, and the statuses the upload handler answers."""
+    ops, doc = documented(), load_doc()
     auth = route_auth()
     assert auth, "no routes parsed from %s" % ROUTER
     for (method, path), statuses in sorted(ops.items()):
@@ -211,12 +312,20 @@ def test_error_statuses_are_documented(stack):
                        timeout=10)
         assert r.status == 400 and r.status in statuses, (method, url, r, statuses)
         assert r.json()["invalid_params"][0]["name"] == "no_such_param", r
-    # The upload handler's own statuses (500 is never documented).
+        check_answer(doc, method, path, r)
+        assert 500 in statuses, (method, path, statuses)
+        # PUT is no route's: the program's 405, naming what the path takes.
+        r = stack.http("PUT", path.replace("{id}", "1"), b"", {}, timeout=10)
+        assert r.status == 405 and r.status in statuses, (path, r, statuses)
+        allow = {m for m, p in ops if p == path} | ({"HEAD"} if ("GET", path) in ops else set())
+        assert set(r.headers["allow"].split(", ")) == allow, (path, r.headers, allow)
+        check_answer(doc, method, path, r)
+    # The upload handler's own statuses.
     with open(os.path.join(ROOT, "cgi", "h_upload.c")) as f:
         text = f.read()
     used = {int(s) for s in re.findall(r'http_problem\(req, (\d{3})', text)}
     used |= {int(s) for s in re.findall(r'\{ (\d{3}), "', text) if s != "0"}
-    assert used - {500} <= set(ops[("POST", "/api/jobs")]), (used, ops[("POST", "/api/jobs")])
+    assert used <= set(ops[("POST", "/api/jobs")]), (used, ops[("POST", "/api/jobs")])
 
 
 def test_filename_max_length(stack):
