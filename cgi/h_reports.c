@@ -39,6 +39,8 @@
 #include "utf8.h"
 
 #define REPORT_MAX_PARAMS	8
+/* sql_convert writes each "$N" with one digit (found by a review). */
+_Static_assert(REPORT_MAX_PARAMS <= 9, "a parameter's $N is one digit");
 #define REPORT_NAME_MAX		TRIP_NAME_MAX	/* region, datasource */
 #define REPORT_NUM_SIZE		32		/* num_format_double */
 
@@ -217,7 +219,11 @@ sql_convert(const char *buf, size_t len, const char *const *names,
 				    ":'%.*s'", (int)n, buf + i + 2);
 				goto fail;
 			}
-			/* ":'x'" is 4 bytes at least, "$8" is 2. */
+			/*
+			 * ":'x'" is 4 bytes at least, "$8" is 2: it fits in
+			 * the variable's room (3 bytes with the NUL, which
+			 * the next byte overwrites).
+			 */
 			o += snprintf(o, 3, "$%zu", k + 1);
 			used[k] = 1;
 			i = j + 1;

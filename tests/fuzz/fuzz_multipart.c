@@ -14,7 +14,9 @@
  * - an accepted body had exactly one begin() before any data(), its part
  *   bytes are a contiguous piece of the body, and the error text is "";
  *   a refused one has a non-empty error text;
- * - errors are sticky, and a callback's refusal gives MULTIPART_STOPPED.
+ * - errors are sticky, and a callback's refusal gives MULTIPART_STOPPED:
+ *   whichever callback refuses (begin, or any of the data calls: byte 0
+ *   picks which), the parser stops there and calls no other.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,13 +32,23 @@ struct sink {
 	int	 begins;
 	int	 data_before_begin;
 	int	 stop_after;	/* refuse the n-th callback; 0 never */
-	int	 calls;
+	int	 calls;		/* callbacks so far */
 	char	*fn;
 	size_t	 fnlen;
 	int	 has_fn;
 	char	*buf;		/* part bytes (never more than the body) */
 	size_t	 len, cap;
 };
+
+/* Count a callback; 1 (refuse) at the n-th.  None may come after it. */
+static int
+refuse(struct sink *s)
+{
+	if (s->stop_after != 0 && s->calls >= s->stop_after)
+		abort();	/* called again after a refusal */
+	s->calls++;
+	return s->stop_after != 0 && s->calls == s->stop_after;
+}
 
 static int
 on_begin(void *arg, const char *filename, size_t len, const char *ctype,
@@ -57,7 +69,7 @@ on_begin(void *arg, const char *filename, size_t len, const char *ctype,
 		memcpy(s->fn, filename, len);
 		s->fnlen = len;
 	}
-	return s->stop_after != 0 && ++s->calls >= s->stop_after;
+	return refuse(s);
 }
 
 static int
@@ -71,7 +83,7 @@ on_data(void *arg, const char *buf, size_t len)
 		abort();	/* empty call, or more than the body holds */
 	memcpy(s->buf + s->len, buf, len);
 	s->len += len;
-	return s->stop_after != 0 && ++s->calls >= s->stop_after;
+	return refuse(s);
 }
 
 static const struct multipart_cb callbacks = { on_begin, on_data };
@@ -213,12 +225,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    whole.len) == NULL)
 			abort();	/* part bytes not a piece of the body */
 	}
-	if (st1 == MULTIPART_OK && whole.begins + (whole.len > 0) > 0) {
-		/* Refuse the first callback: the parser must stop. */
-		stop.stop_after = 1;
+	if (st1 == MULTIPART_OK && chunked.calls > 0) {
+		/*
+		 * Refuse one callback of the chunked run (the same calls
+		 * again): the parser must stop there.
+		 */
+		stop.stop_after = 1 + (int)(data[0] % (unsigned)chunked.calls);
 		st3 = run(bnd, blen, body, len, seed, &stop, err3,
 		    sizeof(err3));
-		if (st3 != MULTIPART_STOPPED)
+		if (st3 != MULTIPART_STOPPED || stop.calls != stop.stop_after)
 			abort();
 	}
 	sink_free(&whole);

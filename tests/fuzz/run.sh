@@ -45,6 +45,8 @@ TARGETS=(
 	"inboxreq|cgi/inboxreq.c lib/safetext.c|8192"
 	"hdrparam|cgi/hdrparam.c|4096"
 	"split|jobs/split.c lib/csvstream.c|8192"
+	"copybin|jobs/copybin.c|4096"
+	"joberror|jobs/joberror.c lib/utf8.c|4096"
 )
 
 OUT=build/fuzz
@@ -86,17 +88,31 @@ stale() {
 	return 1
 }
 
-# Every library and cgi object (not main.c), and the runner's pure split
-# scanner, go into one archive, so a harness pulls in only what it uses and
+# Every library and cgi object (not main.c), and the runner's pure
+# parsers, go into one archive, so a harness pulls in only what it uses and
 # a colleague's unfinished file breaks only the targets that need it.
+RUNNER_PURE="jobs/split jobs/copybin jobs/joberror"
+archive_srcs() {
+	local src m
+	for src in lib/*.c cgi/*.c; do
+		[ "$src" = cgi/main.c ] || echo "$src"
+	done
+	for m in $RUNNER_PURE; do
+		echo "$m.c"
+	done
+}
+
 build_archive() {
-	local src obj objs=() hdrs=() pids=() p
-	for p in lib/*.h cgi/*.h jobs/split.h; do
+	local src obj objs=() hdrs=() pids=() p m
+	for p in lib/*.h cgi/*.h; do
 		[ -e "$p" ] && hdrs+=("$p")
 	done
-	for src in lib/*.c cgi/*.c jobs/split.c; do
+	for m in $RUNNER_PURE; do
+		p=$m.h
+		[ -e "$p" ] && hdrs+=("$p")
+	done
+	for src in $(archive_srcs); do
 		[ -e "$src" ] || continue
-		[ "$src" = cgi/main.c ] && continue
 		obj=$OUT/obj/${src%.c}.o
 		mkdir -p "$(dirname "$obj")"
 		if stale "$obj" "$src" "${hdrs[@]}"; then
@@ -114,9 +130,8 @@ build_archive() {
 	for p in "${pids[@]}"; do
 		wait "$p"
 	done
-	for src in lib/*.c cgi/*.c jobs/split.c; do
+	for src in $(archive_srcs); do
 		[ -e "$src" ] || continue
-		[ "$src" = cgi/main.c ] && continue
 		obj=$OUT/obj/${src%.c}.o
 		if [ -e "$obj" ]; then
 			objs+=("$obj")
