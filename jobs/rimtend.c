@@ -65,6 +65,12 @@ rimtend_due(struct rimtend *rt)
 		rt->next = 0;
 }
 
+int
+rimtend_socket(const struct rimtend *rt, PGconn *c)
+{
+	return rt != NULL && c != NULL && rt->running ? PQsocket(c) : -1;
+}
+
 /*
  * Read what the step returned; the connection is not busy.  A step that
  * did something is followed by the next at once, until none is left.

@@ -41,5 +41,10 @@ int	rimtend_hold(struct rimtend *, PGconn *work, PGconn *c);
 void	rimtend_stop(struct rimtend *, PGconn *c);
 /* A job ended: the next idle moment has its groups and rim table to do. */
 void	rimtend_due(struct rimtend *);
+/*
+ * The socket of c while a step runs on it, so that a wait ends when the
+ * step answers; -1 when none runs.
+ */
+int	rimtend_socket(const struct rimtend *, PGconn *c);
 
 #endif

@@ -504,9 +504,9 @@ runner_db_next_due(PGconn *conn, double max)
 }
 
 int
-runner_db_wait(PGconn *conn, int wakefd, double seconds)
+runner_db_wait(PGconn *conn, int wakefd, int busyfd, double seconds)
 {
-	struct pollfd	 pfd[2];
+	struct pollfd	 pfd[3];
 	PGnotify	*n;
 	int		 got = 0, r;
 
@@ -525,9 +525,11 @@ runner_db_wait(PGconn *conn, int wakefd, double seconds)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = wakefd;
 	pfd[1].events = POLLIN;
+	pfd[2].fd = busyfd;		/* poll(2) skips a negative fd */
+	pfd[2].events = POLLIN;
 	if (pfd[0].fd < 0)
 		return -1;
-	r = poll(pfd, 2, (int)(seconds * 1000));
+	r = poll(pfd, 3, (int)(seconds * 1000));
 	if (r < 0 && errno != EINTR)
 		return -1;
 	if (r > 0 && pfd[1].revents != 0)

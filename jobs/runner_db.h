@@ -128,11 +128,12 @@ int	runner_db_commit(PGconn *, char *why, size_t len);
 double	runner_db_next_due(PGconn *, double max);
 
 /*
- * Sleep until a notification on the connection, a byte on wakefd, or
- * the timeout.  Returns 1 when notified or woken, 0 on timeout, -1 when
- * the connection is broken.
+ * Sleep until a notification on the connection, a byte on wakefd, input
+ * on busyfd (another connection's statement answering; -1: none), or the
+ * timeout.  Returns 1 when notified or woken, 0 otherwise (busyfd's
+ * input is its owner's to read), -1 when the connection is broken.
  */
-int	runner_db_wait(PGconn *, int wakefd, double seconds);
+int	runner_db_wait(PGconn *, int wakefd, int busyfd, double seconds);
 
 /* Seconds since t0 (CLOCK_MONOTONIC). */
 double	runner_db_elapsed(const struct timespec *t0);
