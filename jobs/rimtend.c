@@ -68,7 +68,10 @@ rimtend_due(struct rimtend *rt)
 int
 rimtend_socket(const struct rimtend *rt, PGconn *c)
 {
-	return rt != NULL && c != NULL && rt->running ? PQsocket(c) : -1;
+	if (rt == NULL || c == NULL || !rt->running ||
+	    PQconsumeInput(c) == 0 || !PQisBusy(c))
+		return -1;
+	return PQsocket(c);
 }
 
 /*

@@ -42,8 +42,9 @@ void	rimtend_stop(struct rimtend *, PGconn *c);
 /* A job ended: the next idle moment has its groups and rim table to do. */
 void	rimtend_due(struct rimtend *);
 /*
- * The socket of c while a step runs on it, so that a wait ends when the
- * step answers; -1 when none runs.
+ * The socket of c while a step runs on it and has not answered (what
+ * came is read first), so that a wait ends when it answers; -1 when none
+ * runs, or its answer is there to take (a wait on it would not wait).
  */
 int	rimtend_socket(const struct rimtend *, PGconn *c);
 
