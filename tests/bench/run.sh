@@ -190,17 +190,11 @@ for size in $SIZES; do
 		record "$rows" rim_pending "$pending" jobs
 		grep -hE "(merged the groups of job|built the rim table of job|merged [0-9]* rim tables)" \
 		    "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null | sed 's/^/  /' || true
-		psql -XAtq -c "VACUUM ANALYZE" >/dev/null
-		bytes=$(psql -XAtc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
-		    JOIN pg_namespace n ON n.oid = c.relnamespace
-		    WHERE n.nspname = 'tripline' AND c.relkind IN ('r', 'p', 'm')")
-		# trips is partitioned by job (and a split job's partition by
-		# part): its heap is its leaf partitions' heaps.
-		heap=$(psql -XAtc "SELECT coalesce(sum(pg_table_size(relid)), 0)
-		    FROM pg_partition_tree('tripline.trips') WHERE isleaf")
-		total=$(psql -XAtc "SELECT sum(rows_loaded) FROM tripline.jobs")
-		record "$rows" db_bytes_per_trip "$(calc "%.1f" "$bytes / $total")" bytes
-		record "$rows" trips_heap_bytes_per_trip "$(calc "%.1f" "$heap / $total")" bytes
+		# The sizes as tests/bench/storage.sh splits them (after VACUUM
+		# ANALYZE): its whole and the trips' heap, per trip loaded.
+		sizes=$(tests/bench/storage.sh sizes)
+		record "$rows" db_bytes_per_trip "$(awk '$1 == "database" { print $2 }' <<<"$sizes")" bytes
+		record "$rows" trips_heap_bytes_per_trip "$(awk '$1 == "trips_heap" { print $2 }' <<<"$sizes")" bytes
 		record "$rows" runner_peak_rss "$(runners_peak_kib)" KiB
 		# A split job: when each part ended, from the runners' logs.
 		grep -h "split into\|part [0-9]* loaded" "$TRIPLINE_VAR"/log/runner-*.log 2>/dev/null |
