@@ -68,7 +68,8 @@ static const char claim_sql[] =
     "p.end_byte, p.first_line, p.header_end, p.file_stamp, j.attempts, "
     "j.source, j.path, j.bytes, j.sha256, j.cancel_requested, "
     "coalesce(p.error, ''), "
-    "extract(epoch FROM now() - coalesce(j.started_at, now())), "
+    "extract(epoch FROM now() - "
+    "coalesce(j.attempt_started_at, j.started_at, now())), "
     "c.state = 'running', "
     RUNNER_DB_RFC3339("now()");
 
@@ -234,7 +235,7 @@ parts_db_end_job(PGconn *c, const struct job *job, enum runner_db_end end,
 	return runner_db_in_transaction(c, parts_end, job, end, r);
 }
 
-/* Set t0 seconds back from now: the job's start, not the part's. */
+/* Set t0 seconds back from now: the job's attempt's start, not the part's. */
 static void
 parts_t0(struct timespec *t0, double ago)
 {

@@ -25,7 +25,9 @@
  * A re-claimed job whose attempts are used up is not counted again: the
  * CASE keeps attempts as they were, and runner_db_claim fails the job.
  * An attempt starts counting from 0: a job taken over from a runner that
- * died still shows what that one had counted.
+ * died still shows what that one had counted.  started_at is the first
+ * attempt's start, attempt_started_at this one's, from which a split
+ * job's parts time its pace (036_attempt_start.sql).
  */
 static const char claim_sql[] =
     "UPDATE tripline.jobs AS j SET state = 'running', "
@@ -34,7 +36,7 @@ static const char claim_sql[] =
     "max_attempts = $3, lease_owner = $1, "
     "lease_until = now() + $2 * interval '1 second', "
     "rows_loaded = 0, rows_rejected = 0, bytes_read = 0, phase = NULL, "
-    "started_at = coalesce(j.started_at, now()) "
+    "started_at = coalesce(j.started_at, now()), attempt_started_at = now() "
     "FROM (SELECT id, state, attempts FROM tripline.jobs "
     "WHERE (state = 'queued' AND run_after <= now()) "
     "OR (state = 'running' AND lease_until < now()) "

@@ -251,6 +251,41 @@ def test_split_job_polled_progress(stack):
             s.close()
 
 
+def test_split_job_tried_again_times_its_last_attempt(stack):
+    """A split job whose split pass failed and was tried again times its
+    pace from its last attempt's start, as a whole job does: its counts
+    start again from 0, and its elapsed_s and rows_per_s counted the
+    failed attempt and the backoff before (036_attempt_start.sql)."""
+    s = split_stack(8 * 1024 * 1024)
+    try:
+        name, _ = tr.gen_inbox(s, 300000, seed=tr.fresh_seed())
+        # Kept to the end: a trigger dropped while parts load would wait
+        # for the jobs table's lock behind them.
+        with harness.refusing(s, "NEW.lease_owner = 'parts' AND NEW.attempts = 1"):
+            job_id = tr.submit_inbox(s, name)
+            j = tr.wait_state(s, job_id, timeout=180)
+        assert j["state"] == "succeeded" and j["attempts"] == 2, j
+        assert len(parts(s, job_id)) >= 2, parts(s, job_id)
+        ev = tr.check_final_event(s, job_id, "succeeded")
+        retry = [d for e, d in ev if e == "retrying"]
+        assert len(retry) == 1 and "part" not in retry[0], retry
+        done = ev[-1][1]
+        # The second attempt began at next_try or after; the first, with
+        # the backoff (2 s), before it.
+        next_try = retry[0]["next_try"]
+        assert re.fullmatch(r"[0-9T:.Z+-]+", next_try), next_try
+        last = float(s.scalar("SELECT extract(epoch FROM finished_at - '%s'::timestamptz) "
+                              "FROM tripline.jobs WHERE id = %d" % (next_try, job_id)))
+        whole = float(s.scalar("SELECT extract(epoch FROM finished_at - started_at) "
+                               "FROM tripline.jobs WHERE id = %d" % job_id))
+        assert whole >= last + 1.5, (whole, last)
+        assert done["elapsed_s"] <= last + 0.5, (done, last, whole)
+        rows = done["rows_loaded"] + done["rows_rejected"]
+        assert done["rows_per_s"] >= rows / (last + 0.5), (done, last, whole)
+    finally:
+        s.close()
+
+
 def test_split_part_queued_again_leaves_the_sums(stack):
     """A part queued again (here its runner, the only one, stops) takes
     its counts out of the job's sums at once, and the job's phase is
