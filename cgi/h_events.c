@@ -301,7 +301,8 @@ events_check_job(struct http_req *req, int have_last, int64_t last)
 	    vals, 1)) == NULL)
 		return 0;
 	if (PQntuples(res) == 0)
-		http_problem(req, 404, "no job %" PRId64, req->id);
+		http_problem(req, 404, "job \"%" PRId64 "\" not found",
+		    req->id);
 	else if (have_last &&
 	    db_get_i64(res, 0, 1, 1, INT64_MAX, &final) == 0 &&
 	    last >= final) {

@@ -94,7 +94,7 @@ static const struct query_param rejects_params[REJ__MAX] = {
 static void
 no_such_job(struct http_req *req)
 {
-	http_problem(req, 404, "no job %" PRId64, req->id);
+	http_problem(req, 404, "job \"%" PRId64 "\" not found", req->id);
 }
 
 /* Answer with the job in res's first row. */
@@ -243,10 +243,10 @@ h_jobs_cancel(struct http_req *req)
 	if (k == CANCEL_ENDED) {
 		/*
 		 * JOB_JSON_COLUMNS: the state is the second column, one of
-		 * succeeded, failed, cancelled: "job 1 has already ended:
-		 * failed", not "is already failed".
+		 * succeeded, failed, cancelled: 'job "1" has already
+		 * ended: failed', not "is already failed".
 		 */
-		http_problem(req, 409, "job %s has already ended: %s", id,
+		http_problem(req, 409, "job \"%s\" has already ended: %s", id,
 		    PQgetvalue(res, 0, 1));
 		goto out;
 	}

@@ -609,7 +609,12 @@ h_reports_weekly(struct http_req *req)
 	/* Same format, so the text order is the date order. */
 	if (values[P_FROM] != NULL && values[P_TO] != NULL &&
 	    strcmp(values[P_FROM], values[P_TO]) > 0) {
-		bad_param(req, "to", values[P_TO], "before from");
+		char	 q[SAFETEXT_QUOTE_SIZE], why[SAFETEXT_QUOTE_SIZE + 32];
+
+		safetext_quote(values[P_FROM], strlen(values[P_FROM]), q,
+		    sizeof(q));
+		snprintf(why, sizeof(why), "must not be before from %s", q);
+		bad_param(req, "to", values[P_TO], why);
 		return;
 	}
 	if ((res = report_run(req, REPORT_WEEKLY, values)) == NULL)

@@ -177,35 +177,27 @@ static const struct {
 };
 
 /*
- * How each inbox_open status is answered; %s is the quoted path.  With a
- * reason, invalid_params names the body's "path" member, which the reason
- * tells how to fix.
+ * How each inbox_open status is answered: 'path "x": reason', and
+ * invalid_params names the body's "path" member with the reason, which
+ * tells how to fix it.  No reason: a fault of ours, not of the path.
  */
 _Static_assert(INBOX_PATH_MAX == 1024 && NAME_MAX == 255,
     "the inbox answers name these limits");
 static const struct {
 	int		 status;
-	const char	*detail;
 	const char	*reason;
 } inbox_answers[INBOX__MAX] = {
-	[INBOX_OK] = { 0, "", NULL },
-	[INBOX_BAD_NAME] = { 400, "invalid inbox path %s: empty, or a NUL in "
-	    "it", "empty, or a NUL in it" },
-	[INBOX_TOO_LONG] = { 400, "invalid inbox path %s: longer than 1024 "
-	    "bytes", "longer than 1024 bytes" },
-	[INBOX_NAME_TOO_LONG] = { 400, "invalid inbox path %s: a name in it is "
-	    "longer than 255 bytes", "a name in it is longer than 255 bytes" },
-	[INBOX_LOOP] = { 400, "invalid inbox path %s: too many levels of "
-	    "symbolic links", "too many levels of symbolic links" },
-	[INBOX_OUTSIDE] = { 403, "path is outside the inbox: %s",
-	    "outside the inbox" },
-	[INBOX_NOT_FOUND] = { 404, "no such file in the inbox: %s",
-	    "no such file in the inbox" },
-	[INBOX_DENIED] = { 403, "permission denied: %s",
-	    "permission denied" },
-	[INBOX_NOT_REGULAR] = { 400, "not a regular file: %s",
-	    "not a regular file" },
-	[INBOX_ERROR] = { 500, "could not open %s", NULL },
+	[INBOX_OK] = { 0, NULL },
+	[INBOX_BAD_NAME] = { 400, "empty, or a NUL in it" },
+	[INBOX_TOO_LONG] = { 400, "longer than 1024 bytes" },
+	[INBOX_NAME_TOO_LONG] = { 400, "a name in it is longer than 255 "
+	    "bytes" },
+	[INBOX_LOOP] = { 400, "too many levels of symbolic links" },
+	[INBOX_OUTSIDE] = { 403, "outside the inbox" },
+	[INBOX_NOT_FOUND] = { 404, "no such file in the inbox" },
+	[INBOX_DENIED] = { 403, "permission denied" },
+	[INBOX_NOT_REGULAR] = { 400, "not a regular file" },
+	[INBOX_ERROR] = { 500, NULL },
 };
 
 /* One upload in progress. */
@@ -536,13 +528,14 @@ post_inbox(struct http_req *req)
 	if (st != INBOX_OK) {
 		if (st == INBOX_OUTSIDE)
 			log_warn("inbox: refused %s: outside the inbox", q);
-		snprintf(detail, sizeof(detail), inbox_answers[st].detail, q);
-		if (inbox_answers[st].reason != NULL)
-			http_problem_named(req, inbox_answers[st].status,
-			    detail, "path", inbox_answers[st].reason);
-		else
-			http_problem(req, inbox_answers[st].status, "%s",
-			    detail);
+		if (inbox_answers[st].reason == NULL) {
+			http_problem(req, 500, "could not open %s", q);
+			goto out;
+		}
+		snprintf(detail, sizeof(detail), "path %s: %s", q,
+		    inbox_answers[st].reason);
+		http_problem_named(req, inbox_answers[st].status, detail,
+		    "path", inbox_answers[st].reason);
 		goto out;
 	}
 	if (inbox_digest(fd, sha256, &bytes) != 0) {

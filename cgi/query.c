@@ -69,7 +69,7 @@ fail(struct query_values *out, char *err, size_t errsz, const char *name,
 		snprintf(err, errsz, "%s %s", out->bad_reason, q);
 	else {
 		safetext_quote(value, valuelen, vq, sizeof(vq));
-		snprintf(err, errsz, "invalid %s %s: %s", out->bad_name, vq,
+		snprintf(err, errsz, "%s %s: %s", out->bad_name, vq,
 		    out->bad_reason);
 	}
 	return -1;

@@ -150,9 +150,9 @@ not_allowed(struct http_req *req, unsigned allowed)
 			n += (size_t)snprintf(allow + n, sizeof(allow) - n,
 			    "%s%s", n ? ", " : "", http_method_names[i]);
 	http_header(req, "Allow", "%s", allow);
-	if (req->method < HTTP_METHOD__MAX)
-		snprintf(q, sizeof(q), "%s", http_method_names[req->method]);
-	else if ((m = http_param(req, "REQUEST_METHOD")) != NULL)
+	m = req->method < HTTP_METHOD__MAX ? http_method_names[req->method] :
+	    http_param(req, "REQUEST_METHOD");
+	if (m != NULL)
 		safetext_quote(m, strlen(m), q, sizeof(q));
 	else
 		snprintf(q, sizeof(q), "(none)");

@@ -161,7 +161,7 @@ def test_not_found_problems(stack):
     problem(stack.http("GET", "/api/jobs/1/nothing"), 404)
     for bad in ("abc", "0", "-1", "2147483648", "1e3", "01x"):
         problem(stack.http("GET", "/api/jobs/" + bad), 404, '"%s"' % bad)
-    problem(stack.http("GET", "/api/jobs/2147483647"), 404, "no job 2147483647")
+    problem(stack.http("GET", "/api/jobs/2147483647"), 404, 'job "2147483647" not found')
 
 
 def test_method_not_allowed(stack):
@@ -603,7 +603,7 @@ def test_cancel_ended_says_it_ended(stack):
                           (cancelled, "cancelled")):
         r = stack.http("POST", "/api/jobs/%d/cancel" % job_id, b"", stack.auth())
         p = problem(r, 409)
-        assert p["detail"] == "job %d has already ended: %s" % (job_id, state), p
+        assert p["detail"] == 'job "%d" has already ended: %s' % (job_id, state), p
 
 
 def test_cancel_queued(stack):
@@ -622,7 +622,7 @@ def test_cancel_queued(stack):
         assert [e[0] for e in ev] == ["queued", "cancelled"], ev
         assert json.loads(ev[1][1])["state"] == "cancelled", ev
         problem(stack.http("POST", "/api/jobs/%d/cancel" % job["id"], b"", stack.auth()),
-                409, "job %d has already ended: cancelled" % job["id"])
+                409, 'job "%d" has already ended: cancelled' % job["id"])
         problem(stack.http("POST", "/api/jobs/2147483647/cancel", b"", stack.auth()), 404)
         def cancel_running(lease):
             """Cancel a job made to look taken by a runner, its lease

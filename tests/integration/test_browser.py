@@ -889,7 +889,7 @@ def test_browser_panel_tells_what_is_true(stack):
     try:
         b.call("Page.navigate", url="%s/#job-%d" % (stack.url, missing))
         b.wait_event("Page.loadEventFired")
-        wait_until(lambda: b.text("job-summary") == "no job %d" % missing, 20,
+        wait_until(lambda: b.text("job-summary") == 'job "%d" not found' % missing, 20,
                    "the page to say there is no such job (now %r, %r)" % (
                        b.text("job-state"), b.text("job-conn")))
         time.sleep(1.5)                 # no stream retried meanwhile

@@ -1637,6 +1637,9 @@ def test_bad_input(stack):
                     ("region=%ff%fe", "region")):
         p = bad(stack, w + q, name)
         assert p["status"] == 400
+    # Both dates named: which one is "from" was left to guess.
+    p = bad(stack, w + "bbox=0,0,1,1&from=2018-05-10&to=2018-05-01", "to")
+    assert p["detail"] == 'to "2018-05-01": must not be before from "2018-05-10"', p
     g = "/api/reports/trip-groups?"
     for q, name in (("min_trips=-1", "min_trips"), ("min_trips=0", "min_trips"),
                     ("limit=1000000", "limit"), ("limit=x", "limit"), ("format=kml", "format"),
