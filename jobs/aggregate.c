@@ -28,6 +28,7 @@
  *	more	 (group key, datasource id >= 64): presence only
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@
 #define AGG_AHEAD		32		/* adds whose slots are prefetched */
 #define AGG_HUGE_MIN		(4u << 20)	/* bytes: ask for huge pages */
 #define AGG_HUGE_PAGE		(2u << 20)
+#define AGG_ERR_SIZE		512		/* bytes of a failure's reason */
 
 enum agg_map {
 	AGG_MAP_CELLS,
@@ -156,8 +158,12 @@ struct aggregate {
 	int			(*interrupt)(void *);
 	void			*interrupt_arg;
 	int			 interrupted;	/* interrupt said so */
+	/* The first failure's reason: the caller's to report, once. */
+	char			 err[AGG_ERR_SIZE];
 };
 
+static void	agg_fail(struct aggregate *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static void	merge_count(void *, const void *);
 static void	merge_source(void *, const void *);
 static void	merge_group(void *, const void *);
@@ -584,8 +590,8 @@ map_put(struct aggregate *a, enum agg_map m, uint64_t h, const void *key,
 	if ((s->n + 1) * 2 > s->cap) {
 		if (s->cap < a->max_slots[m] || !may_spill) {
 			if (map_grow(s, m) != 0) {
-				log_error("job %d: out of memory for the %s "
-				    "aggregate", a->job_id, t->name);
+				agg_fail(a, "out of memory for the %s "
+				    "aggregate", t->name);
 				return -1;
 			}
 		} else if (map_spill(a, m) != 0)
@@ -677,8 +683,8 @@ map_spill(struct aggregate *a, enum agg_map m)
 	s->spilled = 1;
 	return 0;
 fail:
-	log_error("job %d: could not write the %s aggregate to a temporary "
-	    "file: %s", a->job_id, agg_types[m].name, strerror(errno));
+	agg_fail(a, "could not write the %s aggregate to a temporary file: "
+	    "%s", agg_types[m].name, strerror(errno));
 	return -1;
 }
 
@@ -695,8 +701,7 @@ map_load_part(struct aggregate *a, enum agg_map m, size_t p)
 	int			 rc = -1;
 
 	if ((buf = malloc(AGG_READ_ENTRIES * esz)) == NULL) {
-		log_error("job %d: out of memory for the %s aggregate",
-		    a->job_id, t->name);
+		agg_fail(a, "out of memory for the %s aggregate", t->name);
 		return -1;
 	}
 	/*
@@ -705,8 +710,8 @@ map_load_part(struct aggregate *a, enum agg_map m, size_t p)
 	 * without an error, losing that part of the aggregate unnoticed.
 	 */
 	if (fflush(s->part[p]) != 0 || fseek(s->part[p], 0, SEEK_SET) != 0) {
-		log_error("job %d: could not write the %s aggregate to a "
-		    "temporary file: %s", a->job_id, t->name, strerror(errno));
+		agg_fail(a, "could not write the %s aggregate to a temporary "
+		    "file: %s", t->name, strerror(errno));
 		goto out;
 	}
 	while ((n = fread(buf, esz, AGG_READ_ENTRIES, s->part[p])) > 0)
@@ -717,8 +722,8 @@ map_load_part(struct aggregate *a, enum agg_map m, size_t p)
 				goto out;
 		}
 	if (ferror(s->part[p])) {
-		log_error("job %d: could not read the %s aggregate from a "
-		    "temporary file: %s", a->job_id, t->name, strerror(errno));
+		agg_fail(a, "could not read the %s aggregate from a temporary "
+		    "file: %s", t->name, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -771,16 +776,36 @@ agg_command(struct aggregate *a, const char *sql, const char *what)
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
 	    PQresultStatus(res) != PGRES_COMMAND_OK) {
-		log_error("job %d: could not %s: %s", a->job_id, what,
-		    PQerrorMessage(a->conn));
+		agg_fail(a, "could not %s: %s", what, PQerrorMessage(a->conn));
 		rc = -1;
 	}
 	PQclear(res);
 	return rc;
 }
 
+/* Keep the reason of the first failure: what follows it is its echo. */
+static void
+agg_fail(struct aggregate *a, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (a->err[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->err, sizeof(a->err), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+aggregate_error(const struct aggregate *a)
+{
+	return a != NULL && a->err[0] != '\0' ? a->err :
+	    "could not aggregate";
+}
+
 struct aggregate *
-aggregate_new(PGconn *work, int job_id, size_t map_keys)
+aggregate_new(PGconn *work, int job_id, size_t map_keys, char *err,
+    size_t errsz)
 {
 	struct aggregate	*a;
 	PGresult	*res = NULL;
@@ -789,7 +814,7 @@ aggregate_new(PGconn *work, int job_id, size_t map_keys)
 	const char	*v;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		log_error("job %d: out of memory for the aggregates", job_id);
+		snprintf(err, errsz, "out of memory for the aggregates");
 		return NULL;
 	}
 	a->conn = work;
@@ -810,18 +835,18 @@ aggregate_new(PGconn *work, int job_id, size_t map_keys)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 	    (v = PQgetvalue(res, 0, 0)) == NULL ||
 	    num_parse_i64(v, strlen(v), 1, 12, &p) != 0) {
-		log_error("job %d: could not read the setting cell_precision: "
-		    "%s", job_id, PQerrorMessage(work));
-		goto fail_logged;
+		agg_fail(a, "could not read the setting cell_precision: %s",
+		    PQerrorMessage(work));
+		goto fail;
 	}
 	a->group_shift = 5 * (12 - (int)p);
 	if (agg_command(a, agg_begin_sql, "prepare the aggregates") != 0)
-		goto fail_logged;
+		goto fail;
 	PQclear(res);
 	return a;
 fail:
-	log_error("job %d: out of memory for the aggregates", job_id);
-fail_logged:
+	agg_fail(a, "out of memory for the aggregates");
+	snprintf(err, errsz, "%s", a->err);
 	PQclear(res);
 	aggregate_free(a);
 	return NULL;
@@ -1019,8 +1044,8 @@ out:
 	a->out.len = 0;
 	/* An interruption is logged where it is handled. */
 	if (rc != 0 && !a->interrupted)
-		log_error("job %d: could not store the %s aggregate: %s",
-		    a->job_id, agg_types[m].name, PQerrorMessage(a->conn));
+		agg_fail(a, "could not store the %s aggregate: %s",
+		    agg_types[m].name, PQerrorMessage(a->conn));
 	return rc;
 }
 
@@ -1044,7 +1069,7 @@ agg_job_call(struct aggregate *a, const char *sql, const char *what)
 		 * where it is handled (the loader), not as an error.
 		 */
 		if (!agg_interrupted(a))
-			log_error("job %d: could not %s: %s", a->job_id, what,
+			agg_fail(a, "could not %s: %s", what,
 			    PQerrorMessage(a->conn));
 		rc = -1;
 	}
@@ -1173,9 +1198,8 @@ aggregate_unstage(struct aggregate *a)
 		if (agg_types[m].stage == NULL)
 			continue;
 		if (agg_reload_map(a, m) != 0) {
-			log_error("job %d: could not read the staged %s "
-			    "aggregate: %s", a->job_id, agg_types[m].name,
-			    PQerrorMessage(a->conn));
+			agg_fail(a, "could not read the staged %s aggregate: "
+			    "%s", agg_types[m].name, PQerrorMessage(a->conn));
 			return -1;
 		}
 	}

@@ -16,14 +16,17 @@ struct aggregate;
 
 /*
  * Each int function returns 0 on success and -1 on failure, which fails
- * the job (it is retried as a transient error).
+ * the job (it is retried as a transient error).  Nothing here logs: the
+ * reason is aggregate_error's, for the caller to report once.
  */
 
 /*
- * Called after BEGIN, before the trips COPY; NULL on failure.  map_keys
- * caps the keys each in-memory map holds before it spills to disk.
+ * Called after BEGIN, before the trips COPY; NULL on failure, with the
+ * reason in err (of size errsz).  map_keys caps the keys each in-memory
+ * map holds before it spills to disk.
  */
-struct aggregate *aggregate_new(PGconn *work, int job_id, size_t map_keys);
+struct aggregate *aggregate_new(PGconn *work, int job_id, size_t map_keys,
+	    char *err, size_t errsz);
 /* Called per loaded row, while the trips COPY is open: no SQL here. */
 int	aggregate_add(struct aggregate *, const struct trip *t,
 	    uint64_t origin_cell, uint64_t dest_cell, int slot, int region_id,
@@ -52,6 +55,11 @@ int	aggregate_unstage(struct aggregate *);
  */
 void	aggregate_interrupt_with(struct aggregate *, int (*fn)(void *),
 	    void *arg);
+/*
+ * Why the first of these calls that failed did: "could not aggregate"
+ * when none said (one interrupted, which its caller knows).
+ */
+const char *aggregate_error(const struct aggregate *);
 void	aggregate_free(struct aggregate *);
 
 #endif

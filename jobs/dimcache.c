@@ -13,7 +13,6 @@
 #include "config.h"
 #include "db.h"
 #include "dimcache.h"
-#include "log.h"
 
 /* Cached: the name cannot get an id, for one of these reasons. */
 #define DIMCACHE_NO_ID	(-1)	/* every id is taken */
@@ -232,7 +231,6 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 				snprintf(reason, reasonsz,
 				    "could not add a %s: %s", dims[k].what,
 				    PQerrorMessage(d->conn));
-				log_error("%s", reason);
 			}
 			goto out;
 		}
@@ -245,10 +243,9 @@ dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
 		}
 		if (PQntuples(res) == 1) {
 			if (db_get_int(res, 0, 0, 0, INT_MAX, id) != 0) {
-				snprintf(reason, reasonsz, "%s id '%s' is not "
-				    "a number", dims[k].what,
+				snprintf(reason, reasonsz, "%s id \"%s\" is "
+				    "not a number", dims[k].what,
 				    PQgetvalue(res, 0, 0));
-				log_error("%s", reason);
 				goto out;
 			}
 			if (PQgetvalue(res, 0, 1)[0] == 't')

@@ -111,7 +111,8 @@ jobsplit_run(const struct loader_env *env, const struct job *job,
 	    LOADER_MAX_RECORD);
 	if ((lease = lease_start(env->cfg, env->control, env->work, env->stop,
 	    job, NULL, &ctr)) == NULL) {
-		snprintf(err, errsz, "could not start the control thread");
+		snprintf(err, errsz, "could not start the control thread: %s",
+		    strerror(errno));
 		goto out;
 	}
 	if ((o = jobsplit_read(env, job, fd, lease, &s, err, errsz)) !=

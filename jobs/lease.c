@@ -569,10 +569,8 @@ lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
 	sigset_t		 all, old;
 	int			 e;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		log_error("could not start the control thread: out of memory");
-		return NULL;
-	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;		/* errno ENOMEM */
 	l->conn = conn;
 	l->work = PQgetCancel(work);
 	l->sigterm = stop;
@@ -597,12 +595,11 @@ lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
 	e = pthread_create(&l->thread, NULL, lease_main, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e != 0) {
-		log_error("could not start the control thread: %s",
-		    strerror(e));
 		pthread_cond_destroy(&l->cv);
 		pthread_mutex_destroy(&l->mu);
 		PQfreeCancel(l->work);
 		free(l);
+		errno = e;
 		return NULL;
 	}
 	return l;

@@ -66,7 +66,7 @@ void	lease_counters_phase(struct lease_counters *, enum lease_phase p);
  * split job), the lease is the part's, the counters are the part's, and
  * the job's row and progress events have the sums of its parts' last
  * recorded counts.
- * Returns NULL after logging.
+ * Returns NULL with errno set, for the caller to report.
  */
 struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,
 	    volatile sig_atomic_t *stop, const struct job *,

@@ -313,7 +313,8 @@ loader_row(void *arg, const struct csvstream_row *row)
 	slot = loader_slot(l, t.ts_us);
 	if (aggregate_add(l->agg, &t, r->ocell, r->dcell, slot, region,
 	    ds) != 0)
-		return loader_stop(l, LOADER_ERROR, "could not aggregate");
+		return loader_stop(l, LOADER_ERROR, "%s",
+		    aggregate_error(l->agg));
 	l->loaded++;
 	return 0;
 }
@@ -370,8 +371,8 @@ loader_begin(struct loader *l)
 		l->tc_state = LOADER_TC_OPEN;
 	}
 	if ((l->agg = aggregate_new(c, l->job->id,
-	    l->env->cfg->agg_map_keys)) == NULL)
-		return loader_stop(l, LOADER_ERROR, "could not aggregate");
+	    l->env->cfg->agg_map_keys, why, sizeof(why))) == NULL)
+		return loader_stop(l, LOADER_ERROR, "%s", why);
 	/*
 	 * A whole job's table: first drop what a runner killed between the
 	 * two commits of an earlier try left (013_trips_index_apart.sql).
@@ -550,9 +551,10 @@ loader_read(struct loader *l, int fd, struct lease *lease,
 	 * submission and its load, and its SHA-256 is what duplicate
 	 * detection trusts (jobs_loaded_sha256).
 	 */
-	if ((buf = malloc(LOADER_CHUNK)) == NULL || (sha = digest_new()) == NULL) {
-		free(buf);
-		return loader_stop(l, LOADER_ERROR, "out of memory");
+	if ((buf = malloc(LOADER_CHUNK)) == NULL ||
+	    (sha = digest_new()) == NULL) {
+		rc = loader_stop(l, LOADER_ERROR, "out of memory");
+		goto out;
 	}
 	for (;;) {
 		if (loader_interrupted(l, lease) != 0)
@@ -742,12 +744,12 @@ loader_commit_part(struct loader *l, struct lease **lease,
 	}
 	lease_counters_phase(l->ctr, last ? LEASE_PHASE_MERGING :
 	    LEASE_PHASE_AGGREGATING);
-	if (!last && aggregate_stage(l->agg) != 0) {
-		loader_stop(l, LOADER_ERROR, "could not aggregate");
+	if ((!last && aggregate_stage(l->agg) != 0) ||
+	    (last && aggregate_unstage(l->agg) != 0)) {
+		loader_stop(l, LOADER_ERROR, "%s", aggregate_error(l->agg));
 		return LOADER_ERROR;
 	}
-	if (last && (aggregate_unstage(l->agg) != 0 ||
-	    tripspart_parts_attach(c, l->job->id) != 0)) {
+	if (last && tripspart_parts_attach(c, l->job->id) != 0) {
 		loader_stop(l, LOADER_ERROR, "could not attach the parts: %s",
 		    PQerrorMessage(c));
 		return LOADER_ERROR;
@@ -858,7 +860,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 	if ((lease = lease_start(env->cfg, env->control, env->work, env->stop,
 	    job, part, &ctr)) == NULL) {
 		loader_stop(&l, LOADER_ERROR, "could not start the control "
-		    "thread");
+		    "thread: %s", strerror(errno));
 		goto out;
 	}
 	/*
@@ -894,7 +896,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 	if (rejectlog_copy(l.rejects, env->work, err, errsz) != 0 ||
 	    (part == NULL && aggregate_flush(l.agg) != 0)) {
 		if (err[0] == '\0')
-			snprintf(err, errsz, "could not aggregate");
+			snprintf(err, errsz, "%s", aggregate_error(l.agg));
 		l.fail = LOADER_ERROR;
 		goto out;
 	}

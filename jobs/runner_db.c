@@ -162,11 +162,11 @@ runner_db_commit(PGconn *conn, char *why, size_t len)
 		m = "the transaction had failed and was rolled back";
 	else
 		rc = 0;
-	if (rc != 0) {
+	/* A caller that takes the reason reports it: logged once. */
+	if (rc != 0 && why != NULL && len > 0)
+		snprintf(why, len, "%s", m);
+	else if (rc != 0)
 		log_error("COMMIT: %s", m);
-		if (why != NULL && len > 0)
-			snprintf(why, len, "%s", m);
-	}
 	PQclear(res);
 	return rc;
 }
@@ -474,13 +474,10 @@ runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
 	rc = r == 1 ? RUNNER_DB_CLAIM_DONE : RUNNER_DB_CLAIM_RUN;
 out:
 	PQclear(res);
-	if (rc == RUNNER_DB_CLAIM_ERROR) {
+	if (rc == RUNNER_DB_CLAIM_ERROR)
 		runner_db_command(conn, "ROLLBACK");
-		runner_db_job_release(job);
-	} else if (runner_db_commit(conn, NULL, 0) != 0) {
-		runner_db_job_release(job);
+	else if (runner_db_commit(conn, NULL, 0) != 0)
 		rc = RUNNER_DB_CLAIM_ERROR;
-	}
 	if (rc != RUNNER_DB_CLAIM_RUN)
 		runner_db_job_release(job);
 	return rc;

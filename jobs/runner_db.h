@@ -116,8 +116,9 @@ int	runner_db_winner(PGconn *, const struct job *);
 int	runner_db_command(PGconn *, const char *sql);
 
 /*
- * COMMIT; 0, or -1 with the reason in why (of size len; why may be NULL)
- * when it failed or rolled back because its transaction had failed.
+ * COMMIT; 0, or -1 with the reason in why (of size len) when it failed
+ * or rolled back because its transaction had failed.  why may be NULL:
+ * the reason is then logged here.
  */
 int	runner_db_commit(PGconn *, char *why, size_t len);
 

@@ -138,6 +138,8 @@ tripsend_main(void *arg)
 static void
 tripsend_free(struct tripsend *t)
 {
+	if (t == NULL)
+		return;
 	free(t->runs[0]);
 	free(t->runs[1]);
 	copybin_release(&t->out);

@@ -859,6 +859,16 @@ def test_lost_connection_is_retried(stack):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", retry[0]["next_try"]), retry
 
 
+def runner_logs(stack):
+    return {n: len(stack.log(n)) for n in stack.runner_names()}
+
+
+def logged_since(stack, marks, text):
+    """The runners' log lines written since marks (runner_logs) that hold text."""
+    return [x for n in stack.runner_names() for x in stack.log(n)[marks.get(n, 0):].splitlines()
+            if text in x]
+
+
 def refused_once(stack, name, at_commit):
     """Load a one-row file named name whose first success a trigger
     refuses (at_commit: a deferred one, when the load commits); the job
@@ -893,8 +903,49 @@ def test_a_job_whose_commit_fails_says_why(stack):
     """A load whose COMMIT fails (here a deferred trigger refuses the
     first success, at commit time) is retried, and the retry's error
     carries the server's reason from the COMMIT (runner_db_commit)."""
-    _, retry = refused_once(stack, "refused-at-commit-%d.csv" % os.getpid(), True)
+    marks = runner_logs(stack)
+    job_id, retry = refused_once(stack, "refused-at-commit-%d.csv" % os.getpid(), True)
     assert retry[0]["error"] == "could not commit: refused by the test", retry
+    # Logged once, by the runner that handles it (runner_db_commit
+    # logged "COMMIT: ..." before it too).
+    said = logged_since(stack, marks, "Refused by the test")
+    assert len(said) == 1 and said[0].find("job %d: retrying (attempt 1): could not commit: "
+                                           % job_id) > 0, said
+
+
+def test_a_job_whose_aggregates_fail_says_why(stack):
+    """A load whose aggregates cannot be merged (here a trigger refuses
+    the first attempt's new week of a region) is retried, and the retry's
+    error says which aggregate and why: it was "could not aggregate",
+    the reason logged on a line of its own before that one."""
+    region = "Refusing-%s" % uuid.uuid4().hex[:12]
+    name = "refused-aggregate-%d.csv" % os.getpid()
+    stack.psql("""
+        CREATE FUNCTION tripline.test_refuse_week() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+            IF (SELECT r.name FROM tripline.regions r WHERE r.id = NEW.region_id) = '%s'
+               AND (SELECT j.attempts FROM tripline.jobs j
+                    WHERE j.filename = '%s' AND j.state = 'running') = 1 THEN
+                RAISE EXCEPTION 'Refused by the test';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_refuse_week BEFORE INSERT ON tripline.region_weeks
+            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_week();""" % (region, name))
+    marks = runner_logs(stack)
+    try:
+        job_id = submit(stack, tagged(HEADER + b"\n" + region.encode() + GOOD[len(b"Prague"):]
+                                      + b"\n"), filename=name)
+        j = wait_state(stack, job_id, timeout=120)
+    finally:
+        stack.psql("DROP TRIGGER test_refuse_week ON tripline.region_weeks; "
+                   "DROP FUNCTION tripline.test_refuse_week()")
+    assert j["state"] == "succeeded" and j["attempts"] == 2 and j["rows_loaded"] == 1, j
+    retry = [d for e, d in events(stack, job_id) if e == "retrying"]
+    assert len(retry) == 1 and retry[0]["error"].startswith("could not ") and \
+        retry[0]["error"].endswith(": refused by the test"), retry
+    said = logged_since(stack, marks, "Refused by the test")
+    assert len(said) == 1 and "job %d: retrying (attempt 1): " % job_id in said[0], said
 
 
 def test_runner_memory_stays_flat(stack):
