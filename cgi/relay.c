@@ -1037,6 +1037,7 @@ relay_subscribe(FCGX_Request *req, int job_id, int64_t at, int64_t after,
 	struct stream	*s;
 	struct timeval	 tv = { RELAY_SNDTIMEO_MS / 1000,
 	    (RELAY_SNDTIMEO_MS % 1000) * 1000 };
+	enum relay_take	 rc = RELAY_TAKEN;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_error("relay: out of memory");
@@ -1050,21 +1051,19 @@ relay_subscribe(FCGX_Request *req, int job_id, int64_t at, int64_t after,
 	/* The relay never waits long on one client. */
 	setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	pthread_mutex_lock(&r->mu);
-	if (!r->started || r->stopping || r->published < 0) {
-		pthread_mutex_unlock(&r->mu);
-		free(s);
-		return RELAY_REFUSED;
-	}
-	if (at != r->published) {
+	if (!r->started || r->stopping || r->published < 0)
+		rc = RELAY_REFUSED;
+	else if (at != r->published) {
 		*horizon = r->published;
-		pthread_mutex_unlock(&r->mu);
-		free(s);
-		return RELAY_BEHIND;
+		rc = RELAY_BEHIND;
+	} else {
+		s->next = r->pending;
+		r->pending = s;
+		/* Under the lock: relay_stop closes the descriptor under it. */
+		relay_wake(r);
 	}
-	s->next = r->pending;
-	r->pending = s;
-	/* Under the lock: relay_stop closes the descriptor under it. */
-	relay_wake(r);
 	pthread_mutex_unlock(&r->mu);
-	return RELAY_TAKEN;
+	if (rc != RELAY_TAKEN)
+		free(s);
+	return rc;
 }

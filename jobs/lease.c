@@ -559,6 +559,16 @@ lease_sum_write(PGconn *c, int job_id)
 	return rc;
 }
 
+/* What lease_start made, once its thread is gone or never was. */
+static void
+lease_free(struct lease *l)
+{
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	PQfreeCancel(l->work);
+	free(l);
+}
+
 struct lease *
 lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
     volatile sig_atomic_t *stop, const struct job *job,
@@ -595,10 +605,7 @@ lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
 	e = pthread_create(&l->thread, NULL, lease_main, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e != 0) {
-		pthread_cond_destroy(&l->cv);
-		pthread_mutex_destroy(&l->mu);
-		PQfreeCancel(l->work);
-		free(l);
+		lease_free(l);
 		errno = e;
 		return NULL;
 	}
@@ -615,10 +622,7 @@ lease_stop(struct lease *l)
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 	pthread_join(l->thread, NULL);
-	pthread_cond_destroy(&l->cv);
-	pthread_mutex_destroy(&l->mu);
-	PQfreeCancel(l->work);
-	free(l);
+	lease_free(l);
 }
 
 int

@@ -814,6 +814,16 @@ loader_commit_part(struct loader *l, struct lease **lease,
 	return LOADER_DONE;
 }
 
+/* The load's counts as they stand, for the job's end. */
+static void
+loader_result(const struct loader *l, struct lease_counters *ctr,
+    struct job_result *r)
+{
+	r->rows_loaded = l->loaded;
+	r->rows_rejected = l->rejects != NULL ? rejectlog_count(l->rejects) : 0;
+	r->bytes_read = atomic_load(&ctr->bytes_read);
+}
+
 enum loader_outcome
 loader_run(const struct loader_env *env, const struct job *job,
     const struct job_part *part, struct job_result *r, char *err,
@@ -918,9 +928,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 		goto out;
 	}
 	loader_phase_end(&l, LOADER_PHASE_INDEX);
-	r->rows_loaded = l.loaded;
-	r->rows_rejected = rejectlog_count(l.rejects);
-	r->bytes_read = atomic_load(&ctr.bytes_read);
+	loader_result(&l, &ctr, r);
 	if (part != NULL) {
 		/*
 		 * Done (committed), or a lost part whose row was gone (rolled
@@ -947,9 +955,7 @@ loader_run(const struct loader_env *env, const struct job *job,
 	 */
 	lease_stop(lease);
 	lease = NULL;
-	r->rows_loaded = l.loaded;
-	r->rows_rejected = rejectlog_count(l.rejects);
-	r->bytes_read = atomic_load(&ctr.bytes_read);
+	loader_result(&l, &ctr, r);
 	o = loader_commit(&l, r);
 	goto done;
 out:
@@ -971,9 +977,7 @@ out:
 	if (PQtransactionStatus(env->work) != PQTRANS_IDLE &&
 	    PQstatus(env->work) == CONNECTION_OK)
 		runner_db_command(env->work, "ROLLBACK");
-	r->rows_loaded = l.loaded;
-	r->rows_rejected = l.rejects != NULL ? rejectlog_count(l.rejects) : 0;
-	r->bytes_read = atomic_load(&ctr.bytes_read);
+	loader_result(&l, &ctr, r);
 done:
 	if (l.tc != NULL && l.tc != env->work)
 		loader_tc_end(&l);
