@@ -182,7 +182,7 @@ events_backlog(struct events *ev, int64_t after, int64_t through)
 	PGresult	*res;
 	char		 job[16], a[24], t[24];
 	const char	*vals[3];
-	int		 n;
+	int		 n, rc;
 
 	snprintf(job, sizeof(job), "%d", ev->job);
 	snprintf(t, sizeof(t), "%" PRId64, through);
@@ -201,11 +201,10 @@ events_backlog(struct events *ev, int64_t after, int64_t through)
 		if (res == NULL)
 			return -1;
 		n = PQntuples(res);
-		if (events_send(ev, res) != 0) {
-			PQclear(res);
-			return -1;
-		}
+		rc = events_send(ev, res);
 		PQclear(res);
+		if (rc != 0)
+			return -1;
 		/*
 		 * The next page starts after the last row read, not the last
 		 * sent: a page of rows skipped (an event name this program

@@ -35,19 +35,20 @@ h_health_get(struct http_req *req)
 	PGresult		*res;
 	int64_t			 runners, queued;
 	char			 detail[128];
+	int			 rc;
 
 	if (http_query_none(req) != 0)
 		return;
 	if ((res = http_exec(req, "health", sql_health, 0, NULL, 1)) == NULL)
 		return;
-	if (db_get_i64(res, 0, 0, 0, INT64_MAX, &runners) != 0 ||
-	    db_get_i64(res, 0, 1, 0, INT64_MAX, &queued) != 0) {
+	rc = db_get_i64(res, 0, 0, 0, INT64_MAX, &runners) != 0 ||
+	    db_get_i64(res, 0, 1, 0, INT64_MAX, &queued) != 0;
+	PQclear(res);
+	if (rc != 0) {
 		log_error("health: the counts are not numbers");
 		http_problem(req, 500, "internal error");
-		PQclear(res);
 		return;
 	}
-	PQclear(res);
 	body = json_object_new_object();
 	json_object_object_add(body, "status",
 	    json_object_new_string(runners > 0 ? "ok" : "degraded"));

@@ -284,8 +284,7 @@ h_jobs_rejects(struct http_req *req)
 	n = PQntuples(res);
 	if (n == 0) {
 		no_such_job(req);
-		PQclear(res);
-		return;
+		goto out;
 	}
 	body = json_object_new_object();
 	list = json_object_new_array();
@@ -312,5 +311,6 @@ h_jobs_rejects(struct http_req *req)
 	}
 	http_json(req, 200, body);
 	json_object_put(body);
+out:
 	PQclear(res);
 }

@@ -298,6 +298,7 @@ queue_job(struct http_req *req, const struct job_in *in)
 	char			 bytes[24], attempts[16];
 	const char		*params[6] = { in->filename, in->source, in->path,
 	    bytes, in->sha256, attempts };
+	int			 rc = -1;
 
 	snprintf(bytes, sizeof(bytes), "%" PRId64, in->bytes);
 	snprintf(attempts, sizeof(attempts), "%d", req->cfg->max_attempts);
@@ -307,16 +308,17 @@ queue_job(struct http_req *req, const struct job_in *in)
 	if (PQntuples(res) != 1 || (job = job_json_new(res, 0, 0)) == NULL) {
 		log_error("queue job: no job row back");
 		http_problem(req, 500, "internal error");
-		PQclear(res);
-		return -1;
+		goto out;
 	}
 	log_info("job %s queued: %s, %" PRId64 " bytes, sha256 %s",
 	    PQgetvalue(res, 0, 0), in->source, in->bytes, in->sha256);
 	http_header(req, "Location", "/api/jobs/%s", PQgetvalue(res, 0, 0));
 	http_json(req, 202, job);
 	json_object_put(job);
+	rc = 0;
+out:
 	PQclear(res);
-	return 0;
+	return rc;
 }
 
 /*
