@@ -51,8 +51,9 @@ struct http_req {
 	 * and takes a new FCGX_Request (from malloc) for its next accept.
 	 */
 	int			 handed_over;
+	/* http.c's own: the headers http_header added, sent by http_head. */
 	size_t			 hlen;
-	char			 headers[2048];	/* added by http_header */
+	char			 headers[2048];
 };
 
 typedef void (*http_handler)(struct http_req *);

@@ -30,6 +30,10 @@ struct split_part {
 	uint64_t	 first_line;	/* 1-based */
 };
 
+/*
+ * Whole here so that a caller keeps it on its stack; a caller reads
+ * nparts, part[] and header_end, the rest is split.c's own state.
+ */
 struct split {
 	uint64_t	 size;		/* the file's bytes */
 	uint64_t	 max_header;
