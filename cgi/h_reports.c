@@ -52,33 +52,54 @@ enum report {
 	REPORT__MAX
 };
 
+/*
+ * The report files' psql variables.  A handler fills an array of values
+ * indexed by these (NULL: not given); report_run sends each file those
+ * it names, in its $n order.
+ */
+enum report_var {
+	V_REGION,
+	V_MINLON,	/* V_MINLON .. V_MAXLAT in bbox order */
+	V_MINLAT,
+	V_MAXLON,
+	V_MAXLAT,
+	V_MATCH,
+	V_FROM,
+	V_TO,
+	V_MIN_TRIPS,
+	V_LIMIT,
+	V_TOP,
+	V_DATASOURCE,
+	V__MAX
+};
+
+static const char *const report_var_names[V__MAX] = {
+	"region", "minlon", "minlat", "maxlon", "maxlat", "match", "from",
+	"to", "min_trips", "limit", "top", "datasource",
+};
+
 struct report_def {
 	const char	*file;		/* under TRIPLINE_SQL_DIR */
 	const char	*what;		/* for log lines */
-	/* The file's psql variables in $n order, NULL-terminated. */
-	const char	*params[REPORT_MAX_PARAMS + 1];
+	/* The file's variables in $n order, ended by V__MAX. */
+	enum report_var	 vars[REPORT_MAX_PARAMS + 1];
 };
 
 static const struct report_def reports[REPORT__MAX] = {
-	{ "reports/weekly_average.sql", "weekly average",
-	    { "region", "minlon", "minlat", "maxlon", "maxlat", "match",
-	    "from", "to", NULL } },				/* REPORT_WEEKLY */
-	{ "reports/trip_groups.sql", "trip groups",
-	    { "region", "minlon", "minlat", "maxlon", "maxlat", "min_trips",
-	    "limit", NULL } },					/* REPORT_GROUPS */
-	{ "reports/latest_datasource.sql", "latest datasource",
-	    { "top", NULL } },					/* REPORT_LATEST */
-	{ "reports/datasource_regions.sql", "datasource regions",
-	    { "datasource", NULL } },				/* REPORT_SOURCES */
+	[REPORT_WEEKLY] = { "reports/weekly_average.sql", "weekly average",
+	    { V_REGION, V_MINLON, V_MINLAT, V_MAXLON, V_MAXLAT, V_MATCH,
+	    V_FROM, V_TO, V__MAX } },
+	[REPORT_GROUPS] = { "reports/trip_groups.sql", "trip groups",
+	    { V_REGION, V_MINLON, V_MINLAT, V_MAXLON, V_MAXLAT, V_MIN_TRIPS,
+	    V_LIMIT, V__MAX } },
+	[REPORT_LATEST] = { "reports/latest_datasource.sql",
+	    "latest datasource", { V_TOP, V__MAX } },
+	[REPORT_SOURCES] = { "reports/datasource_regions.sql",
+	    "datasource regions", { V_DATASOURCE, V__MAX } },
 };
 
 /* The statements, made once by h_reports_start, read-only afterwards. */
 static char *report_sql[REPORT__MAX];
-
-/* Places ($n - 1) in the tables above: the area is the same for both. */
-enum { P_REGION, P_MINLON, P_MINLAT, P_MAXLON, P_MAXLAT,
-    P_MATCH = 5, P_FROM, P_TO };			/* weekly */
-enum { P_MIN_TRIPS = 5, P_LIMIT };			/* groups */
 
 /* --- Query parameters. --- */
 
@@ -249,14 +270,18 @@ fail:
 int
 h_reports_start(const struct config *cfg)
 {
-	char	*text, err[128];
-	int	 r;
+	const char	*names[REPORT_MAX_PARAMS + 1];
+	char		*text, err[128];
+	int		 r, n;
 
 	for (r = 0; r < REPORT__MAX; r++) {
 		if ((text = db_sql_load(cfg->sql_dir, reports[r].file)) == NULL)
 			goto fail;
-		report_sql[r] = sql_convert(text, strlen(text),
-		    reports[r].params, err, sizeof(err));
+		for (n = 0; reports[r].vars[n] != V__MAX; n++)
+			names[n] = report_var_names[reports[r].vars[n]];
+		names[n] = NULL;
+		report_sql[r] = sql_convert(text, strlen(text), names, err,
+		    sizeof(err));
 		free(text);
 		if (report_sql[r] == NULL) {
 			log_error("%s/%s: %s", cfg->sql_dir, reports[r].file,
@@ -337,7 +362,7 @@ area_params(struct http_req *req, const struct query_value *bbox,
 		}
 		for (i = 0; i < 4; i++) {
 			num_format_double(v[i], num[i], REPORT_NUM_SIZE);
-			values[P_MINLON + i] = num[i];
+			values[V_MINLON + i] = num[i];
 		}
 	}
 	if (region->present) {
@@ -346,7 +371,7 @@ area_params(struct http_req *req, const struct query_value *bbox,
 			    "must be a region name");
 			return -1;
 		}
-		values[P_REGION] = region->str;
+		values[V_REGION] = region->str;
 	}
 	return 0;
 }
@@ -372,8 +397,19 @@ not_found(struct http_req *req, const char *what, const char *name)
 	http_problem_named(req, 404, detail, what, reason);
 }
 
+/* Report r's $n values from values (by enum report_var); how many. */
+static int
+report_params(enum report r, const char *const *values, const char **v)
+{
+	int n;
+
+	for (n = 0; reports[r].vars[n] != V__MAX; n++)
+		v[n] = values[reports[r].vars[n]];
+	return n;
+}
+
 /*
- * Run report r with its $n values (NULL = not given).  Returns the
+ * Run report r with its values (by enum report_var, NULL = not given).  Returns the
  * result, or NULL after answering: 404 for an unknown region or
  * datasource, 400 for a parameter the SQL refused, else 500/503.
  */
@@ -382,14 +418,13 @@ report_run(struct http_req *req, enum report r, const char *const *values)
 {
 	const struct report_def	*def = &reports[r];
 	PGresult		*res;
-	const char		*state, *msg, *col;
+	const char		*state, *msg, *col, *v[REPORT_MAX_PARAMS];
 	int			 n;
 
-	for (n = 0; def->params[n] != NULL; n++)
-		;
+	n = report_params(r, values, v);
 	/* A report only reads: run again after a database restart. */
-	if ((res = http_exec_result(req, def->what, report_sql[r], n,
-	    values)) == NULL)
+	if ((res = http_exec_result(req, def->what, report_sql[r], n, v))
+	    == NULL)
 		return NULL;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
@@ -398,9 +433,9 @@ report_run(struct http_req *req, enum report r, const char *const *values)
 	col = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
 	if (strcmp(state, "P0002") == 0) {
 		if (r == REPORT_SOURCES)
-			not_found(req, "datasource", values[0]);
+			not_found(req, "datasource", values[V_DATASOURCE]);
 		else
-			not_found(req, "region", values[P_REGION]);
+			not_found(req, "region", values[V_REGION]);
 	} else if (strcmp(state, "22023") == 0 && col != NULL && msg != NULL)
 		http_problem_param(req, msg, col, msg);
 	else
@@ -499,14 +534,16 @@ weekly_total(const PGresult *res)
 static long long
 weekly_count(struct http_req *req, const char *const *values, enum match m)
 {
-	const char	*v[REPORT_MAX_PARAMS];
+	const char	*mine[V__MAX], *v[REPORT_MAX_PARAMS];
 	PGresult	*res;
 	long long	 n;
+	int		 k;
 
-	memcpy(v, values, sizeof(v));
-	v[P_MATCH] = match_hint[m].end;
-	res = PQexecParams(*req->conn, report_sql[REPORT_WEEKLY], P_TO + 1,
-	    NULL, v, NULL, NULL, 0);
+	memcpy(mine, values, sizeof(mine));
+	mine[V_MATCH] = match_hint[m].end;
+	k = report_params(REPORT_WEEKLY, mine, v);
+	res = PQexecParams(*req->conn, report_sql[REPORT_WEEKLY], k, NULL, v,
+	    NULL, NULL, 0);
 	n = weekly_total(res);
 	PQclear(res);
 	return n;
@@ -525,7 +562,7 @@ box_swap_hint(struct http_req *req, const char *const *values,
     const double box[4], enum match m, int zero_known, char *hint,
     size_t hintsz)
 {
-	const char	*swapped[REPORT_MAX_PARAMS];
+	const char	*swapped[V__MAX];
 	long long	 n;
 
 	hint[0] = '\0';
@@ -536,18 +573,18 @@ box_swap_hint(struct http_req *req, const char *const *values,
 	if (box[0] < -90 || box[0] > 90 || box[2] < -90 || box[2] > 90)
 		return;
 	memcpy(swapped, values, sizeof(swapped));
-	swapped[P_MINLON] = values[P_MINLAT];
-	swapped[P_MINLAT] = values[P_MINLON];
-	swapped[P_MAXLON] = values[P_MAXLAT];
-	swapped[P_MAXLAT] = values[P_MAXLON];
+	swapped[V_MINLON] = values[V_MINLAT];
+	swapped[V_MINLAT] = values[V_MINLON];
+	swapped[V_MAXLON] = values[V_MAXLAT];
+	swapped[V_MAXLAT] = values[V_MAXLON];
 	if (!zero_known && weekly_count(req, values, m) != 0)
 		return;
 	if ((n = weekly_count(req, swapped, m)) > 0)
 		snprintf(hint, hintsz, "no trip in this box; read as lat,lon "
 		    "it holds %lld (their %s): bbox is minLon,minLat,"
 		    "maxLon,maxLat, try bbox=%s,%s,%s,%s", n,
-		    match_hint[m].ends, swapped[P_MINLON], swapped[P_MINLAT],
-		    swapped[P_MAXLON], swapped[P_MAXLAT]);
+		    match_hint[m].ends, swapped[V_MINLON], swapped[V_MINLAT],
+		    swapped[V_MAXLON], swapped[V_MAXLAT]);
 }
 
 /* Parse the query against a table, answering 400 on failure. */
@@ -571,7 +608,7 @@ void
 h_reports_weekly(struct http_req *req)
 {
 	struct query_values	 qv;
-	const char		*values[REPORT_MAX_PARAMS] = { NULL };
+	const char		*values[V__MAX] = { NULL };
 	char			 num[4][REPORT_NUM_SIZE], hint[256];
 	double			 box[4];
 	PGresult		*res;
@@ -594,7 +631,7 @@ h_reports_weekly(struct http_req *req)
 			return;
 		}
 		m = (enum match)k;
-		values[P_MATCH] = qv.v[W_MATCH].str;
+		values[V_MATCH] = qv.v[W_MATCH].str;
 	}
 	for (k = W_FROM; k <= W_TO; k++) {
 		if (!qv.v[k].present)
@@ -604,23 +641,23 @@ h_reports_weekly(struct http_req *req)
 			    "must be a date YYYY-MM-DD of the years 1900 to 2100");
 			return;
 		}
-		values[P_FROM + k - W_FROM] = qv.v[k].str;
+		values[k == W_FROM ? V_FROM : V_TO] = qv.v[k].str;
 	}
 	/* Same format, so the text order is the date order. */
-	if (values[P_FROM] != NULL && values[P_TO] != NULL &&
-	    strcmp(values[P_FROM], values[P_TO]) > 0) {
+	if (values[V_FROM] != NULL && values[V_TO] != NULL &&
+	    strcmp(values[V_FROM], values[V_TO]) > 0) {
 		char	 q[SAFETEXT_QUOTE_SIZE], why[SAFETEXT_QUOTE_SIZE + 32];
 
-		safetext_quote(values[P_FROM], strlen(values[P_FROM]), q,
+		safetext_quote(values[V_FROM], strlen(values[V_FROM]), q,
 		    sizeof(q));
 		snprintf(why, sizeof(why), "must not be before from %s", q);
-		bad_param(req, "to", values[P_TO], why);
+		bad_param(req, "to", values[V_TO], why);
 		return;
 	}
 	if ((res = report_run(req, REPORT_WEEKLY, values)) == NULL)
 		return;
 	hint[0] = '\0';
-	if (values[P_MINLON] != NULL && weekly_total(res) == 0)
+	if (values[V_MINLON] != NULL && weekly_total(res) == 0)
 		box_swap_hint(req, values, box, m, match_hint[m].zero_says,
 		    hint, sizeof(hint));
 	reply_row(req, res, hint[0] != '\0' ? hint : NULL);
@@ -665,8 +702,8 @@ h_reports_groups(struct http_req *req)
 {
 	struct query_values	 qv;
 	struct json_object	*body, *list;
-	const char		*values[REPORT_MAX_PARAMS] = { NULL };
-	const char		*corners[REPORT_MAX_PARAMS] = { NULL };
+	const char		*values[V__MAX] = { NULL };
+	const char		*corners[V__MAX] = { NULL };
 	char			 num[4][REPORT_NUM_SIZE], mt[24], lim[24];
 	double			 box[4];
 	char			 hint[256] = "";
@@ -688,17 +725,17 @@ h_reports_groups(struct http_req *req)
 	if (qv.v[G_MIN_TRIPS].present) {
 		snprintf(mt, sizeof(mt), "%lld",
 		    (long long)qv.v[G_MIN_TRIPS].i);
-		values[P_MIN_TRIPS] = mt;
+		values[V_MIN_TRIPS] = mt;
 	}
 	if (qv.v[G_LIMIT].present) {
 		snprintf(lim, sizeof(lim), "%lld", (long long)qv.v[G_LIMIT].i);
-		values[P_LIMIT] = lim;
+		values[V_LIMIT] = lim;
 	}
 	if ((res = report_run(req, REPORT_GROUPS, values)) == NULL)
 		return;
 	/* No group, and not for min_trips: no trip in the box at all. */
-	if (values[P_MINLON] != NULL && PQntuples(res) == 0) {
-		for (i = P_MINLON; i <= P_MAXLAT; i++)
+	if (values[V_MINLON] != NULL && PQntuples(res) == 0) {
+		for (i = V_MINLON; i <= V_MAXLAT; i++)
 			corners[i] = values[i];
 		box_swap_hint(req, corners, box, MATCH_ORIGIN, 0, hint,
 		    sizeof(hint));
@@ -742,7 +779,7 @@ h_reports_latest(struct http_req *req)
 {
 	struct query_values	 qv;
 	/* Left out, top is NULL: the file's default (2). */
-	const char		*values[REPORT_MAX_PARAMS] = { NULL };
+	const char		*values[V__MAX] = { NULL };
 	char			 top[24];
 	PGresult		*res;
 
@@ -750,7 +787,7 @@ h_reports_latest(struct http_req *req)
 		return;
 	if (qv.v[L_TOP].present) {
 		snprintf(top, sizeof(top), "%lld", (long long)qv.v[L_TOP].i);
-		values[0] = top;
+		values[V_TOP] = top;
 	}
 	if ((res = report_run(req, REPORT_LATEST, values)) == NULL)
 		return;
@@ -763,7 +800,7 @@ h_reports_sources(struct http_req *req)
 {
 	struct query_values	 qv;
 	struct json_object	*body, *list;
-	const char		*values[REPORT_MAX_PARAMS] = { NULL };
+	const char		*values[V__MAX] = { NULL };
 	const struct query_value *ds = &qv.v[S_DATASOURCE];
 	PGresult		*res;
 	int			 i;
@@ -779,7 +816,7 @@ h_reports_sources(struct http_req *req)
 		    "must be a datasource name");
 		return;
 	}
-	values[0] = ds->str;
+	values[V_DATASOURCE] = ds->str;
 	if ((res = report_run(req, REPORT_SOURCES, values)) == NULL)
 		return;
 	body = json_object_new_object();
