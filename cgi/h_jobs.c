@@ -28,7 +28,6 @@
 #include "jobstate.h"
 #include "log.h"
 #include "query.h"
-#include "safetext.h"
 
 #define LIMIT_DEFAULT	50
 #define LIMIT_MAX	500
@@ -138,7 +137,7 @@ h_jobs_list(struct http_req *req)
 	struct json_object	*body = NULL, *jobs, *links;
 	PGresult		*res = NULL;
 	char			 before[24], rows[24], err[256], next[128];
-	char			 detail[256], q[SAFETEXT_QUOTE_SIZE], more[48] = "";
+	char			 more[48] = "";
 	const char		*params[3] = { before, rows, NULL };
 	const struct query_value *st;
 	int64_t			 limit;
@@ -153,10 +152,8 @@ h_jobs_list(struct http_req *req)
 	if (st->present) {
 		/* A name of lib/jobstate.c, which the next link carries on. */
 		if (jobstate_from_name(st->str) == JOB_STATE__MAX) {
-			safetext_quote(st->str, st->len, q, sizeof(q));
-			snprintf(detail, sizeof(detail), "state %s: "
-			    STATE_REASON, q);
-			http_problem_param(req, detail, "state", STATE_REASON);
+			http_problem_value(req, 400, "state", st->str, st->len,
+			    STATE_REASON);
 			return;
 		}
 		params[2] = st->str;

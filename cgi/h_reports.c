@@ -320,19 +320,13 @@ name_index(const char *const *list, const char *s)
 	return -1;
 }
 
-/* 400 naming the parameter, the value quoted in the detail. */
+/* 400 naming the parameter, the value (a C string, or NULL) quoted. */
 static void
 bad_param(struct http_req *req, const char *name, const char *value,
     const char *reason)
 {
-	char	 q[SAFETEXT_QUOTE_SIZE], detail[256];
-
-	if (value != NULL) {
-		safetext_quote(value, strlen(value), q, sizeof(q));
-		snprintf(detail, sizeof(detail), "%s %s: %s", name, q, reason);
-	} else
-		snprintf(detail, sizeof(detail), "%s: %s", name, reason);
-	http_problem_param(req, detail, name, reason);
+	http_problem_value(req, 400, name, value,
+	    value != NULL ? strlen(value) : 0, reason);
 }
 
 /*
@@ -409,8 +403,8 @@ report_params(enum report r, const char *const *values, const char **v)
 }
 
 /*
- * Run report r with its values (by enum report_var, NULL = not given).  Returns the
- * result, or NULL after answering: 404 for an unknown region or
+ * Run report r with its values (by enum report_var, NULL = not given).
+ * Returns the result, or NULL after answering: 404 for an unknown region or
  * datasource, 400 for a parameter the SQL refused, else 500/503.
  */
 static PGresult *

@@ -512,7 +512,6 @@ post_inbox(struct http_req *req)
 	enum inbox_status	 st;
 	const char		*path;
 	char			 buf[JSON_MAX + 1], q[SAFETEXT_QUOTE_SIZE];
-	char			 detail[256];
 	char			 sha256[DIGEST_HEX_SIZE];
 	char			 filename[SAFETEXT_FILENAME_SIZE];
 	size_t			 plen;
@@ -534,10 +533,8 @@ post_inbox(struct http_req *req)
 			http_problem(req, 500, "could not open %s", q);
 			goto out;
 		}
-		snprintf(detail, sizeof(detail), "path %s: %s", q,
-		    inbox_answers[st].reason);
-		http_problem_named(req, inbox_answers[st].status, detail,
-		    "path", inbox_answers[st].reason);
+		http_problem_value(req, inbox_answers[st].status, "path", path,
+		    plen, inbox_answers[st].reason);
 		goto out;
 	}
 	if (inbox_digest(fd, sha256, &bytes) != 0) {
@@ -569,17 +566,13 @@ static int
 params_fit(struct http_req *req, enum body_kind kind,
     const struct query_values *qv)
 {
-	char	 q[SAFETEXT_QUOTE_SIZE], detail[512];
 	size_t	 i;
 
 	for (i = 0; i < UP__MAX; i++) {
 		if (!qv->v[i].present || upload_param_use[i].kind == kind)
 			continue;
-		safetext_quote(qv->v[i].str, qv->v[i].len, q, sizeof(q));
-		snprintf(detail, sizeof(detail), "%s %s: %s",
-		    upload_params[i].name, q, upload_param_use[i].reason);
-		http_problem_param(req, detail, upload_params[i].name,
-		    upload_param_use[i].reason);
+		http_problem_value(req, 400, upload_params[i].name,
+		    qv->v[i].str, qv->v[i].len, upload_param_use[i].reason);
 		return -1;
 	}
 	return 0;

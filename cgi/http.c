@@ -11,6 +11,7 @@
 #include "log.h"
 #include "num.h"
 #include "query.h"
+#include "safetext.h"
 
 /* Seconds a client should wait before retrying after a 503. */
 #define RETRY_AFTER	5
@@ -242,6 +243,20 @@ http_problem_named(struct http_req *req, int status, const char *detail,
 	json_object_object_add(ext, "invalid_params", list);
 	http_problem_ext(req, status, ext, detail);
 	json_object_put(ext);
+}
+
+void
+http_problem_value(struct http_req *req, int status, const char *name,
+    const char *value, size_t len, const char *reason)
+{
+	char	 q[SAFETEXT_QUOTE_SIZE], detail[512];
+
+	if (value != NULL) {
+		safetext_quote(value, len, q, sizeof(q));
+		snprintf(detail, sizeof(detail), "%s %s: %s", name, q, reason);
+	} else
+		snprintf(detail, sizeof(detail), "%s: %s", name, reason);
+	http_problem_named(req, status, detail, name, reason);
 }
 
 void

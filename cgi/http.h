@@ -109,6 +109,14 @@ void	http_problem_param(struct http_req *, const char *detail,
 void	http_problem_named(struct http_req *, int status, const char *detail,
 	    const char *name, const char *reason);
 
+/*
+ * http_problem_named with the detail every bad value has: 'name "value":
+ * reason', the value (len bytes) quoted by safetext_quote; value NULL:
+ * 'name: reason'.
+ */
+void	http_problem_value(struct http_req *, int status, const char *name,
+	    const char *value, size_t len, const char *reason);
+
 /* 400 for a query_parse refusal (err is its message). */
 void	http_problem_query(struct http_req *, const struct query_values *,
 	    const char *err);
