@@ -360,16 +360,17 @@ class Psql:
 
 
 @contextlib.contextmanager
-def refusing(stack, when, table="jobs", at_commit=False, first="", definer=False):
-    """A trigger on tripline.<table> that, for an update whose new row
-    meets `when` (SQL over NEW), runs the PL/pgSQL statements `first` and
-    then raises 'Refused by the test': a failed write at a chosen moment
-    (at_commit: a deferred trigger, so the COMMIT fails).  definer:
-    SECURITY DEFINER, so it runs as the superuser that made it, who sees
-    what other roles' sessions wait for.  Dropped on leaving."""
-    trigger = ("CREATE CONSTRAINT TRIGGER test_refuse AFTER UPDATE ON tripline.%s "
+def refusing(stack, when, table="jobs", at_commit=False, first="", definer=False, on="UPDATE"):
+    """A trigger on tripline.<table> that, for an `on` (UPDATE or INSERT)
+    whose new row meets `when` (SQL over NEW), runs the PL/pgSQL
+    statements `first` and then raises 'Refused by the test': a failed
+    write at a chosen moment (at_commit: a deferred trigger, so the
+    COMMIT fails).  definer: SECURITY DEFINER, so it runs as the
+    superuser that made it, who sees what other roles' sessions wait
+    for.  Dropped on leaving."""
+    trigger = ("CREATE CONSTRAINT TRIGGER test_refuse AFTER %s ON tripline.%s "
                "DEFERRABLE INITIALLY DEFERRED" if at_commit else
-               "CREATE TRIGGER test_refuse BEFORE UPDATE ON tripline.%s") % table
+               "CREATE TRIGGER test_refuse BEFORE %s ON tripline.%s") % (on, table)
     stack.psql("""
         CREATE FUNCTION tripline.test_refuse() RETURNS trigger
         LANGUAGE plpgsql %s AS $$ BEGIN

@@ -920,26 +920,14 @@ def test_a_job_whose_aggregates_fail_says_why(stack):
     the reason logged on a line of its own before that one."""
     region = "Refusing-%s" % uuid.uuid4().hex[:12]
     name = "refused-aggregate-%d.csv" % os.getpid()
-    stack.psql("""
-        CREATE FUNCTION tripline.test_refuse_week() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN
-            IF (SELECT r.name FROM tripline.regions r WHERE r.id = NEW.region_id) = '%s'
-               AND (SELECT j.attempts FROM tripline.jobs j
-                    WHERE j.filename = '%s' AND j.state = 'running') = 1 THEN
-                RAISE EXCEPTION 'Refused by the test';
-            END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER test_refuse_week BEFORE INSERT ON tripline.region_weeks
-            FOR EACH ROW EXECUTE FUNCTION tripline.test_refuse_week();""" % (region, name))
+    when = ("(SELECT r.name FROM tripline.regions r WHERE r.id = NEW.region_id) = '%s' "
+            "AND (SELECT j.attempts FROM tripline.jobs j WHERE j.filename = '%s' "
+            "AND j.state = 'running') = 1" % (region, name))
     marks = runner_logs(stack)
-    try:
+    with harness.refusing(stack, when, table="region_weeks", on="INSERT"):
         job_id = submit(stack, tagged(HEADER + b"\n" + region.encode() + GOOD[len(b"Prague"):]
                                       + b"\n"), filename=name)
         j = wait_state(stack, job_id, timeout=120)
-    finally:
-        stack.psql("DROP TRIGGER test_refuse_week ON tripline.region_weeks; "
-                   "DROP FUNCTION tripline.test_refuse_week()")
     assert j["state"] == "succeeded" and j["attempts"] == 2 and j["rows_loaded"] == 1, j
     retry = [d for e, d in events(stack, job_id) if e == "retrying"]
     assert len(retry) == 1 and retry[0]["error"].startswith("could not ") and \
