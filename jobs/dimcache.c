@@ -37,11 +37,11 @@ struct dimmap {
 struct dimcache {
 	const struct config	*cfg;
 	PGconn			*conn;
-	struct dimmap		 map[DIM__MAX];
+	struct dimmap		 map[DIMCACHE_DIM__MAX];
 	int64_t			 epoch;	/* name_sweeps.epoch of the ids kept */
 	/* This load's: names it added, and whether one was refused so. */
-	int			 added[DIM__MAX];
-	int			 capped[DIM__MAX];
+	int			 added[DIMCACHE_DIM__MAX];
+	int			 capped[DIMCACHE_DIM__MAX];
 };
 
 /*
@@ -74,12 +74,12 @@ static const struct {
 	 * given again (regions: an integer identity).
 	 */
 	const char	*reuse;
-} dims[DIM__MAX] = {
-	{ "region",	/* DIM_REGION */
+} dims[DIMCACHE_DIM__MAX] = {
+	{ "region",	/* DIMCACHE_REGION */
 	  DIM_ADD_SQL("regions"),
 	  DIM_FIND_SQL("regions"),
 	  NULL },
-	{ "datasource",	/* DIM_DATASOURCE */
+	{ "datasource",	/* DIMCACHE_DATASOURCE */
 	  DIM_ADD_SQL("datasources"),
 	  DIM_FIND_SQL("datasources"),
 	  "WITH f AS (SELECT g FROM generate_series(1, 32767) g "
@@ -133,7 +133,7 @@ dimcache_new(const struct config *cfg)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
 	d->cfg = cfg;
-	for (i = 0; i < DIM__MAX; i++)
+	for (i = 0; i < DIMCACHE_DIM__MAX; i++)
 		if ((d->map[i].slot = calloc(DIMCACHE_SLOTS,
 		    sizeof(struct dimslot))) == NULL) {
 			dimcache_free(d);
@@ -149,7 +149,7 @@ dimcache_free(struct dimcache *d)
 
 	if (d == NULL)
 		return;
-	for (i = 0; i < DIM__MAX; i++) {
+	for (i = 0; i < DIMCACHE_DIM__MAX; i++) {
 		dimmap_clear(&d->map[i]);
 		free(d->map[i].slot);
 	}
@@ -176,7 +176,7 @@ dimcache_full(const PGresult *res)
  * it says what does load them.
  */
 static void
-dimcache_capped(char *reason, size_t reasonsz, enum dim k, int cap)
+dimcache_capped(char *reason, size_t reasonsz, enum dimcache_dim k, int cap)
 {
 	snprintf(reason, reasonsz, "too many new %ss in one load (at most "
 	    "%d): send these rows in a file of their own", dims[k].what, cap);
@@ -195,7 +195,7 @@ dimcache_capped(char *reason, size_t reasonsz, enum dim k, int cap)
 #define DIMCACHE_TRIES	8
 
 static int
-dimcache_fetch(struct dimcache *d, enum dim k, const char *name,
+dimcache_fetch(struct dimcache *d, enum dimcache_dim k, const char *name,
     size_t len, int *id, char *reason, size_t reasonsz)
 {
 	const char	*vals[1] = { name };
@@ -296,7 +296,7 @@ dimcache_hold(struct dimcache *d, PGconn *load, char *why, size_t whysz)
 		    PQgetvalue(res, 0, 0));
 		goto out;
 	}
-	for (i = 0; i < DIM__MAX; i++) {
+	for (i = 0; i < DIMCACHE_DIM__MAX; i++) {
 		/*
 		 * A sweep removed names: an id kept may be gone, or given
 		 * again.  A name refused for the last load's cap may come in
@@ -329,7 +329,7 @@ dimcache_sweep(PGconn *c)
 }
 
 enum dimcache_status
-dimcache_id(struct dimcache *d, enum dim k, const char *name, size_t len,
+dimcache_id(struct dimcache *d, enum dimcache_dim k, const char *name, size_t len,
     int *id, char *reason, size_t reasonsz)
 {
 	struct dimmap	*m = &d->map[k];

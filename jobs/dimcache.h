@@ -28,10 +28,10 @@
 struct config;
 struct dimcache;
 
-enum dim {
-	DIM_REGION,
-	DIM_DATASOURCE,
-	DIM__MAX
+enum dimcache_dim {
+	DIMCACHE_REGION,
+	DIMCACHE_DATASOURCE,
+	DIMCACHE_DIM__MAX
 };
 
 #define DIMCACHE_MAX		100000
@@ -60,7 +60,7 @@ int	dimcache_hold(struct dimcache *, PGconn *load, char *why, size_t whysz);
  */
 int	dimcache_sweep(PGconn *c);
 
-enum dimcache_status dimcache_id(struct dimcache *, enum dim,
+enum dimcache_status dimcache_id(struct dimcache *, enum dimcache_dim,
 	    const char *name, size_t len, int *id, char *reason,
 	    size_t reasonsz);
 

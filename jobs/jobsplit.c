@@ -21,7 +21,7 @@
 
 /* Read the file once: hash and scan.  The outcome, DONE when read. */
 static enum loader_outcome
-jobsplit_read(const struct loader_env *env, const struct job *job, int fd,
+jobsplit_read(const struct loader_env *env, const struct runner_db_job *job, int fd,
     const struct lease *lease, struct split *s, char *err, size_t errsz)
 {
 	char			*buf = NULL;
@@ -84,13 +84,13 @@ out:
 }
 
 enum loader_outcome
-jobsplit_run(const struct loader_env *env, const struct job *job,
+jobsplit_run(const struct loader_env *env, const struct runner_db_job *job,
     int *split, char *err, size_t errsz)
 {
 	struct lease_counters	 ctr;
 	struct lease		*lease = NULL;
 	struct split		 s;
-	char			 stamp[sizeof(((struct job_part *)0)->stamp)];
+	char			 stamp[sizeof(((struct parts_db_part *)0)->stamp)];
 	enum loader_outcome	 o = LOADER_ERROR;
 	int64_t			 size;
 	int			 fd, permanent, r;

@@ -12,7 +12,7 @@
 
 #include "loader.h"
 
-struct job;
+struct runner_db_job;
 
 /*
  * LOADER_DONE with *split 1: the job now runs as parts; with *split 0:
@@ -20,6 +20,6 @@ struct job;
  * loader_run's, the job still ours and running.
  */
 enum loader_outcome jobsplit_run(const struct loader_env *,
-	    const struct job *, int *split, char *err, size_t errsz);
+	    const struct runner_db_job *, int *split, char *err, size_t errsz);
 
 #endif

@@ -35,8 +35,8 @@ struct lease {
 	PGcancel		*work;		/* the load's connection */
 	int			 interrupted;	/* work was cancelled once */
 	volatile sig_atomic_t	*sigterm;	/* the runner is stopping */
-	const struct job	*job;
-	const struct job_part	*part;		/* NULL: the whole job */
+	const struct runner_db_job	*job;
+	const struct parts_db_part	*part;		/* NULL: the whole job */
 	struct lease_counters	*ctr;
 	int			 lease_seconds;
 	char			 id[16], attempt[16], secs[16], partno[16];
@@ -571,8 +571,8 @@ lease_free(struct lease *l)
 
 struct lease *
 lease_start(const struct config *cfg, PGconn *conn, PGconn *work,
-    volatile sig_atomic_t *stop, const struct job *job,
-    const struct job_part *part, struct lease_counters *ctr)
+    volatile sig_atomic_t *stop, const struct runner_db_job *job,
+    const struct parts_db_part *part, struct lease_counters *ctr)
 {
 	struct lease		*l;
 	pthread_condattr_t	 ca;

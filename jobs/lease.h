@@ -24,8 +24,8 @@
 #include <libpq-fe.h>
 
 struct config;
-struct job;
-struct job_part;
+struct runner_db_job;
+struct parts_db_part;
 struct lease;
 
 #define LEASE_CANCEL_MS		200
@@ -69,8 +69,8 @@ void	lease_counters_phase(struct lease_counters *, enum lease_phase p);
  * Returns NULL with errno set, for the caller to report.
  */
 struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,
-	    volatile sig_atomic_t *stop, const struct job *,
-	    const struct job_part *part, struct lease_counters *);
+	    volatile sig_atomic_t *stop, const struct runner_db_job *,
+	    const struct parts_db_part *part, struct lease_counters *);
 /* Stop and join the thread; accepts NULL. */
 void	lease_stop(struct lease *);
 

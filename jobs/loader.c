@@ -96,8 +96,8 @@ struct loader {
 	const struct loader_env	*env;
 	PGconn			*tc;		/* the trips COPY's connection */
 	enum loader_tc		 tc_state;
-	const struct job	*job;
-	const struct job_part	*part;		/* NULL: the whole file */
+	const struct runner_db_job	*job;
+	const struct parts_db_part	*part;		/* NULL: the whole file */
 	struct csvstream	*csv;
 	struct rejectlog	*rejects;
 	struct aggregate	*agg;
@@ -280,7 +280,7 @@ loader_row(void *arg, const struct csvstream_row *row)
 	ts = t.ts_us - PG_EPOCH_US;
 	if (ts < PG_TS_MIN || ts >= PG_TS_END)
 		return loader_reject(l, row, "datetime out of range");
-	switch (dimcache_id(l->env->dims, DIM_REGION, t.region, t.region_len,
+	switch (dimcache_id(l->env->dims, DIMCACHE_REGION, t.region, t.region_len,
 	    &region, reason, sizeof(reason))) {
 	case DIMCACHE_OK:
 		break;
@@ -289,7 +289,7 @@ loader_row(void *arg, const struct csvstream_row *row)
 	default:
 		return loader_stop(l, LOADER_ERROR, "%s", reason);
 	}
-	switch (dimcache_id(l->env->dims, DIM_DATASOURCE, t.datasource,
+	switch (dimcache_id(l->env->dims, DIMCACHE_DATASOURCE, t.datasource,
 	    t.datasource_len, &ds, reason, sizeof(reason))) {
 	case DIMCACHE_OK:
 		break;
@@ -491,7 +491,7 @@ static int
 loader_read_part(struct loader *l, int fd, struct lease *lease,
     struct lease_counters *ctr)
 {
-	const struct job_part	*p = l->part;
+	const struct parts_db_part	*p = l->part;
 	char			*buf, stamp[sizeof(p->stamp)];
 	int			 rc = -1;
 
@@ -674,7 +674,7 @@ loader_tc_end(struct loader *l)
  * Returns the outcome; the transaction is closed either way.
  */
 static enum loader_outcome
-loader_commit(struct loader *l, struct job_result *r)
+loader_commit(struct loader *l, struct runner_db_result *r)
 {
 	PGconn			*c = l->env->work;
 	enum runner_db_status	 st;
@@ -730,10 +730,10 @@ loader_commit(struct loader *l, struct job_result *r)
  */
 static enum loader_outcome
 loader_commit_part(struct loader *l, struct lease **lease,
-    struct job_result *r)
+    struct runner_db_result *r)
 {
 	PGconn			*c = l->env->work;
-	struct job_result	 others, total;
+	struct runner_db_result	 others, total;
 	enum runner_db_status	 st;
 	int			 last;
 	char			 why[LOADER_WHY];
@@ -817,7 +817,7 @@ loader_commit_part(struct loader *l, struct lease **lease,
 /* The load's counts as they stand, for the job's end. */
 static void
 loader_result(const struct loader *l, struct lease_counters *ctr,
-    struct job_result *r)
+    struct runner_db_result *r)
 {
 	r->rows_loaded = l->loaded;
 	r->rows_rejected = l->rejects != NULL ? rejectlog_count(l->rejects) : 0;
@@ -825,8 +825,8 @@ loader_result(const struct loader *l, struct lease_counters *ctr,
 }
 
 enum loader_outcome
-loader_run(const struct loader_env *env, const struct job *job,
-    const struct job_part *part, struct job_result *r, char *err,
+loader_run(const struct loader_env *env, const struct runner_db_job *job,
+    const struct parts_db_part *part, struct runner_db_result *r, char *err,
     size_t errsz)
 {
 	struct loader		 l;

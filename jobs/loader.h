@@ -14,9 +14,9 @@
 
 struct config;
 struct dimcache;
-struct job;
-struct job_part;
-struct job_result;
+struct runner_db_job;
+struct parts_db_part;
+struct runner_db_result;
 struct jobfile;
 
 /* Everything a load uses that outlives it. */
@@ -50,8 +50,8 @@ enum loader_outcome {
  * gets the counts so far (rows_loaded of a cancelled load, for its
  * event); a part that ended its job gets the job's.
  */
-enum loader_outcome loader_run(const struct loader_env *, const struct job *,
-	    const struct job_part *part, struct job_result *r, char *err,
+enum loader_outcome loader_run(const struct loader_env *, const struct runner_db_job *,
+	    const struct parts_db_part *part, struct runner_db_result *r, char *err,
 	    size_t errsz);
 
 #endif

@@ -259,11 +259,11 @@ runner_error_texts(const char *err, char *clean, size_t cleansz,
 }
 
 static void
-runner_run(struct runner *rn, struct job *job)
+runner_run(struct runner *rn, struct runner_db_job *job)
 {
 	struct loader_env	 env = { &rn->cfg, rn->work, rn->control,
 	    rn->trips, rn->dims, rn->files, &runner_stop };
-	struct job_result	 r;
+	struct runner_db_result	 r;
 	enum runner_db_end	 end;
 	enum runner_db_status	 st;
 	enum loader_outcome	 o;
@@ -334,11 +334,11 @@ runner_run(struct runner *rn, struct job *job)
  * it or saw it cancelled; else the part goes back to the queue.
  */
 static void
-runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
+runner_run_part(struct runner *rn, struct runner_db_job *job, struct parts_db_part *part)
 {
 	struct loader_env	 env = { &rn->cfg, rn->work, rn->control,
 	    rn->trips, rn->dims, rn->files, &runner_stop };
-	struct job_result	 r, others;
+	struct runner_db_result	 r, others;
 	enum loader_outcome	 o;
 	enum runner_db_status	 st;
 	char			 err[1024], clean[1024], full[1024];
@@ -402,8 +402,8 @@ runner_run_part(struct runner *rn, struct job *job, struct job_part *part)
 static int
 runner_loop(struct runner *rn)
 {
-	struct job	 job;
-	struct job_part	 part;
+	struct runner_db_job	 job;
+	struct parts_db_part	 part;
 	double		 wait;
 	int		 tending, more;
 

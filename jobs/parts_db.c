@@ -146,7 +146,7 @@ parts_lock(PGconn *c, int job_id)
 }
 
 int
-parts_db_split(PGconn *c, const struct job *job, const struct split *s,
+parts_db_split(PGconn *c, const struct runner_db_job *job, const struct split *s,
     const char *stamp)
 {
 	char		 num[7][24];
@@ -211,8 +211,8 @@ out:
 
 /* End the job in the caller's transaction: the lock, the end, the drop. */
 static enum runner_db_status
-parts_end(PGconn *c, const struct job *job, enum runner_db_end end,
-    const struct job_result *r)
+parts_end(PGconn *c, const struct runner_db_job *job, enum runner_db_end end,
+    const struct runner_db_result *r)
 {
 	enum runner_db_status st;
 
@@ -229,8 +229,8 @@ parts_end(PGconn *c, const struct job *job, enum runner_db_end end,
 }
 
 enum runner_db_status
-parts_db_end_job(PGconn *c, const struct job *job, enum runner_db_end end,
-    const struct job_result *r)
+parts_db_end_job(PGconn *c, const struct runner_db_job *job, enum runner_db_end end,
+    const struct runner_db_result *r)
 {
 	return runner_db_in_transaction(c, parts_end, job, end, r);
 }
@@ -252,10 +252,10 @@ parts_t0(struct timespec *t0, double ago)
 
 /* The claimed part's job ends at once: 1, 0 to load it, -1 on error. */
 static int
-parts_settle(PGconn *c, struct job *job, const struct job_part *part,
+parts_settle(PGconn *c, struct runner_db_job *job, const struct parts_db_part *part,
     int cancel, int prev_attempts, const char *prev_error, int expired)
 {
-	struct job_result	 r, others;
+	struct runner_db_result	 r, others;
 	enum runner_db_end	 end = RUNNER_DB_CANCELLED;
 
 	memset(&r, 0, sizeof(r));
@@ -287,7 +287,7 @@ parts_settle(PGconn *c, struct job *job, const struct job_part *part,
 
 enum runner_db_claim
 parts_db_claim(PGconn *c, const struct config *cfg, const char *owner,
-    struct job *job, struct job_part *part)
+    struct runner_db_job *job, struct parts_db_part *part)
 {
 	char		 lease[16], maxat[16];
 	const char	*vals[3] = { owner, lease, maxat };
@@ -375,8 +375,8 @@ out:
 }
 
 int
-parts_db_others(PGconn *c, const struct job *job,
-    const struct job_part *part, struct job_result *others)
+parts_db_others(PGconn *c, const struct runner_db_job *job,
+    const struct parts_db_part *part, struct runner_db_result *others)
 {
 	char		 id[16], p[16];
 	const char	*vals[2] = { id, p };
@@ -407,7 +407,7 @@ parts_db_others(PGconn *c, const struct job *job,
 
 /* The parameters of PART_WHERE, then up to three more. */
 static void
-parts_vals(const struct job *job, const struct job_part *part,
+parts_vals(const struct runner_db_job *job, const struct parts_db_part *part,
     char num[][24], const char **vals)
 {
 	snprintf(num[0], 24, "%d", job->id);
@@ -420,8 +420,8 @@ parts_vals(const struct job *job, const struct job_part *part,
 }
 
 enum runner_db_status
-parts_db_loaded(PGconn *c, const struct job *job,
-    const struct job_part *part, const struct job_result *own)
+parts_db_loaded(PGconn *c, const struct runner_db_job *job,
+    const struct parts_db_part *part, const struct runner_db_result *own)
 {
 	char		 num[6][24];
 	const char	*vals[7];
@@ -444,8 +444,8 @@ parts_db_loaded(PGconn *c, const struct job *job,
 }
 
 enum runner_db_status
-parts_db_release(PGconn *c, const struct job *job,
-    const struct job_part *part, int counted, int retry_in,
+parts_db_release(PGconn *c, const struct runner_db_job *job,
+    const struct parts_db_part *part, int counted, int retry_in,
     const char *error)
 {
 	char		 num[5][24];

@@ -24,7 +24,7 @@ struct split;
 /* jobs.lease_owner of a split job: the owner its ends are made as. */
 #define PARTS_DB_OWNER	"parts"
 
-struct job_part {
+struct parts_db_part {
 	int		 part;
 	int		 attempt;	/* job_parts.attempts, 1-based */
 	int64_t		 first_byte;
@@ -40,7 +40,7 @@ struct job_part {
  * a transaction of its own; wakes the other runners.  0, 1 when the job
  * is no longer ours (or a cancel was requested), -1 on error.
  */
-int	parts_db_split(PGconn *, const struct job *, const struct split *,
+int	parts_db_split(PGconn *, const struct runner_db_job *, const struct split *,
 	    const char *stamp);
 
 /*
@@ -50,37 +50,37 @@ int	parts_db_split(PGconn *, const struct job *, const struct split *,
  * (RUNNER_DB_CLAIM_DONE).  Free job->path with runner_db_job_release.
  */
 enum runner_db_claim parts_db_claim(PGconn *, const struct config *,
-	    const char *owner, struct job *, struct job_part *);
+	    const char *owner, struct runner_db_job *, struct parts_db_part *);
 
 /*
  * In the part's load transaction, before its end: take the job's parts
  * lock and count the other parts.  Returns 1 when every other part is
  * loaded (*others holds their totals), 0 when not, -1 on error.
  */
-int	parts_db_others(PGconn *, const struct job *, const struct job_part *,
-	    struct job_result *others);
+int	parts_db_others(PGconn *, const struct runner_db_job *,
+	    const struct parts_db_part *, struct runner_db_result *others);
 
 /*
  * The part's last statement in its load transaction: loaded, with its
  * counts.  RUNNER_DB_GONE when the part is no longer ours or its job no
  * longer running.
  */
-enum runner_db_status parts_db_loaded(PGconn *, const struct job *,
-	    const struct job_part *, const struct job_result *own);
+enum runner_db_status parts_db_loaded(PGconn *, const struct runner_db_job *,
+	    const struct parts_db_part *, const struct runner_db_result *own);
 
 /*
  * End the split job as failed or cancelled, dropping what its parts
  * left, in a transaction of its own.
  */
-enum runner_db_status parts_db_end_job(PGconn *, const struct job *,
-	    enum runner_db_end, const struct job_result *);
+enum runner_db_status parts_db_end_job(PGconn *, const struct runner_db_job *,
+	    enum runner_db_end, const struct runner_db_result *);
 
 /*
  * Give the part back: after retry_in seconds, counting the attempt
  * (counted), or at once without (the runner is stopping).
  */
-enum runner_db_status parts_db_release(PGconn *, const struct job *,
-	    const struct job_part *, int counted, int retry_in,
+enum runner_db_status parts_db_release(PGconn *, const struct runner_db_job *,
+	    const struct parts_db_part *, int counted, int retry_in,
 	    const char *error);
 
 #endif

@@ -192,7 +192,7 @@ runner_db_listen(PGconn *conn)
 }
 
 void
-runner_db_job_release(struct job *job)
+runner_db_job_release(struct runner_db_job *job)
 {
 	if (job == NULL)
 		return;
@@ -205,8 +205,8 @@ runner_db_job_release(struct job *job)
  * runner_event_retrying's).
  */
 static struct json_object *
-end_event(const struct job *job, enum runner_db_end end,
-    const struct job_result *r)
+end_event(const struct runner_db_job *job, enum runner_db_end end,
+    const struct runner_db_result *r)
 {
 	struct json_object	*o = json_object_new_object();
 	double			 secs;
@@ -245,8 +245,8 @@ end_event(const struct job *job, enum runner_db_end end,
 }
 
 enum runner_db_status
-runner_db_end(PGconn *conn, const struct job *job, enum runner_db_end end,
-    const struct job_result *r)
+runner_db_end(PGconn *conn, const struct runner_db_job *job, enum runner_db_end end,
+    const struct runner_db_result *r)
 {
 	char		 num[7][24];
 	const char	*vals[END_NPARAMS];
@@ -310,7 +310,8 @@ out:
 
 enum runner_db_status
 runner_db_in_transaction(PGconn *conn, runner_db_end_fn fn,
-    const struct job *job, enum runner_db_end end, const struct job_result *r)
+    const struct runner_db_job *job, enum runner_db_end end,
+    const struct runner_db_result *r)
 {
 	enum runner_db_status st;
 
@@ -326,14 +327,14 @@ runner_db_in_transaction(PGconn *conn, runner_db_end_fn fn,
 }
 
 enum runner_db_status
-runner_db_finish(PGconn *conn, const struct job *job, enum runner_db_end end,
-    const struct job_result *r)
+runner_db_finish(PGconn *conn, const struct runner_db_job *job, enum runner_db_end end,
+    const struct runner_db_result *r)
 {
 	return runner_db_in_transaction(conn, runner_db_end, job, end, r);
 }
 
 int
-runner_db_winner(PGconn *conn, const struct job *job)
+runner_db_winner(PGconn *conn, const struct runner_db_job *job)
 {
 	char		 id[16];
 	const char	*vals[2] = { job->sha256, id };
@@ -363,10 +364,10 @@ runner_db_winner(PGconn *conn, const struct job *job)
  * was running and its lease expired; now: the claim's time (RFC 3339).
  */
 static int
-claim_settle(PGconn *conn, struct job *job, int cancel, int prev_attempts,
+claim_settle(PGconn *conn, struct runner_db_job *job, int cancel, int prev_attempts,
     const char *prev_error, int expired, const char *now)
 {
-	struct job_result	 r;
+	struct runner_db_result	 r;
 	struct json_object	*o;
 	int			 w;
 
@@ -412,7 +413,7 @@ claim_settle(PGconn *conn, struct job *job, int cancel, int prev_attempts,
 
 enum runner_db_claim
 runner_db_claim(PGconn *conn, const struct config *cfg, const char *owner,
-    struct job *job)
+    struct runner_db_job *job)
 {
 	char		 lease[16], maxat[16];
 	const char	*vals[3] = { owner, lease, maxat };

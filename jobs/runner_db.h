@@ -25,7 +25,7 @@ struct config;
 #define RUNNER_DB_REQUEUE_ERROR	"the runner stopped; queued again"
 #define RUNNER_DB_LOST_ERROR	"the runner stopped during the load"
 
-struct job {
+struct runner_db_job {
 	int		 id;
 	int		 attempt;	/* jobs.attempts: this attempt, 1-based */
 	int		 max_attempts;
@@ -38,7 +38,7 @@ struct job {
 };
 
 /* What a job ends with; fields an end does not use are ignored. */
-struct job_result {
+struct runner_db_result {
 	uint64_t	 rows_loaded;
 	uint64_t	 rows_rejected;
 	uint64_t	 bytes_read;
@@ -87,30 +87,32 @@ int	runner_db_listen(PGconn *);
  * runner_db_job_release.
  */
 enum runner_db_claim runner_db_claim(PGconn *, const struct config *,
-	    const char *owner, struct job *);
-void	runner_db_job_release(struct job *);
+	    const char *owner, struct runner_db_job *);
+void	runner_db_job_release(struct runner_db_job *);
 
 /*
  * Move the job to the end state and write its event, in the caller's
  * transaction (the load's, for RUNNER_DB_SUCCEEDED).  RUNNER_DB_SUCCEEDED
  * refuses (RUNNER_DB_GONE) when a cancel was requested.
  */
-enum runner_db_status runner_db_end(PGconn *, const struct job *,
-	    enum runner_db_end, const struct job_result *);
+enum runner_db_status runner_db_end(PGconn *, const struct runner_db_job *,
+	    enum runner_db_end, const struct runner_db_result *);
 
 /* runner_db_end in a transaction of its own. */
-enum runner_db_status runner_db_finish(PGconn *, const struct job *,
-	    enum runner_db_end, const struct job_result *);
+enum runner_db_status runner_db_finish(PGconn *, const struct runner_db_job *,
+	    enum runner_db_end, const struct runner_db_result *);
 
 /* An end (runner_db_end, or one that does more) ... */
 typedef enum runner_db_status (*runner_db_end_fn)(PGconn *,
-	    const struct job *, enum runner_db_end, const struct job_result *);
+	    const struct runner_db_job *, enum runner_db_end,
+	    const struct runner_db_result *);
 /* ... in a transaction of its own: committed when it returns OK. */
 enum runner_db_status runner_db_in_transaction(PGconn *, runner_db_end_fn,
-	    const struct job *, enum runner_db_end, const struct job_result *);
+	    const struct runner_db_job *, enum runner_db_end,
+	    const struct runner_db_result *);
 
 /* The id of the loaded job with the same content, 0 for none, -1. */
-int	runner_db_winner(PGconn *, const struct job *);
+int	runner_db_winner(PGconn *, const struct runner_db_job *);
 
 /* Run a statement without parameters or rows ("BEGIN"); 0 or -1. */
 int	runner_db_command(PGconn *, const char *sql);
