@@ -714,15 +714,21 @@ def test_rejects(stack):
 
 def test_notify_at_commit(stack):
     """A listener hears tripline_jobs (job id) and tripline_events (event id)."""
-    env = stack.db_env()
+    env = stack.db_env(PGAPPNAME="notify_listener")
     listener = subprocess.Popen(
         ["psql", "-XAtq", "-c", "LISTEN tripline_jobs", "-c", "LISTEN tripline_events",
-         "-c", "SELECT pg_sleep(3)", "-c", "SELECT 1"],
+         "-c", "SELECT pg_sleep(30)", "-c", "SELECT 1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    asleep = ("FROM pg_stat_activity WHERE application_name = 'notify_listener' "
+              "AND query = 'SELECT pg_sleep(30)'")
     try:
-        time.sleep(1)
+        # Listening before the upload commits: its LISTENs are done.
+        stack.wait_scalar("SELECT count(*) " + asleep, "1", "the listener did not start", 30)
         data = csv(2)
         job = accepted(post(stack, data, "text/csv"), data)
+        # The notifications came at the upload's commit, before its
+        # answer; psql prints them once its sleep ends: end it now.
+        stack.psql("SELECT pg_cancel_backend(pid) " + asleep)
         out, err = listener.communicate(timeout=30)
     finally:
         if listener.poll() is None:

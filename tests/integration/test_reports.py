@@ -710,7 +710,10 @@ def test_weekly_average_rim_ties_pending_and_merges(stack):
                                    "SELECT pg_sleep(30)"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(1)
+            # The reader holds trip_rims before the runner starts.
+            s.wait_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                          "'rim_reader' AND query = 'SELECT pg_sleep(30)'", "1",
+                          "the reader did not take trip_rims", 30)
             s.env["TRIPLINE_RIM_COMPACT"] = "2"
             s.start_runners(1)
             merging = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' " \
@@ -757,11 +760,15 @@ def test_rims_built_between_jobs_after_the_lag(stack):
         s = harness.Stack(env={"TRIPLINE_RIM_LAG": lag})
         s.psql_timeout = 60     # seconds: small statements, one this long waits for good
         try:
+            # All queued before the runner starts: a queue that emptied
+            # between two uploads would give it an idle moment.
+            s.stop_runners()
             ids = []
             for f in files:
                 r = s.upload(f)
                 assert r.status == 202, r
                 ids.append(r.json()["id"])
+            s.start_runners(1)
             for i in ids:
                 assert s.wait_job(i)["state"] == "succeeded"
             with open(os.path.join(s.var, "log", "runner-1.log")) as f:

@@ -511,8 +511,12 @@ def test_rate_limit_and_private_reports(stack):
                 t.start()
             for t in th:
                 t.join()
-            if time.monotonic() - t0 < 0.9:
+            took = time.monotonic() - t0
+            if took < 0.9:
                 break
+        # As above: a burst that took a second or more may rightly pass
+        # a third; that says nothing of the limit.
+        assert took < 0.9, "too slow to test a rate of 1/s: %.2fs, three times" % took
         statuses = sorted(r.status for r in got)
         assert statuses == [404, 404] + [429] * 6, statuses
     finally:
