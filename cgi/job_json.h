@@ -21,16 +21,13 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
-/* PostgreSQL formats the times: RFC 3339, UTC, microseconds. */
-#define JOB_JSON_TIME(col) \
-	"to_char(" col " AT TIME ZONE 'UTC', " \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#include "db.h"
 
 /* The columns, in the order job_json_new reads them. */
 #define JOB_JSON_COLUMNS \
 	"id, state, filename, bytes, sha256, rows_loaded, rows_rejected, " \
-	"bytes_read, attempts, error, " JOB_JSON_TIME("created_at") ", " \
-	JOB_JSON_TIME("started_at") ", " JOB_JSON_TIME("finished_at") ", " \
+	"bytes_read, attempts, error, " DB_RFC3339("created_at") ", " \
+	DB_RFC3339("started_at") ", " DB_RFC3339("finished_at") ", " \
 	"duplicate_of, cancel_requested, " \
 	"CASE WHEN state = 'running' THEN phase END"
 #define JOB_JSON_NCOLUMNS	16

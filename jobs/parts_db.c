@@ -71,7 +71,7 @@ static const char claim_sql[] =
     "extract(epoch FROM now() - "
     "coalesce(j.attempt_started_at, j.started_at, now())), "
     "c.state = 'running', "
-    RUNNER_DB_RFC3339("now()");
+    DB_RFC3339("now()");
 
 enum claim_col {
 	CLAIM_JOB, CLAIM_PART, CLAIM_ATTEMPTS, CLAIM_PREV_ATTEMPTS,
@@ -111,7 +111,7 @@ static const char release_sql[] =
     "run_after = now() + $6 * interval '1 second', error = $7, "
     "lease_owner = NULL, lease_until = NULL" PART_WHERE
     " RETURNING pg_notify('tripline_jobs', job_id::text), "
-    RUNNER_DB_RFC3339("run_after");
+    DB_RFC3339("run_after");
 
 /* One statement; 0 when it gave tuples, -1 after logging. */
 static int

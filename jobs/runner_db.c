@@ -45,7 +45,7 @@ static const char claim_sql[] =
     "RETURNING j.id, j.attempts, c.attempts, j.source, j.path, j.bytes, "
     "j.sha256, j.cancel_requested, coalesce(j.error, ''), "
     "c.state = 'running', "
-    RUNNER_DB_RFC3339("now()");
+    DB_RFC3339("now()");
 
 enum claim_col {
 	CLAIM_ID, CLAIM_ATTEMPTS, CLAIM_PREV_ATTEMPTS, CLAIM_SOURCE,
@@ -71,7 +71,7 @@ static const char next_due_sql[] =
 #define END_FREE	"lease_owner = NULL, lease_until = NULL, phase = NULL"
 /* Queued again: what the attempt counted is not kept (lease.c wrote it). */
 #define END_UNCOUNT	"rows_loaded = 0, rows_rejected = 0, bytes_read = 0, "
-#define END_NEXT_TRY	" RETURNING " RUNNER_DB_RFC3339("run_after")
+#define END_NEXT_TRY	" RETURNING " DB_RFC3339("run_after")
 
 /*
  * Parameters of every end statement: $1 id, $2 owner, $3 attempt,

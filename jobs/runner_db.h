@@ -17,10 +17,6 @@
 
 struct config;
 
-/* A timestamptz expression as RFC 3339 UTC seconds (next_try, events). */
-#define RUNNER_DB_RFC3339(expr) \
-	"to_char(" expr " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* The error of an attempt that ended with its runner: stopped, or died. */
 #define RUNNER_DB_REQUEUE_ERROR	"the runner stopped; queued again"
 #define RUNNER_DB_LOST_ERROR	"the runner stopped during the load"

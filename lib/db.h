@@ -26,6 +26,16 @@ struct config;
 #define DB_OID_JSONB	3802
 
 /*
+ * A timestamptz expression as text, RFC 3339 in UTC with microseconds
+ * (PostgreSQL's own precision): every time the API and the events tell
+ * (created_at, started_at, finished_at, next_try) has this one form, and
+ * none is rounded, so that a next_try is never before the time it names.
+ */
+#define DB_RFC3339(expr) \
+	"to_char(" expr " AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/*
  * The advisory lock every runner holds, shared, on its work session for
  * as long as that session lives, and GET /api/health counts the holders
  * of in pg_locks, which every role may read (other roles' rows of
