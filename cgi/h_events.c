@@ -35,7 +35,6 @@
 #include "monoclock.h"
 #include "query.h"
 #include "relay.h"
-#include "safetext.h"
 #include "sse.h"
 
 #define EVENTS_PAGE		1000	/* rows per backlog query (the SQL's LIMIT) */
@@ -325,7 +324,7 @@ events_serve(struct http_req *req, int job)
 	enum relay_take	 take;
 	enum sse_leid	 leid;
 	const char	*hdr;
-	char		 err[256], q[SAFETEXT_QUOTE_SIZE];
+	char		 err[256];
 	int64_t		 last = 0, start, h, hnew;
 	int		 rc, backlog;
 
@@ -337,10 +336,8 @@ events_serve(struct http_req *req, int job)
 	hdr = http_param(req, "HTTP_LAST_EVENT_ID");
 	leid = sse_last_event_id(hdr, hdr != NULL ? strlen(hdr) : 0, &last);
 	if (leid == SSE_LEID_INVALID) {
-		safetext_quote(hdr, strlen(hdr), q, sizeof(q));
-		snprintf(err, sizeof(err), "invalid Last-Event-ID %s: %s", q,
+		http_problem_value(req, 400, "Last-Event-ID", hdr, strlen(hdr),
 		    LEID_REASON);
-		http_problem_param(req, err, "Last-Event-ID", LEID_REASON);
 		return;
 	}
 	if (leid == SSE_LEID_ABSENT && qv.v[EV_LAST_EVENT_ID].present) {

@@ -542,7 +542,7 @@ post_inbox(struct http_req *req)
 		goto out;
 	}
 	if (bytes == 0) {
-		http_problem(req, 400, "empty file: %s", q);
+		http_problem_value(req, 400, "path", path, plen, "empty file");
 		goto out;
 	}
 	safetext_filename(path, plen, filename, sizeof(filename));

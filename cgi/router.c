@@ -203,8 +203,8 @@ dispatch(struct http_req *req)
 	if (rid != NULL && num_parse_i64(rid, ridlen, 1, ID_MAX, &req->id)
 	    != 0) {
 		safetext_quote(rid, ridlen, q, sizeof(q));
-		http_problem(req, 404, "invalid job id %s: ids are integers "
-		    "from 1 to %d", q, ID_MAX);
+		http_problem(req, 404, "job %s: ids are integers from 1 to %d",
+		    q, ID_MAX);
 		return;
 	}
 	r->handler(req);

@@ -475,7 +475,9 @@ def test_inbox_escapes(stack):
     problem(inbox_post(stack, {"path": "missing-%s.csv" % uuid.uuid4().hex}), 404, "no such file")
     empty = "empty-%s.csv" % uuid.uuid4().hex
     put_inbox(stack, empty, b"")
-    problem(inbox_post(stack, {"path": empty}), 400, "empty file")
+    p = problem(inbox_post(stack, {"path": empty}), 400, "empty file")
+    # The path named as every inbox answer names it ("empty file: ..." before).
+    assert p["detail"] == 'path "%s": empty file' % empty, p
     # Each invalid path says what is wrong with it (it was "invalid inbox
     # path" for all four).
     for path, reason in (("", "empty, or a NUL in it"),

@@ -46,7 +46,9 @@ def test_last_event_id_header_is_named(stack):
     ?last_event_id=: invalid_params names it (docs/openapi.yaml, BadRequest)."""
     for path in ("/api/events", "/api/jobs/1/events"):
         r = stack.http("GET", path, headers={"Last-Event-ID": "abc"}, timeout=10)
-        bad(r, "Last-Event-ID", "must be a decimal event id", "abc")
+        p = bad(r, "Last-Event-ID", "must be a decimal event id", "abc")
+        # As every bad value is told (it said "invalid Last-Event-ID ...").
+        assert p["detail"] == 'Last-Event-ID "abc": must be a decimal event id', p
 
 
 def test_report_values_get_their_domain_reason(stack):

@@ -687,6 +687,8 @@ def test_events_errors(stack):
     assert r.json()["status"] == 404
     r = stack.http("GET", "/api/jobs/abc/events")
     assert r.status == 404, r
+    # As every bad value is told (it said "invalid job id ...").
+    assert r.json()["detail"] == 'job "abc": ids are integers from 1 to 2147483647', r.json()
     for bad in ("abc", "-1", "1.5", "99999999999999999999"):
         r = stack.http("GET", "/api/events", headers={"Last-Event-ID": bad})
         assert r.status == 400 and r.headers["content-type"] == "application/problem+json", (bad, r)
