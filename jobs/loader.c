@@ -49,7 +49,6 @@
 #define PG_TS_END	INT64_C(9223371331200000000)
 
 #define US_PER_MINUTE	INT64_C(60000000)
-#define SLOT_DEFAULT	30
 
 #define LOADER_POLL_MS	100	/* checks for a cancel while indexing */
 #define TRIPS_COPY_SQL	256
@@ -161,12 +160,16 @@ loader_stop(struct loader *l, enum loader_outcome o, const char *fmt, ...)
 	return -1;
 }
 
-/* The installation's slot length (settings, written by migrate.sh). */
+/*
+ * The installation's slot length (settings, written by migrate.sh).  No
+ * default here: the report functions read the same row, and a length of
+ * the loader's own would group trips they cannot find.
+ */
 static int
 loader_slot_minutes(struct loader *l)
 {
 	PGresult	*res;
-	int64_t		 v = SLOT_DEFAULT;
+	int64_t		 v = 0;
 	const char	*s;
 	int		 rc = 0;
 
@@ -174,7 +177,10 @@ loader_slot_minutes(struct loader *l)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = loader_stop(l, LOADER_ERROR, "could not read settings: %s",
 		    PQerrorMessage(l->env->work));
-	} else if (PQntuples(res) == 1) {
+	} else if (PQntuples(res) != 1) {
+		rc = loader_stop(l, LOADER_FAILED,
+		    "setting slot_minutes: missing");
+	} else {
 		s = PQgetvalue(res, 0, 0);
 		if (num_parse_i64(s, strlen(s), 1, 1440, &v) != 0)
 			rc = loader_stop(l, LOADER_FAILED,

@@ -1288,6 +1288,21 @@ def test_trip_groups_settings_checked_and_kept(stack):
     assert dict(stack.psql("SELECT key, value FROM tripline.settings")) == kept
 
 
+def test_trip_groups_slot_setting_missing_fails_the_load(stack):
+    """Without its slot_minutes row the runner grouped the trips in 30
+    minute slots of its own, which no report function (they read the
+    row, and find NULL) agrees with: now the load fails, saying so."""
+    kept = stack.scalar("SELECT value FROM tripline.settings WHERE key = 'slot_minutes'")
+    stack.psql("DELETE FROM tripline.settings WHERE key = 'slot_minutes'")
+    try:
+        j = stack.load(gen(100, 20261128))
+    finally:
+        stack.psql("INSERT INTO tripline.settings (key, value) VALUES ('slot_minutes', '%s')"
+                   % kept)
+    assert j["state"] == "failed" and j["error"] == "setting slot_minutes: missing", j
+    assert j["rows_loaded"] == 0, j
+
+
 def test_trip_groups_every_plan(stack):
     """report_trip_groups picks one of four ways to read the groups
     (007_groups_plan.sql); each gives what the plain query over every
