@@ -3,7 +3,8 @@
 -- Applied by scripts/migrate.sh as the cluster's bootstrap superuser, once
 -- (recorded in schema_migrations).  Objects are owned by tripline_owner; the
 -- programs log in as tripline_web (FastCGI) and tripline_runner (job runner),
--- which own nothing and get only the privileges granted in 002_roles.sql.
+-- which own nothing and get only the privileges granted below (narrowed in
+-- 002_runner.sql).
 
 CREATE SCHEMA tripline AUTHORIZATION tripline_owner;
 DO $$
