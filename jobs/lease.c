@@ -225,12 +225,12 @@ lease_phase_name(enum lease_phase p)
 
 /* Keep the connection usable: a broken one is reset before next use. */
 static void
-lease_conn_check(struct lease *l)
+lease_conn_check(PGconn *c, int job_id)
 {
-	if (PQstatus(l->conn) != CONNECTION_OK) {
+	if (PQstatus(c) != CONNECTION_OK) {
 		log_warn("job %d: control connection lost, reconnecting",
-		    l->job->id);
-		PQreset(l->conn);
+		    job_id);
+		PQreset(c);
 	}
 }
 
@@ -329,17 +329,17 @@ lease_sum_exec(PGconn *c, int job_id)
  * *due says whether its progress event is to be sent now.
  */
 static int
-lease_sum(struct lease *l, struct lease_snap *s, int *due)
+lease_sum(PGconn *c, int job_id, struct lease_snap *s, int *due)
 {
 	PGresult	*res;
 	uint64_t	 n[3];
 	int		 rc = -1;
 
-	if ((res = lease_sum_exec(l->conn, l->job->id)) == NULL)
+	if ((res = lease_sum_exec(c, job_id)) == NULL)
 		return -1;
 	if (PQntuples(res) == 1 && db_get_counts(res, 0, 0, 3, n) != 0) {
 		log_warn("job %d: its parts' counts are not numbers",
-		    l->job->id);
+		    job_id);
 	} else if (PQntuples(res) == 1) {
 		s->rows_loaded = n[0];
 		s->rows_rejected = n[1];
@@ -367,19 +367,20 @@ lease_tenths(double v)
  * phases take is not estimated (eta_s null), the phase says which runs.
  */
 static void
-lease_progress(struct lease *l, const struct lease_snap *s)
+lease_progress(PGconn *c, const struct runner_db_job *job,
+    const struct lease_snap *s)
 {
 	struct json_object	*o;
 	double			 secs, total, pct, bytes;
 
-	secs = runner_db_elapsed(&l->job->t0);
-	total = (double)l->job->bytes;
+	secs = runner_db_elapsed(&job->t0);
+	total = (double)job->bytes;
 	bytes = (double)s->bytes_read;
 	pct = total > 0 ? 100.0 * bytes / total : 0;
 	if (pct > 100)
 		pct = 100;
 	o = json_object_new_object();
-	json_object_object_add(o, "job", json_object_new_int(l->job->id));
+	json_object_object_add(o, "job", json_object_new_int(job->id));
 	json_object_object_add(o, "rows_loaded",
 	    json_object_new_int64((int64_t)s->rows_loaded));
 	json_object_object_add(o, "rows_rejected",
@@ -387,7 +388,7 @@ lease_progress(struct lease *l, const struct lease_snap *s)
 	json_object_object_add(o, "bytes_read",
 	    json_object_new_int64((int64_t)s->bytes_read));
 	json_object_object_add(o, "bytes_total",
-	    json_object_new_int64(l->job->bytes));
+	    json_object_new_int64(job->bytes));
 	json_object_object_add(o, "percent", lease_tenths(pct));
 	json_object_object_add(o, "rows_per_s", json_object_new_int64(
 	    secs > 0 ? (int64_t)((double)(s->rows_loaded + s->rows_rejected) /
@@ -402,8 +403,8 @@ lease_progress(struct lease *l, const struct lease_snap *s)
 	    lease_tenths(secs * (total - bytes) / bytes) : NULL);
 	json_object_object_add(o, "phase", lease_phase_name(s->phase) != NULL ?
 	    json_object_new_string(lease_phase_name(s->phase)) : NULL);
-	if (runner_event_emit(l->conn, l->job->id, JOB_EVENT_PROGRESS, o) != 0)
-		lease_conn_check(l);
+	if (runner_event_emit(c, job->id, JOB_EVENT_PROGRESS, o) != 0)
+		lease_conn_check(c, job->id);
 }
 
 /*
@@ -432,19 +433,20 @@ lease_interrupt(struct lease *l)
  * one transaction under the job's row lock (lease_sum_sql).
  */
 static void
-lease_sum_progress(struct lease *l, struct lease_snap *s)
+lease_sum_progress(PGconn *c, const struct runner_db_job *job)
 {
-	int		 r = -1, due = 0;
+	struct lease_snap	 s;
+	int			 r = -1, due = 0;
 
-	if (runner_db_command(l->conn, "BEGIN") != 0 ||
-	    lease_sum_lock(l->conn, l->job->id) != 0)
+	if (runner_db_command(c, "BEGIN") != 0 ||
+	    lease_sum_lock(c, job->id) != 0)
 		goto out;
-	if ((r = lease_sum(l, s, &due)) == 1 && due)
-		lease_progress(l, s);
+	if ((r = lease_sum(c, job->id, &s, &due)) == 1 && due)
+		lease_progress(c, job, &s);
 out:
-	if (r < 0 || runner_db_commit(l->conn, NULL, 0) != 0) {
-		runner_db_command(l->conn, "ROLLBACK");
-		lease_conn_check(l);
+	if (r < 0 || runner_db_commit(c, NULL, 0) != 0) {
+		runner_db_command(c, "ROLLBACK");
+		lease_conn_check(c, job->id);
 	}
 }
 
@@ -462,16 +464,16 @@ lease_task(struct lease *l, enum lease_task t)
 	lease_snap(l, &s);
 	r = lease_query(l, t, &s, &cancel);
 	if (r < 0)
-		lease_conn_check(l);
+		lease_conn_check(l->conn, l->job->id);
 	if (r == 0 && !atomic_exchange(&l->lost, 1))
 		log_warn("job %d: lease lost", l->job->id);
 	if (r == 1 && cancel && !atomic_exchange(&l->cancelled, 1))
 		log_info("job %d: cancel requested", l->job->id);
 	if (r == 1 && t == LEASE_TASK_PROGRESS) {
 		if (l->part != NULL)
-			lease_sum_progress(l, &s);
+			lease_sum_progress(l->conn, l->job);
 		else
-			lease_progress(l, &s);
+			lease_progress(l->conn, l->job, &s);
 	}
 	if (lease_interrupts(l) && (t == LEASE_TASK_CANCEL || !l->interrupted))
 		lease_interrupt(l);
@@ -545,6 +547,12 @@ lease_sum_lock(PGconn *c, int job_id)
 	}
 	PQclear(res);
 	return rc;
+}
+
+void
+lease_part_loaded(PGconn *c, const struct runner_db_job *job)
+{
+	lease_sum_progress(c, job);
 }
 
 int

@@ -75,6 +75,17 @@ struct lease *lease_start(const struct config *, PGconn *conn, PGconn *work,
 void	lease_stop(struct lease *);
 
 /*
+ * After a part of job committed, its lease stopped: on the control
+ * connection c, the job's sums with that part's counts, and its
+ * progress event when one is due.  A part shorter than a progress step
+ * (LEASE_PROGRESS_MS) never wrote either from its thread, whose steps
+ * start with each lease: a job of such parts showed 0 rows and no event
+ * until its merge.  Failures are logged, and leave the sums to the next
+ * step.
+ */
+void	lease_part_loaded(PGconn *c, const struct runner_db_job *job);
+
+/*
  * In the caller's transaction, lock the job's row as every writer of a
  * split job's sums does, before it touches a part (lease.c); 0 or -1.
  */

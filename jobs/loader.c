@@ -946,6 +946,8 @@ loader_run(const struct loader_env *env, const struct runner_db_job *job,
 		o = loader_commit_part(&l, &lease, r);
 		if (PQtransactionStatus(env->work) == PQTRANS_IDLE) {
 			lease_stop(lease);
+			if (o == LOADER_DONE)
+				lease_part_loaded(env->control, job);
 			goto done;
 		}
 		goto out;

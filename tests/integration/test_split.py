@@ -255,6 +255,32 @@ def test_split_job_polled_progress(stack):
             s.close()
 
 
+def test_split_job_of_short_parts_tells_its_progress(stack):
+    """Parts that each load in less than a progress step (500 ms) still
+    move the job's counts and its progress events while they are read:
+    each part's control thread began its steps afresh, so none of them
+    ever wrote one, and a client saw 0 rows and no event until the last
+    part's merge (a user's test, 2026-11-28: 64 parts of 3 MB)."""
+    s = split_stack(1000000)
+    try:
+        name, _ = tr.gen_inbox(s, 400000, seed=tr.fresh_seed())
+        job_id = tr.submit_inbox(s, name)
+        seen = tr.poll_job(s, job_id, every=0.05)
+        final = seen[-1][1]
+        assert final["state"] == "succeeded", final
+        n = len(parts(s, job_id))
+        assert n >= 20, n
+        reading = [j for _, j in seen if j["state"] == "running" and
+                   j["phase"] == "reading" and 0 < j["rows_loaded"] < final["rows_loaded"]]
+        assert len({j["rows_loaded"] for j in reading}) >= 2, \
+            [(round(t, 2), j["phase"], j["rows_loaded"]) for t, j in seen]
+        progress = [d for e, d in tr.events(s, job_id) if e == "progress"]
+        read = [d for d in progress if d["phase"] == "reading" and d["rows_loaded"] > 0]
+        assert len(read) >= 2, progress
+    finally:
+        s.close()
+
+
 def test_split_job_tried_again_times_its_last_attempt(stack):
     """A split job whose split pass failed and was tried again times its
     pace from its last attempt's start, as a whole job does: its counts
