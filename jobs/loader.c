@@ -817,6 +817,8 @@ loader_commit_part(struct loader *l, struct lease **lease,
 	}
 	if (last)
 		*r = total;
+	else			/* the lease is stopped: control is free */
+		lease_part_loaded(l->env->control, l->job);
 	return LOADER_DONE;
 }
 
@@ -946,8 +948,6 @@ loader_run(const struct loader_env *env, const struct runner_db_job *job,
 		o = loader_commit_part(&l, &lease, r);
 		if (PQtransactionStatus(env->work) == PQTRANS_IDLE) {
 			lease_stop(lease);
-			if (o == LOADER_DONE)
-				lease_part_loaded(env->control, job);
 			goto done;
 		}
 		goto out;
