@@ -714,6 +714,15 @@ def insert_event_sql(job, event, data):
             % (job, event, json.dumps(data).replace("'", "''")))
 
 
+def wait_relayed(stack, event_id, timeout=30):
+    """Until the relay's horizon is past event_id: a stream after the id
+    before it is told it only once the relay took its NOTIFY, and every
+    stream opened later gets it as backlog."""
+    st = Stream(stack, "/api/events", last_id=event_id - 1)
+    st.collect(timeout=timeout, until=lambda e: e.id == event_id)
+    st.close()
+
+
 def test_events_out_of_order_commits(stack):
     """Ids are taken at INSERT but commits land in any order.  An event
     committed before a lower id is held back until that id commits, then
@@ -908,9 +917,7 @@ def test_events_backlog_longer_than_a_page(stack):
     the first 1000 and lost the rest."""
     job, ids = job_with_events(stack, "progress", 2344)
     final = ids[-1]
-    watch = Stream(stack, "/api/events", last_id=final - 1)
-    watch.collect(timeout=30, until=lambda e: e.id == final)
-    watch.close()
+    wait_relayed(stack, final)
 
     def take(st):
         """Events until the final one, the end, or 20 s without any."""
@@ -987,9 +994,7 @@ def test_events_backlog_to_clients_reading_nothing(stack):
     # Wait for the relay to pass them: the backlog is what is below it.
     stack.psql(insert_event_sql(job, "progress", {"job": job, "n": "last"}))
     last = int(stack.scalar("SELECT max(id) FROM tripline.job_events"))
-    st = Stream(stack, "/api/events", last_id=last - 1)
-    st.collect(timeout=60, until=lambda e: e.id == last)
-    st.close()
+    wait_relayed(stack, last, timeout=60)
     socks = []
     try:
         for _ in range(16):
@@ -1082,13 +1087,9 @@ def test_events_backlogs_leave_workers_free(stack):
                  "SELECT %d, 'progress', jsonb_build_object('job', %d, 'n', g, 'pad', "
                  "repeat('y', 20000)) FROM generate_series(1, 600) g" % (job, job))
         own.psql(insert_event_sql(job, "failed", {"job": job, "error": "x", "attempts": 1}))
-        # The relay's horizon past them, so that every client below gets
-        # all of them as backlog: a stream after the last but one is
-        # told the last once the relay took its NOTIFY.
-        final = int(own.scalar("SELECT max(id) FROM tripline.job_events"))
-        watch = Stream(own, "/api/events", last_id=final - 1)
-        watch.collect(timeout=30, until=lambda e: e.id == final)
-        watch.close()
+        # The relay's horizon past them: every client below gets all of
+        # them as backlog.
+        wait_relayed(own, int(own.scalar("SELECT max(id) FROM tripline.job_events")))
         for _ in range(8):      # clients that read nothing: a backlog each
             c = socket.socket()
             c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
